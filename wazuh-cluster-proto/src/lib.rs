@@ -7,6 +7,7 @@
 
 pub mod command;
 pub mod message;
+pub mod payload;
 
 pub use command::{Command, CommandError};
 pub use message::Message;
