@@ -6,8 +6,22 @@
 //! functions, and every payload as a typed value with strict decoding.
 
 pub mod command;
+pub mod decoder;
+pub mod division;
+pub mod fernet;
+pub mod frame_reader;
+pub mod frame_writer;
+pub mod header;
+pub mod limits;
 pub mod message;
 pub mod payload;
 
 pub use command::{Command, CommandError};
+pub use decoder::{DecodeError, DecodedMessage, MessageDecoder};
+pub use division::{DivisionError, DroppedPartial, JoinedPayload, Reassembler};
+pub use fernet::{ClusterKeyError, Fernet, FernetError};
+pub use frame_reader::{FrameError, RawFrame, take_frame};
+pub use frame_writer::encode_message;
+pub use header::{FrameHeader, HEADER_LEN, HeaderError};
+pub use limits::Limits;
 pub use message::Message;

@@ -1,0 +1,189 @@
+//! Sans-IO receiving: push stream bytes in, pull whole decrypted messages out.
+
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::command::Command;
+use crate::division::{DivisionError, DroppedPartial, JoinedPayload, Reassembler};
+use crate::fernet::{Fernet, FernetError};
+use crate::frame_reader::{FrameError, RawFrame, take_frame};
+use crate::limits::Limits;
+use crate::message::Message;
+
+/// Why a stream could not be decoded. Every variant means the connection should be closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A frame header is unreadable or declares too large a payload.
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    /// A divided message broke a limit or changed command.
+    #[error(transparent)]
+    Division(#[from] DivisionError),
+    /// The payload did not decrypt (Wazuh error 3025).
+    #[error("message {counter} ({command}, {frames} frame(s)): {source}")]
+    Decrypt {
+        /// Counter of the message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// Frames it came in.
+        frames: usize,
+        /// What Fernet refused.
+        source: FernetError,
+    },
+    /// The stream ended inside a frame.
+    #[error(
+        "stream ended inside a frame: {buffered} byte(s) of an incomplete frame were left; the peer closed mid-message or the capture is truncated"
+    )]
+    TruncatedFrame {
+        /// Bytes left in the buffer.
+        buffered: usize,
+    },
+    /// The stream ended with a divided message incomplete.
+    #[error(
+        "stream ended with divided message {counter} incomplete after {frames} frame(s); its last frame never came"
+    )]
+    UnfinishedDivided {
+        /// Counter of the incomplete message.
+        counter: u32,
+        /// Frames received of it.
+        frames: usize,
+    },
+}
+
+/// A message and the number of frames it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedMessage {
+    /// The decrypted message.
+    pub message: Message,
+    /// Frames it came in (1 unless divided).
+    pub frames: usize,
+}
+
+/// Frames in, messages out: joins divided messages and decrypts. Shared by [`MessageDecoder`] and
+/// the tokio codec.
+#[derive(Debug)]
+pub(crate) struct MessageAssembler {
+    fernet: Option<Fernet>,
+    pub(crate) limits: Limits,
+    reassembler: Reassembler,
+}
+
+impl MessageAssembler {
+    pub(crate) fn new(fernet: Option<Fernet>, limits: Limits) -> Self {
+        Self {
+            fernet,
+            limits,
+            reassembler: Reassembler::new(limits),
+        }
+    }
+
+    /// Cuts frames off `buf` until a message is whole or the buffer runs out.
+    pub(crate) fn next_message(
+        &mut self,
+        buf: &mut BytesMut,
+        now: Instant,
+    ) -> Result<Option<DecodedMessage>, DecodeError> {
+        while let Some(RawFrame { header, payload }) = take_frame(buf, &self.limits)? {
+            if let Some(joined) = self.reassembler.push(header, payload, now)? {
+                return self.open(joined).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn open(&self, joined: JoinedPayload) -> Result<DecodedMessage, DecodeError> {
+        let JoinedPayload {
+            counter,
+            command,
+            payload,
+            frames,
+        } = joined;
+        let plaintext =
+            match &self.fernet {
+                None => payload,
+                Some(fernet) => Bytes::from(fernet.decrypt(&payload).map_err(|source| {
+                    DecodeError::Decrypt {
+                        counter,
+                        command,
+                        frames,
+                        source,
+                    }
+                })?),
+            };
+        Ok(DecodedMessage {
+            message: Message::new(counter, command, plaintext),
+            frames,
+        })
+    }
+
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<DroppedPartial> {
+        self.reassembler.expire(now)
+    }
+
+    /// Error for a stream that ends now with `buffered` bytes left, if it is not at a boundary.
+    pub(crate) fn end_of_stream(&self, buffered: usize) -> Result<(), DecodeError> {
+        if buffered > 0 {
+            return Err(DecodeError::TruncatedFrame { buffered });
+        }
+        match self.reassembler.first_incomplete() {
+            Some((counter, frames)) => Err(DecodeError::UnfinishedDivided { counter, frames }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A sans-IO decoder for one direction of one connection.
+///
+/// Feed it bytes as they arrive with [`push`](Self::push), in any split, then call
+/// [`next_message`](Self::next_message) until it returns `Ok(None)`. After an error the stream is
+/// out of sync: close the connection and drop the decoder.
+///
+/// Timers are the caller's: call [`expire`](Self::expire) periodically to drop divided messages
+/// older than [`Limits::divided_timeout`], and close the connection when
+/// [`buffered_len`](Self::buffered_len) stays non-zero longer than
+/// [`crate::limits::PAYLOAD_TIMEOUT`] (a declared payload that never completes).
+#[derive(Debug)]
+pub struct MessageDecoder {
+    buf: BytesMut,
+    assembler: MessageAssembler,
+}
+
+impl MessageDecoder {
+    /// A decoder; `fernet` is `None` for the unencrypted local unix socket.
+    pub fn new(fernet: Option<Fernet>, limits: Limits) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            assembler: MessageAssembler::new(fernet, limits),
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole message, if the bytes pushed so far complete one. `now` timestamps the
+    /// first frame of a divided message for [`expire`](Self::expire).
+    pub fn next_message(&mut self, now: Instant) -> Result<Option<DecodedMessage>, DecodeError> {
+        self.assembler.next_message(&mut self.buf, now)
+    }
+
+    /// Drops divided messages whose first frame came [`Limits::divided_timeout`] or more before
+    /// `now`; returns what was dropped.
+    pub fn expire(&mut self, now: Instant) -> Vec<DroppedPartial> {
+        self.assembler.expire(now)
+    }
+
+    /// Bytes received but not yet part of a whole frame.
+    pub fn buffered_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Checks that the stream may end here: no partial frame and no incomplete divided message.
+    /// Call it once the peer closed and [`next_message`](Self::next_message) returned `Ok(None)`.
+    pub fn end_of_stream(&self) -> Result<(), DecodeError> {
+        self.assembler.end_of_stream(self.buf.len())
+    }
+}

@@ -1,0 +1,378 @@
+//! Divided messages: splitting a large message into frames, and joining frames back by counter.
+//!
+//! A message whose plaintext is over [`REQUEST_CHUNK`] (5 MiB) is encrypted once; the token is then
+//! cut into frames of exactly [`REQUEST_CHUNK`] bytes including the header (payload
+//! [`DIVIDED_FRAME_PAYLOAD`]) plus a shorter last frame. All frames carry the same counter and
+//! command, and all but the last have the `d` flag. Frames of different counters may interleave.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::command::Command;
+use crate::header::{FrameHeader, HEADER_LEN};
+use crate::limits::Limits;
+
+/// Wazuh's `request_chunk`: plaintexts longer than this are divided, and a divided frame is this
+/// long including its header.
+pub const REQUEST_CHUNK: usize = 5_242_880;
+
+/// Payload bytes of every divided frame but the last.
+pub const DIVIDED_FRAME_PAYLOAD: usize = REQUEST_CHUNK - HEADER_LEN;
+
+/// Whether a message with a plaintext of `plaintext_len` bytes goes in several frames.
+pub const fn is_divided(plaintext_len: usize) -> bool {
+    plaintext_len > REQUEST_CHUNK
+}
+
+/// Number of frames a wire payload (token) of `payload_len` bytes takes when divided.
+pub const fn divided_frame_count(payload_len: usize) -> usize {
+    if payload_len == 0 {
+        1
+    } else {
+        payload_len.div_ceil(DIVIDED_FRAME_PAYLOAD)
+    }
+}
+
+/// A frame payload that does not fit in the message being joined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DivisionError {
+    /// Joining this frame would make the message larger than the limit (Wazuh error 3050).
+    #[error(
+        "divided message {counter} ({command}) would reach {size} bytes, over the limit of {max}; close the connection (error 3050)"
+    )]
+    TooLarge {
+        /// Counter of the message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// Size it would reach.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A new divided message started while the maximum number were already incomplete (Wazuh
+    /// error 3051).
+    #[error(
+        "divided message {counter} ({command}) would be the {count}th incomplete one; at most {max} are allowed (error 3051)"
+    )]
+    TooManyInFlight {
+        /// Counter of the refused message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// How many would be in flight with it.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A frame of a divided message carries another command than its first frame.
+    #[error(
+        "frame of divided message {counter} has command {found}, but the message started as {expected}"
+    )]
+    CommandChanged {
+        /// Counter of the message.
+        counter: u32,
+        /// The command of the first frame.
+        expected: Command,
+        /// The command of this frame.
+        found: Command,
+    },
+}
+
+/// A message whose frames are all in: its wire payload (the whole token) still to be decrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinedPayload {
+    /// Counter of the message.
+    pub counter: u32,
+    /// Its command.
+    pub command: Command,
+    /// The joined frame payloads.
+    pub payload: Bytes,
+    /// How many frames it came in.
+    pub frames: usize,
+}
+
+/// An incomplete divided message dropped by [`Reassembler::expire`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedPartial {
+    /// Counter of the message.
+    pub counter: u32,
+    /// Its command.
+    pub command: Command,
+    /// Frames received before it was dropped.
+    pub frames: usize,
+    /// Payload bytes received before it was dropped.
+    pub bytes: usize,
+}
+
+/// Frames received so far of one divided message.
+#[derive(Debug)]
+struct Partial {
+    command: Command,
+    payload: BytesMut,
+    frames: usize,
+    started: Instant,
+}
+
+/// Joins the frames of divided messages, keyed by counter, within [`Limits`].
+#[derive(Debug)]
+pub struct Reassembler {
+    limits: Limits,
+    partials: HashMap<u32, Partial>,
+}
+
+impl Reassembler {
+    /// An empty reassembler.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            partials: HashMap::new(),
+        }
+    }
+
+    /// Number of divided messages partly received.
+    pub fn in_flight(&self) -> usize {
+        self.partials.len()
+    }
+
+    /// Takes one frame, received at `now`. Returns the whole payload once the message's last
+    /// frame is in; a frame that is not divided and continues nothing is returned as it is.
+    pub fn push(
+        &mut self,
+        header: FrameHeader,
+        payload: Bytes,
+        now: Instant,
+    ) -> Result<Option<JoinedPayload>, DivisionError> {
+        let counter = header.counter;
+        let Some(partial) = self.partials.get_mut(&counter) else {
+            if !header.divided {
+                return Ok(Some(JoinedPayload {
+                    counter,
+                    command: header.command,
+                    payload,
+                    frames: 1,
+                }));
+            }
+            if self.partials.len() >= self.limits.max_divided_in_flight {
+                return Err(DivisionError::TooManyInFlight {
+                    counter,
+                    command: header.command,
+                    count: self.partials.len() + 1,
+                    max: self.limits.max_divided_in_flight,
+                });
+            }
+            self.partials.insert(
+                counter,
+                Partial {
+                    command: header.command,
+                    payload: BytesMut::from(payload),
+                    frames: 1,
+                    started: now,
+                },
+            );
+            return Ok(None);
+        };
+        if partial.command != header.command {
+            return Err(DivisionError::CommandChanged {
+                counter,
+                expected: partial.command,
+                found: header.command,
+            });
+        }
+        let size = partial.payload.len() + payload.len();
+        if size > self.limits.max_total_size {
+            return Err(DivisionError::TooLarge {
+                counter,
+                command: header.command,
+                size,
+                max: self.limits.max_total_size,
+            });
+        }
+        partial.payload.extend_from_slice(&payload);
+        partial.frames += 1;
+        if header.divided {
+            return Ok(None);
+        }
+        let partial = self
+            .partials
+            .remove(&counter)
+            .expect("the entry was just borrowed");
+        Ok(Some(JoinedPayload {
+            counter,
+            command: partial.command,
+            payload: partial.payload.freeze(),
+            frames: partial.frames,
+        }))
+    }
+
+    /// Drops every incomplete message whose first frame came at least `divided_timeout` before
+    /// `now`, and returns what was dropped. The caller calls it from its own timer.
+    pub fn expire(&mut self, now: Instant) -> Vec<DroppedPartial> {
+        let timeout = self.limits.divided_timeout;
+        let expired: Vec<u32> = self
+            .partials
+            .iter()
+            .filter(|(_, p)| now.saturating_duration_since(p.started) >= timeout)
+            .map(|(&counter, _)| counter)
+            .collect();
+        let mut dropped: Vec<DroppedPartial> = expired
+            .into_iter()
+            .filter_map(|counter| {
+                self.partials.remove(&counter).map(|p| DroppedPartial {
+                    counter,
+                    command: p.command,
+                    frames: p.frames,
+                    bytes: p.payload.len(),
+                })
+            })
+            .collect();
+        dropped.sort_by_key(|d| d.counter);
+        dropped
+    }
+
+    /// Counter and frame count of one incomplete message, if any.
+    pub fn first_incomplete(&self) -> Option<(u32, usize)> {
+        self.partials
+            .iter()
+            .map(|(&counter, p)| (counter, p.frames))
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::command::names;
+
+    fn frame(counter: u32, divided: bool, payload: &'static [u8]) -> (FrameHeader, Bytes) {
+        let header = FrameHeader {
+            counter,
+            size: payload.len() as u32,
+            command: names::DAPI,
+            divided,
+        };
+        (header, Bytes::from_static(payload))
+    }
+
+    #[test]
+    fn joins_interleaved_counters() {
+        let now = Instant::now();
+        let mut r = Reassembler::new(Limits::default());
+        for (counter, divided, payload) in [
+            (1, true, &b"ab"[..]),
+            (2, true, b"xy"),
+            (3, false, b"single"),
+            (1, true, b"cd"),
+        ] {
+            let (h, p) = frame(counter, divided, payload);
+            let out = r.push(h, p, now).unwrap();
+            assert_eq!(out.is_some(), counter == 3);
+        }
+        let (h, p) = frame(2, false, b"z");
+        let joined = r.push(h, p, now).unwrap().unwrap();
+        assert_eq!(
+            (joined.counter, &joined.payload[..], joined.frames),
+            (2, &b"xyz"[..], 2)
+        );
+        let (h, p) = frame(1, false, b"e");
+        let joined = r.push(h, p, now).unwrap().unwrap();
+        assert_eq!((&joined.payload[..], joined.frames), (&b"abcde"[..], 3));
+        assert_eq!(r.in_flight(), 0);
+    }
+
+    #[test]
+    fn refuses_the_eleventh_divided_message() {
+        let now = Instant::now();
+        let mut r = Reassembler::new(Limits::default());
+        for counter in 0..10 {
+            let (h, p) = frame(counter, true, b"a");
+            assert_eq!(r.push(h, p, now).unwrap(), None);
+        }
+        let (h, p) = frame(10, true, b"a");
+        let err = r.push(h, p, now).unwrap_err();
+        assert!(matches!(
+            err,
+            DivisionError::TooManyInFlight {
+                counter: 10,
+                count: 11,
+                max: 10,
+                ..
+            }
+        ));
+        // Continuing one already in flight is still fine.
+        let (h, p) = frame(3, false, b"b");
+        assert!(r.push(h, p, now).unwrap().is_some());
+    }
+
+    #[test]
+    fn refuses_a_joined_message_over_the_limit() {
+        let limits = Limits {
+            max_total_size: 5,
+            ..Limits::default()
+        };
+        let mut r = Reassembler::new(limits);
+        let now = Instant::now();
+        let (h, p) = frame(1, true, b"abc");
+        r.push(h, p, now).unwrap();
+        let (h, p) = frame(1, false, b"def");
+        assert!(matches!(
+            r.push(h, p, now),
+            Err(DivisionError::TooLarge {
+                size: 6,
+                max: 5,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn refuses_a_changed_command() {
+        let mut r = Reassembler::new(Limits::default());
+        let now = Instant::now();
+        let (h, p) = frame(1, true, b"abc");
+        r.push(h, p, now).unwrap();
+        let (mut h, p) = frame(1, false, b"def");
+        h.command = names::OK;
+        assert!(matches!(
+            r.push(h, p, now),
+            Err(DivisionError::CommandChanged { counter: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn expires_old_partials_only() {
+        let start = Instant::now();
+        let mut r = Reassembler::new(Limits::default());
+        let (h, p) = frame(1, true, b"abc");
+        r.push(h, p, start).unwrap();
+        let (h, p) = frame(2, true, b"de");
+        r.push(h, p, start + Duration::from_secs(20)).unwrap();
+        assert!(r.expire(start + Duration::from_secs(29)).is_empty());
+        let dropped = r.expire(start + Duration::from_secs(30));
+        assert_eq!(
+            dropped,
+            vec![DroppedPartial {
+                counter: 1,
+                command: names::DAPI,
+                frames: 1,
+                bytes: 3
+            }]
+        );
+        assert_eq!(r.in_flight(), 1);
+        // A late frame of the dropped message is now a lone final frame.
+        let (h, p) = frame(1, false, b"z");
+        assert_eq!(r.push(h, p, start).unwrap().unwrap().frames, 1);
+    }
+
+    #[test]
+    fn counts_frames_as_wazuh_splits() {
+        assert_eq!(divided_frame_count(DIVIDED_FRAME_PAYLOAD), 1);
+        assert_eq!(divided_frame_count(DIVIDED_FRAME_PAYLOAD + 1), 2);
+        assert!(!is_divided(REQUEST_CHUNK));
+        assert!(is_divided(REQUEST_CHUNK + 1));
+    }
+}

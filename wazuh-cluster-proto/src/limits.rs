@@ -1,0 +1,39 @@
+//! Receive limits of Wazuh 4.14.7, which 4.9.2 lacked (it allocated whatever a header claimed).
+
+use std::time::Duration;
+
+/// Largest frame payload, or joined divided message, accepted: 256 MiB (Wazuh `MAX_TOTAL_SIZE`).
+pub const MAX_TOTAL_SIZE: usize = 268_435_456;
+
+/// Most divided messages that may be partly received at once (Wazuh `MAX_CONCURRENT_DIVIDED_MSGS`).
+pub const MAX_DIVIDED_IN_FLIGHT: usize = 10;
+
+/// How long a divided message may stay incomplete before [`crate::Reassembler::expire`] drops it.
+pub const DIVIDED_MESSAGE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a frame whose header has arrived may wait for its payload (Wazuh
+/// `PRE_AUTH_PAYLOAD_TIMEOUT`). This crate has no timers: the caller enforces it, for instance by
+/// closing the connection when [`crate::MessageDecoder::buffered_len`] stays non-zero this long.
+pub const PAYLOAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Limits applied while receiving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest payload a frame header may declare, and largest joined divided message, in bytes.
+    /// Checked before anything is allocated for it.
+    pub max_total_size: usize,
+    /// Most divided messages that may be partly received at once.
+    pub max_divided_in_flight: usize,
+    /// Age after which an incomplete divided message is dropped by `expire`.
+    pub divided_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_total_size: MAX_TOTAL_SIZE,
+            max_divided_in_flight: MAX_DIVIDED_IN_FLIGHT,
+            divided_timeout: DIVIDED_MESSAGE_TIMEOUT,
+        }
+    }
+}
