@@ -5,10 +5,22 @@
 
 pub mod error_codes;
 pub mod exception;
+pub mod file_transfer;
 pub mod hello;
 mod python_json;
+pub mod relpath;
+pub mod string_transfer;
 
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };
+pub use file_transfer::{
+    FileEnd, FileReceiver, FileSender, FileTransferError, FileUpdate, REQUEST_CHUNK, TransferPath,
+    sha256,
+};
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
+pub use relpath::{RelPathError, validate_relpath};
+pub use string_transfer::{
+    DEFAULT_MAX_STRING, StringStore, StringTransferError, new_str_payload, parse_new_str,
+    parse_str_upd, parse_string_id, str_upd_payload, str_upd_requests, string_id_payload,
+};

@@ -1,0 +1,415 @@
+//! File transfer: `new_file`, `file_upd`, `file_end`, a sender that splits a file into that
+//! command sequence and a sans-IO receiver that joins it and checks the SHA-256.
+//!
+//! Payloads: `new_file` is the path (leading `/`, relative to the Wazuh home); `file_upd` is
+//! `path + b' ' + chunk`; `file_end` is `path + b' ' + sha256(file)` (32 raw bytes). The path
+//! may therefore contain no space.
+
+use sha2::{Digest, Sha256};
+
+use super::relpath::{RelPathError, validate_relpath};
+use crate::command::{Command, names};
+
+/// The largest plaintext Wazuh sends in one message (`request_chunk`, 5 MiB).
+pub const REQUEST_CHUNK: usize = 5_242_880;
+
+/// Length of a SHA-256 digest.
+pub const DIGEST_LEN: usize = 32;
+
+/// Why a file-transfer payload or step was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileTransferError {
+    /// The path does not start with `/`.
+    #[error("file transfer path {path:?} must start with '/' (relative to the Wazuh home)")]
+    NotRooted {
+        /// The refused path.
+        path: String,
+    },
+    /// The path after its leading `/` is not a valid relative path.
+    #[error("file transfer path: {0}")]
+    Path(#[from] RelPathError),
+    /// The path contains a space, which the peer would take as the end of the path.
+    #[error("file transfer path {path:?} contains a space")]
+    ContainsSpace {
+        /// The refused path.
+        path: String,
+    },
+    /// The path is so long that no chunk fits in a message.
+    #[error("file transfer path is {len} bytes long; at most {max} bytes leave room for data")]
+    PathTooLong {
+        /// Its length.
+        len: usize,
+        /// The longest allowed.
+        max: usize,
+    },
+    /// The path is not UTF-8.
+    #[error("file transfer path is not valid UTF-8")]
+    InvalidUtf8,
+    /// A `file_upd`/`file_end` payload has no space after the path.
+    #[error("{command} payload has no space after the path; expected \"<path> <data>\"")]
+    MissingSeparator {
+        /// `file_upd` or `file_end`.
+        command: &'static str,
+    },
+    /// A `file_end` digest is not 32 bytes long.
+    #[error("file_end digest is {len} bytes; a SHA-256 digest is 32 bytes")]
+    DigestLength {
+        /// The received length.
+        len: usize,
+    },
+    /// A chunk or end arrived for a path other than the one being received.
+    #[error("{command} names {got:?} while receiving {expected:?}")]
+    WrongPath {
+        /// `file_upd` or `file_end`.
+        command: &'static str,
+        /// The path being received.
+        expected: String,
+        /// The path in the payload.
+        got: String,
+    },
+    /// The file grew past the receiver's limit.
+    #[error("file {path:?} exceeds the limit of {max} bytes (would be {size}); transfer refused")]
+    TooLarge {
+        /// The path being received.
+        path: String,
+        /// The size it would reach.
+        size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The received bytes do not hash to the digest in `file_end`.
+    #[error("file {path:?} checksum mismatch: received data does not match the sender's SHA-256")]
+    ChecksumMismatch {
+        /// The path received.
+        path: String,
+    },
+}
+
+/// A validated `new_file` path: `/` followed by a valid relative path, without spaces.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransferPath(String);
+
+impl TransferPath {
+    /// The longest path that still leaves one byte of data in a `file_upd`.
+    pub const MAX_LEN: usize = 4096;
+
+    /// Validates `path`.
+    pub fn new(path: impl Into<String>) -> Result<Self, FileTransferError> {
+        let path = path.into();
+        let Some(rel) = path.strip_prefix('/') else {
+            return Err(FileTransferError::NotRooted { path });
+        };
+        if path.len() > Self::MAX_LEN {
+            return Err(FileTransferError::PathTooLong {
+                len: path.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        validate_relpath(rel)?;
+        if path.contains(' ') {
+            return Err(FileTransferError::ContainsSpace { path });
+        }
+        Ok(Self(path))
+    }
+
+    /// Parses a `new_file` payload.
+    pub fn decode(payload: &[u8]) -> Result<Self, FileTransferError> {
+        let text = std::str::from_utf8(payload).map_err(|_| FileTransferError::InvalidUtf8)?;
+        Self::new(text)
+    }
+
+    /// The path with its leading `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path without its leading `/` (the form `*_e` commands carry).
+    pub fn relative(&self) -> &str {
+        &self.0[1..]
+    }
+
+    /// The `new_file` payload.
+    pub fn encode(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+
+    /// The data bytes one `file_upd` carries for this path: `REQUEST_CHUNK - len(path) - 1`.
+    pub fn chunk_len(&self) -> usize {
+        REQUEST_CHUNK - self.0.len() - 1
+    }
+}
+
+/// A decoded `file_upd`: the path and one chunk of the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileUpdate<'a> {
+    /// The path as sent (not validated: compare it with the one from `new_file`).
+    pub path: &'a [u8],
+    /// The chunk.
+    pub chunk: &'a [u8],
+}
+
+impl<'a> FileUpdate<'a> {
+    /// Splits a `file_upd` payload at its first space.
+    pub fn decode(payload: &'a [u8]) -> Result<Self, FileTransferError> {
+        let (path, chunk) = split_path(payload, "file_upd")?;
+        Ok(Self { path, chunk })
+    }
+
+    /// The payload `path + b' ' + chunk`.
+    pub fn encode(path: &TransferPath, chunk: &[u8]) -> Vec<u8> {
+        join_path(path, chunk)
+    }
+}
+
+/// A decoded `file_end`: the path and the SHA-256 of the whole file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileEnd<'a> {
+    /// The path as sent.
+    pub path: &'a [u8],
+    /// The SHA-256 digest.
+    pub digest: [u8; DIGEST_LEN],
+}
+
+impl<'a> FileEnd<'a> {
+    /// Parses a `file_end` payload; the digest must be exactly 32 bytes.
+    pub fn decode(payload: &'a [u8]) -> Result<Self, FileTransferError> {
+        let (path, digest) = split_path(payload, "file_end")?;
+        let digest = <[u8; DIGEST_LEN]>::try_from(digest)
+            .map_err(|_| FileTransferError::DigestLength { len: digest.len() })?;
+        Ok(Self { path, digest })
+    }
+
+    /// The payload `path + b' ' + digest`.
+    pub fn encode(path: &TransferPath, digest: &[u8; DIGEST_LEN]) -> Vec<u8> {
+        join_path(path, digest)
+    }
+}
+
+fn split_path<'a>(
+    payload: &'a [u8],
+    command: &'static str,
+) -> Result<(&'a [u8], &'a [u8]), FileTransferError> {
+    let at = payload
+        .iter()
+        .position(|&b| b == b' ')
+        .ok_or(FileTransferError::MissingSeparator { command })?;
+    Ok((&payload[..at], &payload[at + 1..]))
+}
+
+fn join_path(path: &TransferPath, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.0.len() + 1 + data.len());
+    out.extend_from_slice(path.0.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(data);
+    out
+}
+
+/// SHA-256 of `data`, as `file_end` carries it.
+pub fn sha256(data: &[u8]) -> [u8; DIGEST_LEN] {
+    Sha256::digest(data).into()
+}
+
+/// The requests that send one file: `new_file`, then one `file_upd` per chunk, then `file_end`.
+///
+/// An iterator of `(command, payload)`; each payload is built when it is asked for, so at most
+/// one chunk is copied at a time.
+#[derive(Debug, Clone)]
+pub struct FileSender<'a> {
+    path: TransferPath,
+    data: &'a [u8],
+    offset: usize,
+    stage: SendStage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SendStage {
+    NewFile,
+    Updates,
+    Done,
+}
+
+impl<'a> FileSender<'a> {
+    /// Prepares to send `data` as `path`.
+    pub fn new(path: TransferPath, data: &'a [u8]) -> Self {
+        Self {
+            path,
+            data,
+            offset: 0,
+            stage: SendStage::NewFile,
+        }
+    }
+}
+
+impl Iterator for FileSender<'_> {
+    type Item = (Command, Vec<u8>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.stage {
+            SendStage::NewFile => {
+                self.stage = SendStage::Updates;
+                Some((names::NEW_FILE, self.path.encode()))
+            }
+            SendStage::Updates if self.offset < self.data.len() => {
+                let end = self.data.len().min(self.offset + self.path.chunk_len());
+                let chunk = &self.data[self.offset..end];
+                self.offset = end;
+                Some((names::FILE_UPD, FileUpdate::encode(&self.path, chunk)))
+            }
+            SendStage::Updates => {
+                self.stage = SendStage::Done;
+                Some((
+                    names::FILE_END,
+                    FileEnd::encode(&self.path, &sha256(self.data)),
+                ))
+            }
+            SendStage::Done => None,
+        }
+    }
+}
+
+/// Joins the `file_upd` chunks of one file (after its `new_file`) up to a size limit and checks
+/// the digest of `file_end`. No filesystem: [`FileReceiver::end`] yields the bytes.
+#[derive(Debug, Clone)]
+pub struct FileReceiver {
+    path: TransferPath,
+    max_size: u64,
+    data: Vec<u8>,
+    hasher: Sha256,
+}
+
+impl FileReceiver {
+    /// Starts receiving the file announced by `new_file`, refusing more than `max_size` bytes.
+    pub fn new(path: TransferPath, max_size: u64) -> Self {
+        Self {
+            path,
+            max_size,
+            data: Vec::new(),
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// The path being received.
+    pub fn path(&self) -> &TransferPath {
+        &self.path
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> u64 {
+        self.data.len() as u64
+    }
+
+    /// Takes one `file_upd` payload.
+    pub fn update(&mut self, payload: &[u8]) -> Result<(), FileTransferError> {
+        let update = FileUpdate::decode(payload)?;
+        self.check_path("file_upd", update.path)?;
+        let size = self.received() + update.chunk.len() as u64;
+        if size > self.max_size {
+            return Err(FileTransferError::TooLarge {
+                path: self.path.0.clone(),
+                size,
+                max: self.max_size,
+            });
+        }
+        self.data.extend_from_slice(update.chunk);
+        self.hasher.update(update.chunk);
+        Ok(())
+    }
+
+    /// Takes the `file_end` payload, checks the digest and returns the file.
+    pub fn end(self, payload: &[u8]) -> Result<Vec<u8>, FileTransferError> {
+        let end = FileEnd::decode(payload)?;
+        self.check_path("file_end", end.path)?;
+        let digest: [u8; DIGEST_LEN] = self.hasher.finalize().into();
+        if digest != end.digest {
+            return Err(FileTransferError::ChecksumMismatch { path: self.path.0 });
+        }
+        Ok(self.data)
+    }
+
+    fn check_path(&self, command: &'static str, got: &[u8]) -> Result<(), FileTransferError> {
+        if got == self.path.0.as_bytes() {
+            Ok(())
+        } else {
+            Err(FileTransferError::WrongPath {
+                command,
+                expected: self.path.0.clone(),
+                got: String::from_utf8_lossy(got).into_owned(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path() -> TransferPath {
+        TransferPath::new("/queue/cluster/w1/w1-1.0-ab.zip").unwrap()
+    }
+
+    #[test]
+    fn sender_and_receiver_agree() {
+        let data = vec![7u8; path().chunk_len() * 2 + 5];
+        let messages: Vec<_> = FileSender::new(path(), &data).collect();
+        assert_eq!(messages.len(), 5);
+        assert!(messages.iter().all(|(_, p)| p.len() <= REQUEST_CHUNK));
+        assert_eq!(messages[1].1.len(), REQUEST_CHUNK);
+        let mut receiver =
+            FileReceiver::new(TransferPath::decode(&messages[0].1).unwrap(), 1 << 24);
+        for (_, payload) in &messages[1..4] {
+            receiver.update(payload).unwrap();
+        }
+        assert_eq!(receiver.end(&messages[4].1).unwrap(), data);
+    }
+
+    #[test]
+    fn empty_file_has_no_update() {
+        let commands: Vec<_> = FileSender::new(path(), b"").map(|(c, _)| c).collect();
+        assert_eq!(commands, [names::NEW_FILE, names::FILE_END]);
+    }
+
+    #[test]
+    fn refuses_mismatch_oversize_and_wrong_path() {
+        let mut receiver = FileReceiver::new(path(), 4);
+        assert!(matches!(
+            receiver.update(&FileUpdate::encode(&path(), b"12345")),
+            Err(FileTransferError::TooLarge {
+                size: 5,
+                max: 4,
+                ..
+            })
+        ));
+        let other = TransferPath::new("/queue/other").unwrap();
+        assert!(matches!(
+            receiver.update(&FileUpdate::encode(&other, b"1")),
+            Err(FileTransferError::WrongPath { .. })
+        ));
+        receiver
+            .update(&FileUpdate::encode(&path(), b"1234"))
+            .unwrap();
+        assert!(matches!(
+            receiver.end(&FileEnd::encode(&path(), &sha256(b"nope"))),
+            Err(FileTransferError::ChecksumMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn refuses_bad_paths_and_digests() {
+        assert!(matches!(
+            TransferPath::new("queue/x"),
+            Err(FileTransferError::NotRooted { .. })
+        ));
+        assert!(matches!(
+            TransferPath::new("/queue/../etc"),
+            Err(FileTransferError::Path(_))
+        ));
+        assert!(matches!(
+            TransferPath::new("/a b"),
+            Err(FileTransferError::ContainsSpace { .. })
+        ));
+        assert!(matches!(
+            FileEnd::decode(b"/a abc"),
+            Err(FileTransferError::DigestLength { len: 3 })
+        ));
+    }
+}
