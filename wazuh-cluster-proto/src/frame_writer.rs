@@ -12,7 +12,7 @@ use crate::message::Message;
 
 /// Raw token bytes that base64-encode to exactly one divided frame's payload (no padding).
 const RAW_PER_DIVIDED_FRAME: usize = DIVIDED_FRAME_PAYLOAD / 4 * 3;
-const _: () = assert!(DIVIDED_FRAME_PAYLOAD % 4 == 0);
+const _: () = assert!(DIVIDED_FRAME_PAYLOAD.is_multiple_of(4));
 
 /// Appends the frames of `message` to `out`: encrypted with `fernet` at `unix_time` (seconds),
 /// or as plaintext when `fernet` is `None` (the local unix socket).

@@ -5,6 +5,8 @@
 //! limits, a `tokio_util::codec` Decoder/Encoder (feature `codec`) and the same logic as plain
 //! functions, and every payload as a typed value with strict decoding.
 
+#[cfg(feature = "codec")]
+pub mod codec;
 pub mod command;
 pub mod decoder;
 pub mod division;
@@ -16,6 +18,8 @@ pub mod limits;
 pub mod message;
 pub mod payload;
 
+#[cfg(feature = "codec")]
+pub use codec::{Clock, CodecError, MessageCodec};
 pub use command::{Command, CommandError};
 pub use decoder::{DecodeError, DecodedMessage, MessageDecoder};
 pub use division::{DivisionError, DroppedPartial, JoinedPayload, Reassembler};

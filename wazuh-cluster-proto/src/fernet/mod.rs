@@ -151,7 +151,7 @@ impl Fernet {
             return Err(FernetError::BadVersion { found: raw[0] });
         }
         let ciphertext_len = len - PREFIX_LEN - MAC_LEN;
-        if ciphertext_len % BLOCK != 0 {
+        if !ciphertext_len.is_multiple_of(BLOCK) {
             return Err(FernetError::NotBlockAligned {
                 len: ciphertext_len,
             });
