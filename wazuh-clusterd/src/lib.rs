@@ -1,0 +1,4 @@
+//! `wazuh-clusterd`: the reference daemon of the Wazuh manager cluster, as a library so that
+//! tests (and the thin binaries in `src/main.rs`) can call every part.
+
+pub mod config;
