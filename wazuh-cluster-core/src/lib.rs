@@ -2,3 +2,33 @@
 //! sync, agent-info, agent-groups, agent registry) behind the `Storage`, `FileSource`, `Clock` and
 //! transport traits. In-memory implementations and a deterministic multi-node harness come with
 //! the `testing` feature.
+//!
+//! Module map:
+//! - [`clock`], [`storage`], [`transport`]: the traits an embedder implements;
+//! - [`session`]: one connection's requests and replies, both ways, with a command router;
+//! - [`master`], [`worker`]: the two roles;
+//! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
+//! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
+//!
+//! Logging convention: every `tracing` event carries the string fields `tag` (`Master`,
+//! `Worker worker01`, `Cluster`) and `subtag` (`Main`, `Keep Alive`, ...) and its message is
+//! Wazuh's wording, so `[tag] [subtag] message` is Wazuh's `cluster.log` line.
+
+pub mod clock;
+pub mod config;
+pub mod master;
+pub mod node;
+pub mod session;
+pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod transport;
+pub mod worker;
+
+pub use clock::{Clock, Instant};
+pub use config::{MasterConfig, SessionConfig, VersionRule, WorkerConfig};
+pub use master::{Master, MasterBuilder, MasterHandle};
+pub use node::{NodeInfo, NodeType};
+pub use storage::{NodeRecord, Storage, StorageError};
+pub use transport::{BoxTransport, Connection, Connector, Listener, Transport, TransportError};
+pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerStatus};

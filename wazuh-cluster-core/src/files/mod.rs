@@ -1,0 +1,17 @@
+//! Files as the integrity sync sees them: the [`FileSource`] trait, confined paths, and (feature
+//! `testing`) an in-memory source plus the conformance suite every source must pass.
+
+mod error;
+mod path;
+mod source;
+mod stat;
+
+#[cfg(feature = "testing")]
+pub mod conformance;
+#[cfg(feature = "testing")]
+pub mod memory;
+
+pub use error::FileSourceError;
+pub use path::{ConfinementError, SyncPath};
+pub use source::FileSource;
+pub use stat::{FileStat, HashedFile, ModTime};

@@ -1,0 +1,53 @@
+//! The [`FileSource`] trait: the synchronized files as the integrity sync sees them.
+
+use async_trait::async_trait;
+
+use super::{FileSourceError, FileStat, HashedFile, SyncPath};
+use crate::integrity::items::ClusterItems;
+
+/// The synchronized files of one node (the Wazuh home on a real node, a map in tests).
+///
+/// Obligations of every implementation (checked by [`conformance`](super::conformance)):
+/// - **Confinement.** Paths are [`SyncPath`]s, so absolute paths, `..` and paths outside every
+///   item cannot even be named. A path whose item is not in [`items`](Self::items) is refused
+///   with [`FileSourceError::UnknownItem`]. A symbolic link on the way (a parent folder, or the
+///   file itself when reading or hashing) that resolves outside the item's folder is refused with
+///   [`FileSourceError::SymlinkEscape`]. A refusal touches nothing.
+/// - **Listing** returns every regular file that [`ClusterItems::item_for`] attributes to an
+///   item, once, with its size and modification time, and reads no content. Symbolic links
+///   are not listed. A missing item folder lists nothing. Any other error fails the whole
+///   listing: a partial listing must never pass for the truth (it would delete files on workers).
+/// - **Writes are atomic**: the new content is written to a temporary file in the same folder
+///   (with a name the items exclude, so it is never listed), given the item's permissions,
+///   flushed, then renamed over the target. Readers see the old or the new content, never a
+///   mix; on failure the old file is intact and no temporary file remains. Missing parent
+///   folders are created.
+/// - **Remove** deletes one file; a missing file is not an error (it answers `false`).
+/// - **Prune** removes the folders above a file, deepest first up to but excluding the item's
+///   folder, while they hold nothing but excluded files; a folder with anything else stops it.
+#[async_trait]
+pub trait FileSource: Send + Sync {
+    /// The items this source serves.
+    fn items(&self) -> &ClusterItems;
+
+    /// Every synchronized file with its size and modification time (no content read).
+    async fn list(&self) -> Result<Vec<FileStat>, FileSourceError>;
+
+    /// The BLAKE2b-512 of each file, in the order given; a file may fail alone (for example
+    /// [`FileSourceError::NotFound`] if it vanished since the listing). May run in parallel.
+    async fn hash(&self, paths: &[SyncPath]) -> Vec<Result<HashedFile, FileSourceError>>;
+
+    /// The whole content of a file, refused with [`FileSourceError::TooLarge`] beyond `max_len`
+    /// bytes (checked before reading everything).
+    async fn read(&self, path: &SyncPath, max_len: u64) -> Result<Vec<u8>, FileSourceError>;
+
+    /// Replaces (or creates) a file atomically with the item's permissions.
+    async fn write(&self, path: &SyncPath, contents: Vec<u8>) -> Result<(), FileSourceError>;
+
+    /// Removes a file; `Ok(false)` if it did not exist.
+    async fn remove(&self, path: &SyncPath) -> Result<bool, FileSourceError>;
+
+    /// Removes the folders above `path` that hold nothing but excluded files, deepest first,
+    /// never the item's own folder; returns how many were removed.
+    async fn prune_empty_dirs(&self, path: &SyncPath) -> Result<usize, FileSourceError>;
+}

@@ -1,0 +1,133 @@
+//! [`MetadataTable`]: the incremental table of a node's synchronized files.
+//!
+//! A refresh lists every file (a stat each) and hashes only files that are new or whose size or
+//! modification time changed; a [`RefreshMode::Full`] refresh hashes everything (run it on a
+//! schedule, see [`FullRehashSchedule`](super::schedule::FullRehashSchedule), to catch a change
+//! that kept size and mtime). So a check where nothing changed reads no content.
+
+use std::collections::BTreeMap;
+
+use crate::files::{FileSource, FileSourceError, ModTime, SyncPath};
+
+/// One file of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableEntry {
+    /// The file (and its item).
+    pub path: SyncPath,
+    /// Size in bytes when hashed.
+    pub size: u64,
+    /// Modification time when hashed.
+    pub mtime: ModTime,
+    /// BLAKE2b-512 hex of the content.
+    pub hash: String,
+}
+
+/// Whether a refresh trusts unchanged stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshMode {
+    /// Rehash only files that are new or whose size or mtime changed.
+    Incremental,
+    /// Rehash every file.
+    Full,
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefreshReport {
+    /// Files in the table afterwards.
+    pub files: usize,
+    /// Files whose content was hashed.
+    pub hashed: usize,
+    /// Files that left the table because they are no longer listed (or vanished while hashed).
+    pub removed: usize,
+    /// Files that could not be hashed, with the error; a known one keeps its previous entry, a
+    /// new one stays out of the table until it can be read.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// The `{path: (size, mtime, hash)}` table of a node's synchronized files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataTable {
+    entries: BTreeMap<String, TableEntry>,
+}
+
+impl MetadataTable {
+    /// An empty table (the first refresh hashes everything).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Brings the table up to date with `source`. A listing failure leaves the table unchanged.
+    pub async fn refresh<S: FileSource + ?Sized>(
+        &mut self,
+        source: &S,
+        mode: RefreshMode,
+    ) -> Result<RefreshReport, FileSourceError> {
+        let listed = source.list().await?;
+        let mut next = BTreeMap::new();
+        let mut to_hash = Vec::new();
+        for stat in listed {
+            match self.entries.remove(stat.path.as_str()) {
+                Some(entry)
+                    if mode == RefreshMode::Incremental && entry.size == stat.size && entry.mtime == stat.mtime =>
+                {
+                    next.insert(stat.path.as_str().to_owned(), entry);
+                }
+                previous => to_hash.push((stat.path, previous)),
+            }
+        }
+        let mut report = RefreshReport {
+            removed: self.entries.len(),
+            hashed: to_hash.len(),
+            ..RefreshReport::default()
+        };
+        let paths: Vec<SyncPath> = to_hash.iter().map(|(p, _)| p.clone()).collect();
+        let results = source.hash(&paths).await;
+        for ((path, previous), result) in to_hash.into_iter().zip(results) {
+            match result {
+                Ok(hashed) => {
+                    let key = path.as_str().to_owned();
+                    next.insert(
+                        key,
+                        TableEntry {
+                            path,
+                            size: hashed.size,
+                            mtime: hashed.mtime,
+                            hash: hashed.hash,
+                        },
+                    );
+                }
+                Err(FileSourceError::NotFound { .. }) => report.removed += 1,
+                Err(error) => {
+                    report.unreadable.push((path.as_str().to_owned(), error.to_string()));
+                    if let Some(entry) = previous {
+                        next.insert(path.as_str().to_owned(), entry);
+                    }
+                }
+            }
+        }
+        self.entries = next;
+        report.files = self.entries.len();
+        Ok(report)
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the table has no file.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entry of a relative path.
+    pub fn get(&self, relpath: &str) -> Option<&TableEntry> {
+        self.entries.get(relpath)
+    }
+
+    /// The entries, sorted by path.
+    pub fn entries(&self) -> impl Iterator<Item = &TableEntry> {
+        self.entries.values()
+    }
+}

@@ -1,0 +1,245 @@
+//! The master: accepts workers, validates their `hello`, answers keepalives, reaps silent
+//! workers and keeps the node list.
+//!
+//! ```text
+//! Listener --accept--> serve(connection) --Session--> Router<MasterConn>
+//!                                                       hello  -> handshake
+//!                                                       echo-c -> keepalive
+//!                                                       ...    -> modules added by later issues
+//! reaper (every check_worker_lastkeepalive) --closes--> silent sessions
+//! ```
+
+mod conn;
+mod handshake;
+mod keepalive;
+mod registry;
+
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::task::JoinSet;
+use wazuh_cluster_proto::Command;
+use wazuh_cluster_proto::command::names;
+
+pub use conn::{MasterConn, MasterShared};
+
+use crate::clock::Clock;
+use crate::config::MasterConfig;
+use crate::node::{NodeInfo, NodeType};
+use crate::session::{DuplicateRoute, Handler, Router, SessionHandle, SessionParts, session};
+use crate::storage::Storage;
+use crate::transport::{Connection, Listener};
+
+/// Builds a [`Master`]: configuration, dependencies, and the handlers of every module.
+pub struct MasterBuilder {
+    config: MasterConfig,
+    clock: Arc<dyn Clock>,
+    storage: Arc<dyn Storage>,
+    router: Router<MasterConn>,
+    seed: Option<u64>,
+}
+
+impl MasterBuilder {
+    /// A master with the handshake and keepalive handlers installed.
+    pub fn new(config: MasterConfig, clock: Arc<dyn Clock>, storage: Arc<dyn Storage>) -> Self {
+        let mut router = Router::new();
+        router
+            .route(names::HELLO, handshake::HelloHandler)
+            .and_then(|r| r.route(names::ECHO_C, keepalive::EchoHandler))
+            .expect("a fresh router has no routes");
+        Self {
+            config,
+            clock,
+            storage,
+            router,
+            seed: None,
+        }
+    }
+
+    /// Seeds the master's randomness (connection counters) for reproducible runs.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Adds the handler of `command` (how later modules plug in).
+    pub fn route(
+        mut self,
+        command: Command,
+        handler: impl Handler<MasterConn>,
+    ) -> Result<Self, DuplicateRoute> {
+        self.router.route(command, handler)?;
+        Ok(self)
+    }
+
+    /// Builds the master.
+    pub fn build(self) -> Master {
+        let started = self.clock.wall();
+        Master {
+            shared: Arc::new(MasterShared {
+                config: self.config,
+                clock: self.clock,
+                storage: self.storage,
+                started,
+                registry: Mutex::default(),
+            }),
+            router: Arc::new(self.router),
+            rng: match self.seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            },
+        }
+    }
+}
+
+/// A master node. Query it through [`Master::handle`], run it with [`Master::run`].
+pub struct Master {
+    shared: Arc<MasterShared>,
+    router: Arc<Router<MasterConn>>,
+    rng: StdRng,
+}
+
+impl Master {
+    /// A handle to query the running master.
+    pub fn handle(&self) -> MasterHandle {
+        MasterHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Serves the connections `listener` accepts until it closes. Dropping the future closes
+    /// every connection and stops every task of the master.
+    pub async fn run(mut self, mut listener: impl Listener) {
+        let mut tasks = JoinSet::new();
+        tasks.spawn(keepalive::reap_silent_workers(self.shared.clone()));
+        let mut next_conn_id = 0u64;
+        tracing::info!(tag = "Master", subtag = "Main", "Serving as master node {}.", self.shared.config.node_name);
+        loop {
+            tokio::select! {
+                biased;
+                Some(_) = tasks.join_next() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok(Some(connection)) => {
+                        next_conn_id += 1;
+                        let counter_start = self.rng.random();
+                        tasks.spawn(serve(self.shared.clone(), self.router.clone(), connection, next_conn_id, counter_start));
+                    }
+                    Ok(None) => break,
+                    Err(error) => tracing::error!(tag = "Master", subtag = "Main", "Error accepting a connection: {error}"),
+                },
+            }
+        }
+    }
+}
+
+/// Runs one accepted connection to its end.
+async fn serve(
+    shared: Arc<MasterShared>,
+    router: Arc<Router<MasterConn>>,
+    connection: Connection,
+    conn_id: u64,
+    counter_start: u32,
+) {
+    let conn = Arc::new(MasterConn::new(shared.clone(), conn_id, connection.peer));
+    let (handle, driver) = session(
+        connection.transport,
+        SessionParts {
+            router,
+            ctx: conn.clone(),
+            clock: shared.clock.clone(),
+            config: shared.config.session.clone(),
+            counter_start,
+            peer: connection.peer,
+            tag: "Master".to_owned(),
+        },
+    );
+    let mut run = pin!(driver.run());
+    tokio::select! {
+        biased;
+        () = &mut run => {}
+        () = shared.clock.sleep(shared.config.hello_deadline) => {
+            if conn.worker_name().is_none() {
+                tracing::info!(tag = "Master", subtag = "Main",
+                    "Closing the connection from {}: no valid hello within {:?}.", connection.peer, shared.config.hello_deadline);
+                handle.close();
+            }
+            run.await;
+        }
+    }
+    if let Some(name) = conn.worker_name() {
+        let removed = shared.registry().remove_connection(&name, conn_id);
+        if removed.is_some() {
+            tracing::info!(tag = conn.tag().as_str(), subtag = "Main", "The worker {name} disconnected.");
+            if let Err(error) = shared.storage.remove_node(&name).await {
+                tracing::error!(tag = conn.tag().as_str(), subtag = "Main", "{error}");
+            }
+        }
+    }
+}
+
+/// A cheap, cloneable view of a running master.
+#[derive(Clone)]
+pub struct MasterHandle {
+    shared: Arc<MasterShared>,
+}
+
+impl std::fmt::Debug for MasterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterHandle")
+            .field("node_name", &self.shared.config.node_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MasterHandle {
+    /// The node list: the master first, then connected workers in connect order (what
+    /// `cluster_control -l` and `get_nodes` show).
+    pub fn nodes(&self) -> Vec<NodeInfo> {
+        let config = &self.shared.config;
+        let mut nodes = vec![NodeInfo {
+            name: config.node_name.clone(),
+            node_type: NodeType::Master,
+            version: config.version.clone(),
+            address: config.address.clone(),
+            connected_since: self.shared.started,
+            last_keepalive: None,
+        }];
+        nodes.extend(self.shared.registry().node_infos());
+        nodes
+    }
+
+    /// Names of the connected workers, in connect order.
+    pub fn worker_names(&self) -> Vec<String> {
+        self.nodes().into_iter().skip(1).map(|n| n.name).collect()
+    }
+
+    /// How long ago the worker `name` sent its last keepalive, if it is connected.
+    pub fn silence_of(&self, name: &str) -> Option<std::time::Duration> {
+        let now = self.shared.clock.now();
+        self.shared
+            .registry()
+            .get(name)
+            .map(|e| now - e.last_keepalive)
+    }
+
+    /// The session of the connected worker `name`, to send it requests.
+    pub fn worker_session(&self, name: &str) -> Option<SessionHandle> {
+        self.shared.registry().get(name).map(|e| e.session.clone())
+    }
+
+    /// Sessions of every connected worker, by name.
+    pub fn worker_sessions(&self) -> Vec<(String, SessionHandle)> {
+        self.shared
+            .registry()
+            .sessions()
+            .map(|(n, s)| (n.clone(), s.clone()))
+            .collect()
+    }
+
+    /// The master's shared state (configuration, clock, storage).
+    pub fn shared(&self) -> &Arc<MasterShared> {
+        &self.shared
+    }
+}

@@ -1,0 +1,145 @@
+//! The cloneable face of a running session: send requests, wait for their replies, close.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, watch};
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::WazuhException;
+use wazuh_cluster_proto::{Command, Message};
+
+use super::router::Reply;
+use crate::clock::Clock;
+
+/// What a handle asks the session's driver to do.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// Send a request under the next counter and deliver its reply.
+    Request {
+        command: Command,
+        payload: Bytes,
+        reply: oneshot::Sender<Message>,
+    },
+    /// Send a reply (counter already set).
+    Reply(Message),
+    /// Close the connection.
+    Close,
+}
+
+/// Why a request got no usable reply.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No reply within the timeout (Wazuh error 3020); a reply arriving later is dropped.
+    #[error("Timeout sending request: {command} (no reply within {timeout:?})")]
+    Timeout {
+        /// The request's command.
+        command: Command,
+        /// How long it waited.
+        timeout: Duration,
+    },
+    /// The connection closed before the reply arrived.
+    #[error("connection closed before the reply to {command} arrived")]
+    Closed {
+        /// The request's command.
+        command: Command,
+    },
+    /// The peer answered `err`; `error` is its decoded exception (plain text becomes error 3000).
+    #[error("{error}")]
+    Peer {
+        /// The request's command.
+        command: Command,
+        /// The peer's exception.
+        error: WazuhException,
+    },
+}
+
+/// A handle on a running session. Cloning it is cheap; every clone talks to the same session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(crate) outbound: mpsc::UnboundedSender<Outbound>,
+    pub(crate) closed: watch::Receiver<bool>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) request_timeout: Duration,
+    pub(crate) peer: SocketAddr,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("peer", &self.peer)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionHandle {
+    /// The peer's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Sends a request and waits for its reply for the session's default timeout.
+    ///
+    /// An `err` reply becomes [`RequestError::Peer`]; any other reply command (`ok`, `ok-m`,
+    /// `ok-c`, ...) is returned as is.
+    pub async fn request(
+        &self,
+        command: Command,
+        payload: impl Into<Bytes>,
+    ) -> Result<Reply, RequestError> {
+        self.request_with_timeout(command, payload, self.request_timeout)
+            .await
+    }
+
+    /// Sends a request and waits for its reply at most `timeout`.
+    pub async fn request_with_timeout(
+        &self,
+        command: Command,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+    ) -> Result<Reply, RequestError> {
+        let (reply, answer) = oneshot::channel();
+        self.outbound
+            .send(Outbound::Request {
+                command,
+                payload: payload.into(),
+                reply,
+            })
+            .map_err(|_| RequestError::Closed { command })?;
+        let message = tokio::select! {
+            biased;
+            answer = answer => answer.map_err(|_| RequestError::Closed { command })?,
+            () = self.clock.sleep(timeout) => return Err(RequestError::Timeout { command, timeout }),
+        };
+        if message.command == names::ERR {
+            return Err(RequestError::Peer {
+                command,
+                error: WazuhException::from_err_reply(&message.payload),
+            });
+        }
+        Ok(Reply {
+            command: message.command,
+            payload: message.payload,
+        })
+    }
+
+    /// Asks the session to close the connection; pending requests fail with
+    /// [`RequestError::Closed`].
+    pub fn close(&self) {
+        let _ = self.outbound.send(Outbound::Close);
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow() || self.outbound.is_closed()
+    }
+
+    /// Completes when the session has ended (closed by either side or lost).
+    pub async fn closed(&self) {
+        let mut closed = self.closed.clone();
+        let _ = closed.wait_for(|closed| *closed).await;
+    }
+}

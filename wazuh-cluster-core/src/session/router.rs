@@ -1,0 +1,116 @@
+//! Dispatch of inbound requests: a table from command to handler.
+//!
+//! Each capability (handshake, keepalive, and later integrity, agent-info, agent-groups,
+//! registration forwarding) is a module that adds its handlers with [`Router::route`]; nothing
+//! edits a central `match`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use wazuh_cluster_proto::Command;
+use wazuh_cluster_proto::payload::WazuhException;
+
+use super::handle::SessionHandle;
+
+/// A reply to send back: command (`ok`, `ok-m`, ...) and payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Reply command.
+    pub command: Command,
+    /// Reply payload.
+    pub payload: Bytes,
+}
+
+impl Reply {
+    /// A reply with `command` and `payload`.
+    pub fn new(command: Command, payload: impl Into<Bytes>) -> Self {
+        Self {
+            command,
+            payload: payload.into(),
+        }
+    }
+
+    /// An `ok` reply.
+    pub fn ok(payload: impl Into<Bytes>) -> Self {
+        Self::new(wazuh_cluster_proto::command::names::OK, payload)
+    }
+}
+
+/// An inbound request as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The counter the reply will carry.
+    pub counter: u32,
+    /// The command.
+    pub command: Command,
+    /// The payload.
+    pub payload: Bytes,
+    /// The session it arrived on, to send requests of one's own to the same peer.
+    pub session: SessionHandle,
+}
+
+/// What a handler decides: a reply, no reply at all (`Ok(None)`, as Wazuh's `(None, None)`), or
+/// an error sent back as `err` with the WazuhJSON exception payload.
+pub type HandlerResult = Result<Option<Reply>, WazuhException>;
+
+/// Handles one command. `Ctx` is the per-connection context of the role (master or worker).
+#[async_trait]
+pub trait Handler<Ctx>: Send + Sync + 'static {
+    /// Handles `request`. Runs concurrently with other requests of the same connection.
+    async fn handle(&self, ctx: &Ctx, request: Request) -> HandlerResult;
+}
+
+/// Why a route could not be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("command {command} already has a handler; each command is handled by one module")]
+pub struct DuplicateRoute {
+    /// The command routed twice.
+    pub command: Command,
+}
+
+/// The table from command to handler of one role.
+pub struct Router<Ctx> {
+    routes: BTreeMap<Command, Arc<dyn Handler<Ctx>>>,
+}
+
+impl<Ctx> Default for Router<Ctx> {
+    fn default() -> Self {
+        Self {
+            routes: BTreeMap::new(),
+        }
+    }
+}
+
+impl<Ctx> fmt::Debug for Router<Ctx> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.routes.keys()).finish()
+    }
+}
+
+impl<Ctx: Send + Sync + 'static> Router<Ctx> {
+    /// An empty table: every command is unknown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes `command` to `handler`; refuses a command that already has one.
+    pub fn route(
+        &mut self,
+        command: Command,
+        handler: impl Handler<Ctx>,
+    ) -> Result<&mut Self, DuplicateRoute> {
+        if self.routes.contains_key(&command) {
+            return Err(DuplicateRoute { command });
+        }
+        self.routes.insert(command, Arc::new(handler));
+        Ok(self)
+    }
+
+    /// The handler of `command`, if any.
+    pub fn handler(&self, command: &Command) -> Option<Arc<dyn Handler<Ctx>>> {
+        self.routes.get(command).cloned()
+    }
+}

@@ -1,0 +1,70 @@
+//! The cluster database as the core needs it. This issue records the nodes that join and leave;
+//! the integrity and agent issues add their tables here.
+
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::node::NodeType;
+
+/// A node known to the cluster database: a worker that completed `hello` on this master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// Node name (`node_name` of its configuration), unique in the cluster.
+    pub name: String,
+    /// Master or worker.
+    pub node_type: NodeType,
+    /// Wazuh version the node announced.
+    pub version: String,
+    /// Address the node connected from (an IP, as `cluster_control -l` shows it).
+    pub address: String,
+    /// When its current session started.
+    pub connected_since: SystemTime,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cluster database {operation} failed: {source}; check the database's health and free space")]
+pub struct StorageError {
+    /// The operation that failed, e.g. `"record node worker01"`.
+    pub operation: String,
+    /// The backend's error.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl StorageError {
+    /// Wraps a backend error with the operation it interrupted.
+    pub fn new(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            operation: operation.into(),
+            source: source.into(),
+        }
+    }
+}
+
+/// The cluster database.
+///
+/// Obligations of an implementation (the conformance suite in `testing::storage_suite` checks
+/// them):
+/// - Every write is atomic: after a crash the database holds the old or the new state, never a
+///   mix, and a write that returned `Ok` survives a restart of the node.
+/// - Writes from concurrent tasks are serialized; a read sees every write that completed before it
+///   started.
+/// - [`Storage::record_node`] replaces any record with the same name (a reconnecting worker).
+/// - [`Storage::remove_node`] of an unknown name is not an error.
+/// - [`Storage::nodes`] lists records ordered by name.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Records that `node` joined, replacing an earlier record of the same name.
+    async fn record_node(&self, node: NodeRecord) -> Result<(), StorageError>;
+
+    /// Records that the node `name` left.
+    async fn remove_node(&self, name: &str) -> Result<(), StorageError>;
+
+    /// Every recorded node, ordered by name.
+    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError>;
+}
