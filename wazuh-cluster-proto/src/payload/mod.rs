@@ -3,10 +3,12 @@
 //! Every decoder refuses trailing bytes where the format has an end, bounds every size before
 //! allocating, and returns a typed error naming what was wrong and where; none panics.
 
+pub mod container;
 pub mod error_codes;
 pub mod exception;
 pub mod file_transfer;
 pub mod hello;
+pub mod metadata;
 mod python_json;
 pub mod relpath;
 pub mod string_transfer;
@@ -19,8 +21,16 @@ pub use file_transfer::{
     sha256,
 };
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
+pub use metadata::{
+    Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, blake2b_hex,
+    decode_file_table,
+};
 pub use relpath::{RelPathError, validate_relpath};
 pub use string_transfer::{
     DEFAULT_MAX_STRING, StringStore, StringTransferError, new_str_payload, parse_new_str,
     parse_str_upd, parse_string_id, str_upd_payload, str_upd_requests, string_id_payload,
+};
+pub use container::{
+    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits,
+    DecodedContainer, EncodedContainer, SkipReason, Skipped, decode_container,
 };

@@ -1,0 +1,222 @@
+//! File metadata of the integrity sync: the worker's `{path: meta}` table, the master's
+//! `{"missing": .., "shared": .., "extra": ..}` answer and the BLAKE2b-512 hash they compare.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use blake2::{Blake2b512, Digest};
+use serde::{Deserialize, Serialize};
+
+use super::relpath::{RelPathError, validate_relpath};
+
+/// Why metadata was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    /// The JSON does not have the expected shape (this includes a bad `hash`).
+    #[error("file metadata JSON is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+    /// A key of the table is not a valid relative path.
+    #[error("file metadata key: {0}")]
+    Path(#[from] RelPathError),
+}
+
+/// A BLAKE2b-512 digest as 128 lowercase hex characters (Python's `hashlib.blake2b().hexdigest()`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Blake2bHex(String);
+
+/// A string that is not 128 lowercase hex characters.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("hash {value:?} is not 128 lowercase hex characters (a BLAKE2b-512 hex digest)")]
+pub struct Blake2bHexError {
+    /// The refused value (at most 160 characters kept).
+    pub value: String,
+}
+
+impl Blake2bHex {
+    /// Hashes `data`.
+    pub fn of(data: &[u8]) -> Self {
+        Self(blake2b_hex(data))
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Blake2bHex {
+    type Error = Blake2bHexError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.len() == 128
+            && value
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
+            Ok(Self(value))
+        } else {
+            let kept: String = value.chars().take(160).collect();
+            Err(Blake2bHexError { value: kept })
+        }
+    }
+}
+
+impl From<Blake2bHex> for String {
+    fn from(hash: Blake2bHex) -> Self {
+        hash.0
+    }
+}
+
+impl fmt::Display for Blake2bHex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// BLAKE2b-512 of `data` as 128 lowercase hex characters.
+pub fn blake2b_hex(data: &[u8]) -> String {
+    let digest = Blake2b512::digest(data);
+    let mut out = String::with_capacity(128);
+    for byte in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
+    }
+    out
+}
+
+/// One file's entry in a metadata table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileMetadata {
+    /// Modification time (seconds since the epoch, Python `os.path.getmtime`).
+    pub mod_time: f64,
+    /// The `cluster.json` item the file belongs to, e.g. `etc/shared/`.
+    pub cluster_item_key: String,
+    /// True for legacy merged files.
+    pub merged: bool,
+    /// Merge type of a legacy merged file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_type: Option<String>,
+    /// Merge name of a legacy merged file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merge_name: Option<String>,
+    /// BLAKE2b-512 of the content.
+    pub hash: Blake2bHex,
+}
+
+/// A `{relative path: metadata}` table: what a worker sends, and each part of the master's answer.
+pub type FileTable = BTreeMap<String, FileMetadata>;
+
+/// Decodes a `{path: meta}` table, refusing invalid relative paths as keys.
+pub fn decode_file_table(value: serde_json::Value) -> Result<FileTable, MetadataError> {
+    let table: FileTable = serde_json::from_value(value)?;
+    check_paths(&table)?;
+    Ok(table)
+}
+
+fn check_paths(table: &FileTable) -> Result<(), RelPathError> {
+    table.keys().try_for_each(|path| validate_relpath(path))
+}
+
+/// The master's metadata for a sync container: what the worker lacks, what differs, what it
+/// has in excess (with the worker's own metadata).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPlan {
+    /// Files only the master has.
+    pub missing: FileTable,
+    /// Files both have with different hashes (master's metadata).
+    pub shared: FileTable,
+    /// Files only the worker has (worker's metadata); the worker deletes them.
+    pub extra: FileTable,
+}
+
+impl SyncPlan {
+    /// Decodes the master's metadata, refusing invalid relative paths.
+    pub fn decode(value: serde_json::Value) -> Result<Self, MetadataError> {
+        let plan: Self = serde_json::from_value(value)?;
+        for table in [&plan.missing, &plan.shared, &plan.extra] {
+            check_paths(table)?;
+        }
+        Ok(plan)
+    }
+
+    /// True when nothing differs (the master then sends `syn_m_c_ok`).
+    pub fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.shared.is_empty() && self.extra.is_empty()
+    }
+
+    /// Compares the master's table with a worker's, as Wazuh's `compare_files` does.
+    pub fn compare(master: &FileTable, worker: &FileTable) -> Self {
+        let mut plan = Self::default();
+        for (path, meta) in master {
+            match worker.get(path) {
+                None => {
+                    plan.missing.insert(path.clone(), meta.clone());
+                }
+                Some(theirs) if theirs.hash != meta.hash => {
+                    plan.shared.insert(path.clone(), meta.clone());
+                }
+                Some(_) => {}
+            }
+        }
+        for (path, meta) in worker {
+            if !master.contains_key(path) {
+                plan.extra.insert(path.clone(), meta.clone());
+            }
+        }
+        plan
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(data: &[u8]) -> FileMetadata {
+        FileMetadata {
+            mod_time: 1.5,
+            cluster_item_key: "etc/shared/".into(),
+            merged: false,
+            merge_type: None,
+            merge_name: None,
+            hash: Blake2bHex::of(data),
+        }
+    }
+
+    #[test]
+    fn blake2b_of_empty_input() {
+        assert_eq!(
+            blake2b_hex(b""),
+            "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419\
+             d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"
+        );
+    }
+
+    #[test]
+    fn compare_splits_missing_shared_extra() {
+        let master = FileTable::from([("a".into(), meta(b"1")), ("b".into(), meta(b"2"))]);
+        let worker = FileTable::from([("b".into(), meta(b"x")), ("c".into(), meta(b"3"))]);
+        let plan = SyncPlan::compare(&master, &worker);
+        assert_eq!(plan.missing.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(plan.shared.keys().collect::<Vec<_>>(), ["b"]);
+        assert_eq!(plan.extra.keys().collect::<Vec<_>>(), ["c"]);
+        let value = serde_json::to_value(&plan).unwrap();
+        assert_eq!(SyncPlan::decode(value).unwrap(), plan);
+    }
+
+    #[test]
+    fn refuses_bad_hash_and_paths() {
+        let mut value = serde_json::to_value(FileTable::from([("a".into(), meta(b""))])).unwrap();
+        value["a"]["hash"] = "abc".into();
+        assert!(matches!(
+            decode_file_table(value),
+            Err(MetadataError::Json(_))
+        ));
+        let value = serde_json::to_value(FileTable::from([("../a".into(), meta(b""))])).unwrap();
+        assert!(matches!(
+            decode_file_table(value),
+            Err(MetadataError::Path(_))
+        ));
+    }
+}
