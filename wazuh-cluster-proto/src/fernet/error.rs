@@ -45,9 +45,11 @@ pub enum FernetError {
         "Fernet token signature does not match: could not decrypt message (error 3025); check that both nodes use the same cluster key"
     )]
     InvalidSignature,
-    /// The signature matched but the PKCS7 padding is broken (the sender encrypted garbage).
+    /// The signature matched but the PKCS7 padding is broken: the first 16 characters of the
+    /// cluster key (the signing half) match the sender's and the last 16 (the encryption half)
+    /// most likely do not.
     #[error(
-        "Fernet token has valid signature but broken PKCS7 padding: could not decrypt message (error 3025)"
+        "Fernet token signature matches but its PKCS7 padding is broken: could not decrypt message (error 3025); the last 16 characters of the cluster key likely differ between the nodes"
     )]
     BadPadding,
     /// The token is older than the allowed time to live.
