@@ -187,3 +187,123 @@ impl MessageDecoder {
         self.assembler.end_of_stream(self.buf.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::command::names;
+    use crate::frame_writer::encode_message;
+    use crate::header::FrameHeader;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
+
+    fn divided_frame(counter: u32) -> [u8; 21] {
+        let header = FrameHeader {
+            counter,
+            size: 1,
+            command: names::DAPI,
+            divided: true,
+        };
+        let mut out = [b'x'; 21];
+        out[..20].copy_from_slice(&header.encode());
+        out
+    }
+
+    #[test]
+    fn decodes_a_header_arriving_alone() {
+        let fernet = Fernet::from_cluster_key(KEY).unwrap();
+        let message = Message::new(3, names::ECHO_C, "keepalive");
+        let mut wire = BytesMut::new();
+        encode_message(&message, Some(&fernet), 7, &mut wire);
+        let mut decoder = MessageDecoder::new(Some(fernet), Limits::default());
+        decoder.push(&wire[..20]);
+        assert_eq!(decoder.next_message(Instant::now()).unwrap(), None);
+        assert_eq!(decoder.buffered_len(), 20);
+        assert!(matches!(
+            decoder.end_of_stream(),
+            Err(DecodeError::TruncatedFrame { buffered: 20 })
+        ));
+        decoder.push(&wire[20..]);
+        let decoded = decoder.next_message(Instant::now()).unwrap().unwrap();
+        assert_eq!((decoded.message, decoded.frames), (message, 1));
+        decoder.end_of_stream().unwrap();
+    }
+
+    #[test]
+    fn refuses_an_oversize_header_before_its_payload() {
+        let mut decoder = MessageDecoder::new(None, Limits::default());
+        let header = FrameHeader {
+            counter: 1,
+            size: 268_435_457,
+            command: names::HELLO,
+            divided: false,
+        };
+        decoder.push(&header.encode());
+        let err = decoder.next_message(Instant::now()).unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Frame(FrameError::TooLarge {
+                size: 268_435_457,
+                ..
+            })
+        ));
+        assert!(err.to_string().contains("3050"), "{err}");
+    }
+
+    #[test]
+    fn refuses_the_eleventh_divided_message_in_flight() {
+        let mut decoder = MessageDecoder::new(None, Limits::default());
+        for counter in 0..10 {
+            decoder.push(&divided_frame(counter));
+        }
+        assert_eq!(decoder.next_message(Instant::now()).unwrap(), None);
+        decoder.push(&divided_frame(10));
+        let err = decoder.next_message(Instant::now()).unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Division(DivisionError::TooManyInFlight { counter: 10, .. })
+        ));
+        assert!(err.to_string().contains("3051"), "{err}");
+    }
+
+    #[test]
+    fn expires_stale_divided_messages() {
+        let start = Instant::now();
+        let mut decoder = MessageDecoder::new(None, Limits::default());
+        decoder.push(&divided_frame(4));
+        assert_eq!(decoder.next_message(start).unwrap(), None);
+        assert!(decoder.expire(start + Duration::from_secs(29)).is_empty());
+        let dropped = decoder.expire(start + Duration::from_secs(30));
+        assert_eq!(dropped.len(), 1);
+        assert_eq!((dropped[0].counter, dropped[0].frames), (4, 1));
+        decoder.end_of_stream().unwrap();
+    }
+
+    #[test]
+    fn names_the_message_that_did_not_decrypt() {
+        let fernet = Fernet::from_cluster_key(KEY).unwrap();
+        let other = Fernet::from_cluster_key("0123456789abcdefghijklmnopqrstuv").unwrap();
+        let mut wire = BytesMut::new();
+        encode_message(
+            &Message::new(9, names::HELLO, "x"),
+            Some(&other),
+            7,
+            &mut wire,
+        );
+        let mut decoder = MessageDecoder::new(Some(fernet), Limits::default());
+        decoder.push(&wire);
+        let err = decoder.next_message(Instant::now()).unwrap_err();
+        assert!(matches!(
+            err,
+            DecodeError::Decrypt {
+                counter: 9,
+                source: FernetError::InvalidSignature,
+                ..
+            }
+        ));
+        let text = err.to_string();
+        assert!(text.contains("hello") && text.contains("3025"), "{text}");
+    }
+}

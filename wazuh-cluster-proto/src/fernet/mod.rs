@@ -254,6 +254,13 @@ mod tests {
     }
 
     #[test]
+    fn a_key_differing_only_in_its_encryption_half_breaks_the_padding() {
+        let token = fernet().encrypt(b"keepalive", 5);
+        let other = Fernet::from_cluster_key("abcdefghijklmnopqrstuvwxyz012346").unwrap();
+        assert_eq!(other.decrypt(&token), Err(FernetError::BadPadding));
+    }
+
+    #[test]
     fn ttl_is_checked_only_when_asked() {
         let f = fernet();
         let token = f.encrypt(b"x", 1000);
