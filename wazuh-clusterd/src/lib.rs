@@ -1,4 +1,10 @@
 //! `wazuh-clusterd`: the reference daemon of the Wazuh manager cluster, as a library so that
 //! tests (and the thin binaries in `src/main.rs`) can call every part.
 
+pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod keygen;
+pub mod logging;
+pub mod node;
+pub mod pidfile;

@@ -1,5 +1,9 @@
 //! `wazuh-clusterd`: the reference daemon of the Wazuh manager cluster.
 
-fn main() {
-    println!("wazuh-clusterd {}", env!("CARGO_PKG_VERSION"));
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    wazuh_clusterd::cli::run(wazuh_clusterd::cli::Cli::parse())
 }

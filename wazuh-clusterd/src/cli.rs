@@ -1,0 +1,78 @@
+//! Command line of `wazuh-clusterd`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+
+use crate::{daemon, keygen};
+
+/// Default installation folder.
+pub const DEFAULT_HOME: &str = "/var/ossec";
+
+/// `wazuh-clusterd [--home DIR] [-c FILE] [-f] [-d]... [-t] [-V] [COMMAND]`
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "wazuh-clusterd",
+    version,
+    about = "Wazuh manager cluster daemon: runs this node as the master or a worker of the cluster \
+             described in the <cluster> block of ossec.conf"
+)]
+pub struct Cli {
+    /// Installation folder: configuration in DIR/etc, logs in DIR/logs, pid file in DIR/var/run.
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// Configuration file [default: DIR/etc/ossec.conf].
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Stay in the foreground and copy the log to stderr.
+    #[arg(short = 'f', long = "foreground")]
+    pub foreground: bool,
+    /// More log detail: -d DEBUG, -dd DEBUG2.
+    #[arg(short = 'd', long = "debug", action = ArgAction::Count)]
+    pub debug: u8,
+    /// Check the configuration, print every problem, and exit (0 valid, 1 not).
+    #[arg(short = 't', long = "test-config")]
+    pub test_config: bool,
+    /// A tool to run instead of the daemon.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Tools that run instead of the daemon.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Print a fresh random cluster key (32 letters and digits) for <key>.
+    Keygen,
+}
+
+impl Cli {
+    /// The configuration file: `-c FILE`, or `DIR/etc/ossec.conf`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| self.home.join("etc").join("ossec.conf"))
+    }
+}
+
+/// Runs what the command line asks and returns the process's exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Keygen) => print_key(),
+        None if cli.test_config => daemon::test_config(&cli.config_path()),
+        None => daemon::start(&cli),
+    }
+}
+
+fn print_key() -> ExitCode {
+    match keygen::generate() {
+        Ok(key) => {
+            println!("{}", key.as_str());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

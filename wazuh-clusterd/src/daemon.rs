@@ -1,0 +1,134 @@
+//! What `wazuh-clusterd` does at startup: `-t` checks, and the start sequence up to [`run_node`].
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use tracing::{debug, error, info, warn};
+
+use crate::cli::Cli;
+use crate::config::{self, Cluster, ClusterConfig, LoadedConfig, SystemAddresses};
+use crate::logging::{self, LogOptions};
+use crate::node::{NodeContext, run_node};
+use crate::pidfile::PidFile;
+
+/// `-t`: loads `path`, prints warnings and every problem on stderr, a summary on stdout.
+/// Exit 0 when valid (also when the cluster is disabled), 1 otherwise.
+pub fn test_config(path: &Path) -> ExitCode {
+    match config::load(path, &SystemAddresses) {
+        Ok(LoadedConfig { cluster, warnings }) => {
+            for warning in &warnings {
+                eprintln!("WARNING: {}: {warning}", path.display());
+            }
+            match cluster {
+                Cluster::Disabled(by) => {
+                    println!(
+                        "{}: configuration OK; the cluster is disabled ({by})",
+                        path.display()
+                    );
+                }
+                Cluster::Enabled(config) => {
+                    println!("{}: configuration OK; {}", path.display(), summary(&config));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            for problem in e.problems() {
+                eprintln!("ERROR: {}: {problem}", path.display());
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Starts the daemon: logging, configuration, pid file, then [`run_node`] until it returns.
+pub fn start(cli: &Cli) -> ExitCode {
+    let options = LogOptions {
+        home: cli.home.clone(),
+        foreground: cli.foreground,
+        debug: cli.debug,
+    };
+    let log_path = match logging::init(&options) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // In the background only the log file sees events: say the decisive ones on stderr too.
+    let tell = |line: &str| {
+        if !cli.foreground {
+            eprintln!("{line}");
+        }
+    };
+    let config_path = cli.config_path();
+    debug!("Logging to {}", log_path.display());
+    debug!("Loading configuration from {}", config_path.display());
+    let loaded = match config::load(&config_path, &SystemAddresses) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            for problem in e.problems() {
+                error!("{}: {problem}", config_path.display());
+                tell(&format!("ERROR: {}: {problem}", config_path.display()));
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &loaded.warnings {
+        warn!("{}: {warning}", config_path.display());
+    }
+    let config = match loaded.cluster {
+        Cluster::Disabled(by) => {
+            let line = format!("Cluster disabled: {by}. Exiting...");
+            info!("{line}");
+            tell(&line);
+            return ExitCode::SUCCESS;
+        }
+        Cluster::Enabled(config) => *config,
+    };
+    let pid_file = match PidFile::create(&cli.home) {
+        Ok(pid_file) => pid_file,
+        Err(e) => {
+            error!("{e}");
+            tell(&format!("ERROR: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    info!("Starting node: {}", summary(&config));
+    debug!("PID file {}", pid_file.path().display());
+    let context = NodeContext {
+        home: cli.home.clone(),
+        config_path,
+        debug: cli.debug,
+    };
+    let code = match run_node(config, context) {
+        Ok(()) => {
+            info!("Cluster node stopped.");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!("{e}");
+            tell(&format!("ERROR: {e}"));
+            ExitCode::FAILURE
+        }
+    };
+    drop(pid_file);
+    code
+}
+
+/// One line describing an enabled node.
+fn summary(config: &ClusterConfig) -> String {
+    let nodes: Vec<String> = config.nodes.iter().map(ToString::to_string).collect();
+    format!(
+        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {})",
+        config.name,
+        config.node_name,
+        config.node_type,
+        config.bind_addr,
+        config.port,
+        config.master_address(),
+        nodes.join(", "),
+        config.version,
+        config.version_check
+    )
+}
