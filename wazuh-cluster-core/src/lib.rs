@@ -16,6 +16,8 @@
 
 pub mod clock;
 pub mod config;
+pub mod files;
+pub mod integrity;
 pub mod master;
 pub mod node;
 pub mod session;

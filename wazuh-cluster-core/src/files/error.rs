@@ -12,7 +12,9 @@ pub enum FileSourceError {
     #[error(transparent)]
     Confinement(#[from] ConfinementError),
     /// The path belongs to an item this source is not configured with.
-    #[error("path {path:?} belongs to item {item_key:?}, which this file source does not know: build both from the same cluster items")]
+    #[error(
+        "path {path:?} belongs to item {item_key:?}, which this file source does not know: build both from the same cluster items"
+    )]
     UnknownItem {
         /// The path.
         path: String,
@@ -20,7 +22,9 @@ pub enum FileSourceError {
         item_key: String,
     },
     /// A symbolic link on the way leads outside the item's folder.
-    #[error("path {path:?} refused: a symbolic link on it leads outside its cluster item's folder; remove the link")]
+    #[error(
+        "path {path:?} refused: a symbolic link on it leads outside its cluster item's folder; remove the link"
+    )]
     SymlinkEscape {
         /// The path.
         path: String,
@@ -32,7 +36,9 @@ pub enum FileSourceError {
         path: String,
     },
     /// Something that is not a regular file (or, for a parent, not a folder) is in the way.
-    #[error("{path:?} is in the way: expected a regular file and folders above it; remove or rename it")]
+    #[error(
+        "{path:?} is in the way: expected a regular file and folders above it; remove or rename it"
+    )]
     WrongKind {
         /// The path.
         path: String,

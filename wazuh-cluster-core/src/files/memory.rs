@@ -9,10 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
+use wazuh_cluster_proto::payload::Blake2bHex;
 
 use super::conformance::Fixture;
 use super::{FileSource, FileSourceError, FileStat, HashedFile, ModTime, SyncPath};
-use crate::integrity::hash::blake2b_hex;
 use crate::integrity::items::ClusterItems;
 
 /// Content of the one file outside the home that escaping links lead to.
@@ -33,6 +33,7 @@ struct State {
     file_links_outside: BTreeSet<String>,
     outside: BTreeMap<String, Vec<u8>>,
     failing_writes: BTreeSet<String>,
+    failing_reads: BTreeSet<String>,
     clock: i64,
     hashed: u64,
     read: u64,
@@ -70,9 +71,18 @@ impl State {
 
     fn children(&self, dir: &str) -> impl Iterator<Item = &str> {
         let prefix = format!("{dir}/");
-        let names = self.files.keys().chain(&self.dirs).chain(&self.dir_links_outside).chain(&self.file_links_outside);
+        let names = self
+            .files
+            .keys()
+            .chain(&self.dirs)
+            .chain(&self.dir_links_outside)
+            .chain(&self.file_links_outside);
         names
-            .filter_map(move |p| p.strip_prefix(prefix.as_str()).filter(|rest| !rest.contains('/')).map(|_| p.as_str()))
+            .filter_map(move |p| {
+                p.strip_prefix(prefix.as_str())
+                    .filter(|rest| !rest.contains('/'))
+                    .map(|_| p.as_str())
+            })
             .collect::<Vec<_>>()
             .into_iter()
     }
@@ -95,7 +105,9 @@ impl MemoryFileSource {
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Puts a file anywhere in the home (even outside the items), with permissions 0o644 and the
@@ -124,6 +136,11 @@ impl MemoryFileSource {
         self.state().failing_writes.insert(relpath.to_owned());
     }
 
+    /// Makes reads and hashes of this path fail with an I/O error.
+    pub fn fail_reads_of(&self, relpath: &str) {
+        self.state().failing_reads.insert(relpath.to_owned());
+    }
+
     /// How many files were hashed so far.
     pub fn hash_count(&self) -> u64 {
         self.state().hashed
@@ -136,14 +153,21 @@ impl MemoryFileSource {
 
     /// Every file of the home (planted or written) with its content, sorted by path.
     pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        self.state().files.iter().map(|(p, f)| (p.clone(), f.contents.clone())).collect()
+        self.state()
+            .files
+            .iter()
+            .map(|(p, f)| (p.clone(), f.contents.clone()))
+            .collect()
     }
 
     fn check_known_item(&self, path: &SyncPath) -> Result<u32, FileSourceError> {
-        self.items.get(path.item_key()).map(|item| item.permissions).ok_or_else(|| FileSourceError::UnknownItem {
-            path: path.as_str().to_owned(),
-            item_key: path.item_key().to_owned(),
-        })
+        self.items
+            .get(path.item_key())
+            .map(|item| item.permissions)
+            .ok_or_else(|| FileSourceError::UnknownItem {
+                path: path.as_str().to_owned(),
+                item_key: path.item_key().to_owned(),
+            })
     }
 
     fn hash_one(&self, path: &SyncPath) -> Result<HashedFile, FileSourceError> {
@@ -152,7 +176,7 @@ impl MemoryFileSource {
         Ok(HashedFile {
             size: file.contents.len() as u64,
             mtime: file.mtime,
-            hash: blake2b_hex(&file.contents),
+            hash: Blake2bHex::of(&file.contents),
         })
     }
 
@@ -162,6 +186,13 @@ impl MemoryFileSource {
         let p = path.as_str();
         if state.parent_escapes(p) || state.file_links_outside.contains(p) {
             return Err(FileSourceError::SymlinkEscape { path: p.to_owned() });
+        }
+        if state.failing_reads.contains(p) {
+            return Err(FileSourceError::Io {
+                operation: "read",
+                path: p.to_owned(),
+                source: std::io::Error::other("read failure injected by the test"),
+            });
         }
         match state.files.get(p) {
             Some(file) => Ok(file.clone()),
@@ -225,7 +256,9 @@ impl FileSource for MemoryFileSource {
         let mut parent = p;
         while let Some((above, _)) = parent.rsplit_once('/') {
             if state.files.contains_key(above) || state.file_links_outside.contains(above) {
-                return Err(FileSourceError::WrongKind { path: above.to_owned() });
+                return Err(FileSourceError::WrongKind {
+                    path: above.to_owned(),
+                });
             }
             parent = above;
         }
@@ -239,7 +272,14 @@ impl FileSource for MemoryFileSource {
         state.file_links_outside.remove(p);
         let mtime = state.tick();
         state.add_parents(p);
-        state.files.insert(p.to_owned(), MemFile { contents, mtime, mode });
+        state.files.insert(
+            p.to_owned(),
+            MemFile {
+                contents,
+                mtime,
+                mode,
+            },
+        );
         Ok(())
     }
 
@@ -260,7 +300,9 @@ impl FileSource for MemoryFileSource {
         self.check_known_item(path)?;
         let mut state = self.state();
         if state.parent_escapes(path.as_str()) {
-            return Err(FileSourceError::SymlinkEscape { path: path.as_str().to_owned() });
+            return Err(FileSourceError::SymlinkEscape {
+                path: path.as_str().to_owned(),
+            });
         }
         let mut pruned = 0;
         for dir in path.dirs_below_item() {
@@ -270,7 +312,10 @@ impl FileSource for MemoryFileSource {
             let children: Vec<String> = state.children(dir).map(str::to_owned).collect();
             let only_excluded = children.iter().all(|child| {
                 state.files.contains_key(child)
-                    && self.items.exclusions().excludes(child.rsplit('/').next().unwrap_or(child))
+                    && self
+                        .items
+                        .exclusions()
+                        .excludes(child.rsplit('/').next().unwrap_or(child))
             });
             if !only_excluded {
                 break;
@@ -300,14 +345,18 @@ impl Fixture for MemoryFileSource {
         let mut state = self.state();
         state.add_parents(relpath);
         state.dir_links_outside.insert(relpath.to_owned());
-        state.outside.insert("victim".into(), OUTSIDE_VICTIM.to_vec());
+        state
+            .outside
+            .insert("victim".into(), OUTSIDE_VICTIM.to_vec());
     }
 
     fn plant_file_link_outside(&self, relpath: &str) {
         let mut state = self.state();
         state.add_parents(relpath);
         state.file_links_outside.insert(relpath.to_owned());
-        state.outside.insert("victim".into(), OUTSIDE_VICTIM.to_vec());
+        state
+            .outside
+            .insert("victim".into(), OUTSIDE_VICTIM.to_vec());
     }
 
     fn set_mtime(&self, relpath: &str, mtime: ModTime) {
@@ -330,8 +379,10 @@ impl Fixture for MemoryFileSource {
 
     fn entries_in(&self, relpath: &str) -> Vec<String> {
         let state = self.state();
-        let mut names: Vec<String> =
-            state.children(relpath).map(|p| p.rsplit('/').next().unwrap_or(p).to_owned()).collect();
+        let mut names: Vec<String> = state
+            .children(relpath)
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_owned())
+            .collect();
         names.sort();
         names
     }

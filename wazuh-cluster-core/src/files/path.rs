@@ -59,10 +59,15 @@ impl SyncPath {
         if raw.contains('\\') || raw.contains('\0') {
             return Err(ConfinementError::BadCharacter { path: path() });
         }
-        if raw.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        if raw
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+        {
             return Err(ConfinementError::NotNormal { path: path() });
         }
-        let item = items.item_for(raw).ok_or_else(|| ConfinementError::OutsideItems { path: path() })?;
+        let item = items
+            .item_for(raw)
+            .ok_or_else(|| ConfinementError::OutsideItems { path: path() })?;
         Ok(SyncPath {
             path: path(),
             item_key: item.key.clone(),
@@ -112,17 +117,50 @@ mod tests {
         let items = ClusterItems::wazuh_default();
         let refused = |raw: &str| items.confine(raw).unwrap_err();
         assert_eq!(refused(""), ConfinementError::Empty);
-        assert!(matches!(refused("/etc/client.keys"), ConfinementError::Absolute { .. }));
-        assert!(matches!(refused("etc/shared/../client.keys"), ConfinementError::NotNormal { .. }));
-        assert!(matches!(refused("etc/shared/../../../tmp/x"), ConfinementError::NotNormal { .. }));
-        assert!(matches!(refused("etc/shared/./a"), ConfinementError::NotNormal { .. }));
-        assert!(matches!(refused("etc/shared//a"), ConfinementError::NotNormal { .. }));
-        assert!(matches!(refused("etc/shared/a/"), ConfinementError::NotNormal { .. }));
-        assert!(matches!(refused("etc/shared/..\\..\\x"), ConfinementError::BadCharacter { .. }));
-        assert!(matches!(refused("etc/shared/a\0b"), ConfinementError::BadCharacter { .. }));
-        assert!(matches!(refused("etc/ossec.conf"), ConfinementError::OutsideItems { .. }));
-        assert!(matches!(refused("etc/shared/ar.conf"), ConfinementError::OutsideItems { .. }));
-        assert!(matches!(refused("bin/wazuh-control"), ConfinementError::OutsideItems { .. }));
+        assert!(matches!(
+            refused("/etc/client.keys"),
+            ConfinementError::Absolute { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/../client.keys"),
+            ConfinementError::NotNormal { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/../../../tmp/x"),
+            ConfinementError::NotNormal { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/./a"),
+            ConfinementError::NotNormal { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared//a"),
+            ConfinementError::NotNormal { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/a/"),
+            ConfinementError::NotNormal { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/..\\..\\x"),
+            ConfinementError::BadCharacter { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/a\0b"),
+            ConfinementError::BadCharacter { .. }
+        ));
+        assert!(matches!(
+            refused("etc/ossec.conf"),
+            ConfinementError::OutsideItems { .. }
+        ));
+        assert!(matches!(
+            refused("etc/shared/ar.conf"),
+            ConfinementError::OutsideItems { .. }
+        ));
+        assert!(matches!(
+            refused("bin/wazuh-control"),
+            ConfinementError::OutsideItems { .. }
+        ));
     }
 
     #[test]
@@ -131,7 +169,10 @@ mod tests {
         let p = items.confine("etc/shared/g/sub/agent.conf").unwrap();
         assert_eq!(p.item_key(), "etc/shared/");
         assert_eq!(p.file_name(), "agent.conf");
-        assert_eq!(p.dirs_below_item().collect::<Vec<_>>(), ["etc/shared/g/sub", "etc/shared/g"]);
+        assert_eq!(
+            p.dirs_below_item().collect::<Vec<_>>(),
+            ["etc/shared/g/sub", "etc/shared/g"]
+        );
         let keys = items.confine("etc/client.keys").unwrap();
         assert_eq!(keys.dirs_below_item().count(), 0);
     }

@@ -1,5 +1,7 @@
 //! What a [`FileSource`](super::FileSource) tells about a file: size, modification time, hash.
 
+use wazuh_cluster_proto::payload::Blake2bHex;
+
 use super::SyncPath;
 
 /// A modification time as seconds and nanoseconds since the Unix epoch.
@@ -53,6 +55,6 @@ pub struct HashedFile {
     pub size: u64,
     /// Last modification.
     pub mtime: ModTime,
-    /// BLAKE2b-512 of the content, 128 lowercase hex digits (Wazuh's `hash`).
-    pub hash: String,
+    /// BLAKE2b-512 of the content (Wazuh's `hash`).
+    pub hash: Blake2bHex,
 }

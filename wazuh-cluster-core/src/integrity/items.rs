@@ -85,7 +85,8 @@ impl Exclusions {
 
     /// Whether a file with this base name is excluded.
     pub fn excludes(&self, name: &str) -> bool {
-        self.names.iter().any(|n| n == name) || self.suffixes.iter().any(|s| name.ends_with(s.as_str()))
+        self.names.iter().any(|n| n == name)
+            || self.suffixes.iter().any(|s| name.ends_with(s.as_str()))
     }
 }
 
@@ -140,12 +141,18 @@ impl ClusterItems {
                 && !body.starts_with('/')
                 && !body.contains('\\')
                 && !body.contains('\0')
-                && body.split('/').all(|c| !c.is_empty() && c != "." && c != "..");
+                && body
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != "..");
             if !valid {
-                return Err(ItemsError::InvalidKey { key: item.key.clone() });
+                return Err(ItemsError::InvalidKey {
+                    key: item.key.clone(),
+                });
             }
             if items[..i].iter().any(|other| other.key == item.key) {
-                return Err(ItemsError::DuplicateKey { key: item.key.clone() });
+                return Err(ItemsError::DuplicateKey {
+                    key: item.key.clone(),
+                });
             }
             if item.permissions > 0o777 {
                 return Err(ItemsError::InvalidPermissions {
@@ -247,7 +254,10 @@ mod tests {
         assert_eq!(key("etc/shared/default/agent.conf~"), None);
         assert_eq!(key("etc/shared/x.lock"), None);
         assert_eq!(key("etc/shared/x.tmp"), None);
-        assert_eq!(key("var/multigroups/abc/merged.mg"), Some("var/multigroups/"));
+        assert_eq!(
+            key("var/multigroups/abc/merged.mg"),
+            Some("var/multigroups/")
+        );
         assert_eq!(key("var/multigroups/abc/agent.conf"), None);
         assert_eq!(key("etc/rules/local_rules.xml"), Some("etc/rules/"));
         assert_eq!(key("etc/decoders/a/b.xml"), Some("etc/decoders/"));
@@ -261,12 +271,21 @@ mod tests {
         let items = ClusterItems::wazuh_default();
         assert_eq!(items.items().len(), 6);
         assert_eq!(items.get("etc/").unwrap().permissions, 0o640);
-        for key in ["etc/shared/", "var/multigroups/", "etc/rules/", "etc/decoders/", "etc/lists/"] {
+        for key in [
+            "etc/shared/",
+            "var/multigroups/",
+            "etc/rules/",
+            "etc/decoders/",
+            "etc/lists/",
+        ] {
             let item = items.get(key).unwrap();
             assert_eq!(item.permissions, 0o660, "{key}");
             assert!(item.recursive, "{key}");
             assert!(!item.extra_valid, "{key}");
-            assert_eq!(item.remove_subdirs_if_empty, key == "etc/shared/" || key == "var/multigroups/");
+            assert_eq!(
+                item.remove_subdirs_if_empty,
+                key == "etc/shared/" || key == "var/multigroups/"
+            );
         }
     }
 
@@ -280,14 +299,26 @@ mod tests {
             remove_subdirs_if_empty: false,
             extra_valid: false,
         };
-        for key in ["", "/", "/etc/", "etc", "../etc/", "etc/../x/", "etc//x/", "./etc/"] {
+        for key in [
+            "",
+            "/",
+            "/etc/",
+            "etc",
+            "../etc/",
+            "etc/../x/",
+            "etc//x/",
+            "./etc/",
+        ] {
             assert_eq!(
                 ClusterItems::new(vec![item(key, 0o660)], Exclusions::wazuh_default()),
                 Err(ItemsError::InvalidKey { key: key.into() })
             );
         }
         assert_eq!(
-            ClusterItems::new(vec![item("a/", 0o660), item("a/", 0o640)], Exclusions::wazuh_default()),
+            ClusterItems::new(
+                vec![item("a/", 0o660), item("a/", 0o640)],
+                Exclusions::wazuh_default()
+            ),
             Err(ItemsError::DuplicateKey { key: "a/".into() })
         );
         assert!(matches!(
@@ -306,7 +337,8 @@ mod tests {
             remove_subdirs_if_empty: false,
             extra_valid: false,
         };
-        let items = ClusterItems::new(vec![item("a/"), item("a/b/")], Exclusions::wazuh_default()).unwrap();
+        let items =
+            ClusterItems::new(vec![item("a/"), item("a/b/")], Exclusions::wazuh_default()).unwrap();
         assert_eq!(items.item_for("a/b/c").unwrap().key, "a/b/");
         assert_eq!(items.item_for("a/c").unwrap().key, "a/");
     }

@@ -1,9 +1,25 @@
 //! File integrity synchronization, master to workers (Wazuh 4.x, protocol section 6): the
 //! synchronized items, each node's incremental metadata table, the master's comparison into
-//! missing / shared / extra, the bounded sync container with its adaptive size limit, and the
-//! worker's atomic apply. The network flow (`syn_i_w_m_p`, `syn_m_c`, ...) calls these.
+//! missing / shared / extra, the bounded sync container with its adaptive size limit, the
+//! worker's atomic apply, and the stats record of each task. The network flow (`syn_i_w_m_p`,
+//! `syn_m_c`, ...) calls these.
 
-pub mod hash;
+pub mod apply;
+pub mod compare;
+pub mod container;
 pub mod items;
 pub mod schedule;
+pub mod stats;
 pub mod table;
+pub mod zip_limit;
+
+pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_sync};
+pub use compare::{CompareError, ComparisonCounts, compare};
+pub use container::{
+    Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
+};
+pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
+pub use schedule::FullRehashSchedule;
+pub use stats::{IntegrityStats, IntegrityTask};
+pub use table::{MetadataTable, RefreshMode, RefreshReport, TableEntry};
+pub use zip_limit::{ZipLimit, ZipLimitConfig};

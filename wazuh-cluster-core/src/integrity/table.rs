@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
+
 use crate::files::{FileSource, FileSourceError, ModTime, SyncPath};
 
 /// One file of the table.
@@ -18,8 +20,8 @@ pub struct TableEntry {
     pub size: u64,
     /// Modification time when hashed.
     pub mtime: ModTime,
-    /// BLAKE2b-512 hex of the content.
-    pub hash: String,
+    /// BLAKE2b-512 of the content.
+    pub hash: Blake2bHex,
 }
 
 /// Whether a refresh trusts unchanged stats.
@@ -69,7 +71,9 @@ impl MetadataTable {
         for stat in listed {
             match self.entries.remove(stat.path.as_str()) {
                 Some(entry)
-                    if mode == RefreshMode::Incremental && entry.size == stat.size && entry.mtime == stat.mtime =>
+                    if mode == RefreshMode::Incremental
+                        && entry.size == stat.size
+                        && entry.mtime == stat.mtime =>
                 {
                     next.insert(stat.path.as_str().to_owned(), entry);
                 }
@@ -99,7 +103,9 @@ impl MetadataTable {
                 }
                 Err(FileSourceError::NotFound { .. }) => report.removed += 1,
                 Err(error) => {
-                    report.unreadable.push((path.as_str().to_owned(), error.to_string()));
+                    report
+                        .unreadable
+                        .push((path.as_str().to_owned(), error.to_string()));
                     if let Some(entry) = previous {
                         next.insert(path.as_str().to_owned(), entry);
                     }
@@ -124,6 +130,25 @@ impl MetadataTable {
     /// The entry of a relative path.
     pub fn get(&self, relpath: &str) -> Option<&TableEntry> {
         self.entries.get(relpath)
+    }
+
+    /// The table as the wire's `{path: metadata}` (`files_metadata.json` of a worker's check,
+    /// and the master's side of the comparison).
+    pub fn to_file_table(&self) -> FileTable {
+        self.entries
+            .iter()
+            .map(|(path, entry)| {
+                let meta = FileMetadata {
+                    mod_time: entry.mtime.as_f64(),
+                    cluster_item_key: entry.path.item_key().to_owned(),
+                    merged: false,
+                    merge_type: None,
+                    merge_name: None,
+                    hash: entry.hash.clone(),
+                };
+                (path.clone(), meta)
+            })
+            .collect()
     }
 
     /// The entries, sorted by path.

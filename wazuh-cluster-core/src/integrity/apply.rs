@@ -1,0 +1,194 @@
+//! The worker's apply of a sync container from the master.
+//!
+//! `shared` and `missing` files are written atomically (through [`FileSource::write`]), each on
+//! its own: a failure is logged and counted, and the others still apply. `extra` files are
+//! removed, and only those listed in this same container's metadata. Folders left empty are
+//! pruned for items with `remove_subdirs_if_empty`. Paths outside the items are refused and
+//! logged; nothing is written for them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use thiserror::Error;
+use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
+
+use crate::files::{FileSource, SyncPath};
+
+/// The container cannot be applied at all; nothing was written.
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    /// `files_metadata.json` is not a `{"missing", "shared", "extra"}` plan.
+    #[error("the master's files_metadata.json is not a valid sync plan: {0}")]
+    Metadata(#[from] MetadataError),
+}
+
+/// Failures by kind, as Wazuh counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyErrors {
+    /// `shared` files that could not be written.
+    pub overwriting: usize,
+    /// `missing` files that could not be written.
+    pub creating: usize,
+    /// `extra` files that could not be removed.
+    pub removing: usize,
+}
+
+impl ApplyErrors {
+    /// Total failures.
+    pub fn total(&self) -> usize {
+        self.overwriting + self.creating + self.removing
+    }
+}
+
+impl fmt::Display for ApplyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Found errors: {} overwriting, {} creating and {} removing",
+            self.overwriting, self.creating, self.removing
+        )
+    }
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyReport {
+    /// `missing` files written.
+    pub created: usize,
+    /// `shared` files written.
+    pub overwritten: usize,
+    /// `extra` files removed (already absent ones are not counted).
+    pub removed: usize,
+    /// Folders pruned.
+    pub pruned_dirs: usize,
+    /// Failures by kind (refused paths included).
+    pub errors: ApplyErrors,
+    /// Every failed or refused path with the reason.
+    pub failures: Vec<(String, String)>,
+    /// Files in the container that the metadata does not list (ignored).
+    pub unlisted: usize,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Overwrite,
+    Create,
+    Remove,
+}
+
+impl ApplyReport {
+    fn fail(&mut self, kind: Kind, path: &str, reason: String) {
+        match kind {
+            Kind::Overwrite => self.errors.overwriting += 1,
+            Kind::Create => self.errors.creating += 1,
+            Kind::Remove => self.errors.removing += 1,
+        }
+        tracing::error!(
+            subtag = "Integrity sync",
+            path,
+            "Error processing file {path:?}: {reason}"
+        );
+        self.failures.push((path.to_owned(), reason));
+    }
+}
+
+/// Applies a decoded container received from the master.
+pub async fn apply_sync<S: FileSource + ?Sized>(
+    source: &S,
+    container: DecodedContainer,
+) -> Result<ApplyReport, ApplyError> {
+    let plan = SyncPlan::decode(container.metadata)?;
+    let mut contents: BTreeMap<String, Vec<u8>> = container
+        .files
+        .into_iter()
+        .map(|file| (file.path, file.content))
+        .collect();
+    let mut report = ApplyReport::default();
+    let writes = plan
+        .shared
+        .keys()
+        .map(|p| (Kind::Overwrite, p))
+        .chain(plan.missing.keys().map(|p| (Kind::Create, p)));
+    for (kind, path) in writes {
+        let Some(content) = contents.remove(path) else {
+            report.fail(
+                kind,
+                path,
+                "listed in the metadata but absent from the container".into(),
+            );
+            continue;
+        };
+        let result = match source.items().confine(path) {
+            Ok(sync_path) => source
+                .write(&sync_path, content)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(refused) => Err(refused.to_string()),
+        };
+        match (result, kind) {
+            (Ok(()), Kind::Overwrite) => report.overwritten += 1,
+            (Ok(()), _) => report.created += 1,
+            (Err(reason), kind) => report.fail(kind, path, reason),
+        }
+    }
+    report.unlisted = contents.len();
+    if !contents.is_empty() {
+        tracing::warn!(
+            subtag = "Integrity sync",
+            count = contents.len(),
+            "Ignoring files the metadata does not list"
+        );
+    }
+    let mut to_prune: BTreeMap<String, SyncPath> = BTreeMap::new();
+    for path in plan.extra.keys() {
+        if plan.missing.contains_key(path) || plan.shared.contains_key(path) {
+            report.fail(
+                Kind::Remove,
+                path,
+                "listed both as extra and as missing or shared".into(),
+            );
+            continue;
+        }
+        let sync_path = match source.items().confine(path) {
+            Ok(sync_path) => sync_path,
+            Err(refused) => {
+                report.fail(Kind::Remove, path, refused.to_string());
+                continue;
+            }
+        };
+        match source.remove(&sync_path).await {
+            Ok(removed) => report.removed += usize::from(removed),
+            Err(error) => {
+                report.fail(Kind::Remove, path, error.to_string());
+                continue;
+            }
+        }
+        let prunes = source
+            .items()
+            .get(sync_path.item_key())
+            .is_some_and(|item| item.remove_subdirs_if_empty);
+        if let Some((parent, _)) = path.rsplit_once('/').filter(|_| prunes) {
+            to_prune.entry(parent.to_owned()).or_insert(sync_path);
+        }
+    }
+    let mut pruned_dirs = BTreeSet::new();
+    for (dir, path) in to_prune.iter().rev() {
+        if pruned_dirs.contains(dir) {
+            continue;
+        }
+        match source.prune_empty_dirs(path).await {
+            Ok(count) => {
+                report.pruned_dirs += count;
+                pruned_dirs.extend(path.dirs_below_item().take(count).map(str::to_owned));
+            }
+            Err(error) => {
+                tracing::warn!(
+                    subtag = "Integrity sync",
+                    dir,
+                    "Could not remove empty folder {dir:?}: {error}"
+                );
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,75 @@
+//! The master's comparison of its table with a worker's, into missing / shared / extra.
+
+use thiserror::Error;
+use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
+
+use super::items::ClusterItems;
+
+/// A worker's table was refused.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+pub enum CompareError {
+    /// An entry names an item the master does not synchronize.
+    #[error(
+        "worker metadata for {path:?} names cluster item {item_key:?}, which this master does not \
+         synchronize; the worker's cluster items differ from the master's: align their versions"
+    )]
+    UnknownItem {
+        /// The worker's path.
+        path: String,
+        /// The unknown `cluster_item_key`.
+        item_key: String,
+    },
+}
+
+/// How many files a comparison found in each part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComparisonCounts {
+    /// Files only the master has.
+    pub missing: usize,
+    /// Files both have with different content.
+    pub shared: usize,
+    /// Files only the worker has (and that it must remove).
+    pub extra: usize,
+}
+
+impl ComparisonCounts {
+    /// The counts of a plan.
+    pub fn of(plan: &SyncPlan) -> Self {
+        ComparisonCounts {
+            missing: plan.missing.len(),
+            shared: plan.shared.len(),
+            extra: plan.extra.len(),
+        }
+    }
+
+    /// Whether nothing differs (Wazuh then answers `syn_m_c_ok`: "Sync not required").
+    pub fn is_empty(&self) -> bool {
+        self.missing == 0 && self.shared == 0 && self.extra == 0
+    }
+}
+
+/// Compares as Wazuh's `compare_files`: `missing` = master − worker (master's metadata),
+/// `shared` = in both with a different hash (master's metadata), `extra` = worker − master
+/// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
+/// a known item, or the whole table is refused.
+pub fn compare(
+    master: &FileTable,
+    worker: &FileTable,
+    items: &ClusterItems,
+) -> Result<SyncPlan, CompareError> {
+    for (path, meta) in worker {
+        if items.get(&meta.cluster_item_key).is_none() {
+            return Err(CompareError::UnknownItem {
+                path: path.clone(),
+                item_key: meta.cluster_item_key.clone(),
+            });
+        }
+    }
+    let mut plan = SyncPlan::compare(master, worker);
+    plan.extra.retain(|_, meta| {
+        items
+            .get(&meta.cluster_item_key)
+            .is_some_and(|item| !item.extra_valid)
+    });
+    Ok(plan)
+}
