@@ -3,6 +3,8 @@
 //! Every decoder refuses trailing bytes where the format has an end, bounds every size before
 //! allocating, and returns a typed error naming what was wrong and where; none panics.
 
+pub mod agent_groups;
+pub mod agent_info;
 pub mod container;
 pub mod error_codes;
 pub mod exception;
@@ -11,8 +13,21 @@ pub mod hello;
 pub mod metadata;
 mod python_json;
 pub mod relpath;
+pub mod set_data;
 pub mod string_transfer;
+pub mod task;
 
+pub use agent_groups::{
+    AGENT_GROUPS_COMMAND, AgentGroups, AgentGroupsChunk, AgentGroupsSync, GroupsHash,
+    GroupsHashError,
+};
+pub use agent_info::{
+    AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
+};
+pub use container::{
+    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
+    EncodedContainer, SkipReason, Skipped, decode_container,
+};
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };
@@ -26,11 +41,11 @@ pub use metadata::{
     decode_file_table,
 };
 pub use relpath::{RelPathError, validate_relpath};
+pub use set_data::{SetDataEnvelope, SetDataError, pack_chunks};
 pub use string_transfer::{
     DEFAULT_MAX_STRING, StringStore, StringTransferError, new_str_payload, parse_new_str,
     parse_str_upd, parse_string_id, str_upd_payload, str_upd_requests, string_id_payload,
 };
-pub use container::{
-    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits,
-    DecodedContainer, EncodedContainer, SkipReason, Skipped, decode_container,
+pub use task::{
+    SyncResult, TaskError, TaskFile, TaskId, TaskPayloadError, parse_permission, permission_payload,
 };
