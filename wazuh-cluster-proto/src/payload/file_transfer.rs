@@ -10,8 +10,7 @@ use sha2::{Digest, Sha256};
 use super::relpath::{RelPathError, validate_relpath};
 use crate::command::{Command, names};
 
-/// The largest plaintext Wazuh sends in one message (`request_chunk`, 5 MiB).
-pub const REQUEST_CHUNK: usize = 5_242_880;
+use crate::division::REQUEST_CHUNK;
 
 /// Length of a SHA-256 digest.
 pub const DIGEST_LEN: usize = 32;

@@ -32,8 +32,7 @@ pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };
 pub use file_transfer::{
-    FileEnd, FileReceiver, FileSender, FileTransferError, FileUpdate, REQUEST_CHUNK, TransferPath,
-    sha256,
+    FileEnd, FileReceiver, FileSender, FileTransferError, FileUpdate, TransferPath, sha256,
 };
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
 pub use metadata::{

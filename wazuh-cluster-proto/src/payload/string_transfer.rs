@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use super::file_transfer::REQUEST_CHUNK;
 use crate::command::{Command, names};
+use crate::division::REQUEST_CHUNK;
 
 /// Wazuh 4.14.5+'s largest string (`MAX_TOTAL_SIZE`, 256 MiB).
-pub const DEFAULT_MAX_STRING: u64 = 268_435_456;
+pub const DEFAULT_MAX_STRING: u64 = crate::limits::MAX_TOTAL_SIZE as u64;
 
 /// Why a string-transfer payload or step was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
