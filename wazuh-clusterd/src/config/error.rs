@@ -150,3 +150,12 @@ pub enum ConfigWarning {
         line: usize,
     },
 }
+
+impl ConfigWarning {
+    /// 1-based line the warning is about.
+    pub fn line(&self) -> usize {
+        match self {
+            ConfigWarning::UnknownTag { line, .. } | ConfigWarning::Repeated { line, .. } => *line,
+        }
+    }
+}

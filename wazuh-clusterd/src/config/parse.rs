@@ -205,7 +205,7 @@ impl<'a> Parser<'a> {
                     self.warn_unknown(child, tag, line);
                 }
                 Event::End(_) => return Ok(text.trim().to_string()),
-                Event::Eof => return Err(self.unexpected_eof("cluster")),
+                Event::Eof => return Err(self.unexpected_eof(tag)),
                 _ => {}
             }
         }

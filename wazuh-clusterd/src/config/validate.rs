@@ -41,6 +41,7 @@ pub(crate) fn validate(
 ) -> Result<LoadedConfig, ConfigError> {
     let mut warnings = raw.warnings;
     if !raw.found {
+        warnings.sort_by_key(ConfigWarning::line);
         return Ok(LoadedConfig {
             cluster: Cluster::Disabled(DisabledBy::NoClusterBlock),
             warnings,
@@ -160,6 +161,7 @@ pub(crate) fn validate(
     if !errors.is_empty() {
         return Err(ConfigError::Invalid(errors));
     }
+    warnings.sort_by_key(ConfigWarning::line);
     if !enabled {
         return Ok(LoadedConfig {
             cluster: Cluster::Disabled(DisabledBy::DisabledTag),

@@ -138,3 +138,92 @@ fn open_log(path: &Path) -> Result<File, LoggingError> {
         .open(path)
         .map_err(open_error(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use chrono::NaiveDateTime;
+    use tracing_subscriber::fmt::MakeWriter;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Collects what the layer writes.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Buffer {
+        type Writer = Buffer;
+        fn make_writer(&'a self) -> Buffer {
+            self.clone()
+        }
+    }
+
+    fn logged(debug: u8, emit: impl FnOnce()) -> String {
+        let buffer = Buffer::default();
+        let time = NaiveDateTime::parse_from_str("2024/10/01 12:00:00", TIME_FORMAT).unwrap();
+        let subscriber = tracing_subscriber::registry()
+            .with(filter(debug))
+            .with(wazuh_layer(buffer.clone(), FixedClock(time)));
+        tracing::subscriber::with_default(subscriber, emit);
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn events_become_wazuh_lines() {
+        let text = logged(0, || {
+            tracing::info!(
+                tag = "Worker worker01",
+                subtag = "Integrity check",
+                "Finished in 0.012s. Sync not required."
+            );
+            tracing::warn!("No tag at all.");
+            tracing::error!(tag = "Master", files = 3, "Sync failed.");
+            tracing::debug!("Not shown without -d.");
+        });
+        assert_eq!(
+            text,
+            "2024/10/01 12:00:00 INFO: [Worker worker01] [Integrity check] Finished in 0.012s. Sync not required.\n\
+             2024/10/01 12:00:00 WARNING: [Cluster] [Main] No tag at all.\n\
+             2024/10/01 12:00:00 ERROR: [Master] [Main] Sync failed. files=3\n"
+        );
+    }
+
+    #[test]
+    fn dd_shows_trace_as_debug2_and_d_does_not() {
+        let emit = || {
+            tracing::debug!(tag = "Master", subtag = "Keep alive", "Checking.");
+            tracing::trace!(tag = "Master", subtag = "Keep alive", "Details.");
+        };
+        assert_eq!(
+            logged(1, emit),
+            "2024/10/01 12:00:00 DEBUG: [Master] [Keep alive] Checking.\n"
+        );
+        assert_eq!(
+            logged(2, emit),
+            "2024/10/01 12:00:00 DEBUG: [Master] [Keep alive] Checking.\n\
+             2024/10/01 12:00:00 DEBUG2: [Master] [Keep alive] Details.\n"
+        );
+    }
+
+    #[test]
+    fn log_file_and_folder_are_created() {
+        let home = tempfile::tempdir().unwrap();
+        let path = log_path(home.path());
+        open_log(&path).unwrap();
+        assert!(path.is_file());
+    }
+}

@@ -1,0 +1,427 @@
+//! `<cluster>` parsing: good files, every kind of bad value, 3.x node lists, warnings.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use wazuh_clusterd::config::{
+    Cluster, ClusterConfig, ConfigError, ConfigWarning, DisabledBy, FieldError, KeyError,
+    LoadedConfig, NodeAddress, NodeType, VersionCheck, parse_str,
+};
+
+const KEY: &str = "c98b62a9b6169ac5f67dae55ae4a9088";
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+/// Local addresses of a machine that owns nothing the tests list.
+const NO_LOCAL: [IpAddr; 0] = [];
+
+fn cluster(body: &str) -> String {
+    format!("<ossec_config>\n<cluster>\n{body}\n</cluster>\n</ossec_config>\n")
+}
+
+fn enabled(loaded: LoadedConfig) -> ClusterConfig {
+    match loaded.cluster {
+        Cluster::Enabled(config) => *config,
+        other => panic!("expected an enabled cluster, got {other:?}"),
+    }
+}
+
+fn problems(xml: &str) -> Vec<FieldError> {
+    match parse_str(xml, &NO_LOCAL) {
+        Err(ConfigError::Invalid(errors)) => errors,
+        other => panic!("expected field errors, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_full_manager_file_with_other_blocks_comments_and_two_roots() {
+    let xml = format!(
+        r#"<!--
+  Wazuh - Manager - Default configuration
+-->
+<ossec_config>
+  <global>
+    <jsonout_output>yes</jsonout_output>
+    <email_to>ops&amp;sec@example.com</email_to>
+  </global>
+  <!-- <cluster><name>commented out</name></cluster> -->
+  <ruleset><rule_dir>ruleset/rules</rule_dir></ruleset>
+</ossec_config>
+
+<ossec_config>
+  <cluster>
+    <name>prod&#45;cluster</name>
+    <node_name>master01</node_name>
+    <node_type>master</node_type>
+    <key>{KEY}</key>
+    <port>1517</port>
+    <bind_addr>192.168.56.101</bind_addr>
+    <nodes>
+        <!-- the master -->
+        <node>127.0.0.1</node>
+    </nodes>
+    <hidden>yes</hidden>
+    <disabled>no</disabled>
+    <version>4.9.0</version>
+    <version_check>minor</version_check>
+    <intervals>
+      <keep_alive>500ms</keep_alive>
+      <max_failed_keepalive_attempts>3</max_failed_keepalive_attempts>
+    </intervals>
+  </cluster>
+</ossec_config>
+"#
+    );
+    let loaded = parse_str(&xml, &NO_LOCAL).unwrap();
+    assert_eq!(loaded.warnings, vec![]);
+    let config = enabled(loaded);
+    assert_eq!(config.name, "prod-cluster");
+    assert_eq!(config.node_name, "master01");
+    assert_eq!(config.node_type, NodeType::Master);
+    assert_eq!(config.key.as_str(), KEY);
+    assert_eq!(config.port, 1517);
+    assert_eq!(config.bind_addr, ip("192.168.56.101"));
+    assert_eq!(config.nodes, vec![NodeAddress::Ip(ip("127.0.0.1"))]);
+    assert_eq!(config.own_node, None);
+    assert!(config.hidden);
+    assert_eq!(config.version, "4.9.0");
+    assert_eq!(config.version_check, VersionCheck::Minor);
+    assert_eq!(config.intervals.keep_alive, Duration::from_millis(500));
+    assert_eq!(config.intervals.max_failed_keepalive_attempts, 3);
+    assert_eq!(config.intervals.sync_integrity, Duration::from_secs(9));
+}
+
+#[test]
+fn defaults_of_a_minimal_worker() {
+    let xml = cluster(&format!(
+        "<node_type>worker</node_type><key>{KEY}</key><nodes><node>master.example.com</node></nodes>"
+    ));
+    let config = enabled(parse_str(&xml, &NO_LOCAL).unwrap());
+    assert_eq!(config.name, "wazuh");
+    assert_eq!(config.node_name, "node01");
+    assert_eq!(config.node_type, NodeType::Worker);
+    assert_eq!(config.port, 1516);
+    assert_eq!(config.bind_addr, ip("0.0.0.0"));
+    assert_eq!(
+        config.master_address(),
+        &NodeAddress::Host("master.example.com".to_string())
+    );
+    assert!(!config.hidden);
+    assert_eq!(config.version, "4.9.2");
+    assert_eq!(config.version_check, VersionCheck::Exact);
+}
+
+#[test]
+fn client_is_a_worker_and_the_3x_interval_sets_the_sync_periods() {
+    let xml = cluster(&format!(
+        "<node_type>client</node_type><key>{KEY}</key><interval>2m</interval>\
+         <nodes><node>10.0.0.1</node></nodes>"
+    ));
+    let config = enabled(parse_str(&xml, &NO_LOCAL).unwrap());
+    assert_eq!(config.node_type, NodeType::Worker);
+    assert_eq!(config.intervals.sync_integrity, Duration::from_secs(120));
+    assert_eq!(config.intervals.sync_agent_info, Duration::from_secs(120));
+    assert_eq!(
+        config.intervals.recalculate_integrity,
+        Duration::from_secs(120)
+    );
+}
+
+#[test]
+fn intervals_override_the_3x_interval() {
+    let xml = cluster(&format!(
+        "<key>{KEY}</key><interval>30s</interval><nodes><node>10.0.0.1</node></nodes>\
+         <intervals><sync_integrity>1s</sync_integrity></intervals>"
+    ));
+    let config = enabled(parse_str(&xml, &NO_LOCAL).unwrap());
+    assert_eq!(config.intervals.sync_integrity, Duration::from_secs(1));
+    assert_eq!(config.intervals.sync_agent_info, Duration::from_secs(30));
+}
+
+#[test]
+fn no_cluster_block_means_disabled() {
+    let loaded = parse_str("<ossec_config><global/></ossec_config>", &NO_LOCAL).unwrap();
+    assert_eq!(
+        loaded.cluster,
+        Cluster::Disabled(DisabledBy::NoClusterBlock)
+    );
+}
+
+#[test]
+fn disabled_yes_needs_neither_key_nor_nodes() {
+    let loaded = parse_str(&cluster("<disabled>yes</disabled>"), &NO_LOCAL).unwrap();
+    assert_eq!(loaded.cluster, Cluster::Disabled(DisabledBy::DisabledTag));
+}
+
+#[test]
+fn disabled_still_reports_bad_values() {
+    let errors = problems(&cluster("<disabled>yes</disabled><port>80</port>"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        matches!(&errors[0], FieldError::Invalid { field, value, .. } if field == "port" && value == "80")
+    );
+}
+
+#[test]
+fn an_enabled_cluster_needs_key_and_nodes() {
+    let errors = problems(&cluster("<name>wazuh</name>"));
+    assert_eq!(
+        errors,
+        vec![
+            FieldError::Missing {
+                field: "key",
+                allowed: "set <key> to 32 letters or digits (`wazuh-clusterd keygen` prints one)",
+            },
+            FieldError::Missing {
+                field: "nodes",
+                allowed: "list the master's address: <nodes><node>MASTER_IP</node></nodes>",
+            },
+        ]
+    );
+}
+
+/// One bad value of every kind, all reported at once, each naming field, value and what is allowed.
+#[test]
+fn every_bad_value_is_reported_at_once() {
+    let xml = cluster(
+        "<name>bad/name</name>
+<node_name></node_name>
+<node_type>boss</node_type>
+<key>tooshort</key>
+<interval>5h</interval>
+<port>80</port>
+<bind_addr>somewhere</bind_addr>
+<hidden>maybe</hidden>
+<disabled>perhaps</disabled>
+<version>v4</version>
+<version_check>major</version_check>
+<intervals><keep_alive>soon</keep_alive></intervals>
+<nodes>
+<node>10.0.0.1</node>
+<node>localhost</node>
+<node>10.0.0.1</node>
+<node>bad_host!</node>
+</nodes>",
+    );
+    let errors = problems(&xml);
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let expect = [
+        r#"name = "bad/name" (line 3): '/' is not allowed"#,
+        r#"node_name = "" (line 4): a non-empty name"#,
+        r#"node_type = "boss" (line 5): master or worker (3.x: client)"#,
+        "key (line 6): the key is 8 characters long; it must be exactly 32 letters or digits",
+        r#"interval = "5h" (line 7): a positive whole number followed by s or m"#,
+        r#"port = "80" (line 8): a whole number from 1025 to 65535"#,
+        r#"bind_addr = "somewhere" (line 9): an IPv4 or IPv6 address"#,
+        r#"hidden = "maybe" (line 10): yes or no"#,
+        r#"disabled = "perhaps" (line 11): yes or no"#,
+        r#"version = "v4" (line 12): a Wazuh version MAJOR.MINOR.PATCH"#,
+        r#"version_check = "major" (line 13): exact or minor"#,
+        r#"intervals/keep_alive = "soon" (line 14): a positive number with an optional unit"#,
+        r#"nodes/node = "localhost" (line 17): reserved placeholder"#,
+        r#"nodes/node = "10.0.0.1" (line 18): listed twice (first on line 16)"#,
+        r#"nodes/node = "bad_host!" (line 19): an IP address or a host name"#,
+    ];
+    for wanted in expect {
+        assert!(
+            text.iter().any(|t| t.starts_with(wanted)),
+            "no problem starts with {wanted:?} in {text:#?}"
+        );
+    }
+    assert_eq!(errors.len(), expect.len(), "{text:#?}");
+}
+
+#[test]
+fn port_out_of_range_and_not_a_number() {
+    for bad in ["1024", "65536", "abc", "-1", ""] {
+        let xml = cluster(&format!(
+            "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes><port>{bad}</port>"
+        ));
+        let errors = problems(&xml);
+        assert!(
+            matches!(&errors[..], [FieldError::Invalid { field, value, .. }] if field == "port" && value == bad),
+            "{bad:?}: {errors:?}"
+        );
+    }
+    for good in ["1025", "65535"] {
+        let xml = cluster(&format!(
+            "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes><port>{good}</port>"
+        ));
+        assert!(parse_str(&xml, &NO_LOCAL).is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn key_errors_give_length_or_bad_character_but_never_the_key() {
+    let with_key = |key: &str| {
+        cluster(&format!(
+            "<key>{key}</key><nodes><node>10.0.0.1</node></nodes>"
+        ))
+    };
+    let errors = problems(&with_key("c98b62a9b6169ac5f67dae55ae4a908-"));
+    assert_eq!(
+        errors,
+        vec![FieldError::Key {
+            source: KeyError::Character {
+                character: '-',
+                position: 32
+            },
+            line: 3
+        }]
+    );
+    assert!(!errors[0].to_string().contains("c98b62a9"));
+    let errors = problems(&with_key(&format!("{KEY}0")));
+    assert_eq!(
+        errors,
+        vec![FieldError::Key {
+            source: KeyError::Length { length: 33 },
+            line: 3
+        }]
+    );
+    let errors = problems(&with_key(""));
+    assert_eq!(
+        errors,
+        vec![FieldError::Key {
+            source: KeyError::Empty,
+            line: 3
+        }]
+    );
+}
+
+#[test]
+fn reserved_nodes_are_refused_but_127_0_0_1_is_allowed() {
+    for reserved in ["localhost", "NODE_IP", "0.0.0.0", "127.0.1.1"] {
+        let xml = cluster(&format!(
+            "<key>{KEY}</key><nodes><node>{reserved}</node></nodes>"
+        ));
+        assert!(
+            matches!(&problems(&xml)[..], [FieldError::ReservedNode { value, .. }] if value == reserved),
+            "{reserved}"
+        );
+    }
+    let xml = cluster(&format!(
+        "<key>{KEY}</key><nodes><node>127.0.0.1</node></nodes>"
+    ));
+    assert!(parse_str(&xml, &NO_LOCAL).is_ok());
+}
+
+#[test]
+fn duplicate_nodes_compare_addresses_not_spelling() {
+    let xml = cluster(&format!(
+        "<key>{KEY}</key><nodes>\n<node>::1</node>\n<node>0:0:0:0:0:0:0:1</node>\n</nodes>"
+    ));
+    assert_eq!(
+        problems(&xml),
+        vec![FieldError::DuplicateNode {
+            value: "0:0:0:0:0:0:0:1".to_string(),
+            line: 5,
+            first_line: 4
+        }]
+    );
+}
+
+fn three_x(node_type: &str, nodes: &[&str]) -> String {
+    let nodes: String = nodes.iter().map(|n| format!("<node>{n}</node>")).collect();
+    cluster(&format!(
+        "<node_type>{node_type}</node_type><key>{KEY}</key><nodes>{nodes}</nodes>"
+    ))
+}
+
+#[test]
+fn a_3x_worker_finds_itself_through_its_addresses() {
+    let xml = three_x(
+        "client",
+        &["192.168.56.101", "192.168.56.102", "192.168.56.103"],
+    );
+    let local = [ip("127.0.0.1"), ip("192.168.56.103")];
+    let config = enabled(parse_str(&xml, &local).unwrap());
+    assert_eq!(config.own_node, Some(2));
+    assert_eq!(
+        config.master_address(),
+        &NodeAddress::Ip(ip("192.168.56.101"))
+    );
+}
+
+#[test]
+fn a_3x_master_must_be_the_first_entry() {
+    let xml = three_x("master", &["192.168.56.101", "192.168.56.102"]);
+    let config = enabled(parse_str(&xml, &[ip("192.168.56.101")]).unwrap());
+    assert_eq!(config.own_node, Some(0));
+    match parse_str(&xml, &[ip("192.168.56.102")]) {
+        Err(ConfigError::Invalid(errors)) => assert_eq!(
+            errors,
+            vec![FieldError::MasterNotFirst {
+                listed: "192.168.56.101, 192.168.56.102".to_string(),
+                own: "192.168.56.102".to_string()
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_3x_node_not_in_the_list_is_an_error_and_host_names_never_match() {
+    let xml = three_x("worker", &["master.example.com", "192.168.56.102"]);
+    match parse_str(&xml, &[ip("10.9.9.9")]) {
+        Err(ConfigError::Invalid(errors)) => assert_eq!(
+            errors,
+            vec![FieldError::SelfNotFound {
+                listed: "master.example.com, 192.168.56.102".to_string()
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
+    let config = enabled(parse_str(&xml, &[ip("192.168.56.102")]).unwrap());
+    assert_eq!(config.own_node, Some(1));
+}
+
+#[test]
+fn unknown_and_repeated_tags_are_warnings() {
+    let xml = format!(
+        "<ossec_config><cluster>\n<key>{KEY}</key>\n<socket_timeout>5</socket_timeout>\n\
+         <nodes><node>10.0.0.1</node><peer>x</peer></nodes>\n\
+         <intervals><nap>1s</nap></intervals>\n<port>1516</port>\n</cluster>\n\
+         <cluster>\n<port>1600</port>\n</cluster></ossec_config>"
+    );
+    let loaded = parse_str(&xml, &NO_LOCAL).unwrap();
+    assert_eq!(
+        loaded.warnings,
+        vec![
+            ConfigWarning::UnknownTag {
+                tag: "socket_timeout".to_string(),
+                parent: "cluster".to_string(),
+                line: 3
+            },
+            ConfigWarning::UnknownTag {
+                tag: "peer".to_string(),
+                parent: "nodes".to_string(),
+                line: 4
+            },
+            ConfigWarning::UnknownTag {
+                tag: "nap".to_string(),
+                parent: "intervals".to_string(),
+                line: 5
+            },
+            ConfigWarning::Repeated {
+                tag: "port".to_string(),
+                line: 9
+            },
+        ]
+    );
+    assert_eq!(enabled(loaded).port, 1600);
+}
+
+#[test]
+fn malformed_xml_names_the_line() {
+    let xml = "<ossec_config>\n<cluster>\n<port>1516</prt>\n</cluster>\n</ossec_config>";
+    match parse_str(xml, &NO_LOCAL) {
+        Err(ConfigError::Xml { line, .. }) => assert_eq!(line, 3),
+        other => panic!("{other:?}"),
+    }
+    match parse_str("<ossec_config><cluster><port>1516", &NO_LOCAL) {
+        Err(ConfigError::Xml { message, .. }) => assert!(message.contains("port"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
