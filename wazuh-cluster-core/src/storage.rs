@@ -24,7 +24,9 @@ pub struct NodeRecord {
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
-#[error("cluster database {operation} failed: {source}; check the database's health and free space")]
+#[error(
+    "cluster database {operation} failed: {source}; check the database's health and free space"
+)]
 pub struct StorageError {
     /// The operation that failed, e.g. `"record node worker01"`.
     pub operation: String,

@@ -39,8 +39,9 @@ impl Handler<MasterConn> for HelloHandler {
         let hello = Hello::decode(&request.payload).map_err(|e| e.to_exception())?;
         let name = hello.name().to_owned();
         if let Some(current) = conn.worker_name() {
-            return Err(WazuhException::cluster(error_codes::DUPLICATE_WORKER)
-                .with_extra_message(current));
+            return Err(
+                WazuhException::cluster(error_codes::DUPLICATE_WORKER).with_extra_message(current)
+            );
         }
         let now = shared.clock.now();
         let wall = shared.clock.wall();
@@ -87,12 +88,20 @@ impl Handler<MasterConn> for HelloHandler {
         };
         let tag = conn.tag();
         if let Some(old) = replaced {
-            tracing::warn!(tag = tag.as_str(), subtag = "Main",
+            tracing::warn!(
+                tag = tag.as_str(),
+                subtag = "Main",
                 "Replacing a stale session of {name}: no keep alives for {:.0}s.",
-                (now - old.last_keepalive).as_secs_f64());
+                (now - old.last_keepalive).as_secs_f64()
+            );
             old.session.close();
         }
-        tracing::info!(tag = tag.as_str(), subtag = "Main", "Client {name} added ({}).", conn.peer);
+        tracing::info!(
+            tag = tag.as_str(),
+            subtag = "Main",
+            "Client {name} added ({}).",
+            conn.peer
+        );
         let record = NodeRecord {
             name: name.clone(),
             node_type: crate::node::NodeType::Worker,

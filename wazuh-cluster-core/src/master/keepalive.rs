@@ -38,8 +38,11 @@ pub(crate) async fn reap_silent_workers(shared: Arc<MasterShared>) {
             .registry()
             .take_silent(now, shared.config.max_allowed_time_without_keepalive);
         for (name, entry) in silent {
-            tracing::error!(tag = "Master", subtag = "Keep alive",
-                "No keep alives have been received from {name} in the last minute. Disconnecting");
+            tracing::error!(
+                tag = "Master",
+                subtag = "Keep alive",
+                "No keep alives have been received from {name} in the last minute. Disconnecting"
+            );
             entry.session.close();
             if let Err(error) = shared.storage.remove_node(&name).await {
                 tracing::error!(tag = "Master", subtag = "Keep alive", "{error}");

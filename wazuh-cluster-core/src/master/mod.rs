@@ -115,7 +115,12 @@ impl Master {
         let mut tasks = JoinSet::new();
         tasks.spawn(keepalive::reap_silent_workers(self.shared.clone()));
         let mut next_conn_id = 0u64;
-        tracing::info!(tag = "Master", subtag = "Main", "Serving as master node {}.", self.shared.config.node_name);
+        tracing::info!(
+            tag = "Master",
+            subtag = "Main",
+            "Serving as master node {}.",
+            self.shared.config.node_name
+        );
         loop {
             tokio::select! {
                 biased;
@@ -171,7 +176,11 @@ async fn serve(
     if let Some(name) = conn.worker_name() {
         let removed = shared.registry().remove_connection(&name, conn_id);
         if removed.is_some() {
-            tracing::info!(tag = conn.tag().as_str(), subtag = "Main", "The worker {name} disconnected.");
+            tracing::info!(
+                tag = conn.tag().as_str(),
+                subtag = "Main",
+                "The worker {name} disconnected."
+            );
             if let Err(error) = shared.storage.remove_node(&name).await {
                 tracing::error!(tag = conn.tag().as_str(), subtag = "Main", "{error}");
             }

@@ -17,15 +17,26 @@ pub(crate) async fn keep_alive(shared: &WorkerShared, session: &SessionHandle) {
             Ok(reply) => {
                 failures = 0;
                 shared.status.lock().last_keepalive_reply = Some(shared.clock.wall());
-                tracing::info!(tag, subtag = "Keep Alive", "Successful response from master: {}",
-                    String::from_utf8_lossy(&reply.payload));
+                tracing::info!(
+                    tag,
+                    subtag = "Keep Alive",
+                    "Successful response from master: {}",
+                    String::from_utf8_lossy(&reply.payload)
+                );
             }
             Err(error) => {
                 failures += 1;
-                tracing::error!(tag, subtag = "Keep Alive", "Error sending keep alive: {error}");
+                tracing::error!(
+                    tag,
+                    subtag = "Keep Alive",
+                    "Error sending keep alive: {error}"
+                );
                 if failures >= shared.config.max_failed_keepalive_attempts {
-                    tracing::error!(tag, subtag = "Keep Alive",
-                        "Maximum number of failed keep alives reached. Disconnecting.");
+                    tracing::error!(
+                        tag,
+                        subtag = "Keep Alive",
+                        "Maximum number of failed keep alives reached. Disconnecting."
+                    );
                     session.close();
                     return;
                 }

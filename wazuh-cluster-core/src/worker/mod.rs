@@ -130,11 +130,19 @@ impl Worker {
                     self.serve(connection, counter_start).await;
                 }
                 Err(error) => {
-                    tracing::error!(tag, subtag = "Main", "Could not connect to master: {error}.");
+                    tracing::error!(
+                        tag,
+                        subtag = "Main",
+                        "Could not connect to master: {error}."
+                    );
                 }
             }
-            tracing::info!(tag, subtag = "Main", "Trying to connect to master again in {}s.",
-                shared.config.connection_retry.as_secs());
+            tracing::info!(
+                tag,
+                subtag = "Main",
+                "Trying to connect to master again in {}s.",
+                shared.config.connection_retry.as_secs()
+            );
             shared.clock.sleep(shared.config.connection_retry).await;
         }
     }
@@ -182,7 +190,11 @@ impl Worker {
         ) {
             Ok(hello) => hello,
             Err(error) => {
-                tracing::error!(tag, subtag = "Main", "Could not connect to master: {error}.");
+                tracing::error!(
+                    tag,
+                    subtag = "Main",
+                    "Could not connect to master: {error}."
+                );
                 session.close();
                 return;
             }
@@ -200,7 +212,11 @@ impl Worker {
                 tracing::info!(tag, subtag = "Main", "Successfully connected to master.");
             }
             Err(error) => {
-                tracing::error!(tag, subtag = "Main", "Could not connect to master: {error}.");
+                tracing::error!(
+                    tag,
+                    subtag = "Main",
+                    "Could not connect to master: {error}."
+                );
                 if let RequestError::Peer { error, .. } = error {
                     shared.status.lock().last_handshake_error = Some(error);
                 }

@@ -30,7 +30,9 @@ pub(crate) struct SharedStatus(Arc<Mutex<WorkerStatus>>);
 
 impl SharedStatus {
     pub fn lock(&self) -> MutexGuard<'_, WorkerStatus> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn snapshot(&self) -> WorkerStatus {
