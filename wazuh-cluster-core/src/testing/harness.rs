@@ -373,6 +373,13 @@ impl SimCluster {
         }
     }
 
+    /// Crashes node `name`: it stops and its peers are not told that its connections are gone
+    /// (they find out through keepalives). Its storage is kept.
+    pub fn crash(&mut self, name: &str) {
+        self.net.crash_host(self.ip(name));
+        self.stop(name);
+    }
+
     /// Starts node `name` (no effect if it runs), with a fresh seed from the run's generator.
     pub fn start(&mut self, name: &str) {
         let seed = self.rng.random();

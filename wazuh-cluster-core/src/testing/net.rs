@@ -68,6 +68,7 @@ struct NetState {
     links: BTreeMap<(IpAddr, IpAddr), LinkConfig>,
     partitions: BTreeSet<(IpAddr, IpAddr)>,
     listeners: BTreeMap<SocketAddr, mpsc::UnboundedSender<Connection>>,
+    crashes: BTreeMap<IpAddr, u64>,
     next_port: u16,
 }
 
@@ -95,6 +96,7 @@ impl SimNet {
                 links: BTreeMap::new(),
                 partitions: BTreeSet::new(),
                 listeners: BTreeMap::new(),
+                crashes: BTreeMap::new(),
                 next_port: 40_000,
             })),
             changed: Arc::new(watch::Sender::new(0)),
@@ -133,6 +135,17 @@ impl SimNet {
     pub fn heal_all(&self) {
         self.state().partitions.clear();
         self.notify();
+    }
+
+    /// Marks the host `ip` as crashed: the connections it has open now vanish without their peers
+    /// being told (no FIN, no RST), as when a machine loses power. Its later connections are
+    /// normal.
+    pub fn crash_host(&self, ip: IpAddr) {
+        *self.state().crashes.entry(ip).or_default() += 1;
+    }
+
+    fn crash_count(&self, ip: IpAddr) -> u64 {
+        self.state().crashes.get(&ip).copied().unwrap_or(0)
     }
 
     /// Whether `a` and `b` are partitioned.
@@ -268,10 +281,15 @@ impl SimNet {
         let (in_tx, mut in_rx) = mpsc::unbounded_channel::<(Instant, Message)>();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let net = self.clone();
+        let crashes_at_open = self.crash_count(from.ip());
         tokio::spawn(async move {
             while let Some((at, message)) = in_rx.recv().await {
                 net.clock.sleep_until(at).await;
                 let _ = out_tx.send(message);
+            }
+            if net.crash_count(from.ip()) != crashes_at_open {
+                out_tx.closed().await;
+                return;
             }
             let mut changed = net.changed.subscribe();
             while net.is_partitioned(from.ip(), to.ip()) {
