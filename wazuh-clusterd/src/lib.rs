@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod fs;
 pub mod keygen;
 pub mod logging;
 pub mod node;

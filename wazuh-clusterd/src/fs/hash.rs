@@ -10,14 +10,19 @@ use blake2::{Blake2b512, Digest};
 use wazuh_cluster_core::files::{FileSourceError, HashedFile, SyncPath};
 use wazuh_cluster_proto::payload::Blake2bHex;
 
+use super::Inner;
 use super::resolve::{io_error, resolve_readable};
 use super::walk::mod_time;
-use super::Inner;
 
 const BLOCK: usize = 64 * 1024;
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Hashes one file.
-pub(crate) fn hash_file(home: &Path, path: &SyncPath, buffer: &mut [u8]) -> Result<HashedFile, FileSourceError> {
+pub(crate) fn hash_file(
+    home: &Path,
+    path: &SyncPath,
+    buffer: &mut [u8],
+) -> Result<HashedFile, FileSourceError> {
     let shown = path.as_str();
     let target = resolve_readable(home, path)?;
     let mut file = File::open(&target).map_err(|e| io_error("open", shown, e))?;
@@ -31,7 +36,11 @@ pub(crate) fn hash_file(home: &Path, path: &SyncPath, buffer: &mut [u8]) -> Resu
             Err(e) => return Err(io_error("read", shown, e)),
         }
     }
-    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let mut hex = String::with_capacity(128);
+    for byte in hasher.finalize() {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 15)]));
+    }
     let hash = Blake2bHex::try_from(hex).expect("a BLAKE2b-512 digest is 128 lowercase hex digits");
     Ok(HashedFile {
         size: meta.len(),
@@ -41,11 +50,16 @@ pub(crate) fn hash_file(home: &Path, path: &SyncPath, buffer: &mut [u8]) -> Resu
 }
 
 /// Hashes many files in parallel on the blocking pool, keeping the order.
-pub(crate) async fn hash_many(inner: &Arc<Inner>, paths: &[SyncPath]) -> Vec<Result<HashedFile, FileSourceError>> {
+pub(crate) async fn hash_many(
+    inner: &Arc<Inner>,
+    paths: &[SyncPath],
+) -> Vec<Result<HashedFile, FileSourceError>> {
     if paths.is_empty() {
         return Vec::new();
     }
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(paths.len());
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len());
     let chunk = paths.len().div_ceil(workers);
     let tasks: Vec<_> = paths
         .chunks(chunk)
@@ -54,7 +68,9 @@ pub(crate) async fn hash_many(inner: &Arc<Inner>, paths: &[SyncPath]) -> Vec<Res
             let part = part.to_vec();
             tokio::task::spawn_blocking(move || {
                 let mut buffer = vec![0u8; BLOCK];
-                part.iter().map(|p| hash_file(&inner.home, p, &mut buffer)).collect::<Vec<_>>()
+                part.iter()
+                    .map(|p| hash_file(&inner.home, p, &mut buffer))
+                    .collect::<Vec<_>>()
             })
         })
         .collect();
@@ -62,11 +78,15 @@ pub(crate) async fn hash_many(inner: &Arc<Inner>, paths: &[SyncPath]) -> Vec<Res
     for (task, part) in tasks.into_iter().zip(paths.chunks(chunk)) {
         match task.await {
             Ok(results) => out.extend(results),
-            Err(join) => out.extend(part.iter().map(|p| FileSourceError::Io {
-                operation: "hash",
-                path: p.as_str().to_owned(),
-                source: std::io::Error::other(join.to_string()),
-            }).map(Err)),
+            Err(join) => out.extend(
+                part.iter()
+                    .map(|p| FileSourceError::Io {
+                        operation: "hash",
+                        path: p.as_str().to_owned(),
+                        source: std::io::Error::other(join.to_string()),
+                    })
+                    .map(Err),
+            ),
         }
     }
     out

@@ -12,9 +12,15 @@ use wazuh_cluster_core::files::{FileSourceError, SyncPath};
 /// Mode of folders created for synchronized files (Wazuh's `mkdir_with_mode(.., 0o770)`).
 const DIR_MODE: u32 = 0o770;
 
-pub(crate) fn io_error(operation: &'static str, path: &str, source: std::io::Error) -> FileSourceError {
+pub(crate) fn io_error(
+    operation: &'static str,
+    path: &str,
+    source: std::io::Error,
+) -> FileSourceError {
     if source.kind() == ErrorKind::NotFound {
-        FileSourceError::NotFound { path: path.to_owned() }
+        FileSourceError::NotFound {
+            path: path.to_owned(),
+        }
     } else {
         FileSourceError::Io {
             operation,
@@ -60,16 +66,22 @@ pub(crate) fn resolve_dir(
             Err(e) => return Err(io_error("inspect the folder of", shown, e)),
             Ok(meta) => {
                 let resolved = if meta.file_type().is_symlink() {
-                    fs::canonicalize(&candidate).map_err(|_| FileSourceError::SymlinkEscape { path: shown.to_owned() })?
+                    fs::canonicalize(&candidate).map_err(|_| FileSourceError::SymlinkEscape {
+                        path: shown.to_owned(),
+                    })?
                 } else {
                     candidate
                 };
                 let bound = item_root.as_deref().unwrap_or(home);
                 if !resolved.starts_with(bound) {
-                    return Err(FileSourceError::SymlinkEscape { path: shown.to_owned() });
+                    return Err(FileSourceError::SymlinkEscape {
+                        path: shown.to_owned(),
+                    });
                 }
                 if !resolved.is_dir() {
-                    return Err(FileSourceError::WrongKind { path: shown.to_owned() });
+                    return Err(FileSourceError::WrongKind {
+                        path: shown.to_owned(),
+                    });
                 }
                 current = resolved;
             }
@@ -79,7 +91,10 @@ pub(crate) fn resolve_dir(
         }
     }
     let item_root = item_root.unwrap_or_else(|| current.clone());
-    Ok(Some(ConfinedDir { dir: current, item_root }))
+    Ok(Some(ConfinedDir {
+        dir: current,
+        item_root,
+    }))
 }
 
 /// The components of the folder holding `path`.
@@ -91,8 +106,19 @@ pub(crate) fn parent_components(path: &SyncPath) -> Vec<&str> {
 
 /// The confined location of `path`'s file itself: `Ok(None)` if its folder is missing (and
 /// not created). The file may or may not exist.
-pub(crate) fn resolve_file(home: &Path, path: &SyncPath, create_dirs: bool) -> Result<Option<(ConfinedDir, PathBuf)>, FileSourceError> {
-    let Some(confined) = resolve_dir(home, path.item_key(), path.as_str(), &parent_components(path), create_dirs)? else {
+pub(crate) fn resolve_file(
+    home: &Path,
+    path: &SyncPath,
+    create_dirs: bool,
+) -> Result<Option<(ConfinedDir, PathBuf)>, FileSourceError> {
+    let Some(confined) = resolve_dir(
+        home,
+        path.item_key(),
+        path.as_str(),
+        &parent_components(path),
+        create_dirs,
+    )?
+    else {
         return Ok(None);
     };
     let file = confined.dir.join(path.file_name());
@@ -103,19 +129,27 @@ pub(crate) fn resolve_file(home: &Path, path: &SyncPath, create_dirs: bool) -> R
 pub(crate) fn resolve_readable(home: &Path, path: &SyncPath) -> Result<PathBuf, FileSourceError> {
     let shown = path.as_str();
     let (confined, file) =
-        resolve_file(home, path, false)?.ok_or_else(|| FileSourceError::NotFound { path: shown.to_owned() })?;
+        resolve_file(home, path, false)?.ok_or_else(|| FileSourceError::NotFound {
+            path: shown.to_owned(),
+        })?;
     let meta = fs::symlink_metadata(&file).map_err(|e| io_error("inspect", shown, e))?;
     let target = if meta.file_type().is_symlink() {
-        let target = fs::canonicalize(&file).map_err(|_| FileSourceError::SymlinkEscape { path: shown.to_owned() })?;
+        let target = fs::canonicalize(&file).map_err(|_| FileSourceError::SymlinkEscape {
+            path: shown.to_owned(),
+        })?;
         if !target.starts_with(&confined.item_root) {
-            return Err(FileSourceError::SymlinkEscape { path: shown.to_owned() });
+            return Err(FileSourceError::SymlinkEscape {
+                path: shown.to_owned(),
+            });
         }
         target
     } else {
         file
     };
     if !target.is_file() {
-        return Err(FileSourceError::WrongKind { path: shown.to_owned() });
+        return Err(FileSourceError::WrongKind {
+            path: shown.to_owned(),
+        });
     }
     Ok(target)
 }

@@ -30,7 +30,13 @@ pub(crate) fn list(home: &Path, items: &ClusterItems) -> Result<Vec<FileStat>, F
     Ok(out)
 }
 
-fn walk(dir: &Path, prefix: &str, item: &ClusterItem, items: &ClusterItems, out: &mut Vec<FileStat>) -> Result<(), FileSourceError> {
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    item: &ClusterItem,
+    items: &ClusterItems,
+    out: &mut Vec<FileStat>,
+) -> Result<(), FileSourceError> {
     let io = |e: std::io::Error| FileSourceError::Io {
         operation: "list",
         path: prefix.to_owned(),
@@ -44,7 +50,10 @@ fn walk(dir: &Path, prefix: &str, item: &ClusterItem, items: &ClusterItems, out:
     for entry in entries {
         let entry = entry.map_err(io)?;
         let Ok(name) = entry.file_name().into_string() else {
-            tracing::warn!(subtag = "Integrity check", "Skipping a file name that is not UTF-8 in {prefix:?}");
+            tracing::warn!(
+                subtag = "Integrity check",
+                "Skipping a file name that is not UTF-8 in {prefix:?}"
+            );
             continue;
         };
         let file_type = match entry.file_type() {
@@ -58,7 +67,9 @@ fn walk(dir: &Path, prefix: &str, item: &ClusterItem, items: &ClusterItems, out:
                 walk(&entry.path(), &format!("{relpath}/"), item, items, out)?;
             }
         } else if file_type.is_file() {
-            let Ok(path) = items.confine(&relpath) else { continue };
+            let Ok(path) = items.confine(&relpath) else {
+                continue;
+            };
             if path.item_key() != item.key {
                 continue;
             }

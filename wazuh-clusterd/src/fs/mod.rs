@@ -1,0 +1,150 @@
+//! [`DiskFileSource`]: the synchronized files on the real filesystem, under the Wazuh home.
+//!
+//! Every operation runs on tokio's blocking pool. Paths are confined component by component
+//! (see `resolve`): a symbolic link on the way must resolve inside the home, and inside the
+//! item's folder below it; folders that would be created below an escaping link are never
+//! created. Listings skip symbolic links. Writes go to `.<name>.<random>.tmp` in the same folder
+//! with the item's permissions, are fsynced, renamed over the target, and the folder is fsynced.
+//!
+//! Limits: resolution and the operation are separate system calls, so a local user who can
+//! swap a folder for a link between them could still redirect one operation (closing that
+//! needs `openat2(RESOLVE_BENEATH)`); item folders that are themselves links are refused.
+//! Ownership (Wazuh's `chown wazuh:wazuh`) is left to the process's own user.
+
+mod hash;
+mod ops;
+mod resolve;
+mod walk;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFile, SyncPath};
+use wazuh_cluster_core::integrity::items::ClusterItems;
+
+pub(crate) struct Inner {
+    home: PathBuf,
+    items: ClusterItems,
+}
+
+/// The synchronized files of the Wazuh home `DIR` on disk.
+#[derive(Clone)]
+pub struct DiskFileSource {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for DiskFileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskFileSource")
+            .field("home", &self.inner.home)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DiskFileSource {
+    /// Serves `items` under `home`, which must exist (it is canonicalized once here).
+    pub fn new(home: impl AsRef<Path>, items: ClusterItems) -> std::io::Result<Self> {
+        let home = std::fs::canonicalize(home)?;
+        Ok(DiskFileSource {
+            inner: Arc::new(Inner { home, items }),
+        })
+    }
+
+    /// The canonical Wazuh home.
+    pub fn home(&self) -> &Path {
+        &self.inner.home
+    }
+
+    fn item_mode(&self, path: &SyncPath) -> Result<u32, FileSourceError> {
+        self.inner
+            .items
+            .get(path.item_key())
+            .map(|item| item.permissions)
+            .ok_or_else(|| FileSourceError::UnknownItem {
+                path: path.as_str().to_owned(),
+                item_key: path.item_key().to_owned(),
+            })
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        path: &SyncPath,
+        work: impl FnOnce(&Inner) -> Result<T, FileSourceError> + Send + 'static,
+    ) -> Result<T, FileSourceError> {
+        self.item_mode(path)?;
+        let inner = Arc::clone(&self.inner);
+        let shown = path.as_str().to_owned();
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|join| FileSourceError::Io {
+                operation: "run the blocking file task for",
+                path: shown,
+                source: std::io::Error::other(join.to_string()),
+            })?
+    }
+}
+
+#[async_trait]
+impl FileSource for DiskFileSource {
+    fn items(&self) -> &ClusterItems {
+        &self.inner.items
+    }
+
+    async fn list(&self) -> Result<Vec<FileStat>, FileSourceError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || walk::list(&inner.home, &inner.items))
+            .await
+            .map_err(|join| FileSourceError::Io {
+                operation: "list",
+                path: String::new(),
+                source: std::io::Error::other(join.to_string()),
+            })?
+    }
+
+    async fn hash(&self, paths: &[SyncPath]) -> Vec<Result<HashedFile, FileSourceError>> {
+        let (known, unknown): (Vec<_>, Vec<_>) = paths
+            .iter()
+            .enumerate()
+            .partition(|(_, p)| self.item_mode(p).is_ok());
+        if unknown.is_empty() {
+            return hash::hash_many(&self.inner, paths).await;
+        }
+        let known_paths: Vec<SyncPath> = known.iter().map(|(_, p)| (*p).clone()).collect();
+        let mut hashed = hash::hash_many(&self.inner, &known_paths).await.into_iter();
+        paths
+            .iter()
+            .map(|p| match self.item_mode(p) {
+                Ok(_) => hashed.next().expect("one result per known path"),
+                Err(e) => Err(e),
+            })
+            .collect()
+    }
+
+    async fn read(&self, path: &SyncPath, max_len: u64) -> Result<Vec<u8>, FileSourceError> {
+        let p = path.clone();
+        self.blocking(path, move |inner| ops::read(&inner.home, &p, max_len))
+            .await
+    }
+
+    async fn write(&self, path: &SyncPath, contents: Vec<u8>) -> Result<(), FileSourceError> {
+        let mode = self.item_mode(path)?;
+        let p = path.clone();
+        self.blocking(path, move |inner| {
+            ops::write_atomic(&inner.home, &p, mode, &contents)
+        })
+        .await
+    }
+
+    async fn remove(&self, path: &SyncPath) -> Result<bool, FileSourceError> {
+        let p = path.clone();
+        self.blocking(path, move |inner| ops::remove(&inner.home, &p))
+            .await
+    }
+
+    async fn prune_empty_dirs(&self, path: &SyncPath) -> Result<usize, FileSourceError> {
+        let p = path.clone();
+        self.blocking(path, move |inner| ops::prune(&inner.home, &inner.items, &p))
+            .await
+    }
+}
