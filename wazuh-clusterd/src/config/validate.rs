@@ -292,10 +292,10 @@ fn intervals(
 ) -> Option<Intervals> {
     let mut intervals = Intervals::default();
     let mut ok = true;
-    if let Some(field) = legacy {
-        if intervals.apply_legacy_interval(&field.text).is_none() {
-            ok = invalid::<()>(field, INTERVAL_ALLOWED, errors).is_some();
-        }
+    if let Some(field) = legacy
+        && intervals.apply_legacy_interval(&field.text).is_none()
+    {
+        ok = invalid::<()>(field, INTERVAL_ALLOWED, errors).is_some();
     }
     let mut seen: HashMap<&str, ()> = HashMap::new();
     for field in overrides {
