@@ -100,9 +100,52 @@ pub enum ExceptionDecodeError {
 }
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Wrapper {
     #[serde(rename = "__wazuh_exception__")]
     exception: Inner,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AnyWrapper {
+    Wazuh(Wrapper),
+    Unhandled(UnhandledWrapper),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnhandledWrapper {
+    #[serde(rename = "__unhandled_exc__")]
+    exception: Unhandled,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Unhandled {
+    #[serde(rename = "__class__")]
+    class: String,
+    #[serde(rename = "__args__", default)]
+    args: Vec<Value>,
+}
+
+impl UnhandledWrapper {
+    fn into_exception(self) -> WazuhException {
+        let args: Vec<String> = self
+            .exception
+            .args
+            .iter()
+            .map(|arg| match arg {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        WazuhException::internal(error_codes::INTERNAL).with_extra_message(format!(
+            "{}: {}",
+            self.exception.class,
+            args.join(", ")
+        ))
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,9 +229,16 @@ impl WazuhException {
     }
 
     /// Decodes the JSON wrapper strictly (no trailing bytes, `code` required).
+    ///
+    /// Wazuh writes a non-Wazuh Python exception as `{"__unhandled_exc__": {"__class__": "KeyError",
+    /// "__args__": [..]}}`; that is read as what Wazuh's `dispatch` would have sent for it: a
+    /// `WazuhInternalError` 1000 whose `extra_message` is `"<class>: <args>"`.
     pub fn from_json(payload: &[u8]) -> Result<Self, ExceptionDecodeError> {
-        let wrapper: Wrapper = serde_json::from_slice(payload)?;
-        Ok(Self::from_parts(wrapper.exception))
+        let wrapper: AnyWrapper = serde_json::from_slice(payload)?;
+        Ok(match wrapper {
+            AnyWrapper::Wazuh(wrapper) => Self::from_parts(wrapper.exception),
+            AnyWrapper::Unhandled(unhandled) => unhandled.into_exception(),
+        })
     }
 
     /// Decodes an already-parsed JSON value holding the wrapper.
@@ -339,6 +389,17 @@ mod tests {
     fn bytes_repr_escapes_like_python() {
         assert_eq!(python_bytes_repr(b"a'b"), "b\"a'b\"");
         assert_eq!(python_bytes_repr(b"a'\"\x00"), "b'a\\'\"\\x00'");
+    }
+
+    #[test]
+    fn unhandled_python_exception_reads_as_1000() {
+        let json = br#"{"__unhandled_exc__": {"__class__": "KeyError", "__args__": ["etc/x"]}}"#;
+        let e = WazuhException::from_json(json).unwrap();
+        assert_eq!(e.class, ExceptionClass::Internal);
+        assert_eq!(
+            e.to_string(),
+            "Error 1000 - Wazuh Internal Error: KeyError: etc/x"
+        );
     }
 
     #[test]
