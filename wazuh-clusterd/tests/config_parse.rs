@@ -425,3 +425,35 @@ fn malformed_xml_names_the_line() {
         other => panic!("{other:?}"),
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn valid_file() -> String {
+        cluster(&format!(
+            "<name>wazuh</name><node_type>client</node_type><key>{KEY}</key>\
+             <interval>2m</interval><port>1516</port><bind_addr>0.0.0.0</bind_addr>\
+             <nodes><node>10.0.0.1</node><node>10.0.0.2</node></nodes><hidden>no</hidden>\
+             <intervals><keep_alive>1.5s</keep_alive></intervals>"
+        ))
+    }
+
+    proptest! {
+        #[test]
+        fn on_arbitrary_text(text in any::<String>()) {
+            let _ = parse_str(&text, &NO_LOCAL);
+        }
+
+        #[test]
+        fn on_a_valid_file_with_one_splice(at in 0usize..400, cut in 0usize..20, insert in ".{0,12}") {
+            let file = valid_file();
+            let at = (0..=at.min(file.len())).rev().find(|i| file.is_char_boundary(*i)).unwrap_or(0);
+            let end = (at + cut).min(file.len());
+            let end = (end..=file.len()).find(|i| file.is_char_boundary(*i)).unwrap_or(file.len());
+            let mutated = format!("{}{}{}", &file[..at], insert, &file[end..]);
+            let _ = parse_str(&mutated, &[ip("10.0.0.2")]);
+        }
+    }
+}
