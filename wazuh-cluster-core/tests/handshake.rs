@@ -15,20 +15,44 @@ async fn several_workers_join_and_are_listed_master_first_in_connect_order() {
 
     let nodes = sim.master().nodes();
     let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
-    sim.check(nodes.len() == 5, format!("five nodes listed, got {names:?}"));
-    sim.check(nodes[0].name == MASTER_NAME && nodes[0].node_type == NodeType::Master, "master first");
+    sim.check(
+        nodes.len() == 5,
+        format!("five nodes listed, got {names:?}"),
+    );
+    sim.check(
+        nodes[0].name == MASTER_NAME && nodes[0].node_type == NodeType::Master,
+        "master first",
+    );
     let mut workers: Vec<&str> = names[1..].to_vec();
     workers.sort();
-    sim.check(workers == ["worker01", "worker02", "worker03", "worker04"], format!("workers {names:?}"));
+    sim.check(
+        workers == ["worker01", "worker02", "worker03", "worker04"],
+        format!("workers {names:?}"),
+    );
     for node in &nodes[1..] {
-        sim.check(node.node_type == NodeType::Worker && node.version == "4.9.2", format!("{node:?}"));
-        sim.check(node.address == sim.env(&node.name).ip.to_string(), format!("address of {node:?}"));
-        sim.check(node.last_keepalive.is_some(), "registration counts as a keepalive");
+        sim.check(
+            node.node_type == NodeType::Worker && node.version == "4.9.2",
+            format!("{node:?}"),
+        );
+        sim.check(
+            node.address == sim.env(&node.name).ip.to_string(),
+            format!("address of {node:?}"),
+        );
+        sim.check(
+            node.last_keepalive.is_some(),
+            "registration counts as a keepalive",
+        );
         let status = sim.worker(&node.name).status();
-        sim.check(status.connected && status.sessions_established == 1, format!("{} connected", node.name));
+        sim.check(
+            status.connected && status.sessions_established == 1,
+            format!("{} connected", node.name),
+        );
     }
     let recorded = sim.env(MASTER_NAME).storage.nodes().await.unwrap();
-    sim.check(recorded.len() == 4, format!("storage records every worker: {recorded:?}"));
+    sim.check(
+        recorded.len() == 4,
+        format!("storage records every worker: {recorded:?}"),
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -38,12 +62,24 @@ async fn keepalives_keep_workers_connected_for_hours() {
         .build();
     sim.run_for(Duration::from_secs(3 * 3600)).await;
     let master = sim.master();
-    sim.check(master.worker_names().len() == 3, "all workers still connected");
+    sim.check(
+        master.worker_names().len() == 3,
+        "all workers still connected",
+    );
     for name in sim.worker_names() {
         let status = sim.worker(&name).status();
-        sim.check(status.connected && status.sessions_established == 1, format!("{name} never reconnected"));
-        sim.check(status.last_keepalive_reply.is_some(), format!("{name} got keepalive replies"));
+        sim.check(
+            status.connected && status.sessions_established == 1,
+            format!("{name} never reconnected"),
+        );
+        sim.check(
+            status.last_keepalive_reply.is_some(),
+            format!("{name} got keepalive replies"),
+        );
         let silence = master.silence_of(&name).unwrap();
-        sim.check(silence <= Duration::from_secs(61), format!("{name} silent {silence:?}"));
+        sim.check(
+            silence <= Duration::from_secs(61),
+            format!("{name} silent {silence:?}"),
+        );
     }
 }

@@ -48,8 +48,14 @@ async fn a_silent_worker_is_reaped_after_120_to_180_s_and_the_worker_disconnects
         gave_up <= Duration::from_secs(2 * 60 + 2 * 20 + 1),
         format!("worker01 gave up {gave_up:?} after the cut (two failed keepalives)"),
     );
-    sim.check(master.worker_names() == ["worker02"], "worker02 is unaffected");
-    sim.check(sim.worker("worker02").status().sessions_established == 1, "worker02 never reconnected");
+    sim.check(
+        master.worker_names() == ["worker02"],
+        "worker02 is unaffected",
+    );
+    sim.check(
+        sim.worker("worker02").status().sessions_established == 1,
+        "worker02 never reconnected",
+    );
 }
 
 #[tokio::test(start_paused = true)]

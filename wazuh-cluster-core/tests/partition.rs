@@ -19,24 +19,46 @@ async fn after_a_long_partition_heals_the_worker_reconnects_within_two_keepalive
     sim.run_for(Duration::from_secs(30)).await;
     sim.partition("worker02", MASTER_NAME);
     sim.run_for(Duration::from_secs(400)).await;
-    sim.check(!sim.worker("worker02").status().connected, "worker02 noticed the partition");
-    sim.check(sim.master().silence_of("worker02").is_none(), "the master reaped worker02");
+    sim.check(
+        !sim.worker("worker02").status().connected,
+        "worker02 noticed the partition",
+    );
+    sim.check(
+        sim.master().silence_of("worker02").is_none(),
+        "the master reaped worker02",
+    );
     sim.heal_all();
-    let back = sim.run_until(TWO_KEEPALIVES, |sim| connected(sim, "worker02")).await;
-    sim.check(back, "worker02 reconnected within two keepalive intervals of the heal");
-    sim.check(sim.master().worker_names().len() == 3, "all three workers listed");
+    let back = sim
+        .run_until(TWO_KEEPALIVES, |sim| connected(sim, "worker02"))
+        .await;
+    sim.check(
+        back,
+        "worker02 reconnected within two keepalive intervals of the heal",
+    );
+    sim.check(
+        sim.master().worker_names().len() == 3,
+        "all three workers listed",
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn partitions_healed_at_any_moment_end_with_the_worker_connected_in_time() {
-    for (i, cut) in [5u64, 50, 75, 100, 130, 150, 170, 200].into_iter().enumerate() {
+    for (i, cut) in [5u64, 50, 75, 100, 130, 150, 170, 200]
+        .into_iter()
+        .enumerate()
+    {
         let sim = SimCluster::builder(SimCluster::seed_from_env(200 + i as u64)).build();
         sim.run_for(Duration::from_secs(13)).await;
         sim.partition("worker01", MASTER_NAME);
         sim.run_for(Duration::from_secs(cut)).await;
         sim.heal_all();
-        let back = sim.run_until(TWO_KEEPALIVES, |sim| connected(sim, "worker01")).await;
-        sim.check(back, format!("worker01 back within 120 s after a {cut} s partition"));
+        let back = sim
+            .run_until(TWO_KEEPALIVES, |sim| connected(sim, "worker01"))
+            .await;
+        sim.check(
+            back,
+            format!("worker01 back within 120 s after a {cut} s partition"),
+        );
     }
 }
 
@@ -47,13 +69,24 @@ async fn a_restarted_master_gets_every_worker_back() {
         .build();
     sim.run_for(Duration::from_secs(70)).await;
     sim.restart(MASTER_NAME);
-    sim.check(sim.master().worker_names().is_empty(), "a new master starts empty");
+    sim.check(
+        sim.master().worker_names().is_empty(),
+        "a new master starts empty",
+    );
     let back = sim
-        .run_until(Duration::from_secs(30), |sim| sim.master().worker_names().len() == 3)
+        .run_until(Duration::from_secs(30), |sim| {
+            sim.master().worker_names().len() == 3
+        })
         .await;
-    sim.check(back, "every worker reconnected within connection_retry plus a margin");
+    sim.check(
+        back,
+        "every worker reconnected within connection_retry plus a margin",
+    );
     for name in sim.worker_names() {
-        sim.check(sim.worker(&name).status().sessions_established == 2, format!("{name} has a second session"));
+        sim.check(
+            sim.worker(&name).status().sessions_established == 2,
+            format!("{name} has a second session"),
+        );
     }
 }
 
@@ -63,7 +96,10 @@ async fn a_crashed_worker_replaces_its_stale_session_instead_of_getting_3028_for
         .workers(2)
         .build();
     sim.run_for(Duration::from_secs(65)).await;
-    sim.check(sim.master().silence_of("worker01").unwrap() < Duration::from_secs(10), "a keepalive just arrived");
+    sim.check(
+        sim.master().silence_of("worker01").unwrap() < Duration::from_secs(10),
+        "a keepalive just arrived",
+    );
     sim.crash("worker01");
     sim.start("worker01");
     sim.run_for(Duration::from_secs(5)).await;
@@ -71,15 +107,32 @@ async fn a_crashed_worker_replaces_its_stale_session_instead_of_getting_3028_for
     sim.check(!status.connected, "the old session is not yet stale");
     let error = status.last_handshake_error.expect("a refusal");
     sim.check(error.code == 3028, format!("refused with {error}"));
-    sim.check(sim.master().worker_names().len() == 2, "the old session is still listed");
+    sim.check(
+        sim.master().worker_names().len() == 2,
+        "the old session is still listed",
+    );
 
     let back = sim
-        .run_until(Duration::from_secs(60), |sim| sim.worker("worker01").status().connected)
+        .run_until(Duration::from_secs(60), |sim| {
+            sim.worker("worker01").status().connected
+        })
         .await;
-    sim.check(back, "worker01 replaced its stale session within a keepalive interval");
+    sim.check(
+        back,
+        "worker01 replaced its stale session within a keepalive interval",
+    );
     let silence = sim.master().silence_of("worker01").unwrap();
-    sim.check(silence < Duration::from_secs(15), format!("the listed session is the new one ({silence:?} silent)"));
+    sim.check(
+        silence < Duration::from_secs(15),
+        format!("the listed session is the new one ({silence:?} silent)"),
+    );
     sim.run_for(Duration::from_secs(300)).await;
-    sim.check(sim.worker("worker01").status().connected, "the new session survives the old one's end");
-    sim.check(sim.master().worker_names().len() == 2, "worker01 listed once, worker02 still there");
+    sim.check(
+        sim.worker("worker01").status().connected,
+        "the new session survives the old one's end",
+    );
+    sim.check(
+        sim.master().worker_names().len() == 2,
+        "worker01 listed once, worker02 still there",
+    );
 }

@@ -27,23 +27,53 @@ async fn every_rejection_code_has_wazuhs_exact_payload() {
     let mut sim = SimCluster::builder(SimCluster::seed_from_env(3)).build();
     sim.run_for(Duration::from_secs(2)).await;
     let cases: [(&[u8], String); 7] = [
-        (b"worker01 wazuh worker 4.9.2", cluster_error_json(3028, Some("worker01"))),
-        (b"master01 wazuh worker 4.9.2", cluster_error_json(3029, None)),
+        (
+            b"worker01 wazuh worker 4.9.2",
+            cluster_error_json(3028, Some("worker01")),
+        ),
+        (
+            b"master01 wazuh worker 4.9.2",
+            cluster_error_json(3029, None),
+        ),
         (b"w9 other worker 4.9.2", cluster_error_json(3030, None)),
         (b"w9 wazuh worker 4.9.1", cluster_error_json(3031, None)),
-        (b"../w9 wazuh worker 4.9.2", cluster_error_json(3060, Some("../w9"))),
-        (b"w9 wazuh worker", internal_error_json(1000, Some("not enough values to unpack (expected 4, got 3)"))),
-        (b"w9 wazuh worker 4.9.2 x", internal_error_json(1000, Some("too many values to unpack (expected 4)"))),
+        (
+            b"../w9 wazuh worker 4.9.2",
+            cluster_error_json(3060, Some("../w9")),
+        ),
+        (
+            b"w9 wazuh worker",
+            internal_error_json(
+                1000,
+                Some("not enough values to unpack (expected 4, got 3)"),
+            ),
+        ),
+        (
+            b"w9 wazuh worker 4.9.2 x",
+            internal_error_json(1000, Some("too many values to unpack (expected 4)")),
+        ),
     ];
     for (hello, expected) in cases {
         let (command, payload) = hello_reply(&mut sim, hello).await;
         let shown = String::from_utf8_lossy(hello);
-        sim.check(command == "err", format!("hello {shown:?} answered {command}"));
-        sim.check(payload == expected, format!("hello {shown:?}: got {payload}, expected {expected}"));
+        sim.check(
+            command == "err",
+            format!("hello {shown:?} answered {command}"),
+        );
+        sim.check(
+            payload == expected,
+            format!("hello {shown:?}: got {payload}, expected {expected}"),
+        );
     }
-    sim.check(sim.master().worker_names() == ["worker01"], "no refused worker registered");
+    sim.check(
+        sim.master().worker_names() == ["worker01"],
+        "no refused worker registered",
+    );
     let (command, payload) = hello_reply(&mut sim, b"w9 wazuh worker 4.9.2").await;
-    sim.check(command == "ok" && payload == "Client w9 added", format!("{command} {payload}"));
+    sim.check(
+        command == "ok" && payload == "Client w9 added",
+        format!("{command} {payload}"),
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -59,7 +89,10 @@ async fn a_refused_worker_logs_the_decoded_error_and_retries_every_connection_re
         error.to_string() == "Error 3031 - Worker and master versions are not the same",
         format!("decoded error: {error}"),
     );
-    sim.check(sim.master().worker_names().is_empty(), "master lists no refused worker");
+    sim.check(
+        sim.master().worker_names().is_empty(),
+        "master lists no refused worker",
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -69,5 +102,8 @@ async fn same_minor_rule_accepts_another_patch_level() {
         .worker_config(|_, config| config.version = "4.9.1".to_owned())
         .build();
     sim.run_for(Duration::from_secs(3)).await;
-    sim.check(sim.worker("worker01").status().connected, "4.9.1 joins a 4.9.2 master under SameMinor");
+    sim.check(
+        sim.worker("worker01").status().connected,
+        "4.9.1 joins a 4.9.2 master under SameMinor",
+    );
 }

@@ -61,7 +61,11 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
-fn start(transport: wazuh_cluster_core::BoxTransport, clock: Arc<VirtualClock>, counter_start: u32) -> SessionHandle {
+fn start(
+    transport: wazuh_cluster_core::BoxTransport,
+    clock: Arc<VirtualClock>,
+    counter_start: u32,
+) -> SessionHandle {
     let mut router = Router::new();
     router.route(SLOW, Slow(clock.clone())).unwrap();
     router.route(FAIL, Fail).unwrap();
@@ -99,7 +103,11 @@ async fn requests_both_ways_run_concurrently_and_replies_match_by_counter() {
     assert_eq!(&r2.unwrap().payload[..], &[1, b'b']);
     assert_eq!(&r3.unwrap().payload[..], &[2, b'c']);
     assert_eq!(&r4.unwrap().payload[..], &[1]);
-    assert_eq!(clock.now() - begin, Duration::from_secs(3), "handlers ran concurrently");
+    assert_eq!(
+        clock.now() - begin,
+        Duration::from_secs(3),
+        "handlers ran concurrently"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -110,14 +118,20 @@ async fn handler_errors_become_wazuh_json_and_unknown_commands_plain_err() {
     let _b = start(b, clock, 0);
     match a.request(FAIL, &b""[..]).await {
         Err(RequestError::Peer { error, .. }) => {
-            assert_eq!(error.to_string(), "Error 3027 - Unknown received task name: tid-1")
+            assert_eq!(
+                error.to_string(),
+                "Error 3027 - Unknown received task name: tid-1"
+            )
         }
         other => panic!("expected a peer error, got {other:?}"),
     }
     match a.request(Command::from_static("nope"), &b""[..]).await {
         Err(RequestError::Peer { error, .. }) => {
             assert_eq!(error.code, 3000);
-            assert_eq!(error.extra_message.as_deref(), Some("unknown command 'b'nope''"));
+            assert_eq!(
+                error.extra_message.as_deref(),
+                Some("unknown command 'b'nope''")
+            );
         }
         other => panic!("expected a peer error, got {other:?}"),
     }
@@ -133,22 +147,46 @@ async fn a_timed_out_request_fails_with_3020_wording_and_its_late_reply_is_dropp
         async move { a.request(SLOW, &b"x"[..]).await }
     });
     let request = raw.next().await.unwrap().unwrap();
-    assert_eq!(request.counter, 42, "the first request takes the start counter plus one");
+    assert_eq!(
+        request.counter, 42,
+        "the first request takes the start counter plus one"
+    );
     let error = first.await.unwrap().unwrap_err();
-    assert!(matches!(error, RequestError::Timeout { timeout, .. } if timeout == Duration::from_secs(20)));
-    assert!(error.to_string().starts_with("Timeout sending request: slow"));
+    assert!(
+        matches!(error, RequestError::Timeout { timeout, .. } if timeout == Duration::from_secs(20))
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("Timeout sending request: slow")
+    );
 
-    raw.send(Message::new(42, wazuh_cluster_proto::command::names::OK, &b"late"[..])).await.unwrap();
+    raw.send(Message::new(
+        42,
+        wazuh_cluster_proto::command::names::OK,
+        &b"late"[..],
+    ))
+    .await
+    .unwrap();
     let second = tokio::spawn({
         let a = a.clone();
         async move { a.request(SLOW, &b"y"[..]).await }
     });
     let request = raw.next().await.unwrap().unwrap();
     assert_eq!(request.counter, 43);
-    raw.send(Message::new(43, wazuh_cluster_proto::command::names::OK, &b"fresh"[..])).await.unwrap();
+    raw.send(Message::new(
+        43,
+        wazuh_cluster_proto::command::names::OK,
+        &b"fresh"[..],
+    ))
+    .await
+    .unwrap();
     assert_eq!(&second.await.unwrap().unwrap().payload[..], b"fresh");
     let nothing = tokio::time::timeout(Duration::from_secs(1), raw.next()).await;
-    assert!(nothing.is_err(), "the late reply was neither answered nor dispatched: {nothing:?}");
+    assert!(
+        nothing.is_err(),
+        "the late reply was neither answered nor dispatched: {nothing:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -162,8 +200,14 @@ async fn closing_fails_pending_requests_and_ends_the_peer() {
     });
     let _ = raw.next().await;
     a.close();
-    assert!(matches!(pending.await.unwrap(), Err(RequestError::Closed { .. })));
-    assert!(raw.next().await.is_none(), "the peer sees the end of the stream");
+    assert!(matches!(
+        pending.await.unwrap(),
+        Err(RequestError::Closed { .. })
+    ));
+    assert!(
+        raw.next().await.is_none(),
+        "the peer sees the end of the stream"
+    );
     a.closed().await;
     assert!(a.is_closed());
 }

@@ -145,10 +145,10 @@ impl<Ctx: Send + Sync + 'static> SessionDriver<Ctx> {
                         } else if is_reply_command(&message.command) {
                             tracing::debug!(tag, subtag = "Main", command = %message.command, counter = message.counter,
                                 "Dropped a reply to no pending request.");
-                        } else if let Some(unknown) = dispatch(&parts, &handle, &mut handlers, message) {
-                            if sink.send(unknown).await.is_err() {
-                                break;
-                            }
+                        } else if let Some(unknown) = dispatch(&parts, &handle, &mut handlers, message)
+                            && sink.send(unknown).await.is_err()
+                        {
+                            break;
                         }
                     }
                     Some(Err(error)) => {

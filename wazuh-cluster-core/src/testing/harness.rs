@@ -65,6 +65,8 @@ pub struct NodeEnv {
 }
 
 type MasterExtension = Arc<dyn Fn(MasterBuilder, &NodeEnv) -> MasterBuilder + Send + Sync>;
+type MasterConfigEdit = Box<dyn Fn(&mut MasterConfig)>;
+type WorkerConfigEdit = Box<dyn Fn(usize, &mut WorkerConfig)>;
 type WorkerExtension = Arc<dyn Fn(WorkerBuilder, &NodeEnv) -> WorkerBuilder + Send + Sync>;
 
 /// Configures a [`SimCluster`].
@@ -72,8 +74,8 @@ pub struct SimBuilder {
     seed: u64,
     workers: usize,
     link: LinkConfig,
-    master_config: Box<dyn Fn(&mut MasterConfig)>,
-    worker_config: Box<dyn Fn(usize, &mut WorkerConfig)>,
+    master_config: MasterConfigEdit,
+    worker_config: WorkerConfigEdit,
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
 }

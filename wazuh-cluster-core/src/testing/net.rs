@@ -58,6 +58,9 @@ pub enum ConnectError {
     },
 }
 
+/// One end of a simulated connection: outgoing messages carry their delivery instant.
+type SimEnd = ChannelEnd<(Instant, Message)>;
+
 fn pair_key(a: IpAddr, b: IpAddr) -> (IpAddr, IpAddr) {
     if a <= b { (a, b) } else { (b, a) }
 }
@@ -231,14 +234,7 @@ impl SimNet {
         Some((self.clock.now() + link.latency + jitter).max(not_before))
     }
 
-    fn link_pair(
-        &self,
-        a: SocketAddr,
-        b: SocketAddr,
-    ) -> (
-        ChannelEnd<(Instant, Message)>,
-        ChannelEnd<(Instant, Message)>,
-    ) {
+    fn link_pair(&self, a: SocketAddr, b: SocketAddr) -> (SimEnd, SimEnd) {
         let (a_sends, b_receives) = self.pipe(a, b);
         let (b_sends, a_receives) = self.pipe(b, a);
         (
@@ -253,7 +249,7 @@ impl SimNet {
         peer: SocketAddr,
         tx: mpsc::UnboundedSender<(Instant, Message)>,
         rx: mpsc::UnboundedReceiver<Message>,
-    ) -> ChannelEnd<(Instant, Message)> {
+    ) -> SimEnd {
         let net = self.clone();
         let mut last = Instant::default();
         ChannelEnd {
