@@ -5,7 +5,7 @@
 //! when encoding and for the monotonic time when a divided message starts.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
@@ -22,8 +22,9 @@ use crate::message::Message;
 pub trait Clock: Send + Sync {
     /// Current unix time in seconds, written into Fernet tokens.
     fn unix_seconds(&self) -> u64;
-    /// Current monotonic time, used to age incomplete divided messages.
-    fn monotonic(&self) -> Instant;
+    /// Current monotonic time, as time since an origin of the implementer's choosing; used to age
+    /// incomplete divided messages.
+    fn monotonic(&self) -> Duration;
 }
 
 /// Why the codec failed; the connection should be closed.
@@ -65,7 +66,7 @@ impl MessageCodec {
 
     /// Drops divided messages whose first frame came [`Limits::divided_timeout`] or more before
     /// `now`; call it from a timer (`Framed::codec_mut`).
-    pub fn expire(&mut self, now: Instant) -> Vec<DroppedPartial> {
+    pub fn expire(&mut self, now: Duration) -> Vec<DroppedPartial> {
         self.assembler.expire(now)
     }
 }
@@ -106,13 +107,13 @@ mod tests {
     use crate::command::names;
     use crate::division::REQUEST_CHUNK;
 
-    struct FixedClock(Instant);
+    struct FixedClock(Duration);
 
     impl Clock for FixedClock {
         fn unix_seconds(&self) -> u64 {
             1_795_701_891
         }
-        fn monotonic(&self) -> Instant {
+        fn monotonic(&self) -> Duration {
             self.0
         }
     }
@@ -121,7 +122,7 @@ mod tests {
         MessageCodec::new(
             fernet,
             Limits::default(),
-            Arc::new(FixedClock(Instant::now())),
+            Arc::new(FixedClock(Duration::ZERO)),
         )
     }
 

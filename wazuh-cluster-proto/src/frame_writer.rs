@@ -96,7 +96,7 @@ fn copy_chunk(piece: &[u8], dst: &mut [u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
+    use std::time::Duration;
 
     use super::*;
     use crate::command::names;
@@ -143,7 +143,7 @@ mod tests {
         assert_eq!(20 + 5_242_860, REQUEST_CHUNK);
         let mut decoder = MessageDecoder::new(None, Limits::default());
         decoder.push(&out);
-        let decoded = decoder.next_message(Instant::now()).unwrap().unwrap();
+        let decoded = decoder.next_message(Duration::ZERO).unwrap().unwrap();
         assert_eq!((decoded.message, decoded.frames), (message, 2));
     }
 

@@ -1,7 +1,7 @@
 //! Property: whatever the messages, however divided frames of different counters interleave and
 //! however the byte stream is cut into reads, the decoder returns exactly the messages sent.
 
-use std::time::Instant;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use proptest::prelude::*;
@@ -65,7 +65,7 @@ fn check_round_trip(
     points.sort_unstable();
     let mut decoder = MessageDecoder::new(fernet.cloned(), Limits::default());
     let mut got: Vec<DecodedMessage> = Vec::new();
-    let now = Instant::now();
+    let now = Duration::ZERO;
     for window in points.windows(2) {
         decoder.push(&stream[window[0]..window[1]]);
         while let Some(decoded) = decoder.next_message(now).unwrap() {

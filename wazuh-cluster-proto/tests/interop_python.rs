@@ -6,7 +6,7 @@
 
 use std::io::Write;
 use std::process::{Command as Process, Stdio};
-use std::time::Instant;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -162,7 +162,7 @@ fn frames_built_in_python_decode_in_rust() {
     // Feed in uneven reads so headers and payloads are cut anywhere.
     for chunk in stream.chunks(7919) {
         decoder.push(chunk);
-        while let Some(m) = decoder.next_message(Instant::now()).unwrap() {
+        while let Some(m) = decoder.next_message(Duration::ZERO).unwrap() {
             got.push(m);
         }
     }
