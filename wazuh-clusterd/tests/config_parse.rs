@@ -234,6 +234,23 @@ fn every_bad_value_is_reported_at_once() {
 }
 
 #[test]
+fn names_take_wazuh_characters_only() {
+    let with_name = |name: &str| {
+        cluster(&format!(
+            "<node_name>{name}</node_name><key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>"
+        ))
+    };
+    let errors = problems(&with_name("node 01"));
+    assert!(
+        matches!(&errors[..], [FieldError::Invalid { field, value, allowed, .. }]
+            if field == "node_name" && value == "node 01" && allowed.starts_with("' ' is not allowed")),
+        "{errors:?}"
+    );
+    let config = enabled(parse_str(&with_name("worker-01_a.b"), &NO_LOCAL).unwrap());
+    assert_eq!(config.node_name, "worker-01_a.b");
+}
+
+#[test]
 fn port_out_of_range_and_not_a_number() {
     for bad in ["1024", "65536", "abc", "-1", ""] {
         let xml = cluster(&format!(

@@ -31,8 +31,9 @@ const KNOWN_TAGS: [&str; 11] = [
 /// `<node>` values Wazuh reserves as placeholders (compared case-insensitively).
 const RESERVED_NODES: [&str; 4] = ["localhost", "node_ip", "0.0.0.0", "127.0.1.1"];
 
-/// Characters Wazuh's configuration reader allows in cluster and node names.
-const NAME_CHARS: &str = " !\"#$%&'-.:<=>?[\\]^_{|}~";
+/// Characters besides ASCII letters and digits that Wazuh's configuration reader allows in
+/// cluster and node names (no space: Wazuh refuses `node 01`).
+const NAME_CHARS: &str = "!\"#$%&'-.:<=>?[\\]^_{|}~";
 
 /// Turns the raw fields into a [`LoadedConfig`], or every problem found.
 pub(crate) fn validate(
@@ -266,10 +267,7 @@ fn check_name(field: &RawField, errors: &mut Vec<FieldError>) -> Option<String> 
         _ if field.text.is_empty() => invalid(field, "a non-empty name", errors),
         Some(bad) => invalid(
             field,
-            &format!(
-                "{bad:?} is not allowed; use letters, digits, spaces and {}",
-                NAME_CHARS.trim_start()
-            ),
+            &format!("{bad:?} is not allowed; use ASCII letters, digits and {NAME_CHARS}"),
             errors,
         ),
         None => Some(field.text.clone()),
