@@ -38,15 +38,14 @@ impl Handler<MasterConn> for HelloHandler {
         validate_node_name(&String::from_utf8_lossy(raw_name)).map_err(|e| e.to_exception())?;
         let hello = Hello::decode(&request.payload).map_err(|e| e.to_exception())?;
         let name = hello.name().to_owned();
-        if let Some(current) = conn.worker_name() {
-            return Err(
-                WazuhException::cluster(error_codes::DUPLICATE_WORKER).with_extra_message(current)
-            );
-        }
         let now = shared.clock.now();
         let wall = shared.clock.wall();
         let replaced = {
             let mut registry = shared.registry();
+            if let Some(current) = conn.worker_name() {
+                return Err(WazuhException::cluster(error_codes::DUPLICATE_WORKER)
+                    .with_extra_message(current));
+            }
             let replaced = match registry.get(&name) {
                 Some(old) if now - old.last_keepalive > shared.config.stale_session_after => {
                     registry.remove(&name)

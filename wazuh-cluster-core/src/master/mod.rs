@@ -112,6 +112,7 @@ impl Master {
     /// Serves the connections `listener` accepts until it closes. Dropping the future closes
     /// every connection and stops every task of the master.
     pub async fn run(mut self, mut listener: impl Listener) {
+        self.forget_previous_sessions().await;
         let mut tasks = JoinSet::new();
         tasks.spawn(keepalive::reap_silent_workers(self.shared.clone()));
         let mut next_conn_id = 0u64;
@@ -134,6 +135,24 @@ impl Master {
                     Ok(None) => break,
                     Err(error) => tracing::error!(tag = "Master", subtag = "Main", "Error accepting a connection: {error}"),
                 },
+            }
+        }
+    }
+}
+
+impl Master {
+    /// Removes the node records a previous run of this master left: their sessions are gone.
+    async fn forget_previous_sessions(&self) {
+        let removed = match self.shared.storage.nodes().await {
+            Ok(nodes) => nodes,
+            Err(error) => {
+                tracing::error!(tag = "Master", subtag = "Main", "{error}");
+                return;
+            }
+        };
+        for node in removed {
+            if let Err(error) = self.shared.storage.remove_node(&node.name).await {
+                tracing::error!(tag = "Master", subtag = "Main", "{error}");
             }
         }
     }
