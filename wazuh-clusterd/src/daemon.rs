@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use tracing::{debug, error, info, warn};
 
 use crate::cli::Cli;
-use crate::config::{self, Cluster, ClusterConfig, LoadedConfig, SystemAddresses};
+use crate::config::{self, Cluster, ClusterConfig, ConfigError, LoadedConfig, SystemAddresses};
 use crate::logging::{self, LogOptions};
 use crate::node::{NodeContext, run_node};
 use crate::pidfile::PidFile;
@@ -33,8 +33,8 @@ pub fn test_config(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            for problem in e.problems() {
-                eprintln!("ERROR: {}: {problem}", path.display());
+            for problem in problem_lines(path, &e) {
+                eprintln!("ERROR: {problem}");
             }
             ExitCode::FAILURE
         }
@@ -67,9 +67,9 @@ pub fn start(cli: &Cli) -> ExitCode {
     let loaded = match config::load(&config_path, &SystemAddresses) {
         Ok(loaded) => loaded,
         Err(e) => {
-            for problem in e.problems() {
-                error!("{}: {problem}", config_path.display());
-                tell(&format!("ERROR: {}: {problem}", config_path.display()));
+            for problem in problem_lines(&config_path, &e) {
+                error!("{problem}");
+                tell(&format!("ERROR: {problem}"));
             }
             return ExitCode::FAILURE;
         }
@@ -114,6 +114,18 @@ pub fn start(cli: &Cli) -> ExitCode {
     };
     drop(pid_file);
     code
+}
+
+/// Every problem of `error` as a line naming the file (a read error names it already).
+fn problem_lines(path: &Path, error: &ConfigError) -> Vec<String> {
+    match error {
+        ConfigError::Read { .. } => vec![error.to_string()],
+        _ => error
+            .problems()
+            .into_iter()
+            .map(|problem| format!("{}: {problem}", path.display()))
+            .collect(),
+    }
 }
 
 /// One line describing an enabled node.
