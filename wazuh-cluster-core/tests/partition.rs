@@ -99,7 +99,7 @@ async fn a_restarted_master_gets_every_running_worker_back_and_forgets_the_other
     );
     for name in ["worker01", "worker02"] {
         sim.check(
-            sim.worker(&name).status().sessions_established == 2,
+            sim.worker(name).status().sessions_established == 2,
             format!("{name} has a second session"),
         );
     }
