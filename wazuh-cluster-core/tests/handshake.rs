@@ -83,3 +83,34 @@ async fn keepalives_keep_workers_connected_for_hours() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_worker_asks_the_master_for_the_node_list() {
+    let sim = SimCluster::builder(SimCluster::seed_from_env(6))
+        .workers(2)
+        .build();
+    sim.run_for(Duration::from_secs(5)).await;
+    let master = sim.worker("worker02").status().master.expect("connected");
+    let args = r#"{"filter_node": null, "offset": 0, "limit": 500, "sort": null, "search": null, "select": ["name", "type"], "filter_type": "all", "distinct": false}"#;
+    let reply = master
+        .request(
+            wazuh_cluster_proto::command::names::GET_NODES,
+            args.as_bytes().to_vec(),
+        )
+        .await
+        .expect("get_nodes answered");
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    sim.check(reply["totalItems"] == 3, format!("{reply}"));
+    sim.check(
+        reply["items"][0] == serde_json::json!({"name": "master01", "type": "master"}),
+        format!("{reply}"),
+    );
+    let error = master
+        .request(
+            wazuh_cluster_proto::command::names::GET_NODES,
+            &br#"{"filter_node": ["nobody"]}"#[..],
+        )
+        .await
+        .unwrap_err();
+    sim.check(error.to_string().contains("1730"), format!("{error}"));
+}

@@ -5,11 +5,13 @@
 //! Listener --accept--> serve(connection) --Session--> Router<MasterConn>
 //!                                                       hello  -> handshake
 //!                                                       echo-c -> keepalive
+//!                                                       get_nodes -> node list
 //!                                                       ...    -> modules added by later issues
 //! reaper (every check_worker_lastkeepalive) --closes--> silent sessions
 //! ```
 
 mod conn;
+mod get_nodes;
 mod handshake;
 mod keepalive;
 mod registry;
@@ -24,6 +26,7 @@ use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 
 pub use conn::{MasterConn, MasterShared};
+pub use get_nodes::{GetNodesArgs, get_nodes};
 
 use crate::clock::Clock;
 use crate::config::MasterConfig;
@@ -48,6 +51,7 @@ impl MasterBuilder {
         router
             .route(names::HELLO, handshake::HelloHandler)
             .and_then(|r| r.route(names::ECHO_C, keepalive::EchoHandler))
+            .and_then(|r| r.route(names::GET_NODES, get_nodes::GetNodesHandler))
             .expect("a fresh router has no routes");
         Self {
             config,
