@@ -61,8 +61,8 @@ pub struct GetNodesArgs {
     distinct: bool,
 }
 
-fn wazuh_error(code: u32, extra: String) -> WazuhException {
-    WazuhException::error(code).with_extra_message(extra)
+fn wazuh_error(code: u32, extra: String) -> Box<WazuhException> {
+    Box::new(WazuhException::error(code).with_extra_message(extra))
 }
 
 fn item(node: &NodeInfo) -> Map<String, Value> {
@@ -82,7 +82,7 @@ fn text(value: &Value) -> String {
 }
 
 /// Answers `get_nodes` over `nodes` (master first, then workers in connect order).
-pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, WazuhException> {
+pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<WazuhException>> {
     let select: Vec<String> = match &args.select {
         None => FIELDS.iter().map(|f| f.to_string()).collect(),
         Some(select) => {
@@ -123,7 +123,7 @@ pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Wazuh
             .with_extra_message(unknown.join(", "));
             error.title = "Resource Not Found".to_owned();
             error.ids = Some(Vec::new());
-            return Err(error);
+            return Err(Box::new(error));
         }
     }
     let mut items: Vec<Map<String, Value>> = nodes
@@ -206,7 +206,7 @@ impl Handler<MasterConn> for GetNodesHandler {
             shared: conn.shared.clone(),
         }
         .nodes();
-        let reply = get_nodes(&nodes, &args)?;
+        let reply = get_nodes(&nodes, &args).map_err(|e| *e)?;
         Ok(Some(Reply::ok(reply.to_string())))
     }
 }
@@ -237,7 +237,7 @@ mod tests {
         ]
     }
 
-    fn run(args: &str) -> Result<Value, WazuhException> {
+    fn run(args: &str) -> Result<Value, Box<WazuhException>> {
         get_nodes(&nodes(), &serde_json::from_str(args).unwrap())
     }
 
