@@ -2,6 +2,7 @@
 //! tests (and the thin binaries in `src/main.rs`) can call every part.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod fs;
@@ -9,3 +10,4 @@ pub mod keygen;
 pub mod logging;
 pub mod node;
 pub mod pidfile;
+pub mod storage;

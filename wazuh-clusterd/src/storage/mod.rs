@@ -1,0 +1,25 @@
+//! The cluster database on SQLite: `DIR/var/db/cluster.db`, through sqlx.
+//!
+//! # Schema
+//!
+//! The schema is the set of migrations in `wazuh-clusterd/migrations/`, applied in file-name
+//! order at every start ([`SqliteStorage::open`]); sqlx records the applied ones in its table
+//! `_sqlx_migrations` and refuses a database whose applied migrations were edited since.
+//!
+//! - `0001_nodes.sql`: table `node` (`name` primary key, `node_type` `master`|`worker`, `version`,
+//!   `address`, `connected_since_ns` = nanoseconds since the Unix epoch, so that a
+//!   [`std::time::SystemTime`] round-trips exactly).
+//!
+//! To add tables (file sync state, agents...), add a file `NNNN_what.sql` with the next number;
+//! never edit one that was released. `build.rs` makes cargo rebuild when the folder changes.
+//!
+//! # Connection settings
+//!
+//! On a file: WAL journal, `synchronous = NORMAL` (a committed transaction survives a crash of
+//! the process; WAL keeps the old or the new state after a power loss), a 5 s busy timeout, and
+//! foreign keys on. In memory (tests): a single connection, since every connection to
+//! `sqlite::memory:` would open its own empty database.
+
+mod sqlite;
+
+pub use sqlite::{BUSY_TIMEOUT, DB_RELATIVE_PATH, OpenError, SqliteStorage};

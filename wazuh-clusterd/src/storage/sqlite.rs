@@ -1,0 +1,218 @@
+//! [`SqliteStorage`]: the core's [`Storage`] on SQLite.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::Row;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use thiserror::Error;
+use wazuh_cluster_core::{NodeRecord, NodeType, Storage, StorageError};
+
+/// The database file, relative to the installation folder.
+pub const DB_RELATIVE_PATH: &str = "var/db/cluster.db";
+/// How long a statement waits for a lock held by another connection before failing.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections of the pool on a file (WAL lets readers run beside the one writer).
+const FILE_POOL_SIZE: u32 = 4;
+
+static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// Why the database could not be opened.
+#[derive(Debug, Error)]
+pub enum OpenError {
+    /// The folder of the database could not be created.
+    #[error("cannot create the database folder {path}: {source}; check that this user owns it")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// SQLite refused to open the file.
+    #[error(
+        "cannot open the cluster database {path}: {source}; check its permissions, or move a \
+         damaged file away (the node rebuilds it)"
+    )]
+    Connect {
+        /// The database file (`:memory:` in memory).
+        path: PathBuf,
+        /// sqlx's error.
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error(
+        "cannot bring the cluster database {path} to this version's schema: {source}; a database \
+         written by a newer or modified build must be moved away"
+    )]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// sqlx's error.
+        source: sqlx::migrate::MigrateError,
+    },
+}
+
+/// The cluster database on SQLite. Cloning shares the pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStorage {
+    pool: SqlitePool,
+}
+
+impl SqliteStorage {
+    /// Opens (creating it if missing) the database file at `path`, in WAL mode, and applies the
+    /// migrations.
+    pub async fn open(path: &Path) -> Result<Self, OpenError> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| OpenError::Folder {
+                path: folder.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(FILE_POOL_SIZE)
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Connect {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Self::migrated(pool, path).await
+    }
+
+    /// Opens `DIR/var/db/cluster.db` of the installation `home`.
+    pub async fn open_in_home(home: &Path) -> Result<Self, OpenError> {
+        Self::open(&home.join(DB_RELATIVE_PATH)).await
+    }
+
+    /// A fresh database in memory (one connection), with the migrations applied.
+    pub async fn in_memory() -> Result<Self, OpenError> {
+        let path = Path::new(":memory:");
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|source| OpenError::Connect {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .map_err(|source| OpenError::Connect {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Self::migrated(pool, path).await
+    }
+
+    async fn migrated(pool: SqlitePool, path: &Path) -> Result<Self, OpenError> {
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| OpenError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// The connection pool, for modules that add their own tables by migration.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The journal mode SQLite reports (`wal` on a file, `memory` in memory).
+    pub async fn journal_mode(&self) -> Result<String, sqlx::Error> {
+        sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await
+    }
+
+    /// Waits for running statements, checkpoints the WAL and closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn nanos_since_epoch(time: SystemTime) -> i64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn time_from_nanos(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+fn node_type_from(text: &str) -> Result<NodeType, String> {
+    match text {
+        "master" => Ok(NodeType::Master),
+        "worker" => Ok(NodeType::Worker),
+        other => Err(format!(
+            "table node holds node_type {other:?}; only master and worker are allowed"
+        )),
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn record_node(&self, node: NodeRecord) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO node (name, node_type, version, address, connected_since_ns) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (name) DO UPDATE SET node_type = excluded.node_type, \
+             version = excluded.version, address = excluded.address, \
+             connected_since_ns = excluded.connected_since_ns",
+        )
+        .bind(&node.name)
+        .bind(node.node_type.as_str())
+        .bind(&node.version)
+        .bind(&node.address)
+        .bind(nanos_since_epoch(node.connected_since))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StorageError::new(format!("record node {}", node.name), e))?;
+        Ok(())
+    }
+
+    async fn remove_node(&self, name: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM node WHERE name = ?1")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StorageError::new(format!("remove node {name}"), e))?;
+        Ok(())
+    }
+
+    async fn nodes(&self) -> Result<Vec<NodeRecord>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT name, node_type, version, address, connected_since_ns FROM node ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| StorageError::new("list nodes", e))?;
+        rows.into_iter()
+            .map(|row| {
+                let node_type: String = row.get("node_type");
+                Ok(NodeRecord {
+                    name: row.get("name"),
+                    node_type: node_type_from(&node_type)
+                        .map_err(|e| StorageError::new("list nodes", e))?,
+                    version: row.get("version"),
+                    address: row.get("address"),
+                    connected_since: time_from_nanos(row.get("connected_since_ns")),
+                })
+            })
+            .collect()
+    }
+}
