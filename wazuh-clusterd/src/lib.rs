@@ -4,10 +4,13 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod fs;
 pub mod keygen;
 pub mod logging;
+pub mod net;
 pub mod node;
 pub mod pidfile;
+pub mod runtime;
 pub mod storage;

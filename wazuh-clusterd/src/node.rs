@@ -1,14 +1,16 @@
 //! The seam between the daemon's startup and the running cluster node.
 //!
 //! [`run_node`] is called once the configuration is valid, logging is set up and the pid file is
-//! written; when it returns, the daemon removes the pid file and exits. The node runtime (TCP,
-//! SQLite, the filesystem, the control socket) plugs in here.
+//! written; when it returns, the daemon removes the pid file and exits. It runs
+//! [`crate::runtime`]: TCP, SQLite, the control socket, until SIGTERM or SIGINT.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use thiserror::Error;
 
 use crate::config::ClusterConfig;
+use crate::storage::OpenError;
 
 /// What the node gets from the daemon besides its configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,23 +23,50 @@ pub struct NodeContext {
     pub debug: u8,
 }
 
-/// Why the node stopped with a failure.
+/// Why the node could not start (once started, it stops only on a signal).
 #[derive(Debug, Error)]
 pub enum NodeError {
-    /// This build has no node runtime behind the seam yet.
-    #[error(
-        "the node runtime is not wired into this build yet: the configuration is valid but \
-         node {node_name} cannot start; nothing was opened"
-    )]
-    RuntimeNotWired {
-        /// The node that was to start.
-        node_name: String,
+    /// The async runtime could not be created.
+    #[error("cannot start the node's runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// `DIR/queue/cluster` could not be prepared.
+    #[error("cannot prepare the folder {path}: {source}; check that this user owns it")]
+    QueueFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
     },
+    /// The cluster database could not be opened.
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    /// The master could not listen on its address.
+    #[error(
+        "cannot listen on {addr}: {source}; is another wazuh-clusterd running, or is <port> or \
+         <bind_addr> wrong?"
+    )]
+    Listen {
+        /// The address from `<bind_addr>` and `<port>`.
+        addr: SocketAddr,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The control socket could not be created.
+    #[error(
+        "cannot create the control socket {path}: {source}; check that this user owns the folder"
+    )]
+    ControlSocket {
+        /// The socket file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The key could not be turned into a Fernet key.
+    #[error("the cluster key cannot be used for encryption: {0}")]
+    Key(#[from] wazuh_cluster_proto::ClusterKeyError),
 }
 
-/// Runs the node described by `config` until it stops.
-pub fn run_node(config: ClusterConfig, _context: NodeContext) -> Result<(), NodeError> {
-    Err(NodeError::RuntimeNotWired {
-        node_name: config.node_name,
-    })
+/// Runs the node described by `config` until SIGTERM or SIGINT, then stops cleanly.
+pub fn run_node(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
+    crate::runtime::run(config, context)
 }

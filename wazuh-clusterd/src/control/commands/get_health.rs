@@ -1,0 +1,32 @@
+//! `get_health`: the cluster's health (`cluster_control -i`), built on the master and forwarded
+//! to the master by a worker.
+
+use async_trait::async_trait;
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_proto::command::names;
+
+use super::forward;
+use crate::control::{ControlContext, health};
+
+struct GetHealth;
+
+#[async_trait]
+impl Handler<ControlContext> for GetHealth {
+    async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
+        match ctx {
+            ControlContext::Master(master) => {
+                let filter = health::NodeFilter::parse(&request.payload)?;
+                let reply = health::health(&master.nodes(), &filter);
+                Ok(Some(Reply::ok(reply.to_string())))
+            }
+            ControlContext::Worker(worker) => {
+                forward::to_master(worker, names::GET_HEALTH, request.payload).await
+            }
+        }
+    }
+}
+
+/// Installs `get_health`.
+pub(super) fn register(router: &mut Router<ControlContext>) -> Result<(), DuplicateRoute> {
+    router.route(names::GET_HEALTH, GetHealth).map(|_| ())
+}

@@ -1,0 +1,21 @@
+//! The control commands, one module each. [`router`] installs them all; a new command is a new
+//! module with a `register` function called from there.
+
+mod echo;
+mod forward;
+mod get_health;
+mod get_nodes;
+
+use wazuh_cluster_core::session::Router;
+
+use super::ControlContext;
+
+/// The router of the control socket with every command installed.
+pub fn router() -> Router<ControlContext> {
+    let mut router = Router::new();
+    echo::register(&mut router)
+        .and_then(|()| get_nodes::register(&mut router))
+        .and_then(|()| get_health::register(&mut router))
+        .expect("each control command is registered by one module");
+    router
+}

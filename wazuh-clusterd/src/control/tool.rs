@@ -1,0 +1,151 @@
+//! The `cluster_control` command line (Wazuh's flags; `--home` and `--json` are this project's).
+//!
+//! Wazuh spells two flags with two letters after one dash, `-fn` and `-fs`; they are read as
+//! `--filter-node` and `--filter-agent-status` ([`normalize_args`]).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Parser};
+use serde_json::{Value, json};
+use wazuh_cluster_proto::command::names;
+
+use super::client::{self, ClientError};
+use super::views;
+use crate::cli::DEFAULT_HOME;
+use crate::config::{self, Cluster, SystemAddresses};
+
+/// `cluster_control [--home DIR] (-l | -i [more] | -a | -f) [-fn NODE...] [--json]`
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "cluster_control",
+    version,
+    about = "Shows the state of the Wazuh cluster this node belongs to, from any node",
+    group(ArgGroup::new("view").required(true).args(["list_nodes", "health", "list_agents", "files"]))
+)]
+pub struct ControlCli {
+    /// Installation folder of the node to ask (its control socket is DIR/queue/cluster/c-internal.sock).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
+    pub home: PathBuf,
+    /// List the nodes: NAME TYPE VERSION ADDRESS.
+    #[arg(short = 'l', long = "list-nodes")]
+    pub list_nodes: bool,
+    /// Health of the cluster; `-i more` for the detail.
+    #[arg(short = 'i', long = "health", value_name = "more", num_args = 0..=1, default_missing_value = "",
+          value_parser = ["", "more"])]
+    pub health: Option<String>,
+    /// List the agents (not available in this build yet).
+    #[arg(short = 'a', long = "list-agents")]
+    pub list_agents: bool,
+    /// Synchronization state of the files per node (not available in this build yet).
+    #[arg(short = 'f', long = "files")]
+    pub files: bool,
+    /// Only these nodes (`-fn NODE...`).
+    #[arg(long = "filter-node", value_name = "NODE", num_args = 0..)]
+    pub filter_node: Option<Vec<String>>,
+    /// Only agents with these statuses (`-fs STATUS...`, with `-a`).
+    #[arg(long = "filter-agent-status", value_name = "STATUS", num_args = 0.., requires = "list_agents")]
+    pub filter_agent_status: Option<Vec<String>>,
+    /// Print the daemon's JSON reply instead of the text view.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Rewrites Wazuh's `-fn`/`-fs` to their long forms so that clap reads them.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .map(|arg| match arg.to_str() {
+            Some("-fn") => OsString::from("--filter-node"),
+            Some("-fs") => OsString::from("--filter-agent-status"),
+            _ => arg,
+        })
+        .collect()
+}
+
+/// Runs `cluster_control` and returns its exit code.
+pub fn run(cli: ControlCli) -> ExitCode {
+    if cli.list_agents || cli.files {
+        let what = if cli.list_agents {
+            "-a (agents)"
+        } else {
+            "-f (file synchronization state)"
+        };
+        eprintln!("ERROR: {what} is not available in this build yet; -l and -i are.");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ERROR: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(view(&cli)) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(ClientError::NotRunning { .. }) => {
+            eprintln!("ERROR: Cluster is not running.");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn view(cli: &ControlCli) -> Result<String, ClientError> {
+    let filter = cli.filter_node.clone().filter(|names| !names.is_empty());
+    if cli.list_nodes {
+        let args = json!({"filter_node": filter});
+        let reply = ask(cli, names::GET_NODES, args).await?;
+        return Ok(if cli.json {
+            reply.to_string()
+        } else {
+            views::nodes_table(&reply)
+        });
+    }
+    let reply = ask(cli, names::GET_HEALTH, json!(filter)).await?;
+    if cli.json {
+        return Ok(reply.to_string());
+    }
+    let name = cluster_name(cli);
+    Ok(match cli.health.as_deref() {
+        Some("more") => views::health_more(&name, &reply),
+        _ => views::health_summary(&name, &reply),
+    }
+    .trim_end_matches('\n')
+    .to_owned())
+}
+
+async fn ask(
+    cli: &ControlCli,
+    command: wazuh_cluster_proto::Command,
+    args: Value,
+) -> Result<Value, ClientError> {
+    let payload =
+        client::execute(&cli.home, command, args.to_string(), client::REPLY_TIMEOUT).await?;
+    serde_json::from_slice(&payload).map_err(|e| {
+        ClientError::Daemon(
+            wazuh_cluster_proto::payload::WazuhException::cluster(3036)
+                .with_extra_message(format!("the daemon's reply is not JSON: {e}")),
+        )
+    })
+}
+
+/// The cluster's name from `DIR/etc/ossec.conf` (Wazuh's `-i` reads it the same way).
+fn cluster_name(cli: &ControlCli) -> String {
+    match config::load(&cli.home.join("etc/ossec.conf"), &SystemAddresses) {
+        Ok(loaded) => match loaded.cluster {
+            Cluster::Enabled(config) => config.name,
+            Cluster::Disabled(_) => config::DEFAULT_NAME.to_owned(),
+        },
+        Err(_) => config::DEFAULT_NAME.to_owned(),
+    }
+}

@@ -1,0 +1,9 @@
+//! How `cluster_control` prints the daemon's replies, in Wazuh's formats.
+
+mod health;
+mod nodes;
+mod table;
+
+pub use health::{health_more, health_summary};
+pub use nodes::nodes_table;
+pub use table::table;

@@ -1,0 +1,19 @@
+//! Node-to-node TCP: the master's [`TcpClusterListener`] and the worker's [`TcpConnector`], each
+//! connection a `Framed<TcpStream, MessageCodec>` encrypted with the cluster key and handed to
+//! the core as a [`wazuh_cluster_core::BoxTransport`].
+//!
+//! Hardening of Wazuh 4.14.7 applied here: at most [`MAX_CONNECTIONS_PER_IP`] connections per
+//! source address (further ones are closed at once), and the codec's receive limits (256 MiB, 10
+//! divided messages). The core closes a connection that sends no valid `hello` in time.
+//! A payload that does not decrypt (Wazuh error 3025, usually a different cluster key) is logged
+//! with the peer's address and closes the connection.
+
+mod connector;
+mod listener;
+mod per_ip;
+mod transport;
+
+pub use connector::{CONNECT_TIMEOUT, TcpConnector};
+pub use listener::TcpClusterListener;
+pub use per_ip::MAX_CONNECTIONS_PER_IP;
+pub use transport::tcp_transport;

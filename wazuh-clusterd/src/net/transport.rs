@@ -1,0 +1,51 @@
+//! One TCP stream as a core transport: framing, Fernet, and a clear log line when the peer's
+//! messages do not decrypt.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::TryStreamExt;
+use tokio::net::TcpStream;
+use tokio_util::codec::Framed;
+use wazuh_cluster_core::BoxTransport;
+use wazuh_cluster_core::transport::boxed;
+use wazuh_cluster_proto::payload::error_codes;
+use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec};
+
+use crate::clock::SystemClock;
+
+/// Wraps `stream` (connected to `peer`) into an encrypted transport; `tag` is the log tag of the
+/// side that owns it (`Master`, `Worker worker01`).
+pub fn tcp_transport(
+    stream: TcpStream,
+    peer: SocketAddr,
+    fernet: Fernet,
+    clock: SystemClock,
+    tag: String,
+) -> BoxTransport {
+    let _ = stream.set_nodelay(true);
+    let codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
+    let framed =
+        Framed::new(stream, codec).inspect_err(move |error| log_decode_error(&tag, peer, error));
+    boxed(framed, peer)
+}
+
+fn log_decode_error(tag: &str, peer: SocketAddr, error: &CodecError) {
+    match error {
+        CodecError::Decode(DecodeError::Decrypt { .. }) => tracing::error!(
+            tag,
+            subtag = "Main",
+            "Error {} - Could not decrypt message from {peer} ({error}); closing the connection. \
+             Check the cluster key: every node needs the same <key> in ossec.conf.",
+            error_codes::DECRYPT_FAILED,
+        ),
+        CodecError::Decode(decode) => tracing::warn!(
+            tag,
+            subtag = "Main",
+            "Closing the connection from {peer}: its data is not a cluster message stream ({decode})."
+        ),
+        CodecError::Io(io) => {
+            tracing::debug!(tag, subtag = "Main", "Connection with {peer} failed: {io}.")
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! The running node: a multi-thread tokio runtime holding the master or the worker, the control
+//! socket and the cluster database, until SIGTERM or SIGINT.
+//!
+//! Start: `DIR/queue/cluster` is emptied except the control socket (as Wazuh does), the database
+//! `DIR/var/db/cluster.db` is opened (migrations applied), the control socket is bound, then the
+//! role runs. Stop: every task is dropped (connections closed, transfers abandoned), the socket
+//! file removed and the database closed.
+
+mod master;
+mod queue;
+mod settings;
+mod signals;
+mod worker;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use wazuh_cluster_proto::Fernet;
+
+pub use settings::{master_config, worker_config};
+
+use crate::clock::SystemClock;
+use crate::config::{ClusterConfig, NodeType};
+use crate::control::server::ControlServer;
+use crate::control::{self, ControlContext};
+use crate::node::{NodeContext, NodeError};
+use crate::storage::SqliteStorage;
+
+/// A role ready to run, and the control context that looks at it.
+pub(crate) struct Prepared {
+    pub role: Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub control: ControlContext,
+}
+
+/// Runs the node until a stop signal (see the module docs).
+pub fn run(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("wazuh-clusterd")
+        .build()
+        .map_err(NodeError::Runtime)?;
+    runtime.block_on(run_async(config, context))
+}
+
+async fn run_async(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
+    let clock = SystemClock::new();
+    let home = &context.home;
+    queue::clean(home)?;
+    let storage = SqliteStorage::open_in_home(home).await?;
+    let fernet = Fernet::from_cluster_key(config.key.as_str())?;
+    let prepared = match config.node_type {
+        NodeType::Master => master::prepare(&config, clock, storage.clone(), fernet).await,
+        NodeType::Worker => Ok(worker::prepare(&config, clock, fernet)),
+    };
+    let prepared = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            storage.close().await;
+            return Err(error);
+        }
+    };
+    let socket = control::socket_path(home);
+    let server = match ControlServer::bind(&socket) {
+        Ok(server) => server,
+        Err(source) => {
+            storage.close().await;
+            return Err(NodeError::ControlSocket {
+                path: socket,
+                source,
+            });
+        }
+    };
+    let serve_control = server.serve(control::commands::router(), prepared.control, clock);
+    tokio::select! {
+        () = prepared.role => {}
+        () = serve_control => {}
+        signal = signals::stop_requested() => {
+            tracing::info!(tag = "Cluster", subtag = "Main", "Received {signal}: stopping the node.");
+        }
+    }
+    storage.close().await;
+    Ok(())
+}

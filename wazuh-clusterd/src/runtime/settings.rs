@@ -1,0 +1,41 @@
+//! From `ossec.conf`'s [`ClusterConfig`] to the core's master and worker configurations.
+
+use wazuh_cluster_core::{MasterConfig, SessionConfig, VersionRule, WorkerConfig};
+
+use crate::config::{ClusterConfig, VersionCheck};
+
+fn session(config: &ClusterConfig) -> SessionConfig {
+    SessionConfig {
+        request_timeout: config.intervals.timeout_cluster_request,
+        ..SessionConfig::default()
+    }
+}
+
+/// The master's settings: names, version and its rule, the master's address (the first
+/// `<node>`), the keepalive reaper's timers; a session silent for one worker keepalive period is
+/// stale (a restarted worker may take its name over).
+pub fn master_config(config: &ClusterConfig) -> MasterConfig {
+    let intervals = &config.intervals;
+    let mut master = MasterConfig::new(&config.node_name, &config.name, &config.version);
+    master.version_rule = match config.version_check {
+        VersionCheck::Exact => VersionRule::Exact,
+        VersionCheck::Minor => VersionRule::SameMinor,
+    };
+    master.address = config.master_address().to_string();
+    master.check_worker_lastkeepalive = intervals.check_worker_lastkeepalive;
+    master.max_allowed_time_without_keepalive = intervals.max_allowed_time_without_keepalive;
+    master.stale_session_after = intervals.keep_alive;
+    master.session = session(config);
+    master
+}
+
+/// The worker's settings: names, version, reconnection and keepalive timers.
+pub fn worker_config(config: &ClusterConfig) -> WorkerConfig {
+    let intervals = &config.intervals;
+    let mut worker = WorkerConfig::new(&config.node_name, &config.name, &config.version);
+    worker.connection_retry = intervals.connection_retry;
+    worker.keep_alive = intervals.keep_alive;
+    worker.max_failed_keepalive_attempts = intervals.max_failed_keepalive_attempts;
+    worker.session = session(config);
+    worker
+}
