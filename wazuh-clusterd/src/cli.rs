@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
 
-use crate::{daemon, keygen};
+use crate::{daemon, demo, keygen};
 
 /// Default installation folder.
 pub const DEFAULT_HOME: &str = "/var/ossec";
@@ -44,6 +44,13 @@ pub struct Cli {
 pub enum Command {
     /// Print a fresh random cluster key (32 letters and digits) for <key>.
     Keygen,
+    /// Start a master and two workers on 127.0.0.1 under a temporary folder, show them with
+    /// cluster_control, then stop them.
+    Demo {
+        /// Keep the temporary folder (homes, logs, databases).
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 impl Cli {
@@ -59,6 +66,13 @@ impl Cli {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Keygen) => print_key(),
+        Some(Command::Demo { keep }) => match std::env::current_exe() {
+            Ok(binary) => demo::main(demo::DemoOptions { binary, keep }),
+            Err(e) => {
+                eprintln!("ERROR: cannot find this program's own binary to start the nodes: {e}");
+                ExitCode::FAILURE
+            }
+        },
         None if cli.test_config => daemon::test_config(&cli.config_path()),
         None => daemon::start(&cli),
     }

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod demo;
 pub mod fs;
 pub mod keygen;
 pub mod logging;

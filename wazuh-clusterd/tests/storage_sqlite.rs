@@ -9,8 +9,7 @@ use wazuh_clusterd::storage::SqliteStorage;
 
 #[tokio::test]
 async fn in_memory_passes_the_storage_suite() {
-    storage_suite::run_all(|| async { SqliteStorage::in_memory().await.expect("in memory") })
-        .await;
+    storage_suite::run_all(|| async { SqliteStorage::in_memory().await.expect("in memory") }).await;
 }
 
 #[tokio::test]

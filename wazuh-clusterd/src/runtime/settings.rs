@@ -12,8 +12,9 @@ fn session(config: &ClusterConfig) -> SessionConfig {
 }
 
 /// The master's settings: names, version and its rule, the master's address (the first
-/// `<node>`), the keepalive reaper's timers; a session silent for one worker keepalive period is
-/// stale (a restarted worker may take its name over).
+/// `<node>`), the keepalive reaper's timers. A session silent for two keepalive periods is stale
+/// (a restarted worker may take its name over): a live worker is never silent longer than one
+/// period plus latency, so two mean it missed a keepalive.
 pub fn master_config(config: &ClusterConfig) -> MasterConfig {
     let intervals = &config.intervals;
     let mut master = MasterConfig::new(&config.node_name, &config.name, &config.version);
@@ -24,7 +25,7 @@ pub fn master_config(config: &ClusterConfig) -> MasterConfig {
     master.address = config.master_address().to_string();
     master.check_worker_lastkeepalive = intervals.check_worker_lastkeepalive;
     master.max_allowed_time_without_keepalive = intervals.max_allowed_time_without_keepalive;
-    master.stale_session_after = intervals.keep_alive;
+    master.stale_session_after = intervals.keep_alive.saturating_mul(2);
     master.session = session(config);
     master
 }

@@ -1,0 +1,39 @@
+//! `wazuh-clusterd demo`: a master and two workers on 127.0.0.1 as real processes, under a
+//! temporary folder, shown with `cluster_control`, then stopped.
+//!
+//! The demo is a list of steps ([`steps`]) run in order over a [`LocalCluster`]; each prints
+//! what it did. Later features (file sync, agents) add a step. [`LocalCluster`] is also what the
+//! end-to-end tests use.
+
+mod cluster;
+mod node;
+mod steps;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use cluster::{
+    LocalCluster, free_port, node_names, query, short_intervals, wait_for_nodes, wait_until,
+};
+pub use node::{NodeProcess, NodeSpec, write_home};
+pub use steps::{DemoError, run};
+
+/// Options of the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoOptions {
+    /// The `wazuh-clusterd` binary to start the nodes with.
+    pub binary: PathBuf,
+    /// Keep the temporary folder (homes, logs, databases) instead of removing it.
+    pub keep: bool,
+}
+
+/// Runs the demo and returns the exit code.
+pub fn main(options: DemoOptions) -> ExitCode {
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ERROR: demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

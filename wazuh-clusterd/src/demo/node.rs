@@ -1,0 +1,135 @@
+//! One node of a local cluster: its home folder and `ossec.conf`, and its process.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::config::{ClusterKey, NodeType};
+
+/// What a node of a local cluster is.
+#[derive(Debug, Clone)]
+pub struct NodeSpec {
+    /// `<node_name>`.
+    pub name: String,
+    /// Master or worker.
+    pub node_type: NodeType,
+    /// `<key>`.
+    pub key: ClusterKey,
+    /// `<port>` (the master's).
+    pub port: u16,
+    /// `<name>` of the cluster.
+    pub cluster: String,
+    /// Children of `<intervals>`, e.g. `[("keep_alive", "1s")]`.
+    pub intervals: Vec<(String, String)>,
+}
+
+impl NodeSpec {
+    /// The `ossec.conf` of this node, on 127.0.0.1.
+    pub fn ossec_conf(&self) -> String {
+        let intervals: String = self
+            .intervals
+            .iter()
+            .map(|(name, value)| format!("<{name}>{value}</{name}>"))
+            .collect();
+        format!(
+            "<ossec_config>\n  <cluster>\n    <name>{}</name>\n    <node_name>{}</node_name>\n    \
+             <node_type>{}</node_type>\n    <key>{}</key>\n    <port>{}</port>\n    \
+             <bind_addr>127.0.0.1</bind_addr>\n    <nodes>\n      <node>127.0.0.1</node>\n    \
+             </nodes>\n    <hidden>no</hidden>\n    <disabled>no</disabled>\n    \
+             <intervals>{intervals}</intervals>\n  </cluster>\n</ossec_config>\n",
+            self.cluster,
+            self.name,
+            self.node_type,
+            self.key.as_str(),
+            self.port
+        )
+    }
+}
+
+/// Creates `home/etc/ossec.conf` for `spec`.
+pub fn write_home(home: &Path, spec: &NodeSpec) -> io::Result<()> {
+    std::fs::create_dir_all(home.join("etc"))?;
+    std::fs::write(home.join("etc/ossec.conf"), spec.ossec_conf())
+}
+
+/// A running `wazuh-clusterd`; dropping it kills the process (SIGKILL) if it still runs.
+#[derive(Debug)]
+pub struct NodeProcess {
+    /// The node's name.
+    pub name: String,
+    /// Its installation folder.
+    pub home: PathBuf,
+    child: Child,
+}
+
+impl NodeProcess {
+    /// Starts `binary --home home -f` (stdout and stderr discarded; the log is in
+    /// `home/logs/cluster.log`).
+    pub fn start(binary: &Path, name: &str, home: &Path) -> io::Result<Self> {
+        let child = Command::new(binary)
+            .arg("--home")
+            .arg(home)
+            .arg("-f")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        Ok(Self {
+            name: name.to_owned(),
+            home: home.to_path_buf(),
+            child,
+        })
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The node's `cluster.log` so far (empty if it has none yet).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.home.join("logs/cluster.log")).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the exit; kills it if it does not stop.
+    /// Returns whether it stopped on SIGTERM.
+    pub fn stop(&mut self, timeout: Duration) -> io::Result<bool> {
+        if self.child.try_wait()?.is_some() {
+            return Ok(true);
+        }
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(true);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill()?;
+        Ok(false)
+    }
+
+    /// Kills the process at once (SIGKILL) and reaps it.
+    pub fn kill(&mut self) -> io::Result<()> {
+        if self.child.try_wait()?.is_none() {
+            self.child.kill()?;
+            self.child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Whether the process still runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.kill();
+    }
+}
