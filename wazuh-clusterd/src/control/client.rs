@@ -60,9 +60,17 @@ pub enum ClientError {
         /// How long it waited.
         timeout: Duration,
     },
+    /// The daemon's answer is not the JSON the command returns.
+    #[error("the cluster daemon on {socket} answered with something that is not JSON: {source}")]
+    NotJson {
+        /// The socket.
+        socket: PathBuf,
+        /// The parsing failure.
+        source: serde_json::Error,
+    },
     /// The daemon answered with an error.
     #[error("{0}")]
-    Daemon(WazuhException),
+    Daemon(Box<WazuhException>),
 }
 
 /// Sends `command payload` to the daemon of the installation `home` and returns the payload of
@@ -112,8 +120,8 @@ pub async fn execute(
                 }
                 Some(Ok(message)) if message.counter != counter => continue,
                 Some(Ok(message)) if message.command == names::ERR => {
-                    return Err(ClientError::Daemon(WazuhException::from_err_reply(
-                        &message.payload,
+                    return Err(ClientError::Daemon(Box::new(
+                        WazuhException::from_err_reply(&message.payload),
                     )));
                 }
                 Some(Ok(message)) => return Ok(message.payload),

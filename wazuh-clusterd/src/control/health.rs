@@ -31,12 +31,12 @@ pub enum NodeFilter {
 
 impl NodeFilter {
     /// Reads the payload of `get_health`.
-    pub fn parse(payload: &[u8]) -> Result<Self, WazuhException> {
+    pub fn parse(payload: &[u8]) -> Result<Self, Box<WazuhException>> {
         if payload.iter().all(u8::is_ascii_whitespace) {
             return Ok(NodeFilter::All);
         }
         let bad = |extra: String| {
-            WazuhException::cluster(error_codes::BAD_JSON).with_extra_message(extra)
+            Box::new(WazuhException::cluster(error_codes::BAD_JSON).with_extra_message(extra))
         };
         let value: Value = serde_json::from_slice(payload).map_err(|e| bad(e.to_string()))?;
         match value {
@@ -63,7 +63,7 @@ impl NodeFilter {
         match self {
             NodeFilter::All => true,
             NodeFilter::Workers => node.node_type == NodeType::Worker,
-            NodeFilter::Names(names) => names.iter().any(|n| *n == node.name),
+            NodeFilter::Names(names) => names.contains(&node.name),
         }
     }
 }
@@ -151,7 +151,7 @@ impl Handler<MasterConn> for ClusterHealthHandler {
             return Err(WazuhException::cluster(error_codes::CLUSTER)
                 .with_extra_message("the master is still starting; retry in a moment"));
         };
-        let filter = NodeFilter::parse(&request.payload)?;
+        let filter = NodeFilter::parse(&request.payload).map_err(|e| *e)?;
         Ok(Some(Reply::ok(
             health(&master.nodes(), &filter).to_string(),
         )))

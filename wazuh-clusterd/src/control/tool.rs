@@ -131,11 +131,9 @@ async fn ask(
 ) -> Result<Value, ClientError> {
     let payload =
         client::execute(&cli.home, command, args.to_string(), client::REPLY_TIMEOUT).await?;
-    serde_json::from_slice(&payload).map_err(|e| {
-        ClientError::Daemon(
-            wazuh_cluster_proto::payload::WazuhException::cluster(3036)
-                .with_extra_message(format!("the daemon's reply is not JSON: {e}")),
-        )
+    serde_json::from_slice(&payload).map_err(|source| ClientError::NotJson {
+        socket: super::socket_path(&cli.home),
+        source,
     })
 }
 

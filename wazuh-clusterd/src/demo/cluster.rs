@@ -96,12 +96,12 @@ impl LocalCluster {
 }
 
 /// Asks the daemon of `home` `command payload` and reads its JSON reply.
-pub fn query(home: &Path, command: Command, payload: &str) -> Result<Value, ClientError> {
+pub fn query(home: &Path, command: Command, payload: &str) -> Result<Value, Box<ClientError>> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| ClientError::Io {
-            socket: home.to_path_buf(),
+            socket: crate::control::socket_path(home),
             source,
         })?;
     let reply: Bytes = runtime.block_on(client::execute(
@@ -110,9 +110,11 @@ pub fn query(home: &Path, command: Command, payload: &str) -> Result<Value, Clie
         payload.to_owned(),
         client::REPLY_TIMEOUT,
     ))?;
-    serde_json::from_slice(&reply).map_err(|e| ClientError::Io {
-        socket: home.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidData, e),
+    serde_json::from_slice(&reply).map_err(|source| {
+        Box::new(ClientError::NotJson {
+            socket: crate::control::socket_path(home),
+            source,
+        })
     })
 }
 

@@ -40,7 +40,7 @@ pub enum DemoError {
         /// The node asked.
         node: String,
         /// The failure.
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// Something did not happen in time.
     #[error("{0}; the nodes' logs are in {1}")]

@@ -15,7 +15,7 @@ impl Handler<ControlContext> for GetHealth {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         match ctx {
             ControlContext::Master(master) => {
-                let filter = health::NodeFilter::parse(&request.payload)?;
+                let filter = health::NodeFilter::parse(&request.payload).map_err(|e| *e)?;
                 let reply = health::health(&master.nodes(), &filter);
                 Ok(Some(Reply::ok(reply.to_string())))
             }
