@@ -22,6 +22,7 @@ pub mod master;
 pub mod node;
 pub mod session;
 pub mod storage;
+pub mod sync_state;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transport;
@@ -32,5 +33,6 @@ pub use config::{MasterConfig, SessionConfig, VersionRule, WorkerConfig};
 pub use master::{Master, MasterBuilder, MasterHandle};
 pub use node::{NodeInfo, NodeType};
 pub use storage::{NodeRecord, Storage, StorageError};
+pub use sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord, SyncStateStore};
 pub use transport::{BoxTransport, Connection, Connector, Listener, Transport, TransportError};
 pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerStatus};

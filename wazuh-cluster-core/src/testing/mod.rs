@@ -6,10 +6,13 @@ pub mod harness;
 pub mod net;
 pub mod storage;
 pub mod storage_suite;
+pub mod sync_state_suite;
+pub mod sync_states;
 pub mod transport;
 
 pub use clock::VirtualClock;
 pub use harness::{SimBuilder, SimCluster};
 pub use net::{LinkConfig, SimNet};
 pub use storage::MemoryStorage;
+pub use sync_states::MemorySyncStates;
 pub use transport::memory_pair;

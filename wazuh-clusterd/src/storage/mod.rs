@@ -21,5 +21,6 @@
 //! `sqlite::memory:` would open its own empty database.
 
 mod sqlite;
+mod sync_states;
 
 pub use sqlite::{BUSY_TIMEOUT, DB_RELATIVE_PATH, OpenError, SqliteStorage};

@@ -1,0 +1,86 @@
+//! The core's [`SyncStateStore`] on SQLite: table `file_sync_state` (migration
+//! `0002_file_sync_state.sql`), one row per worker and file.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::Row;
+use wazuh_cluster_core::{
+    FileSyncState, StorageError, SyncStateQuery, SyncStateRecord, SyncStateStore,
+};
+
+use super::SqliteStorage;
+
+fn nanos_since_epoch(time: SystemTime) -> i64 {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn time_from_nanos(nanos: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+#[async_trait]
+impl SyncStateStore for SqliteStorage {
+    async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
+        let operation = || format!("store {} file sync states", records.len());
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        for record in records {
+            sqlx::query(
+                "INSERT INTO file_sync_state (node, file, state, changed_ns) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (node, file) DO UPDATE SET state = excluded.state, \
+                 changed_ns = excluded.changed_ns",
+            )
+            .bind(&record.node)
+            .bind(&record.file)
+            .bind(record.state.as_str())
+            .bind(nanos_since_epoch(record.changed))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))
+    }
+
+    async fn states(&self, query: &SyncStateQuery) -> Result<Vec<SyncStateRecord>, StorageError> {
+        let operation = "read file sync states";
+        let rows = sqlx::query(
+            "SELECT node, file, state, changed_ns FROM file_sync_state \
+             WHERE (?1 IS NULL OR node = ?1) AND (?2 IS NULL OR file = ?2) \
+             ORDER BY node, file",
+        )
+        .bind(query.node.as_deref())
+        .bind(query.file.as_deref())
+        .fetch_all(self.pool())
+        .await
+        .map_err(|e| StorageError::new(operation, e))?;
+        rows.into_iter()
+            .map(|row| {
+                let state: String = row.get("state");
+                Ok(SyncStateRecord {
+                    node: row.get("node"),
+                    file: row.get("file"),
+                    state: state
+                        .parse::<FileSyncState>()
+                        .map_err(|e| StorageError::new(operation, e))?,
+                    changed: time_from_nanos(row.get("changed_ns")),
+                })
+            })
+            .collect()
+    }
+
+    async fn forget_node(&self, node: &str) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM file_sync_state WHERE node = ?1")
+            .bind(node)
+            .execute(self.pool())
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::new(format!("forget the file sync states of {node}"), e))
+    }
+}
