@@ -14,6 +14,7 @@
 //! `Worker worker01`, `Cluster`) and `subtag` (`Main`, `Keep Alive`, ...) and its message is
 //! Wazuh's wording, so `[tag] [subtag] message` is Wazuh's `cluster.log` line.
 
+pub mod agents;
 pub mod clock;
 pub mod config;
 pub mod files;

@@ -1,0 +1,416 @@
+//! The master's agent registry: registration, deletion and groups, kept in the [`AgentStore`]
+//! and rendered to files through the master's [`FileSource`] after every change:
+//! `etc/client.keys`, `etc/shared/<group>/agent.conf` for new groups, and one
+//! `var/multigroups/<hash>/merged.mg` per distinct list of several groups.
+//!
+//! Every change runs under one lock, so checks and writes never interleave. Refusals
+//! (duplicate name or IP, unknown group...) happen before anything is written. If writing the
+//! files fails after the store changed, the store change is undone and the files are rewritten
+//! from it.
+//!
+//! Ids: a new agent gets the highest id ever seen in the store plus one (at least `001`). A
+//! deleted agent's id is not reused while a higher one exists, so leftovers of a deleted agent
+//! on a lagging worker are never mistaken for a new agent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::Mutex as AsyncMutex;
+
+use super::api::{AgentSummary, Registration};
+use super::client_keys::{CLIENT_KEYS_PATH, render_client_keys};
+use super::error::AgentError;
+use super::groups::{
+    DEFAULT_GROUP, EMPTY_AGENT_CONF, GroupFile, MULTIGROUPS_DIR, SHARED_DIR, agent_conf_path,
+    multigroup_path, render_merged,
+};
+use super::model::{AgentId, AgentIp, AgentKey, AgentRecord, validate_agent_name, validate_group_name};
+use super::store::AgentStore;
+use crate::clock::Clock;
+use crate::files::FileSource;
+
+/// Largest group file merged into `merged.mg`.
+const MAX_GROUP_FILE: u64 = 64 * 1024 * 1024;
+
+/// The master's registry of agents.
+pub struct AgentRegistry {
+    store: Arc<dyn AgentStore>,
+    files: Arc<dyn FileSource>,
+    clock: Arc<dyn Clock>,
+    rng: Mutex<StdRng>,
+    lock: AsyncMutex<()>,
+    changed_groups: Mutex<BTreeSet<AgentId>>,
+}
+
+fn files_error(action: &'static str, path: &str, error: impl std::fmt::Display) -> AgentError {
+    AgentError::Files {
+        action,
+        path: path.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+impl AgentRegistry {
+    /// A registry over `store`, writing through `files`. Keys come from an OS-seeded generator,
+    /// or from `seed` for reproducible tests.
+    pub fn new(
+        store: Arc<dyn AgentStore>,
+        files: Arc<dyn FileSource>,
+        clock: Arc<dyn Clock>,
+        seed: Option<u64>,
+    ) -> Self {
+        Self {
+            store,
+            files,
+            clock,
+            rng: Mutex::new(match seed {
+                Some(seed) => StdRng::seed_from_u64(seed),
+                None => StdRng::from_os_rng(),
+            }),
+            lock: AsyncMutex::new(()),
+            changed_groups: Mutex::default(),
+        }
+    }
+
+    /// The store the registry keeps its agents in.
+    pub fn store(&self) -> &Arc<dyn AgentStore> {
+        &self.store
+    }
+
+    fn now(&self) -> i64 {
+        unix_secs(self.clock.wall())
+    }
+
+    fn fresh_key(&self) -> AgentKey {
+        let bytes: [u8; 32] = self
+            .rng
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .random();
+        AgentKey::from_bytes(bytes)
+    }
+
+    fn mark_changed(&self, id: AgentId) {
+        self.changed_groups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id);
+    }
+
+    /// The agents whose groups changed since the last call (what the next `syn_g_m_w` sends).
+    pub fn take_changed_groups(&self) -> BTreeSet<AgentId> {
+        std::mem::take(
+            &mut *self
+                .changed_groups
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Registers an agent: `ip` is `any` or an address; `groups` must exist (none means
+    /// `default`). Answers its id and key.
+    pub async fn register(
+        &self,
+        name: &str,
+        ip: &str,
+        groups: &[String],
+    ) -> Result<Registration, AgentError> {
+        validate_agent_name(name)?;
+        let ip: AgentIp = ip.parse()?;
+        for group in groups {
+            validate_group_name(group)?;
+        }
+        let _guard = self.lock.lock().await;
+        let agents = self.store.agents().await?;
+        if let Some(other) = agents.iter().find(|a| a.name == name) {
+            return Err(AgentError::DuplicateName {
+                name: name.to_owned(),
+                id: other.id.to_string(),
+            });
+        }
+        if ip != AgentIp::Any
+            && let Some(other) = agents.iter().find(|a| a.ip == ip)
+        {
+            return Err(AgentError::DuplicateIp {
+                ip: ip.to_string(),
+                id: other.id.to_string(),
+            });
+        }
+        let groups = self.existing_groups_or_default(groups).await?;
+        let id = AgentId(agents.iter().map(|a| a.id.0).max().unwrap_or(0) + 1);
+        let record = AgentRecord {
+            id,
+            name: name.to_owned(),
+            ip,
+            key: self.fresh_key(),
+            groups,
+            registered_at: self.now(),
+        };
+        self.store.insert_agent(&record).await?;
+        if let Err(error) = self.write_files().await {
+            self.store.remove_agent(id).await?;
+            let _ = self.write_files().await;
+            return Err(error);
+        }
+        self.mark_changed(id);
+        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} ({name}) registered.");
+        Ok(Registration {
+            id,
+            name: record.name,
+            ip: record.ip.to_string(),
+            key: record.key,
+        })
+    }
+
+    /// Groups that exist, or `default` (created if missing) for an empty list.
+    async fn existing_groups_or_default(&self, groups: &[String]) -> Result<Vec<String>, AgentError> {
+        if groups.is_empty() {
+            self.ensure_group(DEFAULT_GROUP).await?;
+            return Ok(vec![DEFAULT_GROUP.to_owned()]);
+        }
+        let known = self.store.groups().await?;
+        let mut unique = Vec::new();
+        for group in groups {
+            if !known.contains(group) {
+                return Err(AgentError::GroupNotFound {
+                    group: group.clone(),
+                });
+            }
+            if !unique.contains(group) {
+                unique.push(group.clone());
+            }
+        }
+        Ok(unique)
+    }
+
+    async fn ensure_group(&self, group: &str) -> Result<bool, AgentError> {
+        if self.store.groups().await?.iter().any(|g| g == group) {
+            return Ok(false);
+        }
+        let path = agent_conf_path(group);
+        let confined = self
+            .files
+            .items()
+            .confine(&path)
+            .map_err(|e| files_error("write", &path, e))?;
+        self.files
+            .write(&confined, EMPTY_AGENT_CONF.as_bytes().to_vec())
+            .await
+            .map_err(|e| files_error("write", &path, e))?;
+        self.store.insert_group(group).await?;
+        Ok(true)
+    }
+
+    /// Removes agent `id`: its record, groups and info, and its line of `client.keys`.
+    pub async fn delete(&self, id: AgentId) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        let agents = self.store.agents().await?;
+        let Some(record) = agents.into_iter().find(|a| a.id == id) else {
+            return Err(AgentError::NotFound { id: id.to_string() });
+        };
+        self.store.remove_agent(id).await?;
+        if let Err(error) = self.write_files().await {
+            self.store.insert_agent(&record).await?;
+            let _ = self.write_files().await;
+            return Err(error);
+        }
+        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} ({}) deleted.", record.name);
+        Ok(())
+    }
+
+    /// Creates a group: `etc/shared/<group>/agent.conf`.
+    pub async fn create_group(&self, group: &str) -> Result<(), AgentError> {
+        validate_group_name(group)?;
+        let _guard = self.lock.lock().await;
+        if self.ensure_group(group).await? {
+            Ok(())
+        } else {
+            Err(AgentError::GroupExists {
+                group: group.to_owned(),
+            })
+        }
+    }
+
+    /// Adds `group` to agent `id`'s groups (last in priority).
+    pub async fn assign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
+        validate_group_name(group)?;
+        self.change_groups(id, group, |groups| {
+            if groups.iter().any(|g| g == group) {
+                return Err(AgentError::AlreadyInGroup {
+                    id: id.to_string(),
+                    group: group.to_owned(),
+                });
+            }
+            groups.push(group.to_owned());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes `group` from agent `id`'s groups; an agent left without groups goes back to
+    /// `default`, as Wazuh does.
+    pub async fn unassign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
+        validate_group_name(group)?;
+        self.change_groups(id, group, |groups| {
+            let before = groups.len();
+            groups.retain(|g| g != group);
+            if groups.len() == before {
+                return Err(AgentError::NotInGroup {
+                    id: id.to_string(),
+                    group: group.to_owned(),
+                });
+            }
+            if groups.is_empty() {
+                groups.push(DEFAULT_GROUP.to_owned());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_groups(
+        &self,
+        id: AgentId,
+        group: &str,
+        edit: impl FnOnce(&mut Vec<String>) -> Result<(), AgentError>,
+    ) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        let agents = self.store.agents().await?;
+        let Some(record) = agents.into_iter().find(|a| a.id == id) else {
+            return Err(AgentError::NotFound { id: id.to_string() });
+        };
+        if !self.store.groups().await?.iter().any(|g| g == group) {
+            return Err(AgentError::GroupNotFound {
+                group: group.to_owned(),
+            });
+        }
+        let mut groups = record.groups.clone();
+        edit(&mut groups)?;
+        if groups.iter().any(|g| g == DEFAULT_GROUP) {
+            self.ensure_group(DEFAULT_GROUP).await?;
+        }
+        self.store.set_agent_groups(id, &groups).await?;
+        if let Err(error) = self.write_files().await {
+            self.store.set_agent_groups(id, &record.groups).await?;
+            let _ = self.write_files().await;
+            return Err(error);
+        }
+        self.mark_changed(id);
+        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} groups: {}.", groups.join(","));
+        Ok(())
+    }
+
+    /// Every agent, ascending by id.
+    pub async fn list_agents(&self) -> Result<Vec<AgentSummary>, AgentError> {
+        Ok(self
+            .store
+            .agents()
+            .await?
+            .iter()
+            .map(AgentSummary::from)
+            .collect())
+    }
+
+    /// Every group, sorted.
+    pub async fn list_groups(&self) -> Result<Vec<String>, AgentError> {
+        Ok(self.store.groups().await?)
+    }
+
+    /// Rewrites `etc/client.keys` and the multigroup files from the store (each written
+    /// atomically; multigroup folders no agent uses any more are removed).
+    pub async fn write_files(&self) -> Result<(), AgentError> {
+        let agents = self.store.agents().await?;
+        let keys = self
+            .files
+            .items()
+            .confine(CLIENT_KEYS_PATH)
+            .map_err(|e| files_error("write", CLIENT_KEYS_PATH, e))?;
+        self.files
+            .write(&keys, render_client_keys(&agents))
+            .await
+            .map_err(|e| files_error("write", CLIENT_KEYS_PATH, e))?;
+        self.write_multigroups(&agents).await
+    }
+
+    async fn write_multigroups(&self, agents: &[AgentRecord]) -> Result<(), AgentError> {
+        let wanted: BTreeMap<String, &Vec<String>> = agents
+            .iter()
+            .filter(|a| a.groups.len() > 1)
+            .map(|a| (multigroup_path(&a.groups), &a.groups))
+            .collect();
+        let listing = self
+            .files
+            .list()
+            .await
+            .map_err(|e| files_error("list", MULTIGROUPS_DIR, e))?;
+        let mut group_files: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for stat in &listing {
+            let path = stat.path.as_str();
+            if let Some(rest) = path.strip_prefix(&format!("{SHARED_DIR}/"))
+                && let Some((group, name)) = rest.split_once('/')
+                && !name.contains('/')
+                && name != "merged.mg"
+            {
+                group_files
+                    .entry(group.to_owned())
+                    .or_default()
+                    .push(path.to_owned());
+            }
+        }
+        for (path, groups) in &wanted {
+            let mut merged = Vec::new();
+            for group in groups.iter() {
+                for file in group_files.get(group).into_iter().flatten() {
+                    let confined = self
+                        .files
+                        .items()
+                        .confine(file)
+                        .map_err(|e| files_error("read", file, e))?;
+                    let contents = self
+                        .files
+                        .read(&confined, MAX_GROUP_FILE)
+                        .await
+                        .map_err(|e| files_error("read", file, e))?;
+                    merged.push(GroupFile {
+                        group: group.clone(),
+                        name: confined.file_name().to_owned(),
+                        contents,
+                    });
+                }
+            }
+            let confined = self
+                .files
+                .items()
+                .confine(path)
+                .map_err(|e| files_error("write", path, e))?;
+            self.files
+                .write(&confined, render_merged(&merged))
+                .await
+                .map_err(|e| files_error("write", path, e))?;
+        }
+        for stat in listing {
+            let path = stat.path.as_str();
+            if path.starts_with(&format!("{MULTIGROUPS_DIR}/")) && !wanted.contains_key(path) {
+                self.files
+                    .remove(&stat.path)
+                    .await
+                    .map_err(|e| files_error("remove", path, e))?;
+                self.files
+                    .prune_empty_dirs(&stat.path)
+                    .await
+                    .map_err(|e| files_error("remove", path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Seconds since the Unix epoch (negative before it).
+pub(crate) fn unix_secs(time: std::time::SystemTime) -> i64 {
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}

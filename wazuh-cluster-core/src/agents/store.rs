@@ -1,0 +1,59 @@
+//! [`AgentStore`]: where a node keeps its agents. Separate from the cluster's
+//! [`Storage`](crate::storage::Storage) so that backends add it without changing that trait.
+
+use async_trait::async_trait;
+
+use super::model::{AgentId, AgentInfoRecord, AgentRecord};
+use crate::storage::StorageError;
+
+/// The agents a node keeps: on the master the registry (records, groups) and the agent-info of
+/// the whole cluster; on a worker the group assignments the master sent and the agent-info of
+/// the agents connected to it.
+///
+/// Obligations of an implementation (checked by `agents::store_suite` under feature `testing`):
+/// - Every method is atomic: after a crash the store holds the old or the new state, never a
+///   mix; a call that returned `Ok` survives a restart. Concurrent calls are serialized.
+/// - [`insert_agent`](Self::insert_agent) stores the record and its groups together, and
+///   refuses (changing nothing) an id that exists.
+/// - [`agents`](Self::agents) lists records ascending by id, each with its current groups.
+/// - [`remove_agent`](Self::remove_agent) removes everything held for that id (record, group
+///   assignment, agent-info) and nothing else; an unknown id answers `false`.
+/// - [`set_agent_groups`](Self::set_agent_groups) works with or without a record (workers hold
+///   assignments only); an empty list removes the assignment. Listed ascending by id.
+/// - [`apply_info`](Self::apply_info) writes each row only if there is no row for that agent
+///   or [`AgentInfoRecord::supersedes`] the stored one, and answers how many were written.
+/// - [`mark_silent_disconnected`](Self::mark_silent_disconnected) turns every `active` row whose
+///   last keepalive is older than the cutoff (or absent) into `disconnected` at `now`.
+#[async_trait]
+pub trait AgentStore: Send + Sync + 'static {
+    /// Every registered agent, ascending by id, with its groups.
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError>;
+
+    /// Registers `agent` with its groups; refuses an existing id.
+    async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError>;
+
+    /// Removes the record, groups and info of `id`; `false` if nothing was held for it.
+    async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError>;
+
+    /// Replaces the groups of `id` (an empty list removes them).
+    async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError>;
+
+    /// Every group assignment, ascending by id.
+    async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError>;
+
+    /// Every group name, sorted.
+    async fn groups(&self) -> Result<Vec<String>, StorageError>;
+
+    /// Adds a group name; `false` if it existed.
+    async fn insert_group(&self, name: &str) -> Result<bool, StorageError>;
+
+    /// Writes the rows that supersede what is stored; answers how many were written.
+    async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError>;
+
+    /// Every agent-info row, ascending by id.
+    async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError>;
+
+    /// Marks `active` rows silent since before `cutoff` as disconnected at `now`; answers how
+    /// many changed.
+    async fn mark_silent_disconnected(&self, cutoff: i64, now: i64) -> Result<usize, StorageError>;
+}
