@@ -3,6 +3,11 @@
 
 use std::time::Duration;
 
+use wazuh_cluster_proto::payload::ContainerLimits;
+
+use crate::integrity::ZipLimitConfig;
+use crate::transfer::InboxLimits;
+
 /// Timers shared by both roles (`communication` in `cluster.json`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -136,6 +141,55 @@ impl WorkerConfig {
             keep_alive: Duration::from_secs(60),
             max_failed_keepalive_attempts: 2,
             session: SessionConfig::default(),
+        }
+    }
+}
+
+/// Timers and limits of the file integrity synchronization (`cluster.json` `intervals` and
+/// `communication`), shared by both roles; each role reads its own fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntegrityConfig {
+    /// Worker: period of the integrity check (`sync_integrity`, 9 s).
+    pub sync_integrity: Duration,
+    /// Master: period of the recalculation of its table, which also opens a new permission
+    /// cycle (`recalculate_integrity`, 8 s).
+    pub recalculate_integrity: Duration,
+    /// Master: a worker's integrity lock is a lease that expires after this long
+    /// (`max_locked_integrity_time`, 1000 s).
+    pub max_locked_integrity_time: Duration,
+    /// Both: how long a receiver waits for a file after its task started
+    /// (`timeout_receiving_file`, 120 s); the receiver then sends `cancel_task`.
+    pub timeout_receiving_file: Duration,
+    /// Both: a rehash of every file (instead of only changed stats) runs this often, to catch
+    /// a change that kept size and modification time (not in Wazuh, which rehashes on mtime).
+    pub full_rehash_period: Duration,
+    /// Master: the adaptive container limit (`max_zip_size` 1 GiB, `min_zip_size` 30 MiB,
+    /// `zip_limit_tolerance` 0.2).
+    pub zip_limit: ZipLimitConfig,
+    /// Both: largest received container and most held at once.
+    pub inbox: InboxLimits,
+    /// Both: bounds of decoding a received container.
+    pub container_limits: ContainerLimits,
+}
+
+impl Default for IntegrityConfig {
+    fn default() -> Self {
+        let zip_limit = ZipLimitConfig::default();
+        Self {
+            sync_integrity: Duration::from_secs(9),
+            recalculate_integrity: Duration::from_secs(8),
+            max_locked_integrity_time: Duration::from_secs(1000),
+            timeout_receiving_file: zip_limit.timeout_receiving_file,
+            full_rehash_period: Duration::from_secs(3600),
+            inbox: InboxLimits {
+                max_file_size: zip_limit.max_zip_size,
+                max_files: 4,
+            },
+            container_limits: ContainerLimits {
+                max_decompressed: zip_limit.max_zip_size.saturating_mul(2),
+                max_entries: 1_000_000,
+            },
+            zip_limit,
         }
     }
 }

@@ -26,11 +26,12 @@ pub mod storage;
 pub mod sync_state;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod transfer;
 pub mod transport;
 pub mod worker;
 
 pub use clock::{Clock, Instant};
-pub use config::{MasterConfig, SessionConfig, VersionRule, WorkerConfig};
+pub use config::{IntegrityConfig, MasterConfig, SessionConfig, VersionRule, WorkerConfig};
 pub use master::{Master, MasterBuilder, MasterHandle};
 pub use node::{NodeInfo, NodeType};
 pub use storage::{NodeRecord, Storage, StorageError};

@@ -13,6 +13,7 @@
 mod conn;
 mod get_nodes;
 mod handshake;
+pub mod integrity;
 mod keepalive;
 mod registry;
 
@@ -28,11 +29,15 @@ use wazuh_cluster_proto::command::names;
 pub use conn::{MasterConn, MasterShared};
 pub use get_nodes::{GetNodesArgs, get_nodes};
 
+use futures_util::future::BoxFuture;
+
 use crate::clock::Clock;
-use crate::config::MasterConfig;
+use crate::config::{IntegrityConfig, MasterConfig};
+use crate::files::FileSource;
 use crate::node::{NodeInfo, NodeType};
 use crate::session::{DuplicateRoute, Handler, Router, SessionHandle, SessionParts, session};
 use crate::storage::Storage;
+use crate::sync_state::SyncStateStore;
 use crate::transport::{Connection, Listener};
 
 /// Builds a [`Master`]: configuration, dependencies, and the handlers of every module.
@@ -42,7 +47,13 @@ pub struct MasterBuilder {
     storage: Arc<dyn Storage>,
     router: Router<MasterConn>,
     seed: Option<u64>,
+    background: Vec<MasterBackground>,
+    integrity: Option<integrity::IntegritySetup>,
 }
+
+/// A task a module runs beside the master for as long as it serves (see
+/// [`MasterBuilder::background`]).
+pub type MasterBackground = Box<dyn FnOnce(&MasterHandle) -> BoxFuture<'static, ()> + Send + Sync>;
 
 impl MasterBuilder {
     /// A master with the handshake and keepalive handlers installed.
@@ -59,7 +70,36 @@ impl MasterBuilder {
             storage,
             router,
             seed: None,
+            background: Vec::new(),
+            integrity: None,
         }
+    }
+
+    /// Adds a task that runs beside the master while [`Master::run`] runs, started with the
+    /// master's handle (how modules with timers plug in); it stops when the master stops.
+    pub fn background(
+        mut self,
+        start: impl FnOnce(&MasterHandle) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.background.push(Box::new(start));
+        self
+    }
+
+    /// Enables the file integrity synchronization: the master keeps the metadata table of
+    /// `files`, answers the workers' integrity checks, sends them what differs and records the
+    /// state of every file on every worker in `sync_states` (see [`integrity`]).
+    pub fn integrity(
+        mut self,
+        files: Arc<dyn FileSource>,
+        sync_states: Arc<dyn SyncStateStore>,
+        config: IntegrityConfig,
+    ) -> Self {
+        self.integrity = Some(integrity::IntegritySetup {
+            files,
+            sync_states,
+            config,
+        });
+        self
     }
 
     /// Seeds the master's randomness (connection counters) for reproducible runs.
@@ -79,8 +119,20 @@ impl MasterBuilder {
     }
 
     /// Builds the master.
-    pub fn build(self) -> Master {
+    pub fn build(mut self) -> Master {
         let started = self.clock.wall();
+        let mut rng = match self.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let integrity = self.integrity.take().map(|setup| {
+            let state = integrity::MasterIntegrity::new(setup, self.clock.clone(), rng.random());
+            state.install(&mut self.router);
+            let runner = state.clone();
+            self.background
+                .push(Box::new(move |_: &MasterHandle| Box::pin(runner.run())));
+            state
+        });
         Master {
             shared: Arc::new(MasterShared {
                 config: self.config,
@@ -88,12 +140,11 @@ impl MasterBuilder {
                 storage: self.storage,
                 started,
                 registry: Mutex::default(),
+                integrity,
             }),
             router: Arc::new(self.router),
-            rng: match self.seed {
-                Some(seed) => StdRng::seed_from_u64(seed),
-                None => StdRng::from_os_rng(),
-            },
+            rng,
+            background: self.background,
         }
     }
 }
@@ -103,6 +154,7 @@ pub struct Master {
     shared: Arc<MasterShared>,
     router: Arc<Router<MasterConn>>,
     rng: StdRng,
+    background: Vec<MasterBackground>,
 }
 
 impl Master {
@@ -119,6 +171,10 @@ impl Master {
         self.forget_previous_sessions().await;
         let mut tasks = JoinSet::new();
         tasks.spawn(keepalive::reap_silent_workers(self.shared.clone()));
+        let handle = self.handle();
+        for start in std::mem::take(&mut self.background) {
+            tasks.spawn(start(&handle));
+        }
         let mut next_conn_id = 0u64;
         tracing::info!(
             tag = "Master",
@@ -273,5 +329,10 @@ impl MasterHandle {
     /// The master's shared state (configuration, clock, storage).
     pub fn shared(&self) -> &Arc<MasterShared> {
         &self.shared
+    }
+
+    /// The integrity synchronization's state, if [`MasterBuilder::integrity`] enabled it.
+    pub fn integrity(&self) -> Option<&integrity::MasterIntegrity> {
+        self.shared.integrity.as_deref()
     }
 }

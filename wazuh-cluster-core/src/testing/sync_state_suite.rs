@@ -63,7 +63,7 @@ pub async fn a_record_replaces_the_same_node_and_file(store: impl SyncStateStore
     let second = record("w1", "etc/client.keys", FileSyncState::Synchronized, 2);
     store.set_states(&[first]).await.expect("set_states");
     store
-        .set_states(&[second.clone()])
+        .set_states(std::slice::from_ref(&second))
         .await
         .expect("set_states");
     assert_eq!(

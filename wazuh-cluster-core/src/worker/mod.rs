@@ -7,6 +7,7 @@
 //!       -> sleep connection_retry
 //! ```
 
+pub mod integrity;
 mod keepalive;
 mod status;
 
@@ -21,8 +22,12 @@ use wazuh_cluster_proto::payload::{Hello, NodeType};
 
 pub use status::WorkerStatus;
 
+use futures_util::future::BoxFuture;
+use tokio::task::JoinSet;
+
 use crate::clock::Clock;
-use crate::config::WorkerConfig;
+use crate::config::{IntegrityConfig, WorkerConfig};
+use crate::files::FileSource;
 use crate::session::{
     DuplicateRoute, Handler, RequestError, Router, SessionHandle, SessionParts, session,
 };
@@ -38,6 +43,7 @@ pub struct WorkerShared {
     /// Its log tag, `Worker <name>`.
     pub tag: String,
     status: SharedStatus,
+    integrity: Option<Arc<integrity::WorkerIntegrity>>,
 }
 
 /// The context of the worker's connection to the master, given to its handlers.
@@ -53,7 +59,13 @@ pub struct WorkerBuilder {
     connector: Arc<dyn Connector>,
     router: Router<WorkerConn>,
     seed: Option<u64>,
+    background: Vec<WorkerBackground>,
+    integrity: Option<(Arc<dyn FileSource>, IntegrityConfig)>,
 }
+
+/// A task a module runs beside the worker for as long as it runs (see
+/// [`WorkerBuilder::background`]).
+pub type WorkerBackground = Box<dyn FnOnce(&WorkerHandle) -> BoxFuture<'static, ()> + Send + Sync>;
 
 impl WorkerBuilder {
     /// A worker that reaches its master through `connector`.
@@ -64,7 +76,27 @@ impl WorkerBuilder {
             connector,
             router: Router::new(),
             seed: None,
+            background: Vec::new(),
+            integrity: None,
         }
+    }
+
+    /// Adds a task that runs beside the worker while [`Worker::run`] runs, started with the
+    /// worker's handle (how modules with timers plug in); it stops when the worker stops.
+    pub fn background(
+        mut self,
+        start: impl FnOnce(&WorkerHandle) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.background.push(Box::new(start));
+        self
+    }
+
+    /// Enables the file integrity synchronization: every `sync_integrity` the worker sends the
+    /// metadata of `files` to the master and applies what the master sends back (see
+    /// [`integrity`]).
+    pub fn integrity(mut self, files: Arc<dyn FileSource>, config: IntegrityConfig) -> Self {
+        self.integrity = Some((files, config));
+        self
     }
 
     /// Seeds the worker's randomness (connection counters) for reproducible runs.
@@ -84,21 +116,39 @@ impl WorkerBuilder {
     }
 
     /// Builds the worker.
-    pub fn build(self) -> Worker {
+    pub fn build(mut self) -> Worker {
         let tag = format!("Worker {}", self.config.node_name);
+        let mut rng = match self.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        let integrity = self.integrity.take().map(|(files, config)| {
+            let state = integrity::WorkerIntegrity::new(
+                files,
+                config,
+                self.clock.clone(),
+                &self.config.node_name,
+                rng.random(),
+            );
+            state.install(&mut self.router);
+            let runner = state.clone();
+            self.background.push(Box::new(move |handle: &WorkerHandle| {
+                Box::pin(runner.run(handle.clone()))
+            }));
+            state
+        });
         Worker {
             shared: Arc::new(WorkerShared {
                 config: self.config,
                 clock: self.clock,
                 tag,
                 status: SharedStatus::default(),
+                integrity,
             }),
             connector: self.connector,
             router: Arc::new(self.router),
-            rng: match self.seed {
-                Some(seed) => StdRng::seed_from_u64(seed),
-                None => StdRng::from_os_rng(),
-            },
+            rng,
+            background: self.background,
         }
     }
 }
@@ -109,6 +159,7 @@ pub struct Worker {
     connector: Arc<dyn Connector>,
     router: Arc<Router<WorkerConn>>,
     rng: StdRng,
+    background: Vec<WorkerBackground>,
 }
 
 impl Worker {
@@ -121,6 +172,11 @@ impl Worker {
 
     /// Connects and stays connected forever. Dropping the future closes the connection.
     pub async fn run(mut self) {
+        let handle = self.handle();
+        let mut background = JoinSet::new();
+        for start in std::mem::take(&mut self.background) {
+            background.spawn(start(&handle));
+        }
         let shared = self.shared.clone();
         let tag = shared.tag.as_str();
         loop {
@@ -251,5 +307,10 @@ impl WorkerHandle {
     /// The worker's name.
     pub fn name(&self) -> &str {
         &self.shared.config.node_name
+    }
+
+    /// The integrity synchronization's state, if [`WorkerBuilder::integrity`] enabled it.
+    pub fn integrity(&self) -> Option<&integrity::WorkerIntegrity> {
+        self.shared.integrity.as_deref()
     }
 }

@@ -1,0 +1,188 @@
+//! The master's side of the file integrity synchronization (Wazuh 4.x, protocol section 6).
+//!
+//! ```text
+//! recalculation (every recalculate_integrity): refresh the table (incremental, full on a
+//!     schedule), open a new permission cycle
+//! syn_i_w_m_p -> True once per worker per cycle, if its lock is free (the lock is a lease:
+//!     held longer than max_locked_integrity_time, it is released with a warning)
+//! syn_i_w_m   -> ok <tid>; takes the lock; a task waits timeout_receiving_file for the file
+//! new_file/file_upd/file_end -> the worker's inbox (queue/cluster/<worker>/ only, bounded)
+//! syn_i_w_m_e -> decode, compare -> syn_m_c_ok, or syn_m_c + container + syn_m_c_e
+//! syn_i_w_m_r -> the worker gave up: release the lock
+//! cancel_task -> the worker timed out on our container: shrink its container limit
+//! ```
+//!
+//! Files are received in memory only: the `queue/cluster/<worker>/` path in the messages is a
+//! name, checked (the worker's own folder, one component, no `..`) but never created.
+//!
+//! After each comparison, the state of every file on that worker is recorded in the
+//! [`SyncStateStore`] (see [`crate::sync_state`] for the meaning of each state): Wazuh's workers
+//! never acknowledge an apply, so a file sent is `pending` until the worker's next check shows
+//! the master's hash (`synchronized`) or still another one (`failed`).
+
+mod handlers;
+mod recalc;
+mod states;
+mod sync;
+mod worker_state;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use wazuh_cluster_proto::payload::FileTable;
+
+pub use worker_state::WorkerIntegrityStatus;
+
+use crate::clock::Clock;
+use crate::config::IntegrityConfig;
+use crate::files::FileSource;
+use crate::integrity::{FullRehashSchedule, MetadataTable, ZipLimit, ZipLimitConfig};
+use crate::session::Router;
+use crate::storage::StorageError;
+use crate::sync_state::{SyncStateQuery, SyncStateRecord, SyncStateStore};
+use crate::transfer::{FileInbox, TaskSet, TaskSpawner};
+use worker_state::WorkerState;
+
+use super::conn::MasterConn;
+
+/// What [`MasterBuilder::integrity`](super::MasterBuilder::integrity) was given.
+pub(crate) struct IntegritySetup {
+    pub files: Arc<dyn FileSource>,
+    pub sync_states: Arc<dyn SyncStateStore>,
+    pub config: IntegrityConfig,
+}
+
+/// The master's integrity state: its table, every worker's lock, limit and stats.
+pub struct MasterIntegrity {
+    files: Arc<dyn FileSource>,
+    sync_states: Arc<dyn SyncStateStore>,
+    config: IntegrityConfig,
+    clock: Arc<dyn Clock>,
+    table: tokio::sync::RwLock<MetadataTable>,
+    schedule: Mutex<FullRehashSchedule>,
+    ready: AtomicBool,
+    workers: Mutex<BTreeMap<String, WorkerState>>,
+    rng: Mutex<StdRng>,
+    spawner: TaskSpawner,
+    task_set: Mutex<Option<TaskSet>>,
+}
+
+impl std::fmt::Debug for MasterIntegrity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterIntegrity")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MasterIntegrity {
+    pub(crate) fn new(setup: IntegritySetup, clock: Arc<dyn Clock>, seed: u64) -> Arc<Self> {
+        let (task_set, spawner) = TaskSet::new();
+        Arc::new(Self {
+            files: setup.files,
+            sync_states: setup.sync_states,
+            schedule: Mutex::new(FullRehashSchedule::new(setup.config.full_rehash_period)),
+            config: setup.config,
+            clock,
+            table: tokio::sync::RwLock::new(MetadataTable::new()),
+            ready: AtomicBool::new(false),
+            workers: Mutex::new(BTreeMap::new()),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            spawner,
+            task_set: Mutex::new(Some(task_set)),
+        })
+    }
+
+    /// Adds the integrity handlers to the master's router.
+    pub(crate) fn install(self: &Arc<Self>, router: &mut Router<MasterConn>) {
+        handlers::install(self, router);
+    }
+
+    /// Runs the recalculation loop and the background tasks of the transfers.
+    pub(crate) async fn run(self: Arc<Self>) {
+        let tasks = lock(&self.task_set).take();
+        match tasks {
+            Some(tasks) => {
+                tokio::join!(tasks.run(), recalc::recalculate_forever(self.clone()));
+            }
+            None => recalc::recalculate_forever(self).await,
+        }
+    }
+
+    fn zip_limit_config(&self) -> ZipLimitConfig {
+        ZipLimitConfig {
+            timeout_receiving_file: self.config.timeout_receiving_file,
+            ..self.config.zip_limit
+        }
+    }
+
+    /// Runs `f` on the state of worker `name`, created on first use.
+    fn with_worker<R>(&self, name: &str, f: impl FnOnce(&mut WorkerState) -> R) -> R {
+        let mut workers = lock(&self.workers);
+        let state = workers.entry(name.to_owned()).or_insert_with(|| {
+            WorkerState::new(
+                ZipLimit::new(self.zip_limit_config()),
+                FileInbox::new(format!("queue/cluster/{name}/"), self.config.inbox),
+            )
+        });
+        f(state)
+    }
+
+    /// The master's current metadata table (`{path: metadata}`).
+    pub async fn table(&self) -> FileTable {
+        self.table.read().await.to_file_table()
+    }
+
+    /// Whether the first computation of the table finished (permissions are refused before).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The integrity status of worker `name`, if it ever asked for a check.
+    pub fn status(&self, name: &str) -> Option<WorkerIntegrityStatus> {
+        let workers = lock(&self.workers);
+        workers.get(name).map(|w| self.status_of(w))
+    }
+
+    /// The integrity status of every worker that ever asked for a check, by name.
+    pub fn statuses(&self) -> BTreeMap<String, WorkerIntegrityStatus> {
+        let workers = lock(&self.workers);
+        workers
+            .iter()
+            .map(|(name, w)| (name.clone(), self.status_of(w)))
+            .collect()
+    }
+
+    fn status_of(&self, w: &WorkerState) -> WorkerIntegrityStatus {
+        let now = self.clock.now();
+        let wall = self.clock.wall();
+        WorkerIntegrityStatus {
+            lock_free: w.lease.is_none(),
+            locked_since: w.lease.as_ref().map(|l| {
+                let held = now.saturating_duration_since(l.since);
+                wall.checked_sub(held).unwrap_or(wall)
+            }),
+            last_check: w.last_check.clone(),
+            last_sync: w.last_sync.clone(),
+            zip_limit: w.zip_limit.current(),
+        }
+    }
+
+    /// The recorded sync states `query` matches (by worker and/or file), ordered by worker then
+    /// file: what `cluster_control` shows per file.
+    pub async fn sync_states(
+        &self,
+        query: &SyncStateQuery,
+    ) -> Result<Vec<SyncStateRecord>, StorageError> {
+        self.sync_states.states(query).await
+    }
+}

@@ -1,0 +1,63 @@
+//! The master's recalculation of its table every `recalculate_integrity`, which also opens a new
+//! permission cycle (Wazuh clears `integrity_already_executed` at each one).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::{MasterIntegrity, lock};
+use crate::integrity::RefreshMode;
+
+/// Refreshes the table and opens a permission cycle, forever.
+pub(super) async fn recalculate_forever(integrity: Arc<MasterIntegrity>) {
+    loop {
+        recalculate_once(&integrity).await;
+        integrity
+            .clock
+            .sleep(integrity.config.recalculate_integrity)
+            .await;
+    }
+}
+
+async fn recalculate_once(integrity: &MasterIntegrity) {
+    let started = integrity.clock.now();
+    let mode = lock(&integrity.schedule).mode_at(started);
+    let result = {
+        let mut table = integrity.table.write().await;
+        table.refresh(&*integrity.files, mode).await
+    };
+    let secs = (integrity.clock.now() - started).as_secs_f64();
+    match result {
+        Ok(report) => {
+            for (path, error) in &report.unreadable {
+                tracing::warn!(
+                    tag = "Master",
+                    subtag = "Local integrity",
+                    "Could not read {path:?}; it keeps its previous metadata: {error}"
+                );
+            }
+            tracing::debug!(
+                tag = "Master",
+                subtag = "Local integrity",
+                "Finished in {secs:.3}s. Calculated metadata of {} files ({} hashed{}).",
+                report.files,
+                report.hashed,
+                if mode == RefreshMode::Full {
+                    ", full rehash"
+                } else {
+                    ""
+                }
+            );
+            integrity.ready.store(true, Ordering::Release);
+        }
+        Err(error) => {
+            tracing::error!(
+                tag = "Master",
+                subtag = "Local integrity",
+                "Error calculating local file integrity: {error}. The previous table is kept."
+            );
+        }
+    }
+    for worker in lock(&integrity.workers).values_mut() {
+        worker.executed_this_cycle = false;
+    }
+}

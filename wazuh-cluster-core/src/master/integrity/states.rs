@@ -1,0 +1,109 @@
+//! How a check's comparison moves the sync state of each file of one worker (the rules are in
+//! [`crate::sync_state`]).
+
+use std::collections::BTreeMap;
+
+use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
+
+use crate::sync_state::FileSyncState;
+
+/// What the master sent in its last container to a worker: the hash of each written file,
+/// `None` for a file the worker was told to delete.
+pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
+
+/// The state of every file after a comparison of `master` with `worker`, given the files of the
+/// last container sent (`sent`) and the states known before (`known`, for deletions).
+pub(crate) fn states_after_check(
+    master: &FileTable,
+    worker: &FileTable,
+    sent: &SentFiles,
+    known: &BTreeMap<String, FileSyncState>,
+) -> BTreeMap<String, FileSyncState> {
+    let mut states = BTreeMap::new();
+    for (path, meta) in master {
+        let state = match worker.get(path) {
+            Some(theirs) if theirs.hash == meta.hash => FileSyncState::Synchronized,
+            _ if sent.get(path) == Some(&Some(meta.hash.clone())) => FileSyncState::Failed,
+            _ => FileSyncState::Pending,
+        };
+        states.insert(path.clone(), state);
+    }
+    for path in worker.keys().filter(|p| !master.contains_key(*p)) {
+        let state = if sent.get(path) == Some(&None) {
+            FileSyncState::Failed
+        } else {
+            FileSyncState::Pending
+        };
+        states.insert(path.clone(), state);
+    }
+    for path in known.keys() {
+        states.entry(path.clone()).or_insert(FileSyncState::Deleted);
+    }
+    states
+}
+
+/// The entries of `next` that differ from `known`.
+pub(crate) fn changes<'a>(
+    known: &'a BTreeMap<String, FileSyncState>,
+    next: &'a BTreeMap<String, FileSyncState>,
+) -> impl Iterator<Item = (&'a String, FileSyncState)> + 'a {
+    next.iter()
+        .filter(move |(path, state)| known.get(*path) != Some(state))
+        .map(|(path, state)| (path, *state))
+}
+
+#[cfg(test)]
+mod tests {
+    use wazuh_cluster_proto::payload::FileMetadata;
+
+    use super::*;
+
+    fn meta(data: &[u8]) -> FileMetadata {
+        FileMetadata {
+            mod_time: 1.0,
+            cluster_item_key: "etc/shared/".into(),
+            merged: false,
+            merge_type: None,
+            merge_name: None,
+            hash: Blake2bHex::of(data),
+        }
+    }
+
+    #[test]
+    fn a_check_classifies_every_file() {
+        let master = FileTable::from([
+            ("same".into(), meta(b"1")),
+            ("new".into(), meta(b"2")),
+            ("sent".into(), meta(b"3")),
+        ]);
+        let worker = FileTable::from([
+            ("same".into(), meta(b"1")),
+            ("sent".into(), meta(b"old")),
+            ("extra".into(), meta(b"x")),
+            ("kept".into(), meta(b"y")),
+        ]);
+        let sent = SentFiles::from([
+            ("sent".into(), Some(Blake2bHex::of(b"3"))),
+            ("kept".into(), None),
+        ]);
+        let known = BTreeMap::from([
+            ("gone".into(), FileSyncState::Pending),
+            ("same".into(), FileSyncState::Pending),
+        ]);
+        let states = states_after_check(&master, &worker, &sent, &known);
+        use FileSyncState::*;
+        assert_eq!(
+            states,
+            BTreeMap::from([
+                ("same".into(), Synchronized),
+                ("new".into(), Pending),
+                ("sent".into(), Failed),
+                ("extra".into(), Pending),
+                ("kept".into(), Failed),
+                ("gone".into(), Deleted),
+            ])
+        );
+        let changed: Vec<_> = changes(&known, &states).map(|(p, _)| p.as_str()).collect();
+        assert_eq!(changed, ["extra", "gone", "kept", "new", "same", "sent"]);
+    }
+}

@@ -1,0 +1,372 @@
+//! The master's task of one integrity check: wait for the worker's metadata, compare, then
+//! answer `syn_m_c_ok` or send the sync container; record stats and file states.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    FileTable, SyncPlan, TaskError, TaskFile, TaskId, WazuhException, decode_container,
+    decode_file_table, error_codes,
+};
+
+use super::states::{SentFiles, changes, states_after_check};
+use super::worker_state::{FileOutcome, LastSend};
+use super::{MasterIntegrity, lock};
+use crate::clock::Instant;
+use crate::integrity::{
+    ComparisonCounts, IntegrityStats, IntegrityTask, build_sync_container, compare,
+};
+use crate::session::SessionHandle;
+use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
+use crate::transfer::{send_file, sync_file_name};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// When a task started, on both clocks.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    now: Instant,
+    wall: SystemTime,
+}
+
+impl Start {
+    fn of(integrity: &MasterIntegrity) -> Self {
+        Self {
+            now: integrity.clock.now(),
+            wall: integrity.clock.wall(),
+        }
+    }
+
+    fn stats(
+        self,
+        integrity: &MasterIntegrity,
+        task: IntegrityTask,
+        files: usize,
+        counts: ComparisonCounts,
+        bytes: u64,
+    ) -> IntegrityStats {
+        IntegrityStats {
+            task,
+            started: self.wall,
+            finished: integrity.clock.wall(),
+            elapsed: integrity.clock.now() - self.now,
+            files,
+            counts,
+            bytes,
+        }
+    }
+}
+
+/// Waits for the worker's file (at most `timeout_receiving_file`), then checks and syncs; the
+/// lock of task `tid` is released at the end whatever happened.
+pub(super) async fn receive_then_sync(
+    integrity: Arc<MasterIntegrity>,
+    name: String,
+    tid: String,
+    session: SessionHandle,
+    waiting: oneshot::Receiver<FileOutcome>,
+) {
+    let tag = format!("Worker {name}");
+    let start = Start::of(&integrity);
+    let timeout = integrity.config.timeout_receiving_file;
+    let outcome = tokio::select! {
+        biased;
+        outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+            .with_extra_message("the task waiting for the file was replaced")))),
+        () = integrity.clock.sleep(timeout) => {
+            let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
+                .with_extra_message(format!("no file within {}s", timeout.as_secs()));
+            let cancel = TaskError { tid: TaskId::Uuid(tid.clone()), error: error.clone() };
+            if let Err(e) = session.request(names::CANCEL_TASK, cancel.encode()).await {
+                tracing::debug!(tag = tag.as_str(), subtag = "Integrity check", "Could not send cancel_task: {e}");
+            }
+            Err(Box::new(error))
+        }
+    };
+    match outcome {
+        Ok(bytes) => {
+            if let Err(error) = check(&integrity, &name, &tag, &session, bytes, start).await {
+                tracing::error!(tag = tag.as_str(), subtag = "Integrity check", "{error}");
+            }
+        }
+        Err(error) => {
+            tracing::error!(
+                tag = tag.as_str(),
+                subtag = "Integrity check",
+                "Error receiving the worker's integrity file: {}",
+                error.message()
+            );
+        }
+    }
+    integrity.with_worker(&name, |w| {
+        w.release(&tid);
+        if w.receiving.as_ref().is_some_and(|(t, _)| *t == tid) {
+            w.receiving = None;
+        }
+    });
+}
+
+/// Decodes the worker's metadata, compares, records states, and answers.
+async fn check(
+    integrity: &Arc<MasterIntegrity>,
+    name: &str,
+    tag: &str,
+    session: &SessionHandle,
+    bytes: Vec<u8>,
+    start: Start,
+) -> Result<(), String> {
+    let received = bytes.len() as u64;
+    let container = decode_container(&bytes, &integrity.config.container_limits)
+        .map_err(|e| format!("Refused the worker's integrity file: {e}"))?;
+    drop(bytes);
+    if !container.files.is_empty() {
+        return Err(format!(
+            "Refused the worker's integrity file: it holds {} files besides files_metadata.json",
+            container.files.len()
+        ));
+    }
+    let worker_table = decode_file_table(container.metadata)
+        .map_err(|e| format!("Refused the worker's files_metadata.json: {e}"))?;
+    let master_table = integrity.table().await;
+    let plan = compare(&master_table, &worker_table, integrity.files.items())
+        .map_err(|e| e.to_string())?;
+    let counts = ComparisonCounts::of(&plan);
+    let stats = start.stats(
+        integrity,
+        IntegrityTask::Check,
+        worker_table.len(),
+        counts,
+        received,
+    );
+    tracing::info!(
+        tag,
+        subtag = "Integrity check",
+        "{}",
+        stats.finished_message()
+    );
+    integrity.with_worker(name, |w| w.last_check = Some(stats));
+    record_check_states(integrity, name, tag, &master_table, &worker_table).await;
+    if counts.is_empty() {
+        if let Err(e) = session.request(names::SYN_M_C_OK, &b""[..]).await {
+            return Err(format!("Error sending syn_m_c_ok: {e}"));
+        }
+        return Ok(());
+    }
+    tracing::info!(
+        tag,
+        subtag = "Integrity check",
+        "Files to create in worker: {} | Files to update in worker: {} | Files to delete in worker: {}",
+        counts.missing,
+        counts.shared,
+        counts.extra
+    );
+    sync(integrity, name, tag, session, &plan).await
+}
+
+/// Sends `syn_m_c`, the container and `syn_m_c_e`; adapts the limit and records states.
+async fn sync(
+    integrity: &Arc<MasterIntegrity>,
+    name: &str,
+    tag: &str,
+    session: &SessionHandle,
+    plan: &SyncPlan,
+) -> Result<(), String> {
+    let start = Start::of(integrity);
+    tracing::info!(tag, subtag = "Integrity sync", "Starting.");
+    let reply = session
+        .request(names::SYN_M_C, &b""[..])
+        .await
+        .map_err(|e| format!("Error starting the sync: {e}"))?;
+    let worker_tid = TaskId::parse(&String::from_utf8_lossy(&reply.payload))
+        .map_err(|e| format!("Refused the worker's answer to syn_m_c: {e}"))?;
+    let limit = integrity.with_worker(name, |w| w.zip_limit.current());
+    let container = match build_sync_container(&*integrity.files, plan, limit).await {
+        Ok(container) => container,
+        Err(e) => {
+            send_sync_error(session, &worker_tid, &e.to_string()).await;
+            return Err(format!("Error building the sync container: {e}"));
+        }
+    };
+    if container.is_partial() {
+        tracing::warn!(
+            tag,
+            subtag = "Integrity sync",
+            "Maximum zip size exceeded ({:.2} MB): {} files will be synchronized in a later round.",
+            limit as f64 / MIB,
+            container.deferred.len()
+        );
+    }
+    let path = {
+        let mut rng = lock(&integrity.rng);
+        let secs = integrity
+            .clock
+            .wall()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        sync_file_name(name, secs, &mut *rng)
+    };
+    let sent_files: SentFiles = container
+        .plan
+        .missing
+        .iter()
+        .chain(&container.plan.shared)
+        .map(|(p, m)| (p.clone(), Some(m.hash.clone())))
+        .chain(container.plan.extra.keys().map(|p| (p.clone(), None)))
+        .collect();
+    tracing::debug!(
+        tag,
+        subtag = "Integrity sync",
+        "Sending zip file to worker."
+    );
+    let sent = async {
+        let bytes = send_file(session, &path, &container.bytes)
+            .await
+            .map_err(|e| e.to_string())?;
+        let end = TaskFile {
+            tid: worker_tid.clone(),
+            relpath: path[1..].to_owned(),
+        };
+        session
+            .request(names::SYN_M_C_E, end.encode())
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<u64, String>(bytes)
+    }
+    .await;
+    let bytes = match sent {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            send_sync_error(session, &worker_tid, &error).await;
+            let sent_bytes = container.bytes.len() as u64;
+            integrity.with_worker(name, |w| w.zip_limit.after_cancelled(sent_bytes));
+            mark(
+                integrity.clone(),
+                name.to_owned(),
+                sent_files.into_keys().collect(),
+                FileSyncState::Failed,
+            )
+            .await;
+            return Err(format!("Error sending the sync container: {error}"));
+        }
+    };
+    let counts = ComparisonCounts::of(&container.plan);
+    let stats = start.stats(
+        integrity,
+        IntegrityTask::Sync,
+        sent_files.len(),
+        counts,
+        bytes,
+    );
+    let grown = integrity.with_worker(name, |w| {
+        let before = w.zip_limit.current();
+        w.zip_limit.after_sent(stats.elapsed);
+        w.last_send = Some(LastSend {
+            worker_tid: worker_tid.to_string(),
+            bytes,
+        });
+        w.last_sent = sent_files;
+        w.last_sync = Some(stats.clone());
+        (w.zip_limit.current() > before).then_some(w.zip_limit.current())
+    });
+    if let Some(limit) = grown {
+        tracing::info!(
+            tag,
+            subtag = "Integrity sync",
+            "Increasing sync size limit to {:.2} MB.",
+            limit as f64 / MIB
+        );
+    }
+    tracing::info!(
+        tag,
+        subtag = "Integrity sync",
+        "{}",
+        stats.finished_message()
+    );
+    Ok(())
+}
+
+async fn send_sync_error(session: &SessionHandle, worker_tid: &TaskId, error: &str) {
+    let payload = TaskError {
+        tid: worker_tid.clone(),
+        error: WazuhException::cluster(error_codes::CLUSTER).with_extra_message(error),
+    };
+    let _ = session.request(names::SYN_M_C_R, payload.encode()).await;
+}
+
+/// The states `name` had recorded, loaded from the store on first use.
+async fn known_states(
+    integrity: &MasterIntegrity,
+    name: &str,
+    tag: &str,
+) -> BTreeMap<String, FileSyncState> {
+    if let Some(known) = integrity.with_worker(name, |w| w.known.clone()) {
+        return known;
+    }
+    match integrity
+        .sync_states
+        .states(&SyncStateQuery::node(name))
+        .await
+    {
+        Ok(records) => records.into_iter().map(|r| (r.file, r.state)).collect(),
+        Err(error) => {
+            tracing::error!(tag, subtag = "Integrity check", "{error}");
+            BTreeMap::new()
+        }
+    }
+}
+
+async fn store(
+    integrity: &MasterIntegrity,
+    name: &str,
+    tag: &str,
+    known: BTreeMap<String, FileSyncState>,
+    next: BTreeMap<String, FileSyncState>,
+) {
+    let changed = integrity.clock.wall();
+    let records: Vec<SyncStateRecord> = changes(&known, &next)
+        .map(|(file, state)| SyncStateRecord {
+            node: name.to_owned(),
+            file: file.clone(),
+            state,
+            changed,
+        })
+        .collect();
+    if !records.is_empty()
+        && let Err(error) = integrity.sync_states.set_states(&records).await
+    {
+        tracing::error!(tag, subtag = "Integrity check", "{error}");
+        return;
+    }
+    integrity.with_worker(name, |w| w.known = Some(next));
+}
+
+async fn record_check_states(
+    integrity: &MasterIntegrity,
+    name: &str,
+    tag: &str,
+    master: &FileTable,
+    worker: &FileTable,
+) {
+    let known = known_states(integrity, name, tag).await;
+    let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
+    let next = states_after_check(master, worker, &sent, &known);
+    store(integrity, name, tag, known, next).await;
+}
+
+/// Records `state` for `paths` of worker `name`.
+pub(super) async fn mark(
+    integrity: Arc<MasterIntegrity>,
+    name: String,
+    paths: Vec<String>,
+    state: FileSyncState,
+) {
+    let tag = format!("Worker {name}");
+    let known = known_states(&integrity, &name, &tag).await;
+    let mut next = known.clone();
+    next.extend(paths.into_iter().map(|p| (p, state)));
+    store(&integrity, &name, &tag, known, next).await;
+}

@@ -1,0 +1,90 @@
+//! What the master keeps about each worker's integrity sync: the permission of the current
+//! cycle, the lock (a lease), the adaptive container limit, the inbox of files it sends, the
+//! task waiting for them, the last container sent, and the last stats.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::payload::WazuhException;
+
+use super::states::SentFiles;
+use crate::clock::Instant;
+use crate::integrity::{IntegrityStats, ZipLimit};
+use crate::sync_state::FileSyncState;
+use crate::transfer::FileInbox;
+
+/// The outcome of waiting for a worker's file: its bytes, or why it will not come.
+pub(crate) type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+
+/// The integrity lock of one worker, held by task `tid` since `since`; it expires after
+/// `max_locked_integrity_time`.
+#[derive(Debug, Clone)]
+pub(crate) struct Lease {
+    pub tid: String,
+    pub since: Instant,
+}
+
+/// The last container sent, to match a `cancel_task` from the worker.
+#[derive(Debug, Clone)]
+pub(crate) struct LastSend {
+    pub worker_tid: String,
+    pub bytes: u64,
+}
+
+/// One worker's integrity state on the master, kept by worker name across reconnections.
+pub(crate) struct WorkerState {
+    pub executed_this_cycle: bool,
+    pub lease: Option<Lease>,
+    pub zip_limit: ZipLimit,
+    pub inbox: FileInbox,
+    pub receiving: Option<(String, oneshot::Sender<FileOutcome>)>,
+    pub last_send: Option<LastSend>,
+    pub last_sent: SentFiles,
+    pub known: Option<BTreeMap<String, FileSyncState>>,
+    pub last_check: Option<IntegrityStats>,
+    pub last_sync: Option<IntegrityStats>,
+}
+
+impl WorkerState {
+    pub fn new(zip_limit: ZipLimit, inbox: FileInbox) -> Self {
+        Self {
+            executed_this_cycle: false,
+            lease: None,
+            zip_limit,
+            inbox,
+            receiving: None,
+            last_send: None,
+            last_sent: SentFiles::new(),
+            known: None,
+            last_check: None,
+            last_sync: None,
+        }
+    }
+
+    /// Releases the lease if task `tid` holds it.
+    pub fn release(&mut self, tid: &str) -> bool {
+        if self.lease.as_ref().is_some_and(|l| l.tid == tid) {
+            self.lease = None;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// What the master shows about one worker's integrity sync (`get_health`'s `status`, and
+/// `cluster_control -i`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerIntegrityStatus {
+    /// Whether the worker's integrity lock is free (Wazuh's `sync_integrity_free`).
+    pub lock_free: bool,
+    /// When the current lock was taken, if held (calendar time).
+    pub locked_since: Option<SystemTime>,
+    /// The last completed check (`last_check_integrity`).
+    pub last_check: Option<IntegrityStats>,
+    /// The last completed sync (`last_sync_integrity`, with its counts).
+    pub last_sync: Option<IntegrityStats>,
+    /// The current container limit for this worker, in bytes.
+    pub zip_limit: u64,
+}

@@ -1,0 +1,13 @@
+//! What both roles need to move a file over a session: the bounded in-memory inbox of
+//! `new_file`/`file_upd`/`file_end`, the sender of that sequence, task ids, and a set of
+//! background tasks owned by the node (dropped with it).
+
+mod inbox;
+mod send;
+mod task_id;
+mod task_set;
+
+pub use inbox::{FileInbox, InboxError, InboxLimits};
+pub use send::{SendFileError, send_file, sync_file_name};
+pub use task_id::new_task_id;
+pub use task_set::{TaskSet, TaskSpawner};

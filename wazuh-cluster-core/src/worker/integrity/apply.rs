@@ -1,0 +1,109 @@
+//! The worker's task of one sync: wait for the master's container, decode it strictly, apply it.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    SyncPlan, TaskError, TaskId, WazuhException, decode_container, error_codes,
+};
+
+use super::{FileOutcome, WorkerIntegrity, lock};
+use crate::clock::Instant;
+use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync};
+use crate::session::SessionHandle;
+use std::time::SystemTime;
+
+/// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)
+/// and applies it; the worker is no longer busy afterwards, whatever happened.
+pub(super) async fn receive_then_apply(
+    integrity: Arc<WorkerIntegrity>,
+    tid: String,
+    session: SessionHandle,
+    waiting: oneshot::Receiver<FileOutcome>,
+) {
+    let tag = integrity.tag.as_str();
+    let started = (integrity.clock.now(), integrity.clock.wall());
+    let timeout = integrity.config.timeout_receiving_file;
+    let outcome = tokio::select! {
+        biased;
+        outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+            .with_extra_message("the task waiting for the file was replaced")))),
+        () = integrity.clock.sleep(timeout) => {
+            let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
+                .with_extra_message(format!("no file from the master within {}s", timeout.as_secs()));
+            let cancel = TaskError { tid: TaskId::Uuid(tid.clone()), error: error.clone() };
+            let _ = session.request(names::CANCEL_TASK, cancel.encode()).await;
+            Err(Box::new(error))
+        }
+    };
+    let result = match outcome {
+        Ok(bytes) => apply(&integrity, bytes, started).await,
+        Err(error) => Err(error.message()),
+    };
+    if let Err(error) = result {
+        tracing::error!(
+            tag,
+            subtag = "Integrity sync",
+            "Error updating worker files: {error}"
+        );
+        lock(&integrity.state).report.failures += 1;
+    }
+    lock(&integrity.inbox).clear();
+    let mut state = lock(&integrity.state);
+    if state.receiving.as_ref().is_some_and(|(t, _)| *t == tid) {
+        state.receiving = None;
+    }
+    if state.receiving.is_none() {
+        state.busy = false;
+    }
+}
+
+async fn apply(
+    integrity: &WorkerIntegrity,
+    bytes: Vec<u8>,
+    (started, wall): (Instant, SystemTime),
+) -> Result<(), String> {
+    let tag = integrity.tag.as_str();
+    let received = bytes.len() as u64;
+    let container = decode_container(&bytes, &integrity.config.container_limits)
+        .map_err(|e| format!("refused the master's sync container: {e}"))?;
+    drop(bytes);
+    let plan = SyncPlan::decode(container.metadata.clone())
+        .map_err(|e| format!("refused the master's files_metadata.json: {e}"))?;
+    let counts = ComparisonCounts::of(&plan);
+    tracing::info!(
+        tag,
+        subtag = "Integrity sync",
+        "Files to create: {} | Files to update: {} | Files to delete: {}",
+        counts.missing,
+        counts.shared,
+        counts.extra
+    );
+    let report = apply_sync(&*integrity.files, container)
+        .await
+        .map_err(|e| e.to_string())?;
+    if report.errors.total() > 0 {
+        tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
+    }
+    let stats = IntegrityStats {
+        task: IntegrityTask::Sync,
+        started: wall,
+        finished: integrity.clock.wall(),
+        elapsed: integrity.clock.now() - started,
+        files: report.created + report.overwritten + report.removed,
+        counts,
+        bytes: received,
+    };
+    tracing::info!(
+        tag,
+        subtag = "Integrity sync",
+        "{}",
+        stats.finished_message()
+    );
+    let mut state = lock(&integrity.state);
+    state.report.syncs += 1;
+    state.report.last_sync = Some(stats);
+    state.report.last_apply = Some(report);
+    Ok(())
+}

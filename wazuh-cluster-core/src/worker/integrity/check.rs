@@ -1,0 +1,135 @@
+//! The worker's periodic integrity check: ask permission, send the metadata of its files.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    ContainerEncoder, TaskError, TaskFile, TaskId, WazuhException, error_codes, parse_permission,
+};
+
+use super::{WorkerIntegrity, lock};
+use crate::session::SessionHandle;
+use crate::transfer::{send_file, sync_file_name};
+use crate::worker::WorkerHandle;
+
+/// Checks every `sync_integrity` while connected and not applying a sync.
+pub(super) async fn check_forever(integrity: Arc<WorkerIntegrity>, worker: WorkerHandle) {
+    loop {
+        let status = worker.status();
+        if let Some(session) = status.master.filter(|_| status.connected)
+            && !integrity.is_busy()
+        {
+            check_once(&integrity, &session).await;
+        }
+        integrity.clock.sleep(integrity.config.sync_integrity).await;
+    }
+}
+
+async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
+    let tag = integrity.tag.as_str();
+    let granted = match session.request(names::SYN_I_W_M_P, &b""[..]).await {
+        Ok(reply) => parse_permission(&reply.payload).unwrap_or(false),
+        Err(error) => {
+            tracing::error!(
+                tag,
+                subtag = "Integrity check",
+                "Error asking for permission: {error}"
+            );
+            return;
+        }
+    };
+    if !granted {
+        tracing::debug!(
+            tag,
+            subtag = "Integrity check",
+            "Master didn't grant permission to start a new synchronization."
+        );
+        return;
+    }
+    tracing::info!(
+        tag,
+        subtag = "Integrity check",
+        "Permission to synchronize granted."
+    );
+    {
+        let mut state = lock(&integrity.state);
+        state.check_started = Some((integrity.clock.now(), integrity.clock.wall()));
+        state.report.checks += 1;
+    }
+    let mut tid = TaskId::None;
+    if let Err(error) = send_metadata(integrity, session, &mut tid).await {
+        tracing::error!(
+            tag,
+            subtag = "Integrity check",
+            "Error synchronizing integrity: {}",
+            error.message()
+        );
+        lock(&integrity.state).report.failures += 1;
+        let payload = TaskError { tid, error };
+        let _ = session.request(names::SYN_I_W_M_R, payload.encode()).await;
+    }
+}
+
+fn cluster_error(message: impl std::fmt::Display) -> WazuhException {
+    WazuhException::cluster(error_codes::CLUSTER).with_extra_message(message.to_string())
+}
+
+async fn send_metadata(
+    integrity: &WorkerIntegrity,
+    session: &SessionHandle,
+    tid: &mut TaskId,
+) -> Result<(), WazuhException> {
+    let tag = integrity.tag.as_str();
+    let metadata = {
+        let mut table = integrity.table.lock().await;
+        let mode = lock(&integrity.schedule).mode_at(integrity.clock.now());
+        let report = table
+            .refresh(&*integrity.files, mode)
+            .await
+            .map_err(cluster_error)?;
+        for (path, error) in &report.unreadable {
+            tracing::warn!(
+                tag,
+                subtag = "Integrity check",
+                "Could not read {path:?}: {error}"
+            );
+        }
+        serde_json::to_value(table.to_file_table()).map_err(cluster_error)?
+    };
+    tracing::debug!(
+        tag,
+        subtag = "Integrity check",
+        "Compressing 'files_metadata.json'."
+    );
+    let container = ContainerEncoder::new(integrity.config.zip_limit.max_zip_size)
+        .finish(&metadata)
+        .map_err(cluster_error)?;
+    let reply = session
+        .request(names::SYN_I_W_M, &b""[..])
+        .await
+        .map_err(cluster_error)?;
+    *tid = TaskId::parse(&String::from_utf8_lossy(&reply.payload)).map_err(cluster_error)?;
+    let path = {
+        let mut rng = lock(&integrity.rng);
+        let secs = integrity
+            .clock
+            .wall()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        sync_file_name(&integrity.name, secs, &mut *rng)
+    };
+    send_file(session, &path, &container.bytes)
+        .await
+        .map_err(cluster_error)?;
+    let end = TaskFile {
+        tid: tid.clone(),
+        relpath: path[1..].to_owned(),
+    };
+    session
+        .request(names::SYN_I_W_M_E, end.encode())
+        .await
+        .map_err(cluster_error)?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The worker's handlers of the integrity commands the master sends.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::Command;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{TaskError, TaskFile, TaskId, WazuhException, error_codes};
+
+use super::{WorkerIntegrity, apply, lock};
+use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask};
+use crate::session::{Handler, HandlerResult, Reply, Request, Router};
+use crate::transfer::new_task_id;
+use crate::worker::WorkerConn;
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    NotRequired,
+    Start,
+    End,
+    MasterError,
+    Cancel,
+    NewFile,
+    FileUpdate,
+    FileEnd,
+}
+
+struct IntegrityHandler {
+    integrity: Arc<WorkerIntegrity>,
+    kind: Kind,
+}
+
+/// Routes every integrity command to its handler.
+pub(super) fn install(integrity: &Arc<WorkerIntegrity>, router: &mut Router<WorkerConn>) {
+    let routes: [(Command, Kind); 8] = [
+        (names::SYN_M_C_OK, Kind::NotRequired),
+        (names::SYN_M_C, Kind::Start),
+        (names::SYN_M_C_E, Kind::End),
+        (names::SYN_M_C_R, Kind::MasterError),
+        (names::CANCEL_TASK, Kind::Cancel),
+        (names::NEW_FILE, Kind::NewFile),
+        (names::FILE_UPD, Kind::FileUpdate),
+        (names::FILE_END, Kind::FileEnd),
+    ];
+    for (command, kind) in routes {
+        let handler = IntegrityHandler {
+            integrity: integrity.clone(),
+            kind,
+        };
+        if let Err(error) = router.route(command, handler) {
+            tracing::error!(
+                tag = integrity.tag.as_str(),
+                subtag = "Main",
+                "{error}: the integrity synchronization cannot take it over"
+            );
+        }
+    }
+}
+
+/// Logs a refused request and returns the exception sent back.
+fn refuse(tag: &str, what: impl std::fmt::Display) -> WazuhException {
+    let message = what.to_string();
+    tracing::error!(tag, subtag = "Integrity sync", "Refused: {message}");
+    WazuhException::cluster(error_codes::CLUSTER).with_extra_message(message)
+}
+
+#[async_trait]
+impl Handler<WorkerConn> for IntegrityHandler {
+    async fn handle(&self, _conn: &WorkerConn, request: Request) -> HandlerResult {
+        let integrity = &self.integrity;
+        let tag = integrity.tag.as_str();
+        match self.kind {
+            Kind::NotRequired => {
+                finish_check(integrity, false);
+                Ok(Some(Reply::ok(&b"Thanks"[..])))
+            }
+            Kind::Start => Ok(Some(start(integrity, &request))),
+            Kind::End => end(integrity, &request.payload)
+                .map(Some)
+                .map_err(|e| refuse(tag, e)),
+            Kind::MasterError => {
+                let error = match TaskError::decode(&request.payload) {
+                    Ok(task) => task.error,
+                    Err(e) => WazuhException::cluster(error_codes::CLUSTER)
+                        .with_extra_message(e.to_string()),
+                };
+                tracing::error!(
+                    tag,
+                    subtag = "Integrity sync",
+                    "Error received from the master: {}",
+                    error.message()
+                );
+                if let Some((_, waiting)) = lock(&integrity.state).receiving.take() {
+                    let _ = waiting.send(Err(Box::new(error)));
+                }
+                Ok(Some(Reply::ok(&b"Thanks"[..])))
+            }
+            Kind::Cancel => {
+                tracing::warn!(
+                    tag,
+                    subtag = "Integrity check",
+                    "The master cancelled a task: {}",
+                    String::from_utf8_lossy(&request.payload[..request.payload.len().min(256)])
+                );
+                Ok(Some(Reply::ok(&b"Thanks"[..])))
+            }
+            Kind::NewFile | Kind::FileUpdate | Kind::FileEnd => {
+                let mut inbox = lock(&integrity.inbox);
+                let result = match self.kind {
+                    Kind::NewFile => inbox.start(&request.payload),
+                    Kind::FileUpdate => inbox.update(&request.payload),
+                    _ => inbox.end(&request.payload),
+                };
+                result
+                    .map(|()| Some(Reply::ok(&b"File received"[..])))
+                    .map_err(|e| refuse(tag, e))
+            }
+        }
+    }
+}
+
+/// Closes the current check with its stats and Wazuh's log line; `required` when the master
+/// starts a sync.
+fn finish_check(integrity: &WorkerIntegrity, required: bool) {
+    let mut state = lock(&integrity.state);
+    let Some((started, wall)) = state.check_started.take() else {
+        return;
+    };
+    let stats = IntegrityStats {
+        task: IntegrityTask::Check,
+        started: wall,
+        finished: integrity.clock.wall(),
+        elapsed: integrity.clock.now() - started,
+        files: 0,
+        counts: ComparisonCounts::default(),
+        bytes: 0,
+    };
+    let message = if required {
+        format!(
+            "Finished in {:.3}s. Sync required.",
+            stats.elapsed.as_secs_f64()
+        )
+    } else {
+        stats.finished_message()
+    };
+    tracing::info!(
+        tag = integrity.tag.as_str(),
+        subtag = "Integrity check",
+        "{message}"
+    );
+    state.report.last_check = Some(stats);
+}
+
+/// `syn_m_c`: the master will send a container; wait for it.
+fn start(integrity: &Arc<WorkerIntegrity>, request: &Request) -> Reply {
+    let tid = new_task_id(&mut *lock(&integrity.rng));
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut state = lock(&integrity.state);
+        state.busy = true;
+        if let Some((_, previous)) = state.receiving.replace((tid.clone(), tx)) {
+            let _ = previous.send(Err(Box::new(
+                WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+                    .with_extra_message("the master started another sync"),
+            )));
+        }
+    }
+    finish_check(integrity, true);
+    lock(&integrity.inbox).clear();
+    integrity.spawner.spawn(apply::receive_then_apply(
+        integrity.clone(),
+        tid.clone(),
+        request.session.clone(),
+        rx,
+    ));
+    Reply::ok(tid)
+}
+
+/// `syn_m_c_e`: the container is complete; hand it to the waiting task.
+fn end(integrity: &WorkerIntegrity, payload: &[u8]) -> Result<Reply, String> {
+    let file = TaskFile::decode(payload).map_err(|e| e.to_string())?;
+    let mut inbox = lock(&integrity.inbox);
+    inbox.check_name(&file.relpath).map_err(|e| e.to_string())?;
+    let mut state = lock(&integrity.state);
+    let matches =
+        matches!((&state.receiving, &file.tid), (Some((tid, _)), TaskId::Uuid(got)) if tid == got);
+    if !matches {
+        return Err(format!(
+            "syn_m_c_e names task {}, which is not waiting for a file",
+            file.tid
+        ));
+    }
+    let Some((_, waiting)) = state.receiving.take() else {
+        return Err("no task is waiting for a file".to_owned());
+    };
+    match inbox.take(&file.relpath) {
+        Some(bytes) => {
+            let _ = waiting.send(Ok(bytes));
+            Ok(Reply::ok(&b"File correctly received"[..]))
+        }
+        None => {
+            let error = format!("file {:?} was not received completely", file.relpath);
+            let _ = waiting.send(Err(Box::new(
+                WazuhException::cluster(error_codes::FILE_NOT_FOUND)
+                    .with_extra_message(error.clone()),
+            )));
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The worker's side of the file integrity synchronization (Wazuh 4.x, protocol section 6).
+//!
+//! ```text
+//! every sync_integrity, while connected and no sync is being applied:
+//!   syn_i_w_m_p -> True: refresh the table (incremental, full on a schedule), pack
+//!   files_metadata.json alone, syn_i_w_m -> tid, new_file/file_upd/file_end, syn_i_w_m_e;
+//!   any error after that: syn_i_w_m_r "<tid or None> <json>"
+//! syn_m_c_ok -> "Sync not required"
+//! syn_m_c    -> ok <tid>; busy; wait timeout_receiving_file for the file (then cancel_task)
+//! new_file/file_upd/file_end -> inbox (queue/cluster/<own name>/ only, bounded, in memory)
+//! syn_m_c_e  -> decode the container (strict limits), apply it through the FileSource
+//! syn_m_c_r  -> the master gave up; cancel_task -> logged
+//! ```
+//!
+//! Nothing of a container reaches the files before it is complete and its checksum verified,
+//! and each file is written atomically by the [`FileSource`], so an interrupted transfer leaves
+//! no partial file.
+
+mod apply;
+mod check;
+mod handlers;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::payload::WazuhException;
+
+use super::{WorkerConn, WorkerHandle};
+use crate::clock::{Clock, Instant};
+use crate::config::IntegrityConfig;
+use crate::files::FileSource;
+use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats, MetadataTable};
+use crate::session::Router;
+use crate::transfer::{FileInbox, TaskSet, TaskSpawner};
+
+/// The outcome of waiting for the master's container: its bytes, or why it will not come.
+type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+
+/// What the worker shows about its integrity sync.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkerIntegrityReport {
+    /// The last check the master answered (`syn_m_c_ok` or `syn_m_c`).
+    pub last_check: Option<IntegrityStats>,
+    /// The last container applied.
+    pub last_sync: Option<IntegrityStats>,
+    /// What the last apply did.
+    pub last_apply: Option<ApplyReport>,
+    /// Checks the master granted.
+    pub checks: u64,
+    /// Containers applied.
+    pub syncs: u64,
+    /// Transfers or applies that failed (timeouts, refusals).
+    pub failures: u64,
+}
+
+#[derive(Default)]
+struct SyncState {
+    busy: bool,
+    receiving: Option<(String, oneshot::Sender<FileOutcome>)>,
+    check_started: Option<(Instant, std::time::SystemTime)>,
+    report: WorkerIntegrityReport,
+}
+
+/// The worker's integrity state.
+pub struct WorkerIntegrity {
+    files: Arc<dyn FileSource>,
+    config: IntegrityConfig,
+    clock: Arc<dyn Clock>,
+    name: String,
+    tag: String,
+    table: tokio::sync::Mutex<MetadataTable>,
+    schedule: Mutex<FullRehashSchedule>,
+    inbox: Mutex<FileInbox>,
+    state: Mutex<SyncState>,
+    rng: Mutex<StdRng>,
+    spawner: TaskSpawner,
+    task_set: Mutex<Option<TaskSet>>,
+}
+
+impl std::fmt::Debug for WorkerIntegrity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerIntegrity")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl WorkerIntegrity {
+    pub(crate) fn new(
+        files: Arc<dyn FileSource>,
+        config: IntegrityConfig,
+        clock: Arc<dyn Clock>,
+        name: &str,
+        seed: u64,
+    ) -> Arc<Self> {
+        let (task_set, spawner) = TaskSet::new();
+        Arc::new(Self {
+            files,
+            schedule: Mutex::new(FullRehashSchedule::new(config.full_rehash_period)),
+            inbox: Mutex::new(FileInbox::new(
+                format!("queue/cluster/{name}/"),
+                config.inbox,
+            )),
+            config,
+            clock,
+            name: name.to_owned(),
+            tag: format!("Worker {name}"),
+            table: tokio::sync::Mutex::new(MetadataTable::new()),
+            state: Mutex::new(SyncState::default()),
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            spawner,
+            task_set: Mutex::new(Some(task_set)),
+        })
+    }
+
+    /// Adds the integrity handlers to the worker's router.
+    pub(crate) fn install(self: &Arc<Self>, router: &mut Router<WorkerConn>) {
+        handlers::install(self, router);
+    }
+
+    /// Runs the periodic check (on the current connection to the master) and the background
+    /// tasks of the transfers.
+    pub(crate) async fn run(self: Arc<Self>, worker: WorkerHandle) {
+        let tasks = lock(&self.task_set).take();
+        let checks = check::check_forever(self.clone(), worker);
+        match tasks {
+            Some(tasks) => {
+                tokio::join!(tasks.run(), checks);
+            }
+            None => checks.await,
+        }
+    }
+
+    /// What the worker's integrity sync did so far.
+    pub fn report(&self) -> WorkerIntegrityReport {
+        lock(&self.state).report.clone()
+    }
+
+    /// Whether a container from the master is being received or applied.
+    pub fn is_busy(&self) -> bool {
+        lock(&self.state).busy
+    }
+}
