@@ -21,6 +21,11 @@
 //!
 //! Later capabilities add their handlers and state through [`SimBuilder::extend_master`] and
 //! [`SimBuilder::extend_worker`], which run at every (re)start of a node.
+//!
+//! Every node has a [`MemoryFileSource`] (its Wazuh home, kept across restarts like a disk) and
+//! the master a [`MemorySyncStates`]; [`SimBuilder::integrity`] turns the integrity sync on, and
+//! [`SimCluster::files`], [`SimCluster::synced_files`] and [`SimCluster::converged`] edit and
+//! read the homes.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -34,8 +39,12 @@ use tokio::task::JoinHandle;
 use super::clock::VirtualClock;
 use super::net::{ConnectError, LinkConfig, SimNet};
 use super::storage::MemoryStorage;
+use super::sync_states::MemorySyncStates;
 use crate::clock::Clock;
-use crate::config::{MasterConfig, WorkerConfig};
+use crate::config::{IntegrityConfig, MasterConfig, WorkerConfig};
+use crate::files::FileSource;
+use crate::files::memory::MemoryFileSource;
+use crate::integrity::ClusterItems;
 use crate::master::{MasterBuilder, MasterHandle};
 use crate::transport::Connection;
 use crate::worker::{WorkerBuilder, WorkerHandle};
@@ -62,6 +71,10 @@ pub struct NodeEnv {
     pub clock: Arc<VirtualClock>,
     /// The node's database, kept across restarts.
     pub storage: Arc<MemoryStorage>,
+    /// The node's Wazuh home (its synchronized files), kept across restarts.
+    pub files: Arc<MemoryFileSource>,
+    /// The node's file sync-state table (used on the master), kept across restarts.
+    pub sync_states: Arc<MemorySyncStates>,
 }
 
 type MasterExtension = Arc<dyn Fn(MasterBuilder, &NodeEnv) -> MasterBuilder + Send + Sync>;
@@ -78,9 +91,16 @@ pub struct SimBuilder {
     worker_config: WorkerConfigEdit,
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
+    integrity: Option<IntegrityConfig>,
 }
 
 impl SimBuilder {
+    /// Turns the file integrity synchronization on in every node, with these timers.
+    pub fn integrity(mut self, config: IntegrityConfig) -> Self {
+        self.integrity = Some(config);
+        self
+    }
+
     /// Number of workers (`worker01`, `worker02`, ...; default 1).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n;
@@ -163,6 +183,7 @@ impl SimBuilder {
             workers,
             extend_master: self.extend_master,
             extend_worker: self.extend_worker,
+            integrity: self.integrity,
             next_raw_ip: 100,
         };
         sim.start(MASTER_NAME);
@@ -187,6 +208,8 @@ impl NodeSlot {
                 ip,
                 clock,
                 storage: Arc::new(MemoryStorage::new()),
+                files: Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())),
+                sync_states: Arc::new(MemorySyncStates::new()),
             },
             task: None,
         }
@@ -217,6 +240,7 @@ pub struct SimCluster {
     workers: BTreeMap<String, WorkerSlot>,
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
+    integrity: Option<IntegrityConfig>,
     next_raw_ip: u8,
 }
 
@@ -231,6 +255,7 @@ impl SimCluster {
             worker_config: Box::new(|_, _| {}),
             extend_master: Arc::new(|b, _| b),
             extend_worker: Arc::new(|b, _| b),
+            integrity: None,
         }
     }
 
@@ -396,6 +421,12 @@ impl SimCluster {
                 env.storage.clone(),
             )
             .seed(seed);
+            let builder = match &self.integrity {
+                Some(config) => {
+                    builder.integrity(env.files.clone(), env.sync_states.clone(), config.clone())
+                }
+                None => builder,
+            };
             let master = (self.extend_master)(builder, &env).build();
             self.master_handle = Some(master.handle());
             let listener = self.net.listen(self.master_addr());
@@ -413,6 +444,10 @@ impl SimCluster {
         let connector = Arc::new(self.net.connector(env.ip, master_addr));
         let builder =
             WorkerBuilder::new(worker.config.clone(), self.clock.clone(), connector).seed(seed);
+        let builder = match &self.integrity {
+            Some(config) => builder.integrity(env.files.clone(), config.clone()),
+            None => builder,
+        };
         let node = (self.extend_worker)(builder, &env).build();
         worker.handle = Some(node.handle());
         worker.slot.task = Some(tokio::spawn(node.run()));
@@ -422,6 +457,35 @@ impl SimCluster {
     pub fn restart(&mut self, name: &str) {
         self.stop(name);
         self.start(name);
+    }
+
+    /// The Wazuh home of node `name` (running or not), to edit or read its files.
+    pub fn files(&self, name: &str) -> Arc<MemoryFileSource> {
+        self.slot(name).env.files.clone()
+    }
+
+    /// The files of node `name` that belong to a synchronized item, with their content.
+    pub fn synced_files(&self, name: &str) -> BTreeMap<String, Vec<u8>> {
+        let files = self.files(name);
+        let items = files.items();
+        files
+            .snapshot()
+            .into_iter()
+            .filter(|(path, _)| items.confine(path).is_ok())
+            .collect()
+    }
+
+    /// Whether worker `name`'s synchronized files equal the master's.
+    pub fn converged(&self, name: &str) -> bool {
+        self.synced_files(name) == self.synced_files(MASTER_NAME)
+    }
+
+    /// Whether every worker's synchronized files equal the master's.
+    pub fn all_converged(&self) -> bool {
+        let master = self.synced_files(MASTER_NAME);
+        self.workers
+            .keys()
+            .all(|name| self.synced_files(name) == master)
     }
 
     /// Opens a raw connection to the master from a new IP, to speak the protocol by hand.
