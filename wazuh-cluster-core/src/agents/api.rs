@@ -23,7 +23,13 @@ pub struct Registration {
 impl Registration {
     /// The `client.keys` line to give the agent (`ID NAME IP KEY`).
     pub fn key_line(&self) -> String {
-        format!("{} {} {} {}", self.id, self.name, self.ip, self.key.as_str())
+        format!(
+            "{} {} {} {}",
+            self.id,
+            self.name,
+            self.ip,
+            self.key.as_str()
+        )
     }
 }
 
@@ -72,7 +78,12 @@ pub enum AgentEvent {
 #[async_trait]
 pub trait AgentApi: Send + Sync {
     /// Registers an agent (`ip` is `any` or an address; no groups means `default`).
-    async fn register(&self, name: &str, ip: &str, groups: &[String]) -> Result<Registration, AgentError>;
+    async fn register(
+        &self,
+        name: &str,
+        ip: &str,
+        groups: &[String],
+    ) -> Result<Registration, AgentError>;
     /// Deletes an agent.
     async fn delete(&self, id: AgentId) -> Result<(), AgentError>;
     /// Creates a group.

@@ -35,8 +35,12 @@ impl ClientKeys {
             .lines()
             .filter_map(|line| {
                 let mut fields = line.split_whitespace();
-                let (id, name, ip, key) =
-                    (fields.next()?, fields.next()?, fields.next()?, fields.next()?);
+                let (id, name, ip, key) = (
+                    fields.next()?,
+                    fields.next()?,
+                    fields.next()?,
+                    fields.next()?,
+                );
                 if fields.next().is_some() || name.starts_with(['!', '#']) || key.is_empty() {
                     return None;
                 }
@@ -113,7 +117,10 @@ mod tests {
         ];
         let text = render_client_keys(&agents);
         let text_str = String::from_utf8(text.clone()).unwrap();
-        assert!(text_str.starts_with(&format!("002 db 10.0.0.9 {}\n012 web any ", "02".repeat(32))));
+        assert!(text_str.starts_with(&format!(
+            "002 db 10.0.0.9 {}\n012 web any ",
+            "02".repeat(32)
+        )));
         let keys = ClientKeys::parse(&text);
         assert_eq!(keys.ids().collect::<Vec<_>>(), [AgentId(2), AgentId(12)]);
         assert_eq!(keys.get(AgentId(12)).unwrap().ip, "any");

@@ -66,7 +66,9 @@ pub enum AgentError {
         name: String,
     },
     /// Another agent has this name.
-    #[error("there is already an agent named {name:?} (id {id}); choose another name or remove agent {id} first")]
+    #[error(
+        "there is already an agent named {name:?} (id {id}); choose another name or remove agent {id} first"
+    )]
     DuplicateName {
         /// The name.
         name: String,
@@ -74,7 +76,9 @@ pub enum AgentError {
         id: String,
     },
     /// Another agent has this IP.
-    #[error("there is already an agent with IP {ip} (id {id}); use another IP, 'any', or remove agent {id} first")]
+    #[error(
+        "there is already an agent with IP {ip} (id {id}); use another IP, 'any', or remove agent {id} first"
+    )]
     DuplicateIp {
         /// The IP.
         ip: String,
@@ -116,7 +120,9 @@ pub enum AgentError {
         group: String,
     },
     /// A status report names an agent this node has no key for.
-    #[error("agent {id} is not in the client.keys of node {node}; register it on the master first (or wait for its key to reach this node)")]
+    #[error(
+        "agent {id} is not in the client.keys of node {node}; register it on the master first (or wait for its key to reach this node)"
+    )]
     NotInClientKeys {
         /// The agent.
         id: String,
@@ -124,7 +130,9 @@ pub enum AgentError {
         node: String,
     },
     /// A worker could not get an answer from its master; nothing was done.
-    #[error("the master cannot be reached ({reason}); nothing was registered or changed, retry once the worker is connected")]
+    #[error(
+        "the master cannot be reached ({reason}); nothing was registered or changed, retry once the worker is connected"
+    )]
     MasterUnreachable {
         /// Why.
         reason: String,

@@ -44,7 +44,11 @@ impl AgentStore for MemoryAgentStore {
             .agents
             .values()
             .map(|agent| AgentRecord {
-                groups: state.assignments.get(&agent.id).cloned().unwrap_or_default(),
+                groups: state
+                    .assignments
+                    .get(&agent.id)
+                    .cloned()
+                    .unwrap_or_default(),
                 ..agent.clone()
             })
             .collect())

@@ -1,22 +1,52 @@
 //! Agents: the registry on the master, registration forwarding from workers, agent-info from
-//! the workers to the master and agent-groups from the master to the workers.
+//! the workers to the master, agent-groups from the master to the workers.
 //!
-//! (filled in below as modules land)
+//! What an embedder constructs, per node:
+//! - master: [`MasterAgents::new`]`(name, store, files, clock, config, seed)`, then
+//!   [`MasterAgents::install`] on the `MasterBuilder`, build, [`MasterAgents::bind`] the handle;
+//! - worker: [`WorkerAgents::new`] / [`WorkerAgents::install`] / [`WorkerAgents::bind`] alike.
+//!
+//! Both implement [`AgentApi`] (register, delete, groups, listing, status reports): the master
+//! decides, a worker forwards to it. The store is any [`AgentStore`] (memory for tests, SQLite
+//! in the daemon); files go through the node's [`FileSource`](crate::files::FileSource), and
+//! the integrity sync carries `etc/client.keys`, `etc/shared/` and `var/multigroups/` to the
+//! workers.
+//!
+//! Module map: [`model`] (ids, names, keys, rows), [`error`], [`store`] (+ `memory_store`,
+//! `store_suite` with feature `testing`), [`client_keys`], [`groups`] (hashes, merged files),
+//! [`registry`] (the master's decisions), [`forward`] (`sendsync` relay), [`strings`]
+//! (`new_str`/`str_upd`), [`agent_info`], [`agent_groups`], [`status`], [`keys_reader`],
+//! [`config`], [`master_node`], [`worker_node`].
 
+pub mod agent_groups;
+pub mod agent_info;
 pub mod api;
 pub mod client_keys;
+pub mod config;
 pub mod error;
+pub mod forward;
 pub mod groups;
+mod guard;
+pub mod keys_reader;
+pub mod master_node;
 #[cfg(feature = "testing")]
 pub mod memory_store;
 pub mod model;
 pub mod registry;
+pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod store_suite;
+pub mod strings;
+pub mod worker_node;
 
 pub use api::{AgentApi, AgentEvent, AgentSummary, Registration};
+pub use config::AgentsConfig;
 pub use error::AgentError;
+pub use master_node::MasterAgents;
+#[cfg(feature = "testing")]
+pub use memory_store::MemoryAgentStore;
 pub use model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
 pub use registry::AgentRegistry;
 pub use store::AgentStore;
+pub use worker_node::WorkerAgents;

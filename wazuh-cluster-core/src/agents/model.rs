@@ -92,9 +92,11 @@ impl FromStr for AgentIp {
         if s.eq_ignore_ascii_case("any") {
             return Ok(AgentIp::Any);
         }
-        s.parse().map(AgentIp::Addr).map_err(|_| AgentError::InvalidIp {
-            value: s.chars().take(64).collect(),
-        })
+        s.parse()
+            .map(AgentIp::Addr)
+            .map_err(|_| AgentError::InvalidIp {
+                value: s.chars().take(64).collect(),
+            })
     }
 }
 
@@ -154,7 +156,13 @@ pub struct AgentRecord {
 impl AgentRecord {
     /// Its `client.keys` line: `ID NAME IP KEY`.
     pub fn key_line(&self) -> String {
-        format!("{} {} {} {}", self.id, self.name, self.ip, self.key.as_str())
+        format!(
+            "{} {} {} {}",
+            self.id,
+            self.name,
+            self.ip,
+            self.key.as_str()
+        )
     }
 }
 
@@ -247,7 +255,10 @@ mod tests {
         assert_eq!("007".parse::<AgentId>().unwrap(), AgentId(7));
         assert!("-1".parse::<AgentId>().is_err());
         assert_eq!("ANY".parse::<AgentIp>().unwrap(), AgentIp::Any);
-        assert_eq!("10.0.0.5".parse::<AgentIp>().unwrap().to_string(), "10.0.0.5");
+        assert_eq!(
+            "10.0.0.5".parse::<AgentIp>().unwrap().to_string(),
+            "10.0.0.5"
+        );
         assert!("10.0.0.300".parse::<AgentIp>().is_err());
         assert!(validate_agent_name("web-01.prod").is_ok());
         assert!(validate_agent_name("a").is_err());

@@ -26,7 +26,9 @@ use super::groups::{
     DEFAULT_GROUP, EMPTY_AGENT_CONF, GroupFile, MULTIGROUPS_DIR, SHARED_DIR, agent_conf_path,
     multigroup_path, render_merged,
 };
-use super::model::{AgentId, AgentIp, AgentKey, AgentRecord, validate_agent_name, validate_group_name};
+use super::model::{
+    AgentId, AgentIp, AgentKey, AgentRecord, validate_agent_name, validate_group_name,
+};
 use super::store::AgentStore;
 use crate::clock::Clock;
 use crate::files::FileSource;
@@ -155,7 +157,11 @@ impl AgentRegistry {
             return Err(error);
         }
         self.mark_changed(id);
-        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} ({name}) registered.");
+        tracing::info!(
+            tag = "Master",
+            subtag = "Agents",
+            "Agent {id} ({name}) registered."
+        );
         Ok(Registration {
             id,
             name: record.name,
@@ -165,7 +171,10 @@ impl AgentRegistry {
     }
 
     /// Groups that exist, or `default` (created if missing) for an empty list.
-    async fn existing_groups_or_default(&self, groups: &[String]) -> Result<Vec<String>, AgentError> {
+    async fn existing_groups_or_default(
+        &self,
+        groups: &[String],
+    ) -> Result<Vec<String>, AgentError> {
         if groups.is_empty() {
             self.ensure_group(DEFAULT_GROUP).await?;
             return Ok(vec![DEFAULT_GROUP.to_owned()]);
@@ -216,7 +225,12 @@ impl AgentRegistry {
             let _ = self.write_files().await;
             return Err(error);
         }
-        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} ({}) deleted.", record.name);
+        tracing::info!(
+            tag = "Master",
+            subtag = "Agents",
+            "Agent {id} ({}) deleted.",
+            record.name
+        );
         Ok(())
     }
 
@@ -298,7 +312,12 @@ impl AgentRegistry {
             return Err(error);
         }
         self.mark_changed(id);
-        tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} groups: {}.", groups.join(","));
+        tracing::info!(
+            tag = "Master",
+            subtag = "Agents",
+            "Agent {id} groups: {}.",
+            groups.join(",")
+        );
         Ok(())
     }
 

@@ -34,7 +34,10 @@ fn info(id: u32, node: &str, keepalive: i64) -> AgentInfoRecord {
 
 /// Runs every check on `store`, which must be empty.
 pub async fn check_agent_store(store: &dyn AgentStore) {
-    assert!(store.agents().await.unwrap().is_empty(), "the suite needs an empty store");
+    assert!(
+        store.agents().await.unwrap().is_empty(),
+        "the suite needs an empty store"
+    );
     registry_round_trip(store).await;
     groups_and_assignments(store).await;
     info_newer_wins(store).await;
@@ -52,14 +55,21 @@ async fn registry_round_trip(store: &dyn AgentStore) {
         "an existing id is refused"
     );
     let agents = store.agents().await.unwrap();
-    assert_eq!(agents, vec![b.clone(), a.clone()], "ascending by id, groups included");
+    assert_eq!(
+        agents,
+        vec![b.clone(), a.clone()],
+        "ascending by id, groups included"
+    );
     assert_eq!(agents[1].key.as_str(), a.key.as_str());
 }
 
 async fn groups_and_assignments(store: &dyn AgentStore) {
     assert!(store.insert_group("web").await.unwrap());
     assert!(store.insert_group("default").await.unwrap());
-    assert!(!store.insert_group("web").await.unwrap(), "a group exists once");
+    assert!(
+        !store.insert_group("web").await.unwrap(),
+        "a group exists once"
+    );
     assert_eq!(store.groups().await.unwrap(), ["default", "web"]);
     let groups = vec!["web".to_owned(), "default".to_owned()];
     store.set_agent_groups(AgentId(1), &groups).await.unwrap();
@@ -73,13 +83,23 @@ async fn groups_and_assignments(store: &dyn AgentStore) {
     assert_eq!(assignments[0].1, groups, "order of groups is kept");
     assert_eq!(store.agents().await.unwrap()[0].groups, groups);
     store.set_agent_groups(AgentId(50), &[]).await.unwrap();
-    assert_eq!(store.agent_groups().await.unwrap().len(), 2, "empty list removes");
+    assert_eq!(
+        store.agent_groups().await.unwrap().len(),
+        2,
+        "empty list removes"
+    );
 }
 
 async fn info_newer_wins(store: &dyn AgentStore) {
-    assert_eq!(store.apply_info(&[info(1, "worker01", 100)]).await.unwrap(), 1);
+    assert_eq!(
+        store.apply_info(&[info(1, "worker01", 100)]).await.unwrap(),
+        1
+    );
     // The agent moved to worker02, later.
-    assert_eq!(store.apply_info(&[info(1, "worker02", 200)]).await.unwrap(), 1);
+    assert_eq!(
+        store.apply_info(&[info(1, "worker02", 200)]).await.unwrap(),
+        1
+    );
     // worker01 comes back with its stale row, and with a row of the same time.
     let stale = [info(1, "worker01", 150), info(1, "worker01", 200)];
     assert_eq!(store.apply_info(&stale).await.unwrap(), 0);
@@ -93,12 +113,23 @@ async fn info_newer_wins(store: &dyn AgentStore) {
     bare.version = None;
     bare.os = None;
     store.apply_info(&[bare.clone()]).await.unwrap();
-    assert_eq!(store.infos().await.unwrap()[1], bare, "absent fields stay absent");
+    assert_eq!(
+        store.infos().await.unwrap()[1],
+        bare,
+        "absent fields stay absent"
+    );
 }
 
 async fn silent_agents_disconnect(store: &dyn AgentStore) {
-    store.apply_info(&[info(7, "worker01", 1000)]).await.unwrap();
-    assert_eq!(store.mark_silent_disconnected(1000, 1500).await.unwrap(), 1, "only agent 3");
+    store
+        .apply_info(&[info(7, "worker01", 1000)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.mark_silent_disconnected(1000, 1500).await.unwrap(),
+        1,
+        "only agent 3"
+    );
     let infos = store.infos().await.unwrap();
     let by_id = |id| infos.iter().find(|i| i.id == AgentId(id)).unwrap();
     assert_eq!(by_id(3).status, ConnectionStatus::Disconnected);
@@ -114,11 +145,18 @@ async fn removal_is_complete_and_targeted(store: &dyn AgentStore) {
     let agents = store.agents().await.unwrap();
     assert_eq!(agents.iter().map(|a| a.id.0).collect::<Vec<_>>(), [3]);
     let assignments = store.agent_groups().await.unwrap();
-    assert_eq!(assignments.iter().map(|(id, _)| id.0).collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        assignments.iter().map(|(id, _)| id.0).collect::<Vec<_>>(),
+        [3]
+    );
     let infos = store.infos().await.unwrap();
     assert_eq!(infos.iter().map(|i| i.id.0).collect::<Vec<_>>(), [3, 7]);
     // Info without a record (a worker) is removed too.
     assert!(store.remove_agent(AgentId(7)).await.unwrap());
     assert_eq!(store.infos().await.unwrap().len(), 1);
-    assert_eq!(store.groups().await.unwrap(), ["default", "web"], "groups stay");
+    assert_eq!(
+        store.groups().await.unwrap(),
+        ["default", "web"],
+        "groups stay"
+    );
 }

@@ -1,0 +1,299 @@
+//! Agent-groups, master → workers: the envelope `global set-agent-groups` by string transfer,
+//! then `syn_g_m_w <sid>` (changed agents) or `syn_g_m_w_c <sid>` (all agents, after the worker
+//! asked with `syn_w_g_c`). The worker answers `syn_w_g_e` / `syn_wgc_e`.
+//!
+//! Differences from Wazuh, on purpose:
+//! - The master sends its global hash every period even when no agent changed (an empty data
+//!   list), so a worker that missed a push notices the drift without waiting for the next
+//!   change.
+//! - A worker applies a row only for an agent in its current `client.keys`; the others wait,
+//!   in memory, until the key arrives (Wazuh #29708: groups before keys). The hash compares
+//!   what is applied, so a worker waiting for keys counts mismatches, and a full resync comes
+//!   only after `agent_groups_mismatch_limit` consecutive ones.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use wazuh_cluster_proto::Command;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    AgentGroups, AgentGroupsChunk, AgentGroupsSync, DEFAULT_CHUNK_BYTES, SyncResult,
+};
+
+use super::client_keys::ClientKeys;
+use super::groups::global_groups_hash;
+use super::keys_reader::KeysReader;
+use super::model::AgentId;
+use super::store::AgentStore;
+use super::strings::{StringInbox, send_string};
+use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
+use crate::storage::StorageError;
+
+/// Largest chunk a worker accepts.
+pub const MAX_GROUPS_CHUNK: usize = 4 * DEFAULT_CHUNK_BYTES;
+
+/// The envelope of these assignments, carrying the hash of `all`.
+pub fn groups_envelope(
+    rows: &[(AgentId, Vec<String>)],
+    all: &[(AgentId, Vec<String>)],
+) -> AgentGroupsSync {
+    let hash = global_groups_hash(all.iter().map(|(id, g)| (*id, g.as_slice())));
+    let agents: Vec<AgentGroups> = rows
+        .iter()
+        .map(|(id, groups)| AgentGroups {
+            id: id.0,
+            groups: groups.clone(),
+        })
+        .collect();
+    if agents.is_empty() {
+        return AgentGroupsSync {
+            chunks: vec![vec![AgentGroupsChunk {
+                data: Vec::new(),
+                hash,
+            }]],
+        };
+    }
+    AgentGroupsSync::from_agents(&agents, hash.as_ref(), DEFAULT_CHUNK_BYTES)
+}
+
+/// Sends an envelope with `command` (`syn_g_m_w` or `syn_g_m_w_c`).
+pub async fn push_groups(
+    session: &SessionHandle,
+    command: Command,
+    sync: &AgentGroupsSync,
+) -> Result<(), String> {
+    let sid = send_string(session, &sync.encode())
+        .await
+        .map_err(|e| e.to_string())?;
+    session
+        .request(command, sid.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The master's `syn_w_g_c` handler: sends that worker every assignment.
+pub struct FullResyncHandler {
+    /// The master's agents.
+    pub store: Arc<dyn AgentStore>,
+}
+
+#[async_trait]
+impl<Ctx: Send + Sync + 'static> Handler<Ctx> for FullResyncHandler {
+    async fn handle(&self, _ctx: &Ctx, request: Request) -> HandlerResult {
+        let store = self.store.clone();
+        let session = request.session.clone();
+        tokio::spawn(async move {
+            match store.agent_groups().await {
+                Ok(all) => {
+                    let sync = groups_envelope(&all, &all);
+                    if let Err(error) = push_groups(&session, names::SYN_G_M_W_C, &sync).await {
+                        tracing::error!(
+                            tag = "Master",
+                            subtag = "Agent-groups send full",
+                            "{error}"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(tag = "Master", subtag = "Agent-groups send full", "{error}")
+                }
+            }
+        });
+        Ok(Some(Reply::ok(&b"<SendEntireAgentGroupsTask>"[..])))
+    }
+}
+
+/// The worker's state of agent-groups: rows waiting for keys, consecutive hash mismatches.
+pub struct GroupsReceiver {
+    store: Arc<dyn AgentStore>,
+    keys: Arc<KeysReader>,
+    inbox: Arc<StringInbox>,
+    mismatch_limit: u32,
+    state: Mutex<ReceiverState>,
+    tag: String,
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    pending: BTreeMap<AgentId, Vec<String>>,
+    mismatches: u32,
+}
+
+impl GroupsReceiver {
+    /// A receiver applying to `store`, checking `keys`, full resync after `mismatch_limit`.
+    pub fn new(
+        store: Arc<dyn AgentStore>,
+        keys: Arc<KeysReader>,
+        inbox: Arc<StringInbox>,
+        mismatch_limit: u32,
+        tag: String,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            keys,
+            inbox,
+            mismatch_limit: mismatch_limit.max(1),
+            state: Mutex::default(),
+            tag,
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, ReceiverState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Agents whose groups wait for their key.
+    pub fn pending(&self) -> Vec<AgentId> {
+        self.state().pending.keys().copied().collect()
+    }
+
+    /// Applies the waiting rows whose key is now in `keys`, and forgets waiting rows of
+    /// agents that `keys` no longer lists but did before (`removed`).
+    pub async fn on_keys(
+        &self,
+        keys: &ClientKeys,
+        removed: &BTreeSet<AgentId>,
+    ) -> Result<(), StorageError> {
+        let ready: Vec<(AgentId, Vec<String>)> = {
+            let mut state = self.state();
+            state.pending.retain(|id, _| !removed.contains(id));
+            let ids: Vec<AgentId> = state
+                .pending
+                .keys()
+                .copied()
+                .filter(|id| keys.contains(*id))
+                .collect();
+            ids.into_iter()
+                .filter_map(|id| state.pending.remove(&id).map(|g| (id, g)))
+                .collect()
+        };
+        for (id, groups) in ready {
+            self.store.set_agent_groups(id, &groups).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, sync: &AgentGroupsSync, full: bool) -> Result<SyncResult, String> {
+        let started = Instant::now();
+        let keys = self.keys.current().await.map_err(|e| e.to_string())?;
+        let rows: Vec<&AgentGroups> = sync.chunks.iter().flatten().flat_map(|c| &c.data).collect();
+        let mut applied = 0u64;
+        if full {
+            let listed: BTreeSet<AgentId> = rows.iter().map(|r| AgentId(r.id)).collect();
+            let held = self.store.agent_groups().await.map_err(|e| e.to_string())?;
+            for (id, _) in held {
+                if !listed.contains(&id) {
+                    self.store
+                        .set_agent_groups(id, &[])
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            self.state().pending.clear();
+        }
+        for row in rows {
+            let id = AgentId(row.id);
+            if keys.contains(id) {
+                self.store
+                    .set_agent_groups(id, &row.groups)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.state().pending.remove(&id);
+                applied += 1;
+            } else {
+                self.state().pending.insert(id, row.groups.clone());
+            }
+        }
+        Ok(SyncResult {
+            updated_chunks: applied,
+            error_messages: Vec::new(),
+            time_spent: started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Whether this worker's applied assignments hash like `sync`'s.
+    async fn matches(&self, sync: &AgentGroupsSync) -> Result<bool, StorageError> {
+        let held = self.store.agent_groups().await?;
+        let own = global_groups_hash(held.iter().map(|(id, g)| (*id, g.as_slice())));
+        Ok(own.as_ref() == sync.last_hash())
+    }
+
+    async fn receive(self: Arc<Self>, session: SessionHandle, data: Vec<u8>, full: bool) {
+        let (ok_command, err_command) = if full {
+            (names::SYN_WGC_E, names::SYN_WGC_ERR)
+        } else {
+            (names::SYN_W_G_E, names::SYN_W_G_ERR)
+        };
+        let tag = self.tag.as_str();
+        let outcome = match AgentGroupsSync::decode(&data, MAX_GROUPS_CHUNK) {
+            Ok(sync) => self.apply(&sync, full).await.map(|r| (sync, r)),
+            Err(error) => Err(error.to_string()),
+        };
+        let sync = match outcome {
+            Ok((sync, result)) => {
+                let _ = session.request(ok_command, result.encode()).await;
+                sync
+            }
+            Err(text) => {
+                tracing::error!(tag, subtag = "Agent-groups recv", "{text}");
+                let _ = session.request(err_command, text).await;
+                return;
+            }
+        };
+        if full {
+            self.state().mismatches = 0;
+            return;
+        }
+        let matched = match self.matches(&sync).await {
+            Ok(matched) => matched,
+            Err(error) => {
+                tracing::error!(tag, subtag = "Agent-groups recv", "{error}");
+                return;
+            }
+        };
+        let ask_full = {
+            let mut state = self.state();
+            if matched {
+                state.mismatches = 0;
+                false
+            } else {
+                state.mismatches += 1;
+                if state.mismatches >= self.mismatch_limit {
+                    state.mismatches = 0;
+                    true
+                } else {
+                    false
+                }
+            }
+        };
+        if ask_full {
+            tracing::info!(
+                tag,
+                subtag = "Agent-groups recv",
+                "Groups hash differs from the master's; asking for every agent's groups."
+            );
+            let _ = session.request(names::SYN_W_G_C, Vec::new()).await;
+        }
+    }
+}
+
+/// The worker's `syn_g_m_w` (periodic) or `syn_g_m_w_c` (full) handler.
+pub struct GroupsHandler {
+    /// The receiver.
+    pub receiver: Arc<GroupsReceiver>,
+    /// Whether this is the full resync.
+    pub full: bool,
+}
+
+#[async_trait]
+impl<Ctx: Send + Sync + 'static> Handler<Ctx> for GroupsHandler {
+    async fn handle(&self, _ctx: &Ctx, request: Request) -> HandlerResult {
+        let (sid, data) = self.receiver.inbox.take(&request.payload)?;
+        let receiver = self.receiver.clone();
+        tokio::spawn(receiver.receive(request.session.clone(), data, self.full));
+        Ok(Some(Reply::ok(sid.to_string())))
+    }
+}

@@ -1,0 +1,215 @@
+//! Agent-info, worker → master: `syn_a_w_m_p` (permission), the `AgentInfoSync` envelope by
+//! string transfer, `syn_a_w_m <sid>`, and the master's `syn_m_a_e` result.
+//!
+//! The master keeps a row only for a registered agent, only if it is newer than what it has
+//! ([`AgentInfoRecord::supersedes`]: Wazuh #24401), and records the node as the name the
+//! sending worker gave in its `hello` (a worker cannot speak for another node).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    AgentInfoRow, AgentInfoSync, DEFAULT_CHUNK_BYTES, SyncResult, permission_payload,
+};
+
+use super::model::{AgentId, AgentInfoRecord, ConnectionStatus};
+use super::store::AgentStore;
+use super::strings::{StringInbox, send_string};
+use crate::master::MasterConn;
+use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
+use crate::storage::StorageError;
+
+/// Largest chunk the master accepts (four times wazuh-db's 64 KB).
+pub const MAX_INFO_CHUNK: usize = 4 * DEFAULT_CHUNK_BYTES;
+
+/// A wire row as a stored record; `node` overrides the row's `node_name` when given.
+pub fn record_from_row(row: &AgentInfoRow, node: Option<&str>) -> AgentInfoRecord {
+    AgentInfoRecord {
+        id: AgentId(row.id),
+        status: row
+            .connection_status
+            .as_deref()
+            .and_then(ConnectionStatus::parse)
+            .unwrap_or(ConnectionStatus::Active),
+        last_keepalive: row.last_keepalive,
+        disconnection_time: row.disconnection_time,
+        version: row.version.clone(),
+        os: row.os_name.clone(),
+        node: node.map(str::to_owned).or_else(|| row.node_name.clone()),
+    }
+}
+
+/// A stored record as a wire row.
+pub fn row_from_record(record: &AgentInfoRecord) -> AgentInfoRow {
+    AgentInfoRow {
+        id: record.id.0,
+        os_name: record.os.clone(),
+        version: record.version.clone(),
+        node_name: record.node.clone(),
+        last_keepalive: record.last_keepalive,
+        connection_status: Some(record.status.as_str().to_owned()),
+        disconnection_time: record.disconnection_time,
+        ..AgentInfoRow::default()
+    }
+}
+
+/// What one ingestion did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestStats {
+    /// Rows received.
+    pub received: usize,
+    /// Rows written (newer than what was stored).
+    pub written: usize,
+    /// Rows of agents that are not registered, dropped.
+    pub unknown: usize,
+}
+
+/// Decodes an agent-info envelope and applies its rows for `registered` agents to `store`,
+/// with `node` as the reporting node.
+pub async fn ingest(
+    store: &dyn AgentStore,
+    registered: &BTreeSet<AgentId>,
+    node: Option<&str>,
+    envelope: &[u8],
+) -> Result<IngestStats, IngestError> {
+    let sync = AgentInfoSync::decode(envelope, MAX_INFO_CHUNK).map_err(IngestError::Decode)?;
+    let mut stats = IngestStats::default();
+    let mut records = Vec::new();
+    for row in sync.chunks.iter().flatten() {
+        stats.received += 1;
+        if registered.contains(&AgentId(row.id)) {
+            records.push(record_from_row(row, node));
+        } else {
+            stats.unknown += 1;
+        }
+    }
+    stats.written = store
+        .apply_info(&records)
+        .await
+        .map_err(IngestError::Store)?;
+    Ok(stats)
+}
+
+/// Why an agent-info envelope was not ingested.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The envelope is malformed (Wazuh 3036).
+    #[error("agent-info envelope refused: {0}")]
+    Decode(wazuh_cluster_proto::payload::SetDataError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StorageError),
+}
+
+/// The master's `syn_a_w_m_p` handler: always grants (ingestion is cheap and ordered per row).
+pub struct InfoPermissionHandler;
+
+#[async_trait]
+impl Handler<MasterConn> for InfoPermissionHandler {
+    async fn handle(&self, _ctx: &MasterConn, _request: Request) -> HandlerResult {
+        Ok(Some(Reply::ok(permission_payload(true))))
+    }
+}
+
+/// The master's `syn_a_w_m` handler.
+pub struct InfoHandler {
+    /// Received strings.
+    pub inbox: Arc<StringInbox>,
+    /// The master's agents.
+    pub store: Arc<dyn AgentStore>,
+}
+
+#[async_trait]
+impl Handler<MasterConn> for InfoHandler {
+    async fn handle(&self, ctx: &MasterConn, request: Request) -> HandlerResult {
+        let session = request.session.clone();
+        let (sid, envelope) = match self.inbox.take(&request.payload) {
+            Ok(taken) => taken,
+            Err(error) => {
+                let text = error.to_string();
+                tokio::spawn(async move {
+                    let _ = session.request(names::SYN_M_A_ERR, text).await;
+                });
+                return Err(error);
+            }
+        };
+        let started = Instant::now();
+        let registered: Result<BTreeSet<AgentId>, _> = self
+            .store
+            .agents()
+            .await
+            .map(|agents| agents.into_iter().map(|a| a.id).collect());
+        let node = ctx.worker_name();
+        let tag = ctx.tag();
+        let outcome = match registered {
+            Ok(registered) => ingest(self.store.as_ref(), &registered, node.as_deref(), &envelope)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let (command, payload) = match outcome {
+            Ok(stats) => {
+                tracing::debug!(
+                    tag = tag.as_str(),
+                    subtag = "Agent-info sync",
+                    "Received {} rows, {} newer, {} of unknown agents.",
+                    stats.received,
+                    stats.written,
+                    stats.unknown
+                );
+                let result = SyncResult {
+                    updated_chunks: stats.written as u64,
+                    error_messages: Vec::new(),
+                    time_spent: started.elapsed().as_secs_f64(),
+                };
+                (names::SYN_M_A_E, result.encode())
+            }
+            Err(text) => {
+                tracing::error!(tag = tag.as_str(), subtag = "Agent-info sync", "{text}");
+                (names::SYN_M_A_ERR, text.into_bytes())
+            }
+        };
+        tokio::spawn(async move {
+            let _ = session.request(command, payload).await;
+        });
+        Ok(Some(Reply::ok(sid.to_string())))
+    }
+}
+
+/// The worker's handler of `syn_m_a_e` / `syn_m_a_err` (and the master's `syn_w_g_e`...):
+/// answers `ok Thanks`.
+pub struct ThanksHandler;
+
+#[async_trait]
+impl<Ctx: Send + Sync + 'static> Handler<Ctx> for ThanksHandler {
+    async fn handle(&self, _ctx: &Ctx, _request: Request) -> HandlerResult {
+        Ok(Some(Reply::ok(&b"Thanks"[..])))
+    }
+}
+
+/// Sends `rows` to the master: permission, string, `syn_a_w_m`. Answers whether the master
+/// took them (`false` when it refused permission).
+pub async fn send_agent_info(
+    session: &SessionHandle,
+    rows: &[AgentInfoRow],
+) -> Result<bool, String> {
+    let permission = session
+        .request(names::SYN_A_W_M_P, Vec::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    if permission.payload.as_ref() != b"True" {
+        return Ok(false);
+    }
+    let envelope = AgentInfoSync::from_rows(rows, DEFAULT_CHUNK_BYTES).encode();
+    let sid = send_string(session, &envelope)
+        .await
+        .map_err(|e| e.to_string())?;
+    session
+        .request(names::SYN_A_W_M, sid.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(true)
+}

@@ -1,0 +1,246 @@
+//! [`MasterAgents`]: the agent tasks of a master. Construct it, [`install`](MasterAgents::install)
+//! it on the [`MasterBuilder`], then [`bind`](MasterAgents::bind) the built master's handle.
+//!
+//! Handlers: `new_str`, `str_upd`, `sendsync` (registration forwarding), `syn_a_w_m_p`,
+//! `syn_a_w_m` (agent-info), `syn_w_g_c` (full agent-groups), and `ok Thanks` for
+//! `syn_w_g_e`/`syn_w_g_err`/`syn_wgc_e`/`syn_wgc_err`. Background task (ends with the master):
+//! every `sync_agent_groups` after `agent_group_start_delay`, push changed groups with the
+//! global hash to every worker, and mark silent agents `disconnected`.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use wazuh_cluster_proto::command::names;
+
+use super::agent_groups::{FullResyncHandler, groups_envelope, push_groups};
+use super::agent_info::{InfoHandler, InfoPermissionHandler, ThanksHandler};
+use super::api::{AgentApi, AgentEvent, AgentSummary, Registration};
+use super::config::AgentsConfig;
+use super::error::AgentError;
+use super::forward::SendSyncHandler;
+use super::guard::{AbortOnDrop, Guarded};
+use super::keys_reader::KeysReader;
+use super::model::{AgentId, AgentInfoRecord};
+use super::registry::{AgentRegistry, unix_secs};
+use super::status::row_for_event;
+use super::store::AgentStore;
+use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
+use crate::clock::Clock;
+use crate::files::FileSource;
+use crate::master::{MasterBuilder, MasterHandle};
+use crate::session::DuplicateRoute;
+
+struct Inner {
+    node_name: String,
+    registry: Arc<AgentRegistry>,
+    store: Arc<dyn AgentStore>,
+    keys: KeysReader,
+    clock: Arc<dyn Clock>,
+    config: AgentsConfig,
+    master: Mutex<Option<MasterHandle>>,
+}
+
+/// The agent tasks of a master node.
+#[derive(Clone)]
+pub struct MasterAgents {
+    inner: Arc<Inner>,
+    seed: Option<u64>,
+}
+
+impl MasterAgents {
+    /// The agents of master `node_name`, kept in `store`, written through `files`. `seed`
+    /// makes keys and string ids reproducible (tests); `None` seeds from the OS.
+    pub fn new(
+        node_name: &str,
+        store: Arc<dyn AgentStore>,
+        files: Arc<dyn FileSource>,
+        clock: Arc<dyn Clock>,
+        config: AgentsConfig,
+        seed: Option<u64>,
+    ) -> Self {
+        let registry = Arc::new(AgentRegistry::new(
+            store.clone(),
+            files.clone(),
+            clock.clone(),
+            seed,
+        ));
+        Self {
+            inner: Arc::new(Inner {
+                node_name: node_name.to_owned(),
+                registry,
+                store,
+                keys: KeysReader::new(files),
+                clock,
+                config,
+                master: Mutex::new(None),
+            }),
+            seed,
+        }
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<AgentRegistry> {
+        &self.inner.registry
+    }
+
+    /// Every agent-info row the master holds, ascending by id.
+    pub async fn infos(&self) -> Result<Vec<AgentInfoRecord>, AgentError> {
+        Ok(self.inner.store.infos().await?)
+    }
+
+    /// Gives the tasks the running master (to reach its workers). Call it after every build.
+    pub fn bind(&self, master: MasterHandle) {
+        *self.inner.master.lock().unwrap_or_else(|p| p.into_inner()) = Some(master);
+    }
+
+    /// Adds the handlers to `builder` and starts the background task, which ends when the
+    /// built master is dropped. Call inside a tokio runtime.
+    pub fn install(&self, builder: MasterBuilder) -> Result<MasterBuilder, DuplicateRoute> {
+        let inbox = StringInbox::new(self.seed);
+        let task = tokio::spawn(periodic(self.inner.clone()));
+        let guard = Arc::new(AbortOnDrop(task.abort_handle()));
+        builder
+            .route(
+                names::NEW_STR,
+                Guarded::new(NewStrHandler(inbox.clone()), guard),
+            )?
+            .route(names::STR_UPD, StrUpdHandler(inbox.clone()))?
+            .route(
+                names::SENDSYNC,
+                SendSyncHandler {
+                    registry: self.inner.registry.clone(),
+                },
+            )?
+            .route(names::SYN_A_W_M_P, InfoPermissionHandler)?
+            .route(
+                names::SYN_A_W_M,
+                InfoHandler {
+                    inbox,
+                    store: self.inner.store.clone(),
+                },
+            )?
+            .route(
+                names::SYN_W_G_C,
+                FullResyncHandler {
+                    store: self.inner.store.clone(),
+                },
+            )?
+            .route(names::SYN_W_G_E, ThanksHandler)?
+            .route(names::SYN_W_G_ERR, ThanksHandler)?
+            .route(names::SYN_WGC_E, ThanksHandler)?
+            .route(names::SYN_WGC_ERR, ThanksHandler)
+    }
+}
+
+async fn periodic(inner: Arc<Inner>) {
+    if let Err(error) = inner.registry.write_files().await {
+        tracing::error!(tag = "Master", subtag = "Agents", "{error}");
+    }
+    inner
+        .clock
+        .sleep(inner.config.agent_group_start_delay)
+        .await;
+    loop {
+        let now = unix_secs(inner.clock.wall());
+        let cutoff =
+            now - i64::try_from(inner.config.disconnect_after.as_secs()).unwrap_or(i64::MAX);
+        if let Err(error) = inner.store.mark_silent_disconnected(cutoff, now).await {
+            tracing::error!(tag = "Master", subtag = "Agents", "{error}");
+        }
+        push_changed_groups(&inner).await;
+        inner.clock.sleep(inner.config.sync_agent_groups).await;
+    }
+}
+
+async fn push_changed_groups(inner: &Inner) {
+    let master = inner
+        .master
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some(master) = master else { return };
+    let sessions = master.worker_sessions();
+    if sessions.is_empty() {
+        return;
+    }
+    let changed = inner.registry.take_changed_groups();
+    let all = match inner.store.agent_groups().await {
+        Ok(all) => all,
+        Err(error) => {
+            tracing::error!(tag = "Master", subtag = "Agent-groups send", "{error}");
+            return;
+        }
+    };
+    let rows: Vec<_> = all
+        .iter()
+        .filter(|(id, _)| changed.contains(id))
+        .cloned()
+        .collect();
+    let sync = groups_envelope(&rows, &all);
+    for (name, session) in sessions {
+        if let Err(error) = push_groups(&session, names::SYN_G_M_W, &sync).await {
+            tracing::error!(
+                tag = format!("Worker {name}").as_str(),
+                subtag = "Agent-groups send",
+                "{error}"
+            );
+        }
+    }
+}
+
+#[async_trait]
+impl AgentApi for MasterAgents {
+    async fn register(
+        &self,
+        name: &str,
+        ip: &str,
+        groups: &[String],
+    ) -> Result<Registration, AgentError> {
+        self.inner.registry.register(name, ip, groups).await
+    }
+
+    async fn delete(&self, id: AgentId) -> Result<(), AgentError> {
+        self.inner.registry.delete(id).await
+    }
+
+    async fn create_group(&self, group: &str) -> Result<(), AgentError> {
+        self.inner.registry.create_group(group).await
+    }
+
+    async fn assign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
+        self.inner.registry.assign_group(id, group).await
+    }
+
+    async fn unassign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
+        self.inner.registry.unassign_group(id, group).await
+    }
+
+    async fn list_agents(&self) -> Result<Vec<AgentSummary>, AgentError> {
+        self.inner.registry.list_agents().await
+    }
+
+    async fn list_groups(&self) -> Result<Vec<String>, AgentError> {
+        self.inner.registry.list_groups().await
+    }
+
+    async fn report(&self, id: AgentId, event: AgentEvent) -> Result<(), AgentError> {
+        let keys = self.inner.keys.current().await?;
+        if !keys.contains(id) {
+            return Err(AgentError::NotInClientKeys {
+                id: id.to_string(),
+                node: self.inner.node_name.clone(),
+            });
+        }
+        let stored = self
+            .inner
+            .store
+            .infos()
+            .await?
+            .into_iter()
+            .find(|i| i.id == id);
+        let now = unix_secs(self.inner.clock.wall());
+        let row = row_for_event(id, event, &self.inner.node_name, now, stored.as_ref());
+        self.inner.store.apply_info(&[row]).await?;
+        Ok(())
+    }
+}
