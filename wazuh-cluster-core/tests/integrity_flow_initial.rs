@@ -15,9 +15,18 @@ async fn initial_tree_reaches_every_worker_and_nothing_else_travels() {
     converge(&sim, Duration::from_secs(5) + ROUND * 2, "initial sync").await;
     for worker in sim.worker_names() {
         let files = sim.files(&worker).snapshot();
-        sim.check(!files.contains_key("etc/ossec.conf"), format!("{worker} got ossec.conf"));
-        sim.check(!files.contains_key("etc/shared/ar.conf"), format!("{worker} got ar.conf"));
-        sim.check(files.len() == 9, format!("{worker} has {} files", files.len()));
+        sim.check(
+            !files.contains_key("etc/ossec.conf"),
+            format!("{worker} got ossec.conf"),
+        );
+        sim.check(
+            !files.contains_key("etc/shared/ar.conf"),
+            format!("{worker} got ar.conf"),
+        );
+        sim.check(
+            files.len() == 9,
+            format!("{worker} has {} files", files.len()),
+        );
     }
 }
 
@@ -29,16 +38,32 @@ async fn a_quiet_cluster_reports_sync_not_required_and_synchronized_states() {
     let master = sim.master();
     let integrity = master.integrity().expect("integrity on");
     for worker in sim.worker_names() {
-        let status = integrity.status(&worker).expect("status of a checked worker");
+        let status = integrity
+            .status(&worker)
+            .expect("status of a checked worker");
         let check = status.last_check.expect("a check");
-        sim.check(check.counts.is_empty(), format!("{worker}: last check found differences"));
-        sim.check(status.last_sync.is_some(), format!("{worker}: no sync recorded"));
+        sim.check(
+            check.counts.is_empty(),
+            format!("{worker}: last check found differences"),
+        );
+        sim.check(
+            status.last_sync.is_some(),
+            format!("{worker}: no sync recorded"),
+        );
         let report = sim.worker(&worker).integrity().unwrap().report();
         sim.check(report.syncs >= 1, format!("{worker}: applied no sync"));
-        let states = integrity.sync_states(&SyncStateQuery::node(&worker)).await.unwrap();
-        sim.check(states.len() == 9, format!("{worker}: {} states", states.len()));
+        let states = integrity
+            .sync_states(&SyncStateQuery::node(&worker))
+            .await
+            .unwrap();
         sim.check(
-            states.iter().all(|s| s.state == FileSyncState::Synchronized),
+            states.len() == 9,
+            format!("{worker}: {} states", states.len()),
+        );
+        sim.check(
+            states
+                .iter()
+                .all(|s| s.state == FileSyncState::Synchronized),
             format!("{worker}: {states:?}"),
         );
     }

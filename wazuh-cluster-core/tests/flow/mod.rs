@@ -20,16 +20,28 @@ pub fn config() -> IntegrityConfig {
 /// that are never synchronized.
 pub fn plant_master_tree(sim: &SimCluster) {
     let files = sim.files(MASTER_NAME);
-    files.plant("etc/client.keys", b"001 agent1 any key1\n002 agent2 any key2\n");
+    files.plant(
+        "etc/client.keys",
+        b"001 agent1 any key1\n002 agent2 any key2\n",
+    );
     files.plant("etc/ossec.conf", b"<ossec_config/>");
     files.plant("etc/shared/default/agent.conf", b"<agent_config/>");
     files.plant("etc/shared/default/merged.mg", b"#default\n");
-    files.plant("etc/shared/web/agent.conf", b"<agent_config>web</agent_config>");
+    files.plant(
+        "etc/shared/web/agent.conf",
+        b"<agent_config>web</agent_config>",
+    );
     files.plant("etc/shared/web/merged.mg", b"#web\n");
-    files.plant("etc/shared/ar.conf", b"restart-ossec0 - restart-ossec.sh - 0");
+    files.plant(
+        "etc/shared/ar.conf",
+        b"restart-ossec0 - restart-ossec.sh - 0",
+    );
     files.plant("var/multigroups/abc123/merged.mg", b"#default,web\n");
     files.plant("etc/rules/local_rules.xml", b"<group name=\"local\"/>");
-    files.plant("etc/decoders/local_decoder.xml", b"<decoder name=\"local\"/>");
+    files.plant(
+        "etc/decoders/local_decoder.xml",
+        b"<decoder name=\"local\"/>",
+    );
     files.plant("etc/lists/audit-keys", b"audit-wazuh-w:write\n");
 }
 
@@ -58,5 +70,8 @@ pub async fn converge(sim: &SimCluster, limit: Duration, what: &str) {
         .filter(|w| !sim.converged(w))
         .map(|w| format!("{w}: {:?}", sim.synced_files(&w).keys().collect::<Vec<_>>()))
         .collect();
-    sim.check(done, format!("{what}: not converged within {limit:?}: {diff:?}"));
+    sim.check(
+        done,
+        format!("{what}: not converged within {limit:?}: {diff:?}"),
+    );
 }
