@@ -157,6 +157,7 @@ fn decode_answer(bytes: &[u8]) -> Result<Value, AgentError> {
     }
 }
 
+#[allow(clippy::result_large_err)] // the error is what a handler answers (`HandlerResult`)
 fn split_lc_id(payload: &[u8]) -> Result<(u32, &[u8]), WazuhException> {
     let bad = || {
         WazuhException::cluster(error_codes::CLUSTER)

@@ -9,7 +9,7 @@ fn record(id: u32, name: &str, groups: &[&str]) -> AgentRecord {
     AgentRecord {
         id: AgentId(id),
         name: name.to_owned(),
-        ip: if id % 2 == 0 {
+        ip: if id.is_multiple_of(2) {
             AgentIp::Any
         } else {
             AgentIp::Addr(format!("10.0.0.{id}").parse().expect("valid ip"))

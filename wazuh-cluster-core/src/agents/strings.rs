@@ -50,6 +50,7 @@ impl StringInbox {
 
     /// Takes the complete string `id` (the payload of `syn_a_w_m`, `syn_g_m_w`...); error 3035
     /// if it is unknown or incomplete.
+    #[allow(clippy::result_large_err)] // the error is what a handler answers (`HandlerResult`)
     pub fn take(&self, payload: &[u8]) -> Result<(u32, Vec<u8>), WazuhException> {
         let id = parse_string_id(payload).map_err(|e| {
             WazuhException::cluster(error_codes::STRING_NOT_FOUND).with_extra_message(e.to_string())
@@ -63,6 +64,7 @@ impl StringInbox {
         Ok((id, data))
     }
 
+    #[allow(clippy::result_large_err)] // the error is what a handler answers (`HandlerResult`)
     fn start(&self, declared: u64, session: SessionHandle) -> Result<u32, WazuhException> {
         let mut inner = self.inner();
         let closed: Vec<u32> = inner
@@ -89,6 +91,7 @@ impl StringInbox {
         Ok(id)
     }
 
+    #[allow(clippy::result_large_err)] // the error is what a handler answers (`HandlerResult`)
     fn update(&self, payload: &[u8]) -> Result<(), WazuhException> {
         self.inner().store.update(payload).map(|_| ()).map_err(|e| {
             WazuhException::cluster(error_codes::CLUSTER).with_extra_message(e.to_string())
