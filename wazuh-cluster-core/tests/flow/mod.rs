@@ -1,6 +1,9 @@
 //! Helpers of the integrity flow tests: a cluster with the integrity sync on and a master tree.
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod raw;
+
 use std::time::Duration;
 
 use wazuh_cluster_core::IntegrityConfig;

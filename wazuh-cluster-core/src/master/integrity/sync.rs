@@ -240,9 +240,17 @@ async fn sync(
     let bytes = match sent {
         Ok(bytes) => bytes,
         Err(error) => {
-            send_sync_error(session, &worker_tid, &error).await;
             let sent_bytes = container.bytes.len() as u64;
-            integrity.with_worker(name, |w| w.zip_limit.after_cancelled(sent_bytes));
+            let limit = integrity.with_worker(name, |w| {
+                w.zip_limit.after_cancelled(sent_bytes);
+                w.zip_limit.current()
+            });
+            tracing::info!(
+                tag,
+                subtag = "Integrity sync",
+                "Decreasing sync size limit to {:.2} MB.",
+                limit as f64 / MIB
+            );
             mark(
                 integrity.clone(),
                 name.to_owned(),
@@ -250,7 +258,13 @@ async fn sync(
                 FileSyncState::Failed,
             )
             .await;
-            return Err(format!("Error sending the sync container: {error}"));
+            tracing::error!(
+                tag,
+                subtag = "Integrity sync",
+                "Error sending the sync container: {error}"
+            );
+            send_sync_error(session, &worker_tid, &error).await;
+            return Ok(());
         }
     };
     let counts = ComparisonCounts::of(&container.plan);
