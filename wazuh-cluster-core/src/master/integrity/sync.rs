@@ -76,6 +76,8 @@ pub(super) async fn receive_then_sync(
         biased;
         outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
             .with_extra_message("the task waiting for the file was replaced")))),
+        () = session.closed() => Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+            .with_extra_message("the connection closed before the file arrived"))),
         () = integrity.clock.sleep(timeout) => {
             let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
                 .with_extra_message(format!("no file within {}s", timeout.as_secs()));
