@@ -10,7 +10,7 @@ use flow::logs::Lines;
 use flow::{ROUND, cluster, cluster_with, config, converge};
 use wazuh_cluster_core::testing::harness::MASTER_NAME;
 use wazuh_cluster_core::testing::{LinkConfig, SimCluster};
-use wazuh_cluster_core::{FileSyncState, SyncStateQuery};
+use wazuh_cluster_core::{Clock, FileSyncState, SyncStateQuery};
 
 const EDITED: &str = "etc/shared/default/agent.conf";
 
@@ -126,6 +126,7 @@ async fn a_partition_mid_transfer_leaves_old_files_then_converges_after_the_heal
 
 #[tokio::test(start_paused = true)]
 async fn a_leaked_lock_expires_and_the_worker_syncs_again() {
+    use wazuh_cluster_proto::command::names;
     let (lines, _guard) = Lines::capture();
     let mut timers = config();
     timers.max_locked_integrity_time = Duration::from_secs(60);
@@ -133,56 +134,69 @@ async fn a_leaked_lock_expires_and_the_worker_syncs_again() {
     let mut sim = cluster_with(62, 2, timers);
     sim.stop("worker02");
     sim.run_for(Duration::from_secs(5)).await;
+    // A worker02 whose session stays alive but whose check never sends its file.
     let mut raw = flow::raw::Raw::new(sim.connect_raw().await.expect("connect"));
     let hello = raw
-        .request(
-            wazuh_cluster_proto::command::names::HELLO,
-            b"worker02 wazuh worker 4.9.2",
-        )
+        .request(names::HELLO, b"worker02 wazuh worker 4.9.2")
         .await;
     sim.check(
-        hello.is_some_and(|m| m.command == wazuh_cluster_proto::command::names::OK),
+        hello.is_some_and(|m| m.command == names::OK),
         "raw hello accepted",
     );
-    let granted = raw
-        .request(wazuh_cluster_proto::command::names::SYN_I_W_M_P, b"")
-        .await
-        .unwrap();
+    let granted = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
     sim.check(&granted.payload[..] == b"True", "permission granted");
-    let started = raw
-        .request(wazuh_cluster_proto::command::names::SYN_I_W_M, b"")
-        .await
-        .unwrap();
-    sim.check(
-        started.command == wazuh_cluster_proto::command::names::OK,
-        "task started",
-    );
+    let started = raw.request(names::SYN_I_W_M, b"").await.unwrap();
+    sim.check(started.command == names::OK, "task started");
     let master = sim.master();
     let integrity = master.integrity().unwrap();
     sim.check(
         !integrity.status("worker02").unwrap().lock_free,
         "the lock is held",
     );
-    drop(raw);
-    sim.run_for(Duration::from_secs(2)).await;
-    sim.start("worker02");
-    sim.run_for(Duration::from_secs(40)).await;
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        raw.serve_for(Duration::from_secs(9)).await;
+        raw.request(names::ECHO_C, b"keepalive").await;
+        let reply = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
+        let at = sim.clock().now().since_origin().as_secs();
+        answers.push((at, reply.payload == b"True"[..]));
+        if reply.payload == b"True"[..] {
+            break;
+        }
+    }
+    let (granted_at, granted) = *answers.last().unwrap();
     sim.check(
-        !sim.converged("worker02"),
-        "the worker cannot sync while the leaked lock holds",
+        granted,
+        format!("permission again after the lease expired: {answers:?}"),
+    );
+    sim.check(
+        answers.iter().all(|&(at, ok)| ok == (at == granted_at)) && granted_at >= 5 + 60,
+        format!("refused while the lease held, granted after: {answers:?}"),
     );
     sim.check(sim.converged("worker01"), "other workers are not blocked");
-    converge(
-        &sim,
-        Duration::from_secs(60) + ROUND * 2,
-        "after the lease expired",
-    )
-    .await;
     sim.check(
         !lines
             .matching(&["[Worker worker02] [Integrity check]", "releasing it"])
             .is_empty(),
         "the expiry is logged",
+    );
+    // The check now completes: an empty table gets a sync of the whole tree.
+    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
+    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let metadata = wazuh_cluster_proto::payload::ContainerEncoder::new(1 << 20)
+        .finish(&serde_json::json!({}))
+        .unwrap()
+        .bytes;
+    raw.send_file("/queue/cluster/worker02/m.zip", &metadata)
+        .await;
+    let end = format!("{tid} queue/cluster/worker02/m.zip");
+    raw.request(names::SYN_I_W_M_E, end.as_bytes()).await;
+    let sync = raw
+        .expect_request(names::SYN_M_C, Duration::from_secs(10))
+        .await;
+    sim.check(
+        sync.is_some(),
+        "the master starts a sync after the expired lease",
     );
 }
 
