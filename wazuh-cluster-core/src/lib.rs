@@ -6,7 +6,11 @@
 //! Module map:
 //! - [`clock`], [`storage`], [`transport`]: the traits an embedder implements;
 //! - [`session`]: one connection's requests and replies, both ways, with a command router;
-//! - [`master`], [`worker`]: the two roles;
+//! - [`master`], [`worker`]: the two roles; their `integrity` modules run the file integrity
+//!   synchronization when the builders get a [`files::FileSource`] (and, on the master, a
+//!   [`SyncStateStore`]);
+//! - [`files`], [`integrity`]: the synchronized files and the building blocks of their sync;
+//!   [`transfer`]: moving a file over a session; [`sync_state`]: per worker and file states;
 //! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
 //! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
 //!

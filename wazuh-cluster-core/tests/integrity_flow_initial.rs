@@ -74,3 +74,38 @@ async fn a_quiet_cluster_reports_sync_not_required_and_synchronized_states() {
     sim.check(keys.len() == 3, format!("client.keys states: {keys:?}"));
     let _ = MASTER_NAME;
 }
+
+#[tokio::test(start_paused = true)]
+async fn checks_and_syncs_are_logged_in_wazuhs_words() {
+    let (lines, _capture) = flow::logs::Lines::capture();
+    let sim = cluster(43, 1);
+    converge(&sim, Duration::from_secs(5) + ROUND * 2, "initial sync").await;
+    sim.run_for(ROUND).await;
+    let expected: [&[&str]; 6] = [
+        &["[Worker worker01] [Integrity check] Permission to synchronize granted."],
+        &[
+            "[Worker worker01] [Integrity check] Files to create in worker: 9 | Files to update in worker: 0 | Files to delete in worker: 0",
+        ],
+        &[
+            "[Worker worker01] [Integrity sync] Files to create: 9 | Files to update: 0 | Files to delete: 0",
+        ],
+        &[
+            "[Worker worker01] [Integrity check] Finished in ",
+            "s. Sync required.",
+        ],
+        &[
+            "[Worker worker01] [Integrity check] Finished in ",
+            "s. Sync not required.",
+        ],
+        &[
+            "[Worker worker01] [Integrity sync] Finished in ",
+            "s. 9 missing, 0 shared, 0 extra, ",
+        ],
+    ];
+    for parts in expected {
+        sim.check(
+            !lines.matching(parts).is_empty(),
+            format!("a line with {parts:?} in {:#?}", lines.all()),
+        );
+    }
+}

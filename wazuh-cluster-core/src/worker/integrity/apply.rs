@@ -15,7 +15,8 @@ use crate::session::SessionHandle;
 use std::time::SystemTime;
 
 /// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)
-/// and applies it; the worker is no longer busy afterwards, whatever happened.
+/// and applies it; a failure is reported to the master with `syn_i_w_m_r "None <json>"`, as
+/// Wazuh does. The worker is no longer busy afterwards, whatever happened.
 pub(super) async fn receive_then_apply(
     integrity: Arc<WorkerIntegrity>,
     tid: String,
@@ -50,6 +51,13 @@ pub(super) async fn receive_then_apply(
             "Error updating worker files: {error}"
         );
         lock(&integrity.state).report.failures += 1;
+        if !session.is_closed() {
+            let report = TaskError {
+                tid: TaskId::None,
+                error: WazuhException::cluster(error_codes::CLUSTER).with_extra_message(error),
+            };
+            let _ = session.request(names::SYN_I_W_M_R, report.encode()).await;
+        }
     }
     lock(&integrity.inbox).clear();
     let mut state = lock(&integrity.state);
