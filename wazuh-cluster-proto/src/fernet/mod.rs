@@ -5,15 +5,18 @@
 //! in constant time, before anything is decrypted. Time is always passed in: this module reads no
 //! clock.
 
+mod cbc_chain;
 mod error;
+mod hmac_sha256;
 mod key;
+mod seal;
 
 pub use error::FernetError;
 pub use key::ClusterKeyError;
 
 use aes::Aes128;
 use aes::cipher::block_padding::Pkcs7;
-use aes::cipher::{BlockModeDecrypt, BlockModeEncrypt, InnerIvInit, KeyInit};
+use aes::cipher::{BlockModeDecrypt, InnerIvInit, KeyInit};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
 use hmac::{Hmac, Mac};
@@ -34,7 +37,10 @@ const MAX_CLOCK_SKEW: u64 = 60;
 /// A Fernet key pair derived from a Wazuh cluster key.
 #[derive(Clone)]
 pub struct Fernet {
+    /// Verifies tokens.
     signer: Hmac<Sha256>,
+    /// Signs tokens (the same key, in the form the stitched encryption needs).
+    mac_key: hmac_sha256::MacKey,
     cipher: Aes128,
 }
 
@@ -53,8 +59,13 @@ impl Fernet {
         let bytes = key::cluster_key_bytes(key)?;
         let signer = <Hmac<Sha256> as KeyInit>::new_from_slice(&bytes[..16])
             .expect("HMAC accepts a key of any length");
+        let mac_key = hmac_sha256::MacKey::new(bytes[..16].try_into().expect("16 bytes"));
         let cipher = Aes128::new_from_slice(&bytes[16..]).expect("16 bytes is an AES-128 key");
-        Ok(Self { signer, cipher })
+        Ok(Self {
+            signer,
+            mac_key,
+            cipher,
+        })
     }
 
     /// Length of the raw (not yet base64) token for a plaintext of `plaintext_len` bytes.
@@ -78,31 +89,28 @@ impl Fernet {
     /// Encrypts `plaintext` with the given IV; returns the base64 token. For tests and test vectors:
     /// reusing an IV leaks plaintext, so real messages use [`Fernet::encrypt`].
     pub fn encrypt_with_iv(&self, plaintext: &[u8], unix_time: u64, iv: [u8; 16]) -> Vec<u8> {
-        let raw = self.seal_raw(plaintext, unix_time, iv);
-        let mut token = vec![0u8; base64::encoded_len(raw.len(), true).unwrap_or(0)];
-        let written = URL_SAFE
-            .encode_slice(&raw, &mut token)
-            .expect("output sized by encoded_len");
-        debug_assert_eq!(written, token.len());
-        token
+        let token_len = Self::token_len(plaintext.len());
+        seal::seal_base64(
+            &self.cipher,
+            &self.mac_key,
+            plaintext,
+            unix_time,
+            iv,
+            token_len,
+        )
     }
 
     /// Builds the raw token (before base64) in one pre-sized buffer, encrypting in place.
     pub(crate) fn seal_raw(&self, plaintext: &[u8], unix_time: u64, iv: [u8; 16]) -> Vec<u8> {
-        let total = Self::raw_token_len(plaintext.len());
-        let mut raw = Vec::with_capacity(total);
-        raw.push(VERSION);
-        raw.extend_from_slice(&unix_time.to_be_bytes());
-        raw.extend_from_slice(&iv);
-        raw.extend_from_slice(plaintext);
-        raw.resize(total - MAC_LEN, 0);
-        cbc::Encryptor::<Aes128>::inner_iv_init(self.cipher.clone(), &iv.into())
-            .encrypt_padded::<Pkcs7>(&mut raw[PREFIX_LEN..], plaintext.len())
-            .expect("buffer sized for PKCS7 padding");
-        let mut mac = self.signer.clone();
-        mac.update(&raw);
-        raw.extend_from_slice(&mac.finalize().into_bytes());
-        raw
+        let raw_len = Self::raw_token_len(plaintext.len());
+        seal::seal_raw(
+            &self.cipher,
+            &self.mac_key,
+            plaintext,
+            unix_time,
+            iv,
+            raw_len,
+        )
     }
 
     /// Verifies and decrypts a base64 token, without any age check (as Wazuh does).
