@@ -1,1 +1,3 @@
-//! Benchmarks live in `benches/`; this library is empty on purpose.
+//! Helpers shared by the benchmarks in `benches/`: the comparison against Python and OpenSSL.
+
+pub mod compare;
