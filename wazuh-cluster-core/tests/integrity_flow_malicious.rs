@@ -157,6 +157,44 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
         .await;
     raw.serve_for(Duration::from_secs(5)).await;
 
+    // A check whose file never comes (the session kept alive): the master cancels it after
+    // timeout_receiving_file.
+    raw.request(names::ECHO_C, b"keepalive").await;
+    sim.run_for(ROUND).await;
+    let _ = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
+    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
+    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let mut cancel = None;
+    for _ in 0..4 {
+        raw.request(names::ECHO_C, b"keepalive").await;
+        cancel = raw
+            .expect_request(names::CANCEL_TASK, Duration::from_secs(40))
+            .await;
+        if cancel.is_some() {
+            break;
+        }
+    }
+    let cancel = cancel.expect("cancel_task after the timeout");
+    raw.send(wazuh_cluster_proto::Message::new(
+        cancel.counter,
+        names::OK,
+        b"ok".to_vec(),
+    ))
+    .await;
+    sim.check(
+        cancel.payload.starts_with(format!("{tid} ").as_bytes()),
+        "cancel_task names the master's task",
+    );
+    raw.serve_for(Duration::from_secs(1)).await;
+    sim.check(
+        sim.master()
+            .integrity()
+            .unwrap()
+            .status("evil01")
+            .unwrap()
+            .lock_free,
+        "the lock is free after the timeout",
+    );
     sim.check(
         !raw.seen.contains(&names::SYN_M_C),
         format!(
@@ -332,6 +370,39 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
     sim.check(Raw::is_err(&reply), "syn_m_c_e outside the folder refused");
     raw.serve_for(Duration::from_secs(2)).await;
 
+    // A sync whose container never comes: the worker cancels it after timeout_receiving_file.
+    let tid = raw
+        .request(names::SYN_M_C, b"")
+        .await
+        .expect("syn_m_c reply");
+    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    sim.check(
+        sim.worker("worker01").integrity().unwrap().is_busy(),
+        "busy while waiting",
+    );
+    let cancel = raw
+        .expect_request(names::CANCEL_TASK, Duration::from_secs(130))
+        .await
+        .expect("cancel_task after the timeout");
+    raw.send(wazuh_cluster_proto::Message::new(
+        cancel.counter,
+        names::OK,
+        b"ok".to_vec(),
+    ))
+    .await;
+    sim.check(
+        cancel.payload.starts_with(format!("{tid} ").as_bytes())
+            && String::from_utf8_lossy(&cancel.payload).contains("3039"),
+        format!(
+            "cancel_task names the task and error 3039: {:?}",
+            String::from_utf8_lossy(&cancel.payload)
+        ),
+    );
+    raw.serve_for(Duration::from_secs(1)).await;
+    sim.check(
+        !sim.worker("worker01").integrity().unwrap().is_busy(),
+        "no longer busy",
+    );
     let worker = sim.files("worker01");
     sim.check(
         worker.snapshot() == worker_before,
