@@ -12,6 +12,10 @@
 //! cancel_task -> the worker timed out on our container: shrink its container limit
 //! ```
 //!
+//! The task waiting for a worker's file ends when the file comes, after `timeout_receiving_file`
+//! (with `cancel_task`), on `syn_i_w_m_r`, or when the worker's connection closes; each releases
+//! the lock. The lease only matters for a live session whose task never ends.
+//!
 //! Files are received in memory only: the `queue/cluster/<worker>/` path in the messages is a
 //! name, checked (the worker's own folder, one component, no `..`) but never created.
 //!
