@@ -109,3 +109,34 @@ async fn checks_and_syncs_are_logged_in_wazuhs_words() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn quiet_checks_hash_nothing_until_the_full_rehash_is_due() {
+    let mut timers = flow::config();
+    timers.full_rehash_period = Duration::from_secs(600);
+    let sim = flow::cluster_with(44, 2, timers);
+    converge(&sim, Duration::from_secs(5) + ROUND * 2, "initial sync").await;
+    sim.run_for(ROUND).await;
+    let hashed = |sim: &wazuh_cluster_core::testing::SimCluster| {
+        [MASTER_NAME, "worker01", "worker02"].map(|n| sim.files(n).hash_count())
+    };
+    let before = hashed(&sim);
+    sim.run_for(ROUND * 10).await;
+    sim.check(hashed(&sim) == before, "quiet checks read no content");
+    sim.files(MASTER_NAME)
+        .plant("etc/rules/local_rules.xml", b"<group name=\"v2\"/>");
+    sim.run_for(ROUND).await;
+    let after_edit = hashed(&sim);
+    sim.check(
+        after_edit[0] == before[0] + 1,
+        format!("the master rehashed the edited file only: {before:?} -> {after_edit:?}"),
+    );
+    sim.run_for(Duration::from_secs(600)).await;
+    sim.check(
+        hashed(&sim)
+            .iter()
+            .zip(after_edit)
+            .all(|(now, then)| *now >= then + 9),
+        "the full rehash reads every file",
+    );
+}
