@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
                 now += Duration::from_secs(u64::from(*arg));
                 let dropped = reassembler.expire(now);
                 for partial in dropped {
-                    assert!(sent.remove(&partial.counter).is_some(), "dropped an unknown message");
+                    assert!(
+                        sent.remove(&partial.counter).is_some(),
+                        "dropped an unknown message"
+                    );
                 }
             }
             _ => {

@@ -22,7 +22,10 @@ fuzz_target!(|data: &[u8]| {
     match which % 12 {
         0 => {
             if let Ok(path) = TransferPath::decode(payload) {
-                assert_eq!(TransferPath::decode(&path.encode()).expect("own path"), path);
+                assert_eq!(
+                    TransferPath::decode(&path.encode()).expect("own path"),
+                    path
+                );
                 let _ = path.relative();
             }
         }
@@ -46,12 +49,18 @@ fuzz_target!(|data: &[u8]| {
         }
         7 => {
             if let Ok(error) = TaskError::decode(payload) {
-                assert_eq!(TaskError::decode(&error.encode()).expect("own error"), error);
+                assert_eq!(
+                    TaskError::decode(&error.encode()).expect("own error"),
+                    error
+                );
             }
         }
         8 => {
             if let Ok(result) = SyncResult::decode(payload) {
-                assert_eq!(SyncResult::decode(&result.encode()).expect("own result"), result);
+                assert_eq!(
+                    SyncResult::decode(&result.encode()).expect("own result"),
+                    result
+                );
             }
         }
         9 => {
@@ -62,7 +71,8 @@ fuzz_target!(|data: &[u8]| {
         }
         10 => {
             if let Ok(sync) = AgentGroupsSync::decode(payload, MAX_CHUNK) {
-                let again = AgentGroupsSync::decode(&sync.encode(), usize::MAX).expect("own groups");
+                let again =
+                    AgentGroupsSync::decode(&sync.encode(), usize::MAX).expect("own groups");
                 assert_eq!(again, sync);
             }
         }
