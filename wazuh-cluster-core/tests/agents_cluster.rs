@@ -1,46 +1,130 @@
-//! Agents on the simulated cluster: registration on the master and forwarded from workers,
-//! deletion, groups and multigroups, agent-info and agents moving between workers.
+//! Agents on the simulated cluster with the real integrity sync: registration on the master
+//! and forwarded from workers, deletion, groups and multigroups, agent-info and agents moving
+//! between workers. `client.keys`, `etc/shared/` and `var/multigroups/` reach the workers
+//! over the protocol, at the integrity sync's own pace.
 //!
-//! The file sync here is a stand-in (`sync_files` copies the master's synchronized files to the
-//! workers at the moment the test chooses), so each test controls when `client.keys` arrives.
+//! Every worker's store is [`Watched`]: it records any group assignment applied for an agent
+//! whose key the worker's `client.keys` does not hold at that moment (Wazuh #29708), and the
+//! master's store can hold registrations at a gate (to stop the master mid-request).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_trait::async_trait;
+use tokio::sync::watch;
+use wazuh_cluster_core::IntegrityConfig;
+use wazuh_cluster_core::agents::client_keys::{CLIENT_KEYS_PATH, ClientKeys};
 use wazuh_cluster_core::agents::groups::multigroup_path;
 use wazuh_cluster_core::agents::{
-    AgentApi, AgentError, AgentEvent, AgentId, AgentsConfig, MasterAgents, MemoryAgentStore,
-    WorkerAgents,
+    AgentApi, AgentError, AgentEvent, AgentId, AgentInfoRecord, AgentRecord, AgentStore,
+    AgentsConfig, MasterAgents, MemoryAgentStore, WorkerAgents,
 };
+use wazuh_cluster_core::clock::Clock;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
-use wazuh_cluster_core::integrity::items::ClusterItems;
+use wazuh_cluster_core::storage::StorageError;
 use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
 
+/// A node's agent store that checks the key-before-groups rule and can hold insertions.
+struct Watched {
+    inner: MemoryAgentStore,
+    /// The node's home, to read `client.keys` when groups are applied (workers).
+    keys_of: Option<Arc<MemoryFileSource>>,
+    violations: Mutex<Vec<String>>,
+    inserts: Mutex<u32>,
+    /// `false`: `insert_agent` waits until it turns `true`.
+    gate: watch::Sender<bool>,
+}
+
+impl Watched {
+    fn new(keys_of: Option<Arc<MemoryFileSource>>) -> Self {
+        Self {
+            inner: MemoryAgentStore::new(),
+            keys_of,
+            violations: Mutex::default(),
+            inserts: Mutex::new(0),
+            gate: watch::Sender::new(true),
+        }
+    }
+
+    fn violations(&self) -> Vec<String> {
+        self.violations.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl AgentStore for Watched {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
+        self.inner.agents().await
+    }
+    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError> {
+        self.inner.registered(ids).await
+    }
+    async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError> {
+        let mut open = self.gate.subscribe();
+        let _ = open.wait_for(|open| *open).await;
+        *self.inserts.lock().unwrap() += 1;
+        self.inner.insert_agent(agent).await
+    }
+    async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
+        self.inner.remove_agent(id).await
+    }
+    async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError> {
+        if let Some(files) = &self.keys_of
+            && !groups.is_empty()
+        {
+            let keys = files
+                .snapshot()
+                .get(CLIENT_KEYS_PATH)
+                .map(|bytes| ClientKeys::parse(bytes))
+                .unwrap_or_else(|| ClientKeys::parse(b""));
+            if !keys.contains(id) {
+                self.violations
+                    .lock()
+                    .unwrap()
+                    .push(format!("groups {groups:?} applied for {id} before its key"));
+            }
+        }
+        self.inner.set_agent_groups(id, groups).await
+    }
+    async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
+        self.inner.agent_groups().await
+    }
+    async fn groups(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.groups().await
+    }
+    async fn insert_group(&self, name: &str) -> Result<bool, StorageError> {
+        self.inner.insert_group(name).await
+    }
+    async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError> {
+        self.inner.apply_info(rows).await
+    }
+    async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {
+        self.inner.infos().await
+    }
+    async fn infos_of(&self, ids: &[AgentId]) -> Result<Vec<AgentInfoRecord>, StorageError> {
+        self.inner.infos_of(ids).await
+    }
+    async fn mark_silent_disconnected(&self, cutoff: i64, now: i64) -> Result<usize, StorageError> {
+        self.inner.mark_silent_disconnected(cutoff, now).await
+    }
+}
+
+/// The agents of every node; stores outlive restarts like a database.
 #[derive(Clone, Default)]
 struct Nodes {
-    files: Arc<Mutex<HashMap<String, Arc<MemoryFileSource>>>>,
-    stores: Arc<Mutex<HashMap<String, Arc<MemoryAgentStore>>>>,
+    stores: Arc<Mutex<HashMap<String, Arc<Watched>>>>,
     masters: Arc<Mutex<Option<MasterAgents>>>,
     workers: Arc<Mutex<HashMap<String, WorkerAgents>>>,
 }
 
 impl Nodes {
-    fn files(&self, name: &str) -> Arc<MemoryFileSource> {
-        self.files
-            .lock()
-            .unwrap()
-            .entry(name.to_owned())
-            .or_insert_with(|| Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())))
-            .clone()
-    }
-
-    fn store(&self, name: &str) -> Arc<MemoryAgentStore> {
+    fn store(&self, name: &str, keys_of: Option<Arc<MemoryFileSource>>) -> Arc<Watched> {
         self.stores
             .lock()
             .unwrap()
             .entry(name.to_owned())
-            .or_default()
+            .or_insert_with(|| Arc::new(Watched::new(keys_of)))
             .clone()
     }
 
@@ -52,26 +136,11 @@ impl Nodes {
         self.workers.lock().unwrap()[name].clone()
     }
 
-    /// Copies the master's synchronized files to every worker (what integrity sync does).
-    fn sync_files(&self, sim: &SimCluster) {
-        let master = self.files(MASTER_NAME).snapshot();
+    /// Checks that no worker ever applied groups before the agent's key.
+    fn check_keys_before_groups(&self, sim: &SimCluster) {
         for name in sim.worker_names() {
-            let worker = self.files(&name);
-            for path in worker.snapshot().keys() {
-                if !master.contains_key(path) {
-                    worker.unplant(path);
-                }
-            }
-            for (path, contents) in &master {
-                worker.plant(path, contents);
-            }
-        }
-    }
-
-    fn bind_all(&self, sim: &SimCluster) {
-        self.master().bind(sim.master());
-        for name in sim.worker_names() {
-            self.worker(&name).bind(sim.worker(&name));
+            let violations = self.store(&name, None).violations();
+            sim.check(violations.is_empty(), format!("{name}: {violations:?}"));
         }
     }
 }
@@ -85,16 +154,21 @@ fn config() -> AgentsConfig {
     }
 }
 
+/// The longest a master change takes to reach every worker by integrity sync with Wazuh's
+/// timers (check 9 s, recalculation 8 s, twice), plus the worker's look at its keys.
+const FILES_ARRIVE: Duration = Duration::from_secs(60);
+
 fn cluster(seed: u64, workers: usize) -> (SimCluster, Nodes) {
     let nodes = Nodes::default();
     let (m, w) = (nodes.clone(), nodes.clone());
     let sim = SimCluster::builder(SimCluster::seed_from_env(seed))
         .workers(workers)
+        .integrity(IntegrityConfig::default())
         .extend_master(move |builder, env| {
             let agents = MasterAgents::new(
                 &env.name,
-                m.store(&env.name),
-                m.files(&env.name),
+                m.store(&env.name, None),
+                env.files.clone(),
                 env.clock.clone(),
                 config(),
                 Some(7),
@@ -106,8 +180,8 @@ fn cluster(seed: u64, workers: usize) -> (SimCluster, Nodes) {
         .extend_worker(move |builder, env| {
             let agents = WorkerAgents::new(
                 &env.name,
-                w.store(&env.name),
-                w.files(&env.name),
+                w.store(&env.name, Some(env.files.clone())),
+                env.files.clone(),
                 env.clock.clone(),
                 config(),
                 Some(11),
@@ -117,7 +191,6 @@ fn cluster(seed: u64, workers: usize) -> (SimCluster, Nodes) {
             builder
         })
         .build();
-    nodes.bind_all(&sim);
     (sim, nodes)
 }
 
@@ -132,11 +205,45 @@ async fn connected(sim: &SimCluster) {
     sim.check(all, "every worker connected");
 }
 
+/// Runs until every worker holds the master's synchronized files, then lets the workers read
+/// them.
+async fn files_arrive(sim: &SimCluster, what: &str) {
+    let done = sim.run_until(FILES_ARRIVE, |s| s.all_converged()).await;
+    sim.check(done, format!("{what}: files reached every worker"));
+    sim.run_for(Duration::from_secs(2)).await;
+}
+
+/// Runs until `worker`'s applied group assignments are `expected` (at most `limit`).
+async fn groups_become(
+    sim: &SimCluster,
+    worker: &WorkerAgents,
+    expected: &[(AgentId, Vec<String>)],
+    limit: Duration,
+    what: &str,
+) {
+    let deadline = sim.clock().now() + limit;
+    loop {
+        let held = worker.agent_groups().await.unwrap();
+        if held == expected {
+            return;
+        }
+        sim.check(
+            sim.clock().now() < deadline,
+            format!("{what}: groups {held:?}, expected {expected:?}"),
+        );
+        sim.run_for(Duration::from_secs(1)).await;
+    }
+}
+
 fn keepalive() -> AgentEvent {
     AgentEvent::Keepalive {
         version: Some("Wazuh v4.9.2".into()),
         os: Some("Ubuntu".into()),
     }
+}
+
+fn names(groups: &[&str]) -> Vec<String> {
+    groups.iter().map(|g| (*g).to_owned()).collect()
 }
 
 #[tokio::test(start_paused = true)]
@@ -168,47 +275,44 @@ async fn register_forward_groups_and_delete_reach_every_worker() {
         2,
         "refusals changed nothing"
     );
-    let keys = nodes.files(MASTER_NAME).snapshot()["etc/client.keys"].clone();
-    assert_eq!(
-        String::from_utf8(keys).unwrap(),
-        format!("{}\n{}\n", a.key_line(), b.key_line())
-    );
+    let key_lines = format!("{}\n{}\n", a.key_line(), b.key_line());
+    files_arrive(&sim, "two registrations").await;
+    for name in [MASTER_NAME, "worker01", "worker02"] {
+        let keys = sim.synced_files(name)[CLIENT_KEYS_PATH].clone();
+        assert_eq!(String::from_utf8(keys).unwrap(), key_lines, "{name}");
+    }
 
+    // Group create, assign (a multigroup), unassign: each state reaches both workers in turn.
     w1.create_group("web").await.unwrap();
     w2.assign_group(AgentId(1), "web").await.unwrap();
     assert_eq!(w2.list_groups().await.unwrap(), ["default", "web"]);
-    let groups = vec!["default".to_owned(), "web".to_owned()];
-    let master_files = nodes.files(MASTER_NAME).snapshot();
-    assert!(master_files.contains_key("etc/shared/web/agent.conf"));
-    assert!(master_files.contains_key(&multigroup_path(&groups)));
-
-    nodes.sync_files(&sim);
-    sim.run_for(Duration::from_secs(25)).await;
-    for w in [&w1, &w2] {
-        assert_eq!(
-            w.agent_groups().await.unwrap(),
-            vec![
-                (AgentId(1), groups.clone()),
-                (AgentId(2), vec!["default".to_owned()])
-            ]
-        );
+    let both = names(&["default", "web"]);
+    files_arrive(&sim, "group web and the multigroup").await;
+    for name in ["worker01", "worker02"] {
+        let files = sim.synced_files(name);
+        assert!(files.contains_key("etc/shared/web/agent.conf"), "{name}");
+        assert!(files.contains_key(&multigroup_path(&both)), "{name}");
     }
-
-    // Unassign: agent 1 goes back to default alone; the multigroup file goes away.
-    w1.unassign_group(AgentId(1), "default").await.unwrap();
-    w1.unassign_group(AgentId(1), "web").await.unwrap();
-    assert!(
-        !nodes
-            .files(MASTER_NAME)
-            .snapshot()
-            .contains_key(&multigroup_path(&groups))
-    );
-    nodes.sync_files(&sim);
-    sim.run_for(Duration::from_secs(25)).await;
+    let assigned = [
+        (AgentId(1), both.clone()),
+        (AgentId(2), names(&["default"])),
+    ];
     for w in [&w1, &w2] {
-        assert_eq!(
-            w.agent_groups().await.unwrap()[0],
-            (AgentId(1), vec!["default".to_owned()])
+        groups_become(&sim, w, &assigned, Duration::from_secs(30), "assign").await;
+    }
+    w1.unassign_group(AgentId(1), "default").await.unwrap();
+    let web_only = [
+        (AgentId(1), names(&["web"])),
+        (AgentId(2), names(&["default"])),
+    ];
+    for w in [&w1, &w2] {
+        groups_become(&sim, w, &web_only, Duration::from_secs(30), "unassign").await;
+    }
+    files_arrive(&sim, "multigroup removed").await;
+    for name in ["worker01", "worker02"] {
+        assert!(
+            !sim.synced_files(name).contains_key(&multigroup_path(&both)),
+            "{name} still has the multigroup"
         );
     }
 
@@ -223,51 +327,42 @@ async fn register_forward_groups_and_delete_reach_every_worker() {
     // Delete agent 1 from worker02; once client.keys arrives every worker forgets it, only it.
     w2.delete(AgentId(1)).await.unwrap();
     assert_eq!(master.infos().await.unwrap().len(), 1);
-    nodes.sync_files(&sim);
-    sim.run_for(Duration::from_secs(5)).await;
+    files_arrive(&sim, "deletion").await;
     for w in [&w1, &w2] {
-        assert!(
-            w.agent_groups()
-                .await
-                .unwrap()
-                .iter()
-                .all(|(id, _)| *id == AgentId(2))
+        assert_eq!(
+            w.agent_groups().await.unwrap(),
+            [(AgentId(2), names(&["default"]))]
         );
         assert!(w.infos().await.unwrap().iter().all(|i| i.id == AgentId(2)));
     }
+    assert!(w1.infos().await.unwrap().is_empty(), "agent 1's row went");
     assert_eq!(w2.infos().await.unwrap().len(), 1, "agent 2's row stays");
-    assert_eq!(
-        w2.agent_groups().await.unwrap().len(),
-        1,
-        "agent 2's groups stay"
-    );
+    nodes.check_keys_before_groups(&sim);
 }
 
 #[tokio::test(start_paused = true)]
-async fn groups_wait_for_the_key_before_applying() {
-    let (sim, nodes) = cluster(2, 1);
+async fn groups_never_apply_before_the_key_arrives() {
+    let (sim, nodes) = cluster(2, 2);
     connected(&sim).await;
+    files_arrive(&sim, "initial tree").await;
     let master = nodes.master();
-    let w1 = nodes.worker("worker01");
     master.create_group("db").await.unwrap();
-    master
-        .register("agent-db", "any", &["db".to_owned()])
-        .await
-        .unwrap();
-    sim.run_for(Duration::from_secs(15)).await;
-    assert_eq!(
-        w1.groups_waiting_for_keys(),
-        [AgentId(1)],
-        "no key yet: held back"
-    );
-    assert!(w1.agent_groups().await.unwrap().is_empty());
-    nodes.sync_files(&sim);
-    sim.run_for(Duration::from_secs(3)).await;
-    assert_eq!(
-        w1.agent_groups().await.unwrap(),
-        [(AgentId(1), vec!["db".to_owned()])]
-    );
-    assert!(w1.groups_waiting_for_keys().is_empty());
+    // The groups push runs every 10 s, the integrity sync every 9 + 8 s: the assignment
+    // usually reaches a worker before the key does, and must wait for it.
+    for n in 0..4 {
+        master
+            .register(&format!("agent-db{n}"), "any", &names(&["db"]))
+            .await
+            .unwrap();
+        sim.run_for(Duration::from_secs(4)).await;
+    }
+    let expected: Vec<_> = (1..=4).map(|id| (AgentId(id), names(&["db"]))).collect();
+    for name in sim.worker_names() {
+        let worker = nodes.worker(&name);
+        groups_become(&sim, &worker, &expected, FILES_ARRIVE, "assignments").await;
+        assert!(worker.groups_waiting_for_keys().is_empty(), "{name}");
+    }
+    nodes.check_keys_before_groups(&sim);
 }
 
 #[tokio::test(start_paused = true)]
@@ -276,22 +371,17 @@ async fn a_worker_that_missed_pushes_resyncs_on_hash_mismatch() {
     connected(&sim).await;
     let master = nodes.master();
     master.register("agent-x", "any", &[]).await.unwrap();
-    nodes.sync_files(&sim);
+    files_arrive(&sim, "registration").await;
     sim.stop("worker01");
     master.create_group("late").await.unwrap();
     master.assign_group(AgentId(1), "late").await.unwrap();
-    nodes.sync_files(&sim);
     sim.run_for(Duration::from_secs(15)).await; // the changed row is pushed to nobody
     sim.start("worker01");
-    nodes.bind_all(&sim);
     connected(&sim).await;
     let w1 = nodes.worker("worker01");
-    sim.run_for(Duration::from_secs(60)).await;
-    assert_eq!(
-        w1.agent_groups().await.unwrap(),
-        [(AgentId(1), vec!["default".to_owned(), "late".to_owned()])],
-        "full resync after the mismatch limit"
-    );
+    let expected = [(AgentId(1), names(&["default", "late"]))];
+    groups_become(&sim, &w1, &expected, Duration::from_secs(90), "full resync").await;
+    nodes.check_keys_before_groups(&sim);
 }
 
 #[tokio::test(start_paused = true)]
@@ -300,8 +390,7 @@ async fn agent_moving_to_another_worker_and_stale_rows_do_not_win() {
     connected(&sim).await;
     let master = nodes.master();
     master.register("mover", "any", &[]).await.unwrap();
-    nodes.sync_files(&sim);
-    sim.run_for(Duration::from_secs(3)).await;
+    files_arrive(&sim, "registration").await;
     let (w1, w2) = (nodes.worker("worker01"), nodes.worker("worker02"));
     w1.report(AgentId(1), keepalive()).await.unwrap();
     sim.run_for(Duration::from_secs(12)).await;
@@ -330,13 +419,29 @@ async fn agent_moving_to_another_worker_and_stale_rows_do_not_win() {
 async fn unknown_agents_and_unreachable_master_are_refused() {
     let (sim, nodes) = cluster(5, 1);
     connected(&sim).await;
+    let master = nodes.master();
+    master.register("known", "any", &[]).await.unwrap();
     let w1 = nodes.worker("worker01");
+    // The key exists on the master but has not reached the worker yet.
+    let early = w1.report(AgentId(1), keepalive()).await.unwrap_err();
+    assert!(
+        matches!(early, AgentError::NotInClientKeys { .. }),
+        "{early}"
+    );
+    files_arrive(&sim, "registration").await;
+    w1.report(AgentId(1), keepalive()).await.unwrap();
     let refused = w1.report(AgentId(99), keepalive()).await.unwrap_err();
     assert!(
         matches!(refused, AgentError::NotInClientKeys { .. }),
         "{refused}"
     );
     assert!(refused.to_string().contains("099"));
+    let master_refused = master.report(AgentId(99), keepalive()).await.unwrap_err();
+    assert!(
+        matches!(master_refused, AgentError::NotInClientKeys { .. }),
+        "{master_refused}"
+    );
+
     sim.partition("worker01", MASTER_NAME);
     let gone = sim
         .run_until(Duration::from_secs(300), |s| {
@@ -344,16 +449,53 @@ async fn unknown_agents_and_unreachable_master_are_refused() {
         })
         .await;
     sim.check(gone, "worker01 noticed the master is gone");
+    let before = sim.files("worker01").snapshot();
     let error = w1.register("lonely", "any", &[]).await.unwrap_err();
     assert!(
         matches!(error, AgentError::MasterUnreachable { .. }),
         "{error}"
     );
-    assert!(
-        nodes.files("worker01").snapshot().is_empty(),
+    assert_eq!(
+        sim.files("worker01").snapshot(),
+        before,
         "nothing written locally"
     );
     sim.heal_all();
+    connected(&sim).await;
+    assert_eq!(master.list_agents().await.unwrap().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopped_master_leaves_no_request_running() {
+    let (mut sim, nodes) = cluster(6, 1);
+    connected(&sim).await;
+    let store = nodes.store(MASTER_NAME, None);
+    store.gate.send_replace(false);
+    let w1 = nodes.worker("worker01");
+    let request = tokio::spawn(async move { w1.register("held", "any", &[]).await });
+    let reached = sim
+        .run_until(Duration::from_secs(10), |_| store.gate.receiver_count() > 0)
+        .await;
+    sim.check(
+        reached,
+        "the forwarded registration reached the master's store",
+    );
+    sim.stop(MASTER_NAME);
+    // Aborting a node's task reaches its nested tasks at their next poll: let it happen.
+    sim.run_for(Duration::from_secs(1)).await;
+    store.gate.send_replace(true);
+    sim.run_for(Duration::from_secs(30)).await;
+    assert_eq!(
+        *store.inserts.lock().unwrap(),
+        0,
+        "the stopped master's task went on and registered the agent"
+    );
+    let answer = request.await.unwrap().unwrap_err();
+    assert!(
+        matches!(answer, AgentError::MasterUnreachable { .. }),
+        "{answer}"
+    );
+    sim.start(MASTER_NAME);
     connected(&sim).await;
     assert!(nodes.master().list_agents().await.unwrap().is_empty());
 }

@@ -30,6 +30,7 @@ use super::store::AgentStore;
 use super::strings::{StringInbox, send_string};
 use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
 use crate::storage::StorageError;
+use crate::transfer::TaskSpawner;
 
 /// Largest chunk a worker accepts.
 pub const MAX_GROUPS_CHUNK: usize = 4 * DEFAULT_CHUNK_BYTES;
@@ -78,6 +79,8 @@ pub async fn push_groups(
 pub struct FullResyncHandler {
     /// The master's agents.
     pub store: Arc<dyn AgentStore>,
+    /// Runs the sending beside the master (it ends with the master).
+    pub spawner: TaskSpawner,
 }
 
 #[async_trait]
@@ -85,7 +88,7 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for FullResyncHandler {
     async fn handle(&self, _ctx: &Ctx, request: Request) -> HandlerResult {
         let store = self.store.clone();
         let session = request.session.clone();
-        tokio::spawn(async move {
+        self.spawner.spawn(async move {
             match store.agent_groups().await {
                 Ok(all) => {
                     let sync = groups_envelope(&all, &all);
@@ -286,6 +289,8 @@ pub struct GroupsHandler {
     pub receiver: Arc<GroupsReceiver>,
     /// Whether this is the full resync.
     pub full: bool,
+    /// Runs the applying beside the worker (it ends with the worker).
+    pub spawner: TaskSpawner,
 }
 
 #[async_trait]
@@ -293,7 +298,8 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for GroupsHandler {
     async fn handle(&self, _ctx: &Ctx, request: Request) -> HandlerResult {
         let (sid, data) = self.receiver.inbox.take(&request.payload)?;
         let receiver = self.receiver.clone();
-        tokio::spawn(receiver.receive(request.session.clone(), data, self.full));
+        self.spawner
+            .spawn(receiver.receive(request.session.clone(), data, self.full));
         Ok(Some(Reply::ok(sid.to_string())))
     }
 }

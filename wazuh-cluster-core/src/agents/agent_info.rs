@@ -5,7 +5,6 @@
 //! ([`AgentInfoRecord::supersedes`]: Wazuh #24401), and records the node as the name the
 //! sending worker gave in its `hello` (a worker cannot speak for another node).
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +20,7 @@ use super::strings::{StringInbox, send_string};
 use crate::master::MasterConn;
 use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
 use crate::storage::StorageError;
+use crate::transfer::TaskSpawner;
 
 /// Largest chunk the master accepts (four times wazuh-db's 64 KB).
 pub const MAX_INFO_CHUNK: usize = 4 * DEFAULT_CHUNK_BYTES;
@@ -67,25 +67,34 @@ pub struct IngestStats {
     pub unknown: usize,
 }
 
-/// Decodes an agent-info envelope and applies its rows for `registered` agents to `store`,
-/// with `node` as the reporting node.
+/// Decodes an agent-info envelope and applies its rows of registered agents to `store`, with
+/// `node` as the reporting node. Which agents are registered is looked up for the ids the
+/// envelope carries only.
 pub async fn ingest(
     store: &dyn AgentStore,
-    registered: &BTreeSet<AgentId>,
     node: Option<&str>,
     envelope: &[u8],
 ) -> Result<IngestStats, IngestError> {
     let sync = AgentInfoSync::decode(envelope, MAX_INFO_CHUNK).map_err(IngestError::Decode)?;
-    let mut stats = IngestStats::default();
-    let mut records = Vec::new();
-    for row in sync.chunks.iter().flatten() {
-        stats.received += 1;
-        if registered.contains(&AgentId(row.id)) {
-            records.push(record_from_row(row, node));
-        } else {
-            stats.unknown += 1;
-        }
-    }
+    let ids: Vec<AgentId> = sync
+        .chunks
+        .iter()
+        .flatten()
+        .map(|r| AgentId(r.id))
+        .collect();
+    let registered = store.registered(&ids).await.map_err(IngestError::Store)?;
+    let mut stats = IngestStats {
+        received: ids.len(),
+        ..IngestStats::default()
+    };
+    let records: Vec<AgentInfoRecord> = sync
+        .chunks
+        .iter()
+        .flatten()
+        .filter(|row| registered.contains(&AgentId(row.id)))
+        .map(|row| record_from_row(row, node))
+        .collect();
+    stats.unknown = stats.received - records.len();
     stats.written = store
         .apply_info(&records)
         .await
@@ -120,6 +129,8 @@ pub struct InfoHandler {
     pub inbox: Arc<StringInbox>,
     /// The master's agents.
     pub store: Arc<dyn AgentStore>,
+    /// Runs the answer beside the master (it ends with the master).
+    pub spawner: TaskSpawner,
 }
 
 #[async_trait]
@@ -130,26 +141,18 @@ impl Handler<MasterConn> for InfoHandler {
             Ok(taken) => taken,
             Err(error) => {
                 let text = error.to_string();
-                tokio::spawn(async move {
+                self.spawner.spawn(async move {
                     let _ = session.request(names::SYN_M_A_ERR, text).await;
                 });
                 return Err(error);
             }
         };
         let started = Instant::now();
-        let registered: Result<BTreeSet<AgentId>, _> = self
-            .store
-            .agents()
-            .await
-            .map(|agents| agents.into_iter().map(|a| a.id).collect());
         let node = ctx.worker_name();
         let tag = ctx.tag();
-        let outcome = match registered {
-            Ok(registered) => ingest(self.store.as_ref(), &registered, node.as_deref(), &envelope)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope)
+            .await
+            .map_err(|e| e.to_string());
         let (command, payload) = match outcome {
             Ok(stats) => {
                 tracing::debug!(
@@ -172,7 +175,7 @@ impl Handler<MasterConn> for InfoHandler {
                 (names::SYN_M_A_ERR, text.into_bytes())
             }
         };
-        tokio::spawn(async move {
+        self.spawner.spawn(async move {
             let _ = session.request(command, payload).await;
         });
         Ok(Some(Reply::ok(sid.to_string())))

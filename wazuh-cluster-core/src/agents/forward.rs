@@ -28,6 +28,7 @@ use super::error::AgentError;
 use super::registry::AgentRegistry;
 use super::strings::{StringInbox, send_string};
 use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
+use crate::transfer::TaskSpawner;
 
 /// `sendsyn_res`: the master's answer to a `sendsync`, by string id.
 pub const SENDSYN_RES: Command = Command::from_static("sendsyn_res");
@@ -175,6 +176,8 @@ fn split_lc_id(payload: &[u8]) -> Result<(u32, &[u8]), WazuhException> {
 pub struct SendSyncHandler {
     /// The registry that executes requests.
     pub registry: Arc<AgentRegistry>,
+    /// Runs the request beside the master (it ends with the master).
+    pub spawner: TaskSpawner,
 }
 
 #[async_trait]
@@ -186,7 +189,7 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for SendSyncHandler {
         })?;
         let session = request.session.clone();
         let registry = self.registry.clone();
-        tokio::spawn(async move {
+        self.spawner.spawn(async move {
             let answer = if envelope.daemon_name == AUTHD {
                 encode_answer(execute(&registry, envelope.message).await)
             } else {

@@ -18,7 +18,6 @@ use super::api::{AgentApi, AgentEvent, AgentSummary, Registration};
 use super::config::AgentsConfig;
 use super::error::AgentError;
 use super::forward::SendSyncHandler;
-use super::guard::{AbortOnDrop, Guarded};
 use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::{AgentRegistry, unix_secs};
@@ -29,6 +28,7 @@ use crate::clock::Clock;
 use crate::files::FileSource;
 use crate::master::{MasterBuilder, MasterHandle};
 use crate::session::DuplicateRoute;
+use crate::transfer::TaskSet;
 
 struct Inner {
     node_name: String,
@@ -93,22 +93,27 @@ impl MasterAgents {
         *self.inner.master.lock().unwrap_or_else(|p| p.into_inner()) = Some(master);
     }
 
-    /// Adds the handlers to `builder` and starts the background task, which ends when the
-    /// built master is dropped. Call inside a tokio runtime.
+    /// Adds the handlers and the background task to `builder`. The task, and every task a
+    /// handler starts, runs inside the master's [`run`](crate::master::Master::run) and ends
+    /// with it; the task also binds the running master's handle.
     pub fn install(&self, builder: MasterBuilder) -> Result<MasterBuilder, DuplicateRoute> {
         let inbox = StringInbox::new(self.seed);
-        let task = tokio::spawn(periodic(self.inner.clone()));
-        let guard = Arc::new(AbortOnDrop(task.abort_handle()));
+        let (tasks, spawner) = TaskSet::new();
+        let this = self.clone();
         builder
-            .route(
-                names::NEW_STR,
-                Guarded::new(NewStrHandler(inbox.clone()), guard),
-            )?
+            .background(move |master: &MasterHandle| {
+                this.bind(master.clone());
+                Box::pin(async move {
+                    tokio::join!(periodic(this.inner), tasks.run());
+                })
+            })
+            .route(names::NEW_STR, NewStrHandler(inbox.clone()))?
             .route(names::STR_UPD, StrUpdHandler(inbox.clone()))?
             .route(
                 names::SENDSYNC,
                 SendSyncHandler {
                     registry: self.inner.registry.clone(),
+                    spawner: spawner.clone(),
                 },
             )?
             .route(names::SYN_A_W_M_P, InfoPermissionHandler)?
@@ -117,12 +122,14 @@ impl MasterAgents {
                 InfoHandler {
                     inbox,
                     store: self.inner.store.clone(),
+                    spawner: spawner.clone(),
                 },
             )?
             .route(
                 names::SYN_W_G_C,
                 FullResyncHandler {
                     store: self.inner.store.clone(),
+                    spawner,
                 },
             )?
             .route(names::SYN_W_G_E, ThanksHandler)?
@@ -231,13 +238,7 @@ impl AgentApi for MasterAgents {
                 node: self.inner.node_name.clone(),
             });
         }
-        let stored = self
-            .inner
-            .store
-            .infos()
-            .await?
-            .into_iter()
-            .find(|i| i.id == id);
+        let stored = self.inner.store.infos_of(&[id]).await?.pop();
         let now = unix_secs(self.inner.clock.wall());
         let row = row_for_event(id, event, &self.inner.node_name, now, stored.as_ref());
         self.inner.store.apply_info(&[row]).await?;

@@ -54,6 +54,15 @@ impl AgentStore for MemoryAgentStore {
             .collect())
     }
 
+    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError> {
+        let state = self.state();
+        Ok(ids
+            .iter()
+            .copied()
+            .filter(|id| state.agents.contains_key(id))
+            .collect())
+    }
+
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError> {
         let mut state = self.state();
         if state.agents.contains_key(&agent.id) {
@@ -124,6 +133,15 @@ impl AgentStore for MemoryAgentStore {
 
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {
         Ok(self.state().infos.values().cloned().collect())
+    }
+
+    async fn infos_of(&self, ids: &[AgentId]) -> Result<Vec<AgentInfoRecord>, StorageError> {
+        let state = self.state();
+        let wanted: BTreeSet<AgentId> = ids.iter().copied().collect();
+        Ok(wanted
+            .iter()
+            .filter_map(|id| state.infos.get(id).cloned())
+            .collect())
     }
 
     async fn mark_silent_disconnected(&self, cutoff: i64, now: i64) -> Result<usize, StorageError> {

@@ -26,7 +26,6 @@ pub mod config;
 pub mod error;
 pub mod forward;
 pub mod groups;
-mod guard;
 pub mod keys_reader;
 pub mod master_node;
 #[cfg(feature = "testing")]

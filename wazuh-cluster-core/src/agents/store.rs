@@ -1,6 +1,8 @@
 //! [`AgentStore`]: where a node keeps its agents. Separate from the cluster's
 //! [`Storage`](crate::storage::Storage) so that backends add it without changing that trait.
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 
 use super::model::{AgentId, AgentInfoRecord, AgentRecord};
@@ -16,6 +18,8 @@ use crate::storage::StorageError;
 /// - [`insert_agent`](Self::insert_agent) stores the record and its groups together, and
 ///   refuses (changing nothing) an id that exists.
 /// - [`agents`](Self::agents) lists records ascending by id, each with its current groups.
+/// - [`registered`](Self::registered) and [`infos_of`](Self::infos_of) are indexed lookups:
+///   their cost grows with the ids asked for, not with the agents stored.
 /// - [`remove_agent`](Self::remove_agent) removes everything held for that id (record, group
 ///   assignment, agent-info) and nothing else; an unknown id answers `false`.
 /// - [`set_agent_groups`](Self::set_agent_groups) works with or without a record (workers hold
@@ -28,6 +32,9 @@ use crate::storage::StorageError;
 pub trait AgentStore: Send + Sync + 'static {
     /// Every registered agent, ascending by id, with its groups.
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError>;
+
+    /// Which of `ids` have a record (are registered).
+    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError>;
 
     /// Registers `agent` with its groups; refuses an existing id.
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError>;
@@ -52,6 +59,9 @@ pub trait AgentStore: Send + Sync + 'static {
 
     /// Every agent-info row, ascending by id.
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError>;
+
+    /// The agent-info rows of `ids` that exist, ascending by id.
+    async fn infos_of(&self, ids: &[AgentId]) -> Result<Vec<AgentInfoRecord>, StorageError>;
 
     /// Marks `active` rows silent since before `cutoff` as disconnected at `now`; answers how
     /// many changed.

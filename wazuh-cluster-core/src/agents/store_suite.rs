@@ -41,6 +41,7 @@ pub async fn check_agent_store(store: &dyn AgentStore) {
     registry_round_trip(store).await;
     groups_and_assignments(store).await;
     info_newer_wins(store).await;
+    lookups_by_id(store).await;
     silent_agents_disconnect(store).await;
     removal_is_complete_and_targeted(store).await;
 }
@@ -118,6 +119,30 @@ async fn info_newer_wins(store: &dyn AgentStore) {
         bare,
         "absent fields stay absent"
     );
+}
+
+async fn lookups_by_id(store: &dyn AgentStore) {
+    // Records 1 and 3 exist; rows 1 and 3 exist.
+    let asked = [AgentId(50), AgentId(3), AgentId(2), AgentId(1), AgentId(3)];
+    let registered: Vec<u32> = store
+        .registered(&asked)
+        .await
+        .unwrap()
+        .iter()
+        .map(|id| id.0)
+        .collect();
+    assert_eq!(registered, [1, 3], "only ids with a record, each once");
+    assert!(store.registered(&[]).await.unwrap().is_empty());
+    let rows = store.infos_of(&asked).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|i| i.id.0).collect::<Vec<_>>(),
+        [1, 3],
+        "existing rows ascending, each once"
+    );
+    let all = store.infos().await.unwrap();
+    assert_eq!(rows, all, "the same rows as the full listing");
+    assert!(store.infos_of(&[AgentId(2)]).await.unwrap().is_empty());
+    assert!(store.infos_of(&[]).await.unwrap().is_empty());
 }
 
 async fn silent_agents_disconnect(store: &dyn AgentStore) {

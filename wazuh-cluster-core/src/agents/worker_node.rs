@@ -24,7 +24,6 @@ use super::error::AgentError;
 use super::forward::{
     AgentRequest, Forwarder, SENDSYN_ERR, SENDSYN_RES, SendSynErrHandler, SendSynResHandler,
 };
-use super::guard::{AbortOnDrop, Guarded};
 use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::unix_secs;
@@ -34,6 +33,7 @@ use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use crate::clock::Clock;
 use crate::files::FileSource;
 use crate::session::{DuplicateRoute, SessionHandle};
+use crate::transfer::TaskSet;
 use crate::worker::{WorkerBuilder, WorkerHandle};
 
 struct Inner {
@@ -132,17 +132,21 @@ impl WorkerAgents {
         self.inner.groups.pending()
     }
 
-    /// Adds the handlers to `builder` and starts the background tasks, which end when the
-    /// built worker is dropped. Call inside a tokio runtime.
+    /// Adds the handlers and the background task to `builder`. The task, and every task a
+    /// handler starts, runs inside the worker's [`run`](crate::worker::Worker::run) and ends
+    /// with it; the task also binds the running worker's handle.
     pub fn install(&self, builder: WorkerBuilder) -> Result<WorkerBuilder, DuplicateRoute> {
-        let task = tokio::spawn(periodic(self.inner.clone()));
-        let guard = Arc::new(AbortOnDrop(task.abort_handle()));
+        let (tasks, spawner) = TaskSet::new();
+        let this = self.clone();
         let inner = &self.inner;
         builder
-            .route(
-                names::NEW_STR,
-                Guarded::new(NewStrHandler(inner.inbox.clone()), guard),
-            )?
+            .background(move |worker: &WorkerHandle| {
+                this.bind(worker.clone());
+                Box::pin(async move {
+                    tokio::join!(periodic(this.inner), tasks.run());
+                })
+            })
+            .route(names::NEW_STR, NewStrHandler(inner.inbox.clone()))?
             .route(names::STR_UPD, StrUpdHandler(inner.inbox.clone()))?
             .route(SENDSYN_RES, SendSynResHandler(inner.forwarder.clone()))?
             .route(SENDSYN_ERR, SendSynErrHandler(inner.forwarder.clone()))?
@@ -153,6 +157,7 @@ impl WorkerAgents {
                 GroupsHandler {
                     receiver: inner.groups.clone(),
                     full: false,
+                    spawner: spawner.clone(),
                 },
             )?
             .route(
@@ -160,6 +165,7 @@ impl WorkerAgents {
                 GroupsHandler {
                     receiver: inner.groups.clone(),
                     full: true,
+                    spawner,
                 },
             )
     }
@@ -235,12 +241,9 @@ async fn sync_info(inner: &Inner) {
     if dirty.is_empty() {
         return;
     }
-    let rows = match inner.store.infos().await {
-        Ok(infos) => infos
-            .iter()
-            .filter(|i| dirty.contains(&i.id))
-            .map(row_from_record)
-            .collect::<Vec<_>>(),
+    let ids: Vec<AgentId> = dirty.iter().copied().collect();
+    let rows = match inner.store.infos_of(&ids).await {
+        Ok(infos) => infos.iter().map(row_from_record).collect::<Vec<_>>(),
         Err(error) => {
             tracing::error!(
                 tag = inner.tag.as_str(),
@@ -352,7 +355,7 @@ impl AgentApi for WorkerAgents {
                 node: inner.node_name.clone(),
             });
         }
-        let stored = inner.store.infos().await?.into_iter().find(|i| i.id == id);
+        let stored = inner.store.infos_of(&[id]).await?.pop();
         let now = unix_secs(inner.clock.wall());
         let row = row_for_event(id, event, &inner.node_name, now, stored.as_ref());
         inner.store.apply_info(&[row]).await?;
