@@ -115,10 +115,11 @@ fn string_store(payload: &[u8]) {
         let id = id as u32 % 4;
         if let Ok(declared) = parse_new_str(line) {
             let _ = store.start(id, declared);
-        } else if let Ok((updated, _)) = parse_str_upd(line) {
-            if store.update(line).is_ok() && store.is_complete(updated) {
-                assert!(store.take(updated).is_some());
-            }
+        } else if let Ok((updated, _)) = parse_str_upd(line)
+            && store.update(line).is_ok()
+            && store.is_complete(updated)
+        {
+            assert!(store.take(updated).is_some());
         }
     }
 }
