@@ -26,8 +26,9 @@ pub(crate) fn prefix(unix_time: u64, iv: &[u8; BLOCK]) -> [u8; PREFIX_LEN] {
 }
 
 /// Copies the next piece of `rest` to the start of `dst` (room for `PIECE` bytes, or for the
-/// padded rest when that is shorter) and pads it when it is the last one (PKCS7: a whole padding block when the plaintext ends on a block
-/// boundary). Returns the bytes written (a multiple of 16) and the bytes of `rest` consumed.
+/// padded rest when that is shorter) and pads it when it is the last one (PKCS7: a whole
+/// padding block when the plaintext ends on a block boundary). Returns the bytes written (a
+/// multiple of 16) and the bytes of `rest` consumed.
 pub(crate) fn next_piece(rest: &[u8], dst: &mut [u8]) -> (usize, usize) {
     if rest.len() > PIECE {
         dst[..PIECE].copy_from_slice(&rest[..PIECE]);
