@@ -20,6 +20,7 @@
 //! foreign keys on. In memory (tests): a single connection, since every connection to
 //! `sqlite::memory:` would open its own empty database.
 
+mod agents;
 mod sqlite;
 mod sync_states;
 
