@@ -2,7 +2,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use wazuh_clusterd::config::ClusterKey;
 
@@ -124,14 +125,41 @@ fn disabled_cluster_exits_0_saying_so() {
 }
 
 #[test]
-fn start_logs_writes_and_removes_the_pid_file_and_reports_the_missing_runtime() {
+fn start_logs_writes_the_pid_file_and_removes_it_on_sigterm() {
+    let port = wazuh_clusterd::demo::free_port().unwrap();
     let home = home_with(&format!(
-        "<node_name>master01</node_name><key>{KEY}</key><nodes><node>127.0.0.1</node></nodes>"
+        "<node_name>master01</node_name><key>{KEY}</key><port>{port}</port>\
+         <bind_addr>127.0.0.1</bind_addr><nodes><node>127.0.0.1</node></nodes>"
     ));
-    let out = clusterd(&["--home", home_arg(home.path()), "-f", "-d"]);
-    assert_eq!(out.status.code(), Some(1));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wazuh-clusterd"))
+        .args(["--home", home_arg(home.path()), "-f", "-d"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_dir = home.path().join("var/run");
+    let log_path = home.path().join("logs/cluster.log");
+    let serving = wazuh_clusterd::demo::wait_until(Duration::from_secs(20), || {
+        fs::read_to_string(&log_path).is_ok_and(|log| log.contains("Serving as master node"))
+    });
+    let pid_files = fs::read_dir(&pid_dir).map(|d| d.count()).unwrap_or(0);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let stopped = wazuh_clusterd::demo::wait_until(Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !stopped {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(serving, "the master never served");
+    assert!(stopped, "the daemon did not stop on SIGTERM");
+    assert_eq!(pid_files, 1, "one pid file while running");
+    assert_eq!(out.status.code(), Some(0));
     let stderr = text(&out.stderr);
-    let log = fs::read_to_string(home.path().join("logs/cluster.log")).unwrap();
+    let log = fs::read_to_string(&log_path).unwrap();
     // Each copy reads the clock on its own: compare the lines without their timestamps.
     let untimed =
         |text: &str| -> Vec<String> { text.lines().map(|l| l[20..].to_string()).collect() };
@@ -146,9 +174,8 @@ fn start_logs_writes_and_removes_the_pid_file_and_reports_the_missing_runtime() 
         )
     );
     assert!(log.contains(" DEBUG: [Cluster] [Main] PID file "));
-    assert!(log.contains(" ERROR: [Cluster] [Main] the node runtime is not wired"));
-    let pid_dir = home.path().join("var/run");
-    assert!(pid_dir.is_dir());
+    assert!(log.contains(" INFO: [Cluster] [Main] Received SIGTERM: stopping the node."));
+    assert!(log.contains(" INFO: [Cluster] [Main] Cluster node stopped."));
     assert_eq!(
         fs::read_dir(pid_dir).unwrap().count(),
         0,
