@@ -4,13 +4,16 @@
 //!
 //! Hardening of Wazuh 4.14.7 applied here: at most [`MAX_CONNECTIONS_PER_IP`] connections per
 //! source address (further ones are closed at once), and the codec's receive limits (256 MiB, 10
-//! divided messages). The core closes a connection that sends no valid `hello` in time.
+//! divided messages) with its timers: a frame whose payload stays incomplete for 30 s closes the
+//! connection, incomplete divided messages expire. The core closes a connection that sends no
+//! valid `hello` in time.
 //! A payload that does not decrypt (Wazuh error 3025, usually a different cluster key) is logged
 //! with the peer's address and closes the connection.
 
 mod connector;
 mod listener;
 mod per_ip;
+mod timers;
 mod transport;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};

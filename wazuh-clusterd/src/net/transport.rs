@@ -1,5 +1,5 @@
-//! One TCP stream as a core transport: framing, Fernet, and a clear log line when the peer's
-//! messages do not decrypt.
+//! One TCP stream as a core transport: framing, Fernet, the receive timers, and a clear log line
+//! when the peer's messages do not decrypt.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use wazuh_cluster_core::transport::boxed;
 use wazuh_cluster_proto::payload::error_codes;
 use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec};
 
+use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
 /// Wraps `stream` (connected to `peer`) into an encrypted transport; `tag` is the log tag of the
@@ -25,8 +26,8 @@ pub fn tcp_transport(
 ) -> BoxTransport {
     let _ = stream.set_nodelay(true);
     let codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
-    let framed =
-        Framed::new(stream, codec).inspect_err(move |error| log_decode_error(&tag, peer, error));
+    let framed = TimedFramed::with_default_timeout(Framed::new(stream, codec), clock)
+        .inspect_err(move |error| log_decode_error(&tag, peer, error));
     boxed(framed, peer)
 }
 
