@@ -216,3 +216,32 @@ fn sigterm_stops_the_node_and_removes_pid_file_and_socket() {
         "ERROR: Cluster is not running.\n"
     );
 }
+
+#[test]
+fn an_eleventh_connection_from_one_address_is_closed_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster = cluster(root.path());
+    let master = cluster.start_node("master01", NodeType::Master).unwrap();
+    assert!(wait_for_nodes(&master.home, &["master01"], WAIT));
+    let held: Vec<TcpStream> = (0..wazuh_clusterd::net::MAX_CONNECTIONS_PER_IP)
+        .map(|_| TcpStream::connect(("127.0.0.1", cluster.port)).unwrap())
+        .collect();
+    // The listener accepts in arrival order: the first ten take the slots before the eleventh.
+    let mut extra = TcpStream::connect(("127.0.0.1", cluster.port)).unwrap();
+    extra.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 8];
+    let closed = match extra.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "the eleventh connection was not closed");
+    assert!(
+        wait_until(WAIT, || master
+            .log()
+            .contains("Refused the connection from 127.0.0.1:")),
+        "{}",
+        master.log()
+    );
+    drop(held);
+}
