@@ -81,6 +81,30 @@ fn group_assignments(
     Ok(assignments)
 }
 
+/// Agent-info rows written by one statement (its JSON argument stays around 1 MB).
+const INFO_BATCH: usize = 5_000;
+
+/// Rows as the JSON array of arrays that `apply_info`'s statement reads, in the order of its
+/// columns; rows are applied in this order, so a later row of the same agent sees an earlier.
+fn info_batch(rows: &[AgentInfoRecord]) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::json!([
+                row.id.0,
+                row.status.as_str(),
+                row.last_keepalive,
+                row.disconnection_time,
+                row.version,
+                row.os,
+                row.node,
+                row.seen_at(),
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
 async fn replace_groups(
     tx: &mut Transaction<'_, Sqlite>,
     id: AgentId,
@@ -261,11 +285,15 @@ impl AgentStore for SqliteStorage {
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         let mut written = 0u64;
-        for row in rows {
+        for batch in rows.chunks(INFO_BATCH) {
             written += sqlx::query(
                 "INSERT INTO agent_info \
                  (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
+                 json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
+                 json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
+                 json_extract(value, '$[6]'), json_extract(value, '$[7]') \
+                 FROM json_each(?1) WHERE true ORDER BY key \
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
                  last_keepalive = excluded.last_keepalive, \
                  disconnection_time = excluded.disconnection_time, \
@@ -274,14 +302,7 @@ impl AgentStore for SqliteStorage {
                  WHERE excluded.seen_at > agent_info.seen_at \
                  OR (excluded.seen_at = agent_info.seen_at AND excluded.node IS agent_info.node)",
             )
-            .bind(i64::from(row.id.0))
-            .bind(row.status.as_str())
-            .bind(row.last_keepalive)
-            .bind(row.disconnection_time)
-            .bind(row.version.as_deref())
-            .bind(row.os.as_deref())
-            .bind(row.node.as_deref())
-            .bind(row.seen_at())
+            .bind(info_batch(batch))
             .execute(&mut *tx)
             .await
             .map_err(|e| StorageError::new(operation(), e))?
