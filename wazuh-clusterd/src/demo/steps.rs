@@ -213,6 +213,8 @@ fn show_cluster(demo: &mut Demo) -> Result<(), DemoError> {
 fn stop_nodes(demo: &mut Demo) -> Result<(), DemoError> {
     let mut processes: Vec<NodeProcess> = demo.workers.drain(..).collect();
     processes.extend(demo.master.take());
+    let total = processes.len();
+    let mut tidy = 0;
     for mut process in processes {
         let clean = process
             .stop(STOP_TIMEOUT)
@@ -234,10 +236,15 @@ fn stop_nodes(demo: &mut Demo) -> Result<(), DemoError> {
                 ""
             }
         );
+        if clean && !pid_left {
+            tidy += 1;
+        }
     }
-    demo.account.push(
+    demo.account.push(if tidy == total {
         "Every node stopped on SIGTERM, closed its database and removed its pid file and socket."
-            .to_owned(),
-    );
+            .to_owned()
+    } else {
+        format!("{tidy} of {total} nodes stopped cleanly on SIGTERM; see above for the others.")
+    });
     Ok(())
 }
