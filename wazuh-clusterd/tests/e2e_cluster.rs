@@ -131,7 +131,7 @@ fn worker_with_the_wrong_key_is_refused_and_the_master_says_why() {
         "master log does not say why:\n{}",
         master.log()
     );
-    assert!(master.log().contains("Check the cluster key"));
+    assert!(master.log().contains("use the same cluster key"));
     assert_eq!(node_names(&master.home).unwrap(), ["master01"]);
 }
 

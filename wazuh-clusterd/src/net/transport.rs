@@ -9,7 +9,6 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::BoxTransport;
 use wazuh_cluster_core::transport::boxed;
-use wazuh_cluster_proto::payload::error_codes;
 use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec};
 
 use super::timers::TimedFramed;
@@ -33,12 +32,16 @@ pub fn tcp_transport(
 
 fn log_decode_error(tag: &str, peer: SocketAddr, error: &CodecError) {
     match error {
-        CodecError::Decode(DecodeError::Decrypt { .. }) => tracing::error!(
+        CodecError::Decode(DecodeError::Decrypt {
+            counter,
+            command,
+            source,
+            ..
+        }) => tracing::error!(
             tag,
             subtag = "Main",
-            "Error {} - Could not decrypt message from {peer} ({error}); closing the connection. \
-             Check the cluster key: every node needs the same <key> in ossec.conf.",
-            error_codes::DECRYPT_FAILED,
+            "Could not decrypt message from {peer} ({command} message {counter}): {source}; \
+             closing the connection."
         ),
         CodecError::Decode(decode) => tracing::warn!(
             tag,
