@@ -37,6 +37,17 @@ pub enum NodeError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// A synchronized folder could not be created or opened.
+    #[error(
+        "cannot prepare the synchronized folder {path}: {source}; check that this user owns the \
+         installation folder"
+    )]
+    SyncFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// The cluster database could not be opened.
     #[error(transparent)]
     Database(#[from] OpenError),

@@ -5,6 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use wazuh_cluster_core::agents::{AgentsConfig, MasterAgents, MemoryAgentStore, WorkerAgents};
+use wazuh_cluster_core::files::memory::MemoryFileSource;
+use wazuh_cluster_core::integrity::items::ClusterItems;
 use wazuh_cluster_core::testing::MemoryStorage;
 use wazuh_cluster_core::{Connector, MasterBuilder, MasterConfig, WorkerBuilder, WorkerConfig};
 use wazuh_cluster_proto::Command;
@@ -25,7 +28,16 @@ fn master_context() -> ControlContext {
         Arc::new(MemoryStorage::new()),
     )
     .build();
-    ControlContext::Master(master.handle())
+    let store = Arc::new(MemoryAgentStore::new());
+    let agents = MasterAgents::new(
+        "master01",
+        store.clone(),
+        Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())),
+        Arc::new(SystemClock::new()),
+        AgentsConfig::default(),
+        Some(1),
+    );
+    ControlContext::master(master.handle(), Arc::new(agents), store)
 }
 
 fn serve(home: &Path, ctx: ControlContext) -> tokio::task::JoinHandle<()> {
@@ -133,7 +145,17 @@ async fn worker_without_master_answers_3023() {
         connector,
     )
     .build();
-    let _server = serve(home.path(), ControlContext::Worker(worker.handle()));
+    let store = Arc::new(MemoryAgentStore::new());
+    let agents = WorkerAgents::new(
+        "w1",
+        store.clone(),
+        Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())),
+        Arc::new(SystemClock::new()),
+        AgentsConfig::default(),
+        Some(1),
+    );
+    let ctx = ControlContext::worker(worker.handle(), Arc::new(agents), store);
+    let _server = serve(home.path(), ctx);
     let error = ask(home.path(), names::GET_NODES, "{}").await.unwrap_err();
     assert!(
         matches!(&error, ClientError::Daemon(e) if e.code == 3023),

@@ -19,7 +19,9 @@ pub mod tool;
 pub mod views;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use wazuh_cluster_core::agents::{AgentApi, AgentStore};
 use wazuh_cluster_core::{MasterHandle, WorkerHandle};
 
 /// The socket, relative to the installation folder.
@@ -30,11 +32,59 @@ pub fn socket_path(home: &Path) -> PathBuf {
     home.join(SOCKET_RELATIVE_PATH)
 }
 
-/// What the control commands act on: the running node.
+/// The running role a control command looks at.
 #[derive(Debug, Clone)]
-pub enum ControlContext {
+pub enum ControlNode {
     /// This node is the master.
     Master(MasterHandle),
     /// This node is a worker; cluster-wide questions go to its master.
     Worker(WorkerHandle),
+}
+
+/// What the control commands act on: the running node, its agents and its agent store.
+#[derive(Clone)]
+pub struct ControlContext {
+    /// The role, with the core's handle (integrity through `integrity()` on either handle).
+    pub node: ControlNode,
+    /// Agent management and status: decided here on the master, forwarded by a worker.
+    pub agents: Arc<dyn AgentApi>,
+    /// This node's agent store (on the master: the registry and every agent-info row; on a
+    /// worker: its own rows and group assignments).
+    pub agent_store: Arc<dyn AgentStore>,
+}
+
+impl ControlContext {
+    /// The context of a master.
+    pub fn master(
+        master: MasterHandle,
+        agents: Arc<dyn AgentApi>,
+        agent_store: Arc<dyn AgentStore>,
+    ) -> Self {
+        Self {
+            node: ControlNode::Master(master),
+            agents,
+            agent_store,
+        }
+    }
+
+    /// The context of a worker.
+    pub fn worker(
+        worker: WorkerHandle,
+        agents: Arc<dyn AgentApi>,
+        agent_store: Arc<dyn AgentStore>,
+    ) -> Self {
+        Self {
+            node: ControlNode::Worker(worker),
+            agents,
+            agent_store,
+        }
+    }
+}
+
+impl std::fmt::Debug for ControlContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ControlContext")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
 }

@@ -1,13 +1,16 @@
-//! The master role: TCP listener, core master, and its `get_health` handler for workers.
+//! The master role: TCP listener, core master with integrity sync and agents, and its
+//! `get_health` handler for workers.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use wazuh_cluster_core::MasterBuilder;
+use wazuh_cluster_core::agents::MasterAgents;
 use wazuh_cluster_proto::Fernet;
 use wazuh_cluster_proto::command::names;
 
-use super::{Prepared, settings};
+use super::{Prepared, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::ControlContext;
@@ -16,31 +19,47 @@ use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
 use crate::node::NodeError;
 use crate::storage::SqliteStorage;
 
-/// Binds `bind_addr:port` and builds the master.
+/// Binds `bind_addr:port` and builds the master over the synchronized files of `home`.
 pub(super) async fn prepare(
     config: &ClusterConfig,
+    home: &Path,
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
 ) -> Result<Prepared, NodeError> {
+    let files = files::disk_files(home)?;
     let addr = SocketAddr::new(config.bind_addr, config.port);
     let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_CONNECTIONS_PER_IP)
         .await
         .map_err(|source| NodeError::Listen { addr, source })?;
+    let storage = Arc::new(storage);
+    let agents = MasterAgents::new(
+        &config.node_name,
+        storage.clone(),
+        files.clone(),
+        Arc::new(clock),
+        settings::agents_config(config),
+        None,
+    );
     let health = ClusterHealthHandler::new();
-    let master = MasterBuilder::new(
+    let builder = MasterBuilder::new(
         settings::master_config(config),
         Arc::new(clock),
-        Arc::new(storage),
+        storage.clone(),
     )
+    .integrity(files, storage.clone(), settings::integrity_config(config))
     .route(names::GET_HEALTH, health.clone())
-    .expect("the core master does not answer get_health itself")
-    .build();
+    .expect("the core master does not answer get_health itself");
+    let master = agents
+        .install(builder)
+        .expect("the agent handlers do not overlap the master's own")
+        .build();
     let handle = master.handle();
+    agents.bind(handle.clone());
     health.set_master(handle.clone());
     tracing::info!(tag = "Master", subtag = "Main", "Listening on {addr}.");
     Ok(Prepared {
         role: Box::pin(master.run(listener)),
-        control: ControlContext::Master(handle),
+        control: ControlContext::master(handle, Arc::new(agents), storage),
     })
 }

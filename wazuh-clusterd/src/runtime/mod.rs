@@ -6,6 +6,7 @@
 //! role runs. Stop: every task is dropped (connections closed, transfers abandoned), the socket
 //! file removed and the database closed.
 
+mod files;
 mod master;
 mod queue;
 mod settings;
@@ -17,7 +18,7 @@ use std::pin::Pin;
 
 use wazuh_cluster_proto::Fernet;
 
-pub use settings::{master_config, worker_config};
+pub use settings::{agents_config, integrity_config, master_config, worker_config};
 
 use crate::clock::SystemClock;
 use crate::config::{ClusterConfig, NodeType};
@@ -49,8 +50,8 @@ async fn run_async(config: ClusterConfig, context: NodeContext) -> Result<(), No
     let storage = SqliteStorage::open_in_home(home).await?;
     let fernet = Fernet::from_cluster_key(config.key.as_str())?;
     let prepared = match config.node_type {
-        NodeType::Master => master::prepare(&config, clock, storage.clone(), fernet).await,
-        NodeType::Worker => Ok(worker::prepare(&config, clock, fernet)),
+        NodeType::Master => master::prepare(&config, home, clock, storage.clone(), fernet).await,
+        NodeType::Worker => worker::prepare(&config, home, clock, storage.clone(), fernet),
     };
     let prepared = match prepared {
         Ok(prepared) => prepared,

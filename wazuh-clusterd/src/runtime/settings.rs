@@ -1,6 +1,7 @@
 //! From `ossec.conf`'s [`ClusterConfig`] to the core's master and worker configurations.
 
-use wazuh_cluster_core::{MasterConfig, SessionConfig, VersionRule, WorkerConfig};
+use wazuh_cluster_core::agents::AgentsConfig;
+use wazuh_cluster_core::{IntegrityConfig, MasterConfig, SessionConfig, VersionRule, WorkerConfig};
 
 use crate::config::{ClusterConfig, VersionCheck};
 
@@ -39,4 +40,32 @@ pub fn worker_config(config: &ClusterConfig) -> WorkerConfig {
     worker.max_failed_keepalive_attempts = intervals.max_failed_keepalive_attempts;
     worker.session = session(config);
     worker
+}
+
+/// The integrity timers of both roles from `<intervals>`: `sync_integrity` (worker),
+/// `recalculate_integrity` and `max_locked_integrity_time` (master), `timeout_receiving_file`
+/// (both). Sizes and limits keep Wazuh's defaults.
+pub fn integrity_config(config: &ClusterConfig) -> IntegrityConfig {
+    let intervals = &config.intervals;
+    IntegrityConfig {
+        sync_integrity: intervals.sync_integrity,
+        recalculate_integrity: intervals.recalculate_integrity,
+        max_locked_integrity_time: intervals.max_locked_integrity_time,
+        timeout_receiving_file: intervals.timeout_receiving_file,
+        ..IntegrityConfig::default()
+    }
+}
+
+/// The agent timers from `<intervals>`: `sync_agent_info` (worker), `sync_agent_groups`
+/// (master) and `timeout_cluster_request` for a worker's forwarded requests. The agent-groups
+/// start delay (30 s), the mismatch limit, the disconnection time (10 min) and the keys check
+/// (2 s) keep Wazuh's defaults.
+pub fn agents_config(config: &ClusterConfig) -> AgentsConfig {
+    let intervals = &config.intervals;
+    AgentsConfig {
+        sync_agent_info: intervals.sync_agent_info,
+        sync_agent_groups: intervals.sync_agent_groups,
+        forward_timeout: intervals.timeout_cluster_request,
+        ..AgentsConfig::default()
+    }
 }

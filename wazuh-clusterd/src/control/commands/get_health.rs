@@ -6,20 +6,20 @@ use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply,
 use wazuh_cluster_proto::command::names;
 
 use super::forward;
-use crate::control::{ControlContext, health};
+use crate::control::{ControlContext, ControlNode, health};
 
 struct GetHealth;
 
 #[async_trait]
 impl Handler<ControlContext> for GetHealth {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
-        match ctx {
-            ControlContext::Master(master) => {
+        match &ctx.node {
+            ControlNode::Master(master) => {
                 let filter = health::NodeFilter::parse(&request.payload).map_err(|e| *e)?;
                 let reply = health::health(&master.nodes(), &filter);
                 Ok(Some(Reply::ok(reply.to_string())))
             }
-            ControlContext::Worker(worker) => {
+            ControlNode::Worker(worker) => {
                 forward::to_master(worker, names::GET_HEALTH, request.payload).await
             }
         }

@@ -8,15 +8,15 @@ use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 use super::forward;
-use crate::control::ControlContext;
+use crate::control::{ControlContext, ControlNode};
 
 struct GetNodes;
 
 #[async_trait]
 impl Handler<ControlContext> for GetNodes {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
-        match ctx {
-            ControlContext::Master(master) => {
+        match &ctx.node {
+            ControlNode::Master(master) => {
                 let args: GetNodesArgs = if request.payload.iter().all(u8::is_ascii_whitespace) {
                     GetNodesArgs::default()
                 } else {
@@ -30,7 +30,7 @@ impl Handler<ControlContext> for GetNodes {
                 let reply = get_nodes(&master.nodes(), &args).map_err(|e| *e)?;
                 Ok(Some(Reply::ok(reply.to_string())))
             }
-            ControlContext::Worker(worker) => {
+            ControlNode::Worker(worker) => {
                 forward::to_master(worker, names::GET_NODES, request.payload).await
             }
         }
