@@ -72,6 +72,7 @@ pub struct MasterIntegrity {
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
     task_set: Mutex<Option<TaskSet>>,
+    recalculate_soon: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for MasterIntegrity {
@@ -103,6 +104,7 @@ impl MasterIntegrity {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             spawner,
             task_set: Mutex::new(Some(task_set)),
+            recalculate_soon: tokio::sync::Notify::new(),
         })
     }
 
@@ -144,6 +146,15 @@ impl MasterIntegrity {
     /// The master's current metadata table (`{path: metadata}`).
     pub async fn table(&self) -> FileTable {
         self.table.read().await.to_file_table()
+    }
+
+    /// Asks for a recalculation of the table now instead of at the end of the current
+    /// `recalculate_integrity` period (a file watcher calls it when a synchronized file
+    /// changed). The recalculation also opens a new permission cycle, so each worker sees the
+    /// change at its next integrity check. Requests made while one recalculation runs, or
+    /// several before it starts, are merged into one; the periodic schedule restarts after it.
+    pub fn recalculate_now(&self) {
+        self.recalculate_soon.notify_one();
     }
 
     /// Whether the first computation of the table finished (permissions are refused before).

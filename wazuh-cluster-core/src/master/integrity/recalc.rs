@@ -7,14 +7,15 @@ use std::sync::atomic::Ordering;
 use super::{MasterIntegrity, lock};
 use crate::integrity::RefreshMode;
 
-/// Refreshes the table and opens a permission cycle, forever.
+/// Refreshes the table and opens a permission cycle, forever: every `recalculate_integrity`,
+/// or sooner when [`MasterIntegrity::recalculate_now`] asks.
 pub(super) async fn recalculate_forever(integrity: Arc<MasterIntegrity>) {
     loop {
         recalculate_once(&integrity).await;
-        integrity
-            .clock
-            .sleep(integrity.config.recalculate_integrity)
-            .await;
+        tokio::select! {
+            () = integrity.clock.sleep(integrity.config.recalculate_integrity) => {}
+            () = integrity.recalculate_soon.notified() => {}
+        }
     }
 }
 

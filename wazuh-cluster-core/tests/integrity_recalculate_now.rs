@@ -1,0 +1,58 @@
+//! `MasterIntegrity::recalculate_now`: a change is in the master's table at once instead of at
+//! the end of the `recalculate_integrity` period.
+
+mod flow;
+
+use std::time::Duration;
+
+use flow::cluster_with;
+use wazuh_cluster_core::IntegrityConfig;
+use wazuh_cluster_core::testing::harness::MASTER_NAME;
+use wazuh_cluster_proto::payload::Blake2bHex;
+
+const PATH: &str = "etc/shared/default/agent.conf";
+
+fn long_period() -> IntegrityConfig {
+    IntegrityConfig {
+        recalculate_integrity: Duration::from_secs(600),
+        ..IntegrityConfig::default()
+    }
+}
+
+async fn table_hash(sim: &wazuh_cluster_core::testing::SimCluster) -> Option<Blake2bHex> {
+    let master = sim.master();
+    let integrity = master.integrity().expect("integrity is on");
+    integrity
+        .table()
+        .await
+        .get(PATH)
+        .map(|metadata| metadata.hash.clone())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_requested_recalculation_sees_a_change_before_the_period_ends() {
+    let sim = cluster_with(70, 1, long_period());
+    sim.run_for(Duration::from_secs(2)).await;
+    let before = table_hash(&sim).await;
+    assert!(before.is_some(), "the first table holds {PATH}");
+
+    sim.files(MASTER_NAME)
+        .plant(PATH, b"<agent_config>edited</agent_config>");
+    sim.run_for(Duration::from_secs(5)).await;
+    assert_eq!(
+        table_hash(&sim).await,
+        before,
+        "without a request the table waits for the 600 s period"
+    );
+
+    sim.master()
+        .integrity()
+        .expect("integrity is on")
+        .recalculate_now();
+    sim.run_for(Duration::from_secs(1)).await;
+    let after = table_hash(&sim).await;
+    assert!(
+        after.is_some() && after != before,
+        "the requested recalculation saw the edit"
+    );
+}
