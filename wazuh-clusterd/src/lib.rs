@@ -15,3 +15,5 @@ pub mod node;
 pub mod pidfile;
 pub mod runtime;
 pub mod storage;
+pub mod tools;
+pub mod watch;

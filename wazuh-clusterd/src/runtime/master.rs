@@ -5,8 +5,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use wazuh_cluster_core::MasterBuilder;
 use wazuh_cluster_core::agents::MasterAgents;
+use wazuh_cluster_core::integrity::items::ClusterItems;
+use wazuh_cluster_core::{MasterBuilder, MasterHandle};
 use wazuh_cluster_proto::Fernet;
 use wazuh_cluster_proto::command::names;
 
@@ -18,6 +19,7 @@ use crate::control::health::ClusterHealthHandler;
 use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
 use crate::node::NodeError;
 use crate::storage::SqliteStorage;
+use crate::watch::SyncFolderWatcher;
 
 /// Binds `bind_addr:port` and builds the master over the synchronized files of `home`.
 pub(super) async fn prepare(
@@ -57,9 +59,31 @@ pub(super) async fn prepare(
     let handle = master.handle();
     agents.bind(handle.clone());
     health.set_master(handle.clone());
+    let watch = watch_changes(home, handle.clone());
     tracing::info!(tag = "Master", subtag = "Main", "Listening on {addr}.");
     Ok(Prepared {
-        role: Box::pin(master.run(listener)),
+        role: Box::pin(async move {
+            tokio::join!(master.run(listener), watch);
+        }),
         control: ControlContext::master(handle, Arc::new(agents), storage),
     })
+}
+
+/// The watcher on the synchronized folders of `home`, asking `master` for a recalculation
+/// after each burst of changes. When it cannot start (logged), the periodic recalculation alone
+/// sees changes.
+fn watch_changes(home: &Path, master: MasterHandle) -> impl Future<Output = ()> + use<> {
+    let watcher = SyncFolderWatcher::start(home, ClusterItems::wazuh_default())
+        .inspect_err(|error| tracing::warn!(tag = "Master", subtag = "File watcher", "{error}"))
+        .ok();
+    async move {
+        let Some(watcher) = watcher else { return };
+        watcher
+            .run(move || {
+                if let Some(integrity) = master.integrity() {
+                    integrity.recalculate_now();
+                }
+            })
+            .await;
+    }
 }
