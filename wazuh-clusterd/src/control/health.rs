@@ -1,16 +1,25 @@
 //! The `get_health` reply (`wazuh4-protocol.md` section 8), from the master's node list.
 //!
 //! `{"n_connected_nodes": <workers>, "nodes": {name: {"info": {...}, "status": {...}}}}`; only
-//! workers have `status`. Dates are `%Y-%m-%dT%H:%M:%S.%fZ` in UTC, `"n/a"` for never. The
-//! synchronization tasks (integrity, agent-info, agent-groups) are not wired into this build's
-//! status yet, so their dates are `"n/a"` and their counters 0; `last_keep_alive` is real.
+//! workers have `status`. Dates are `%Y-%m-%dT%H:%M:%S.%fZ` in UTC, `"n/a"` for never.
+//!
+//! Real values: `last_keep_alive`; `sync_integrity_free`, `last_check_integrity` and
+//! `last_sync_integrity` from the master's integrity state ([`HealthData::collect`]), with
+//! `total_files` the counts of the last check's comparison (as Wazuh fills them); and
+//! `n_active_agents`, the agents whose last agent-info says `active` on that node. The core does
+//! not keep per-worker dates of the agent-info and agent-groups syncs, so those stay `"n/a"`
+//! with 0 chunks, and `sync_agent_info_free` is `true`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
+use wazuh_cluster_core::agents::{AgentStore, ConnectionStatus};
+use wazuh_cluster_core::integrity::stats::IntegrityStats;
 use wazuh_cluster_core::master::MasterConn;
+use wazuh_cluster_core::master::integrity::WorkerIntegrityStatus;
 use wazuh_cluster_core::session::{Handler, HandlerResult, Reply, Request};
 use wazuh_cluster_core::{MasterHandle, NodeInfo, NodeType};
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
@@ -75,19 +84,77 @@ pub fn format_date(time: SystemTime) -> String {
         .to_string()
 }
 
-fn worker_status(node: &NodeInfo) -> Value {
-    let last_keep_alive = node
-        .last_keepalive
-        .map_or_else(|| NEVER.to_owned(), format_date);
+/// What the master knows about its workers besides the node list.
+#[derive(Debug, Clone, Default)]
+pub struct HealthData {
+    /// Integrity state per worker that ever asked for a check.
+    pub integrity: BTreeMap<String, WorkerIntegrityStatus>,
+    /// Active agents per node they report to.
+    pub active_agents: BTreeMap<String, usize>,
+}
+
+impl HealthData {
+    /// Reads the master's integrity state and counts active agents in `store` by node.
+    pub async fn collect(
+        master: &MasterHandle,
+        store: &dyn AgentStore,
+    ) -> Result<Self, Box<WazuhException>> {
+        let integrity = master
+            .integrity()
+            .map(|integrity| integrity.statuses())
+            .unwrap_or_default();
+        let infos = store.infos().await.map_err(|error| {
+            Box::new(
+                WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
+                    "cannot read the agents' status from the cluster database: {error}"
+                )),
+            )
+        })?;
+        let mut active_agents = BTreeMap::new();
+        for info in infos {
+            if let (ConnectionStatus::Active, Some(node)) = (info.status, info.node) {
+                *active_agents.entry(node).or_insert(0) += 1;
+            }
+        }
+        Ok(Self {
+            integrity,
+            active_agents,
+        })
+    }
+}
+
+fn date_or_never(time: Option<SystemTime>) -> String {
+    time.map_or_else(|| NEVER.to_owned(), format_date)
+}
+
+fn dates(stats: Option<&IntegrityStats>) -> (String, String) {
+    (
+        date_or_never(stats.map(|s| s.started)),
+        date_or_never(stats.map(|s| s.finished)),
+    )
+}
+
+fn worker_status(node: &NodeInfo, integrity: Option<&WorkerIntegrityStatus>) -> Value {
+    let last_keep_alive = date_or_never(node.last_keepalive);
+    let check = integrity.and_then(|i| i.last_check.as_ref());
+    let sync = integrity.and_then(|i| i.last_sync.as_ref());
+    let (check_start, check_end) = dates(check);
+    let (sync_start, sync_end) = dates(sync);
+    let counts = check.map(|c| c.counts).unwrap_or_default();
     json!({
-        "sync_integrity_free": true,
+        "sync_integrity_free": integrity.is_none_or(|i| i.lock_free),
         "sync_agent_info_free": true,
-        "last_check_integrity": {"date_start_master": NEVER, "date_end_master": NEVER},
+        "last_check_integrity": {"date_start_master": check_start, "date_end_master": check_end},
         "last_sync_integrity": {
-            "date_start_master": NEVER,
-            "date_end_master": NEVER,
+            "date_start_master": sync_start,
+            "date_end_master": sync_end,
             "total_extra_valid": 0,
-            "total_files": {"missing": 0, "shared": 0, "extra": 0, "extra_valid": 0}
+            "total_files": {
+                "missing": counts.missing,
+                "shared": counts.shared,
+                "extra": counts.extra,
+                "extra_valid": 0
+            }
         },
         "last_sync_agentinfo": {"date_start_master": NEVER, "date_end_master": NEVER, "n_synced_chunks": 0},
         "last_sync_agentgroup": {"date_start": NEVER, "date_end": NEVER, "n_synced_chunks": 0},
@@ -98,7 +165,7 @@ fn worker_status(node: &NodeInfo) -> Value {
 
 /// The reply of `get_health` over `nodes`; `n_connected_nodes` counts the workers the filter
 /// keeps, as Wazuh's does (the master first, as [`MasterHandle::nodes`] lists).
-pub fn health(nodes: &[NodeInfo], filter: &NodeFilter) -> Value {
+pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> Value {
     let connected = nodes
         .iter()
         .filter(|n| n.node_type == NodeType::Worker && filter.includes(n))
@@ -113,11 +180,14 @@ pub fn health(nodes: &[NodeInfo], filter: &NodeFilter) -> Value {
                 "type": node.node_type.as_str(),
                 "version": node.version,
                 "ip": node.address,
-                "n_active_agents": 0,
+                "n_active_agents": data.active_agents.get(&node.name).copied().unwrap_or(0),
             }),
         );
         if node.node_type == NodeType::Worker {
-            entry.insert("status".into(), worker_status(node));
+            entry.insert(
+                "status".into(),
+                worker_status(node, data.integrity.get(&node.name)),
+            );
         }
         entries.insert(node.name.clone(), Value::Object(entry));
     }
@@ -127,15 +197,19 @@ pub fn health(nodes: &[NodeInfo], filter: &NodeFilter) -> Value {
 /// The master's handler of `get_health` from workers (a worker forwards its operator's
 /// `cluster_control -i`). It reads the node list through the master's handle, which exists only
 /// once the master is built: set it with [`ClusterHealthHandler::set_master`] before serving.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone)]
 pub struct ClusterHealthHandler {
     master: Arc<OnceLock<MasterHandle>>,
+    agent_store: Arc<dyn AgentStore>,
 }
 
 impl ClusterHealthHandler {
-    /// A handler waiting for its master.
-    pub fn new() -> Self {
-        Self::default()
+    /// A handler waiting for its master, counting the agents of `agent_store`.
+    pub fn new(agent_store: Arc<dyn AgentStore>) -> Self {
+        Self {
+            master: Arc::default(),
+            agent_store,
+        }
     }
 
     /// Gives the handler the master it reports on; later calls are ignored.
@@ -152,8 +226,11 @@ impl Handler<MasterConn> for ClusterHealthHandler {
                 .with_extra_message("the master is still starting; retry in a moment"));
         };
         let filter = NodeFilter::parse(&request.payload).map_err(|e| *e)?;
+        let data = HealthData::collect(master, &*self.agent_store)
+            .await
+            .map_err(|e| *e)?;
         Ok(Some(Reply::ok(
-            health(&master.nodes(), &filter).to_string(),
+            health(&master.nodes(), &data, &filter).to_string(),
         )))
     }
 }
@@ -179,7 +256,7 @@ mod tests {
     #[test]
     fn master_has_info_only_and_workers_have_status() {
         let nodes = [node("m", NodeType::Master), node("w1", NodeType::Worker)];
-        let reply = health(&nodes, &NodeFilter::All);
+        let reply = health(&nodes, &HealthData::default(), &NodeFilter::All);
         assert_eq!(reply["n_connected_nodes"], 1);
         assert_eq!(reply["nodes"]["m"]["info"]["type"], "master");
         assert!(reply["nodes"]["m"].get("status").is_none());
@@ -201,7 +278,7 @@ mod tests {
             node("w2", NodeType::Worker),
         ];
         let names = |f: &NodeFilter| -> Vec<String> {
-            health(&nodes, f)["nodes"]
+            health(&nodes, &HealthData::default(), f)["nodes"]
                 .as_object()
                 .unwrap()
                 .keys()
@@ -219,5 +296,53 @@ mod tests {
         );
         assert_eq!(NodeFilter::parse(b"[1]").unwrap_err().code, 3036);
         assert_eq!(NodeFilter::parse(b"{not json").unwrap_err().code, 3036);
+    }
+
+    #[test]
+    fn integrity_and_agents_fill_the_worker_status() {
+        use wazuh_cluster_core::integrity::ComparisonCounts;
+        use wazuh_cluster_core::integrity::stats::IntegrityTask;
+
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_727_784_000);
+        let check = IntegrityStats {
+            task: IntegrityTask::Check,
+            started: start,
+            finished: start + Duration::from_millis(12),
+            elapsed: Duration::from_millis(12),
+            files: 9,
+            counts: ComparisonCounts {
+                missing: 2,
+                shared: 1,
+                extra: 3,
+            },
+            bytes: 0,
+        };
+        let mut data = HealthData::default();
+        data.integrity.insert(
+            "w1".into(),
+            WorkerIntegrityStatus {
+                lock_free: false,
+                locked_since: Some(start),
+                last_check: Some(check),
+                last_sync: None,
+                zip_limit: 1,
+            },
+        );
+        data.active_agents.insert("w1".into(), 4);
+        let nodes = [node("m", NodeType::Master), node("w1", NodeType::Worker)];
+        let reply = health(&nodes, &data, &NodeFilter::All);
+        let status = &reply["nodes"]["w1"]["status"];
+        assert_eq!(
+            status["last_check_integrity"]["date_end_master"],
+            "2024-10-01T12:00:00.012000Z"
+        );
+        assert_eq!(status["last_sync_integrity"]["date_end_master"], NEVER);
+        assert_eq!(
+            status["last_sync_integrity"]["total_files"],
+            json!({"missing": 2, "shared": 1, "extra": 3, "extra_valid": 0})
+        );
+        assert_eq!(status["sync_integrity_free"], false);
+        assert_eq!(reply["nodes"]["w1"]["info"]["n_active_agents"], 4);
+        assert_eq!(reply["nodes"]["m"]["info"]["n_active_agents"], 0);
     }
 }

@@ -15,6 +15,7 @@ use super::{Prepared, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::ControlContext;
+use crate::control::commands::agents as agent_cmds;
 use crate::control::health::ClusterHealthHandler;
 use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
 use crate::node::NodeError;
@@ -43,7 +44,7 @@ pub(super) async fn prepare(
         settings::agents_config(config),
         None,
     );
-    let health = ClusterHealthHandler::new();
+    let health = ClusterHealthHandler::new(storage.clone());
     let builder = MasterBuilder::new(
         settings::master_config(config),
         Arc::new(clock),
@@ -51,6 +52,12 @@ pub(super) async fn prepare(
     )
     .integrity(files, storage.clone(), settings::integrity_config(config))
     .route(names::GET_HEALTH, health.clone())
+    .and_then(|b| {
+        b.route(
+            agent_cmds::protocol::AGENT_LIST,
+            agent_cmds::ClusterAgentList::new(storage.clone()),
+        )
+    })
     .expect("the core master does not answer get_health itself");
     let master = agents
         .install(builder)
