@@ -2,9 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use wazuh_clusterd::control::tool::{ControlCli, normalize_args, run};
 
 fn main() -> ExitCode {
-    run(ControlCli::parse_from(normalize_args(std::env::args_os())))
+    match wazuh_clusterd::tools::usage::parse::<ControlCli>(normalize_args(std::env::args_os())) {
+        Ok(cli) => run(cli),
+        Err(code) => code,
+    }
 }

@@ -35,7 +35,7 @@ pub struct ControlCli {
     #[arg(short = 'i', long = "health", value_name = "more", num_args = 0..=1, default_missing_value = "",
           value_parser = ["", "more"])]
     pub health: Option<String>,
-    /// List the agents (not available in this build yet).
+    /// List the agents: ID NAME IP STATUS VERSION NODE NAME.
     #[arg(short = 'a', long = "list-agents")]
     pub list_agents: bool,
     /// Synchronization state of the files per node (not available in this build yet).
@@ -45,7 +45,7 @@ pub struct ControlCli {
     #[arg(long = "filter-node", value_name = "NODE", num_args = 0..)]
     pub filter_node: Option<Vec<String>>,
     /// Only agents with these statuses (`-fs STATUS...`, with `-a`).
-    #[arg(long = "filter-agent-status", value_name = "STATUS", num_args = 0.., requires = "list_agents")]
+    #[arg(long = "filter-agent-status", value_name = "STATUS", num_args = 0..)]
     pub filter_agent_status: Option<Vec<String>>,
     /// Print the daemon's JSON reply instead of the text view.
     #[arg(long)]
@@ -65,13 +65,11 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
 
 /// Runs `cluster_control` and returns its exit code.
 pub fn run(cli: ControlCli) -> ExitCode {
-    if cli.list_agents || cli.files {
-        let what = if cli.list_agents {
-            "-a (agents)"
-        } else {
-            "-f (file synchronization state)"
-        };
-        eprintln!("ERROR: {what} is not available in this build yet; -l and -i are.");
+    if cli.filter_agent_status.is_some() && !cli.list_agents {
+        return crate::tools::usage::wrong_arguments::<ControlCli>("-fs goes with -a");
+    }
+    if cli.files {
+        eprintln!("ERROR: -f (file synchronization state) is not available in this build yet.");
         return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -102,6 +100,10 @@ pub fn run(cli: ControlCli) -> ExitCode {
 
 async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     let filter = cli.filter_node.clone().filter(|names| !names.is_empty());
+    if cli.list_agents {
+        let statuses = cli.filter_agent_status.clone();
+        return crate::tools::cluster_agents::view(&cli.home, filter, statuses, cli.json).await;
+    }
     if cli.list_nodes {
         let args = json!({"filter_node": filter});
         let reply = ask(cli, names::GET_NODES, args).await?;

@@ -1,6 +1,7 @@
 //! The control commands, one module each. [`router`] installs them all; a new command is a new
 //! module with a `register` function called from there.
 
+pub mod agents;
 mod echo;
 mod forward;
 mod get_health;
@@ -16,6 +17,7 @@ pub fn router() -> Router<ControlContext> {
     echo::register(&mut router)
         .and_then(|()| get_nodes::register(&mut router))
         .and_then(|()| get_health::register(&mut router))
+        .and_then(|()| agents::register(&mut router))
         .expect("each control command is registered by one module");
     router
 }
