@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use wazuh_cluster_core::StorageError;
 use wazuh_cluster_core::agents::{
     AgentId, AgentInfoRecord, AgentRecord, AgentStore, ConnectionStatus,
@@ -81,28 +81,32 @@ fn group_assignments(
     Ok(assignments)
 }
 
-/// Agent-info rows written by one statement (its JSON argument stays around 1 MB).
-const INFO_BATCH: usize = 5_000;
+/// Agent-info rows written by one statement (8 parameters each, within SQLite's 32766).
+const INFO_BATCH: usize = 500;
 
-/// Rows as the JSON array of arrays that `apply_info`'s statement reads, in the order of its
-/// columns; rows are applied in this order, so a later row of the same agent sees an earlier.
-fn info_batch(rows: &[AgentInfoRecord]) -> String {
-    let rows: Vec<serde_json::Value> = rows
-        .iter()
-        .map(|row| {
-            serde_json::json!([
-                row.id.0,
-                row.status.as_str(),
-                row.last_keepalive,
-                row.disconnection_time,
-                row.version,
-                row.os,
-                row.node,
-                row.seen_at(),
-            ])
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
+/// The upsert of `rows` agent-info rows: one `VALUES` tuple per row, in order, so a later row
+/// of the same agent meets the earlier one. Only placeholders vary, never data.
+fn upsert_info_sql(rows: usize) -> AssertSqlSafe<String> {
+    let mut sql = String::from(
+        "INSERT INTO agent_info \
+         (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?,?)");
+    }
+    sql.push_str(
+        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+         last_keepalive = excluded.last_keepalive, \
+         disconnection_time = excluded.disconnection_time, \
+         version = excluded.version, os = excluded.os, node = excluded.node, \
+         seen_at = excluded.seen_at \
+         WHERE excluded.seen_at > agent_info.seen_at \
+         OR (excluded.seen_at = agent_info.seen_at AND excluded.node IS agent_info.node)",
+    );
+    AssertSqlSafe(sql)
 }
 
 async fn replace_groups(
@@ -170,15 +174,25 @@ impl AgentStore for SqliteStorage {
         if ids.is_empty() {
             return Ok(BTreeSet::new());
         }
-        let rows = sqlx::query(
-            "SELECT id FROM agent WHERE id IN (SELECT DISTINCT value FROM json_each(?1))",
+        // One row with every id: the driver hands rows over one by one between threads.
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT group_concat(id) FROM agent \
+             WHERE id IN (SELECT DISTINCT value FROM json_each(?1))",
         )
         .bind(id_array(ids))
-        .fetch_all(self.pool())
+        .fetch_one(self.pool())
         .await
         .map_err(|e| StorageError::new(operation(), e))?;
-        rows.iter()
-            .map(|row| agent_id(row, "id", &operation()))
+        found
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                id.parse().map(AgentId).map_err(|_| {
+                    StorageError::new(operation(), format!("stored agent id {id:?} out of range"))
+                })
+            })
             .collect()
     }
 
@@ -286,27 +300,23 @@ impl AgentStore for SqliteStorage {
             .map_err(|e| StorageError::new(operation(), e))?;
         let mut written = 0u64;
         for batch in rows.chunks(INFO_BATCH) {
-            written += sqlx::query(
-                "INSERT INTO agent_info \
-                 (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) \
-                 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), \
-                 json_extract(value, '$[2]'), json_extract(value, '$[3]'), \
-                 json_extract(value, '$[4]'), json_extract(value, '$[5]'), \
-                 json_extract(value, '$[6]'), json_extract(value, '$[7]') \
-                 FROM json_each(?1) WHERE true ORDER BY key \
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-                 last_keepalive = excluded.last_keepalive, \
-                 disconnection_time = excluded.disconnection_time, \
-                 version = excluded.version, os = excluded.os, node = excluded.node, \
-                 seen_at = excluded.seen_at \
-                 WHERE excluded.seen_at > agent_info.seen_at \
-                 OR (excluded.seen_at = agent_info.seen_at AND excluded.node IS agent_info.node)",
-            )
-            .bind(info_batch(batch))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StorageError::new(operation(), e))?
-            .rows_affected();
+            let mut query = sqlx::query(upsert_info_sql(batch.len()));
+            for row in batch {
+                query = query
+                    .bind(i64::from(row.id.0))
+                    .bind(row.status.as_str())
+                    .bind(row.last_keepalive)
+                    .bind(row.disconnection_time)
+                    .bind(row.version.as_deref())
+                    .bind(row.os.as_deref())
+                    .bind(row.node.as_deref())
+                    .bind(row.seen_at());
+            }
+            written += query
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StorageError::new(operation(), e))?
+                .rows_affected();
         }
         tx.commit()
             .await
