@@ -12,11 +12,12 @@ use serde_json::{Value, json};
 use wazuh_cluster_proto::command::names;
 
 use super::client::{self, ClientError};
+use super::commands::files::GET_FILES;
 use super::views;
 use crate::cli::DEFAULT_HOME;
 use crate::config::{self, Cluster, SystemAddresses};
 
-/// `cluster_control [--home DIR] (-l | -i [more] | -a | -f) [-fn NODE...] [--json]`
+/// `cluster_control [--home DIR] (-l | -i [more] | -a | -f [--file PATH...]) [-fn NODE...] [--json]`
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "cluster_control",
@@ -38,9 +39,13 @@ pub struct ControlCli {
     /// List the agents: ID NAME IP STATUS VERSION NODE NAME.
     #[arg(short = 'a', long = "list-agents")]
     pub list_agents: bool,
-    /// Synchronization state of the files per node (not available in this build yet).
+    /// Synchronization state of each file on each worker: NODE FILE STATE LAST CHANGE
+    /// (filter with `-fn NODE...` and `--file PATH...`).
     #[arg(short = 'f', long = "files")]
     pub files: bool,
+    /// Only these files, relative to the installation folder (`--file etc/client.keys`, with `-f`).
+    #[arg(long = "file", value_name = "PATH", num_args = 1..)]
+    pub file: Option<Vec<String>>,
     /// Only these nodes (`-fn NODE...`).
     #[arg(long = "filter-node", value_name = "NODE", num_args = 0..)]
     pub filter_node: Option<Vec<String>>,
@@ -68,9 +73,8 @@ pub fn run(cli: ControlCli) -> ExitCode {
     if cli.filter_agent_status.is_some() && !cli.list_agents {
         return crate::tools::usage::wrong_arguments::<ControlCli>("-fs goes with -a");
     }
-    if cli.files {
-        eprintln!("ERROR: -f (file synchronization state) is not available in this build yet.");
-        return ExitCode::FAILURE;
+    if cli.file.is_some() && !cli.files {
+        return crate::tools::usage::wrong_arguments::<ControlCli>("--file goes with -f");
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -103,6 +107,15 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     if cli.list_agents {
         let statuses = cli.filter_agent_status.clone();
         return crate::tools::cluster_agents::view(&cli.home, filter, statuses, cli.json).await;
+    }
+    if cli.files {
+        let args = json!({"node": filter, "file": cli.file});
+        let reply = ask(cli, GET_FILES, args).await?;
+        return Ok(if cli.json {
+            reply.to_string()
+        } else {
+            views::files_table(&reply)
+        });
     }
     if cli.list_nodes {
         let args = json!({"filter_node": filter});

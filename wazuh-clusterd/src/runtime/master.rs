@@ -16,6 +16,7 @@ use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::ControlContext;
 use crate::control::commands::agents as agent_cmds;
+use crate::control::commands::files::{ClusterFilesHandler, GET_FILES};
 use crate::control::health::ClusterHealthHandler;
 use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
 use crate::node::NodeError;
@@ -58,7 +59,8 @@ pub(super) async fn prepare(
             agent_cmds::ClusterAgentList::new(storage.clone()),
         )
     })
-    .expect("the core master does not answer get_health itself");
+    .and_then(|b| b.route(GET_FILES, ClusterFilesHandler::new(storage.clone())))
+    .expect("the core master answers none of get_health, get_files and the agent list itself");
     let master = agents
         .install(builder)
         .expect("the agent handlers do not overlap the master's own")

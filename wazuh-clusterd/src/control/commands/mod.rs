@@ -3,6 +3,7 @@
 
 pub mod agents;
 mod echo;
+pub mod files;
 mod forward;
 mod get_health;
 mod get_nodes;
@@ -17,6 +18,7 @@ pub fn router() -> Router<ControlContext> {
     echo::register(&mut router)
         .and_then(|()| get_nodes::register(&mut router))
         .and_then(|()| get_health::register(&mut router))
+        .and_then(|()| files::register(&mut router))
         .and_then(|()| agents::register(&mut router))
         .expect("each control command is registered by one module");
     router

@@ -1,11 +1,13 @@
 //! How `cluster_control` prints the daemon's replies, in Wazuh's formats.
 
 mod agents;
+mod files;
 mod health;
 mod nodes;
 mod table;
 
 pub use agents::agents_table;
+pub use files::files_table;
 pub use health::{health_more, health_summary};
 pub use nodes::nodes_table;
 pub use table::table;
