@@ -37,9 +37,14 @@ pub struct LocalCluster {
     pub intervals: Vec<(String, String)>,
 }
 
-/// Short timers for demos and tests: keepalive every second, a worker silent for 3 s dropped.
+/// Short timers for demos and tests: keepalive, integrity check, agent-info and agent-groups
+/// every second; a worker silent for 3 s dropped.
 pub fn short_intervals() -> Vec<(String, String)> {
     [
+        ("sync_integrity", "1s"),
+        ("recalculate_integrity", "1s"),
+        ("sync_agent_info", "1s"),
+        ("sync_agent_groups", "1s"),
         ("keep_alive", "1s"),
         ("connection_retry", "1s"),
         ("check_worker_lastkeepalive", "1s"),

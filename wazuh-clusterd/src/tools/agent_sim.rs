@@ -33,7 +33,7 @@ use crate::control::commands::agents::protocol::{
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "wazuh-agent-sim",
-    version,
+    disable_version_flag = true,
     about = "Plays registered agents sending keepalives to the node of an installation, through its control socket"
 )]
 pub struct AgentSimCli {
@@ -59,8 +59,8 @@ pub struct AgentSimCli {
     #[arg(long, value_name = "N")]
     pub rounds: Option<u64>,
     /// Agent version reported with the keepalives.
-    #[arg(long, value_name = "V", default_value = "Wazuh v4.9.2")]
-    pub version: String,
+    #[arg(long = "version", value_name = "V", default_value = "Wazuh v4.9.2")]
+    pub agent_version: String,
     /// Operating system reported with the keepalives.
     #[arg(long, value_name = "NAME", default_value = "Ubuntu 24.04 LTS")]
     pub os: String,
@@ -213,7 +213,7 @@ async fn simulate(
         id: None,
         ids: Some(ids.clone()),
         event,
-        version: (!cli.disconnect).then(|| cli.version.clone()),
+        version: (!cli.disconnect).then(|| cli.agent_version.clone()),
         os: (!cli.disconnect).then(|| cli.os.clone()),
     };
     let mut summary = Summary {
@@ -276,4 +276,18 @@ async fn simulate(
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_lines_are_well_formed() {
+        AgentSimCli::command().debug_assert();
+        crate::tools::manage_agents::ManageAgentsCli::command().debug_assert();
+        crate::tools::agent_groups::AgentGroupsCli::command().debug_assert();
+    }
 }
