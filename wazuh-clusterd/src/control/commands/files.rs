@@ -124,6 +124,8 @@ impl Handler<MasterConn> for ClusterFilesHandler {
     async fn handle(&self, _conn: &MasterConn, request: Request) -> HandlerResult {
         let filter = FilesFilter::parse(&request.payload).map_err(|e| *e)?;
         reply(&filter, self.store.states(&filter.query()).await)
+            .map(Some)
+            .map_err(|e| *e)
     }
 }
 
@@ -140,6 +142,8 @@ impl Handler<ControlContext> for GetFiles {
                 };
                 let filter = FilesFilter::parse(&request.payload).map_err(|e| *e)?;
                 reply(&filter, integrity.sync_states(&filter.query()).await)
+                    .map(Some)
+                    .map_err(|e| *e)
             }
             ControlNode::Worker(worker) => {
                 forward::to_master(worker, GET_FILES, request.payload).await
