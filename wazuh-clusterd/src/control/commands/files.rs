@@ -79,13 +79,15 @@ impl FilesFilter {
 fn reply(
     filter: &FilesFilter,
     states: Result<Vec<SyncStateRecord>, StorageError>,
-) -> HandlerResult {
+) -> Result<Reply, Box<WazuhException>> {
     let records = states.map_err(|error| {
-        WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
-            "cannot read the file sync states from the cluster database: {error}"
-        ))
+        Box::new(
+            WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
+                "cannot read the file sync states from the cluster database: {error}"
+            )),
+        )
     })?;
-    Ok(Some(Reply::ok(files_json(&records, filter).to_string())))
+    Ok(Reply::ok(files_json(&records, filter).to_string()))
 }
 
 /// The `get_files` reply over `records`, keeping those `filter` wants.
