@@ -1,5 +1,6 @@
 //! [`MasterAgents`]: the agent tasks of a master. Construct it, [`install`](MasterAgents::install)
-//! it on the [`MasterBuilder`], then [`bind`](MasterAgents::bind) the built master's handle.
+//! it on the [`MasterBuilder`], then run the master (the
+//! background task binds its handle; [`bind`](MasterAgents::bind) does it earlier).
 //!
 //! Handlers: `new_str`, `str_upd`, `sendsync` (registration forwarding), `syn_a_w_m_p`,
 //! `syn_a_w_m` (agent-info), `syn_w_g_c` (full agent-groups), and `ok Thanks` for
@@ -88,7 +89,8 @@ impl MasterAgents {
         Ok(self.inner.store.infos().await?)
     }
 
-    /// Gives the tasks the running master (to reach its workers). Call it after every build.
+    /// Gives the tasks the running master (to reach its workers). The background task does it
+    /// when the master starts running; call it to have the handle before that.
     pub fn bind(&self, master: MasterHandle) {
         *self.inner.master.lock().unwrap_or_else(|p| p.into_inner()) = Some(master);
     }

@@ -3,8 +3,12 @@
 //!
 //! What an embedder constructs, per node:
 //! - master: [`MasterAgents::new`]`(name, store, files, clock, config, seed)`, then
-//!   [`MasterAgents::install`] on the `MasterBuilder`, build, [`MasterAgents::bind`] the handle;
+//!   [`MasterAgents::install`] on the `MasterBuilder`, build and run; the background task binds
+//!   the running master's handle itself ([`MasterAgents::bind`] does it earlier, if wanted);
 //! - worker: [`WorkerAgents::new`] / [`WorkerAgents::install`] / [`WorkerAgents::bind`] alike.
+//!
+//! Every task the agents start (the periodic one, and those a handler starts to answer later)
+//! runs inside the node's `run` future, so a stopped or crashed node leaves none behind.
 //!
 //! Both implement [`AgentApi`] (register, delete, groups, listing, status reports): the master
 //! decides, a worker forwards to it. The store is any [`AgentStore`] (memory for tests, SQLite

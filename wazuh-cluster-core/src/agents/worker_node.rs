@@ -1,5 +1,6 @@
 //! [`WorkerAgents`]: the agent tasks of a worker. Construct it, [`install`](WorkerAgents::install)
-//! it on the [`WorkerBuilder`], then [`bind`](WorkerAgents::bind) the built worker's handle.
+//! it on the [`WorkerBuilder`], then run the worker (the
+//! background task binds its handle; [`bind`](WorkerAgents::bind) does it earlier).
 //!
 //! - Management requests are forwarded to the master (`sendsync`); with no connection the
 //!   worker answers [`AgentError::MasterUnreachable`] and does nothing locally.
@@ -112,7 +113,8 @@ impl WorkerAgents {
         }
     }
 
-    /// Gives the tasks the running worker (to reach the master). Call it after every build.
+    /// Gives the tasks the running worker (to reach the master). The background task does it
+    /// when the worker starts running; call it to have the handle before that.
     pub fn bind(&self, worker: WorkerHandle) {
         *self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
     }
