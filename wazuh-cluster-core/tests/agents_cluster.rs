@@ -349,13 +349,21 @@ async fn groups_never_apply_before_the_key_arrives() {
     master.create_group("db").await.unwrap();
     // The groups push runs every 10 s, the integrity sync every 9 + 8 s: the assignment
     // usually reaches a worker before the key does, and must wait for it.
+    let mut waited = false;
     for n in 0..4 {
         master
             .register(&format!("agent-db{n}"), "any", &names(&["db"]))
             .await
             .unwrap();
-        sim.run_for(Duration::from_secs(4)).await;
+        for _ in 0..4 {
+            sim.run_for(Duration::from_secs(1)).await;
+            waited |= sim
+                .worker_names()
+                .iter()
+                .any(|w| !nodes.worker(w).groups_waiting_for_keys().is_empty());
+        }
     }
+    sim.check(waited, "some assignment arrived before its key and waited");
     let expected: Vec<_> = (1..=4).map(|id| (AgentId(id), names(&["db"]))).collect();
     for name in sim.worker_names() {
         let worker = nodes.worker(&name);
