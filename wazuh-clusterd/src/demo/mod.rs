@@ -5,7 +5,9 @@
 //! what it did. Later features (file sync, agents) add a step. [`LocalCluster`] is also what the
 //! end-to-end tests use.
 
+mod agents;
 mod cluster;
+mod compare;
 mod node;
 mod steps;
 
@@ -15,6 +17,7 @@ use std::process::ExitCode;
 pub use cluster::{
     LocalCluster, free_port, node_names, query, short_intervals, wait_for_nodes, wait_until,
 };
+pub use compare::{digests, same_files};
 pub use node::{NodeProcess, NodeSpec, write_home};
 pub use steps::{DemoError, run};
 

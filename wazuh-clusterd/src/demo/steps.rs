@@ -1,23 +1,25 @@
 //! The demo's steps, run in order. Each step is a function over [`Demo`]; to extend the demo
 //! (file sync, agents), add a function and list it in [`STEPS`].
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use clap::Parser;
 use thiserror::Error;
-use wazuh_cluster_proto::command::names;
 
 use super::DemoOptions;
-use super::cluster::{LocalCluster, query, wait_for_nodes};
+use super::agents;
+use super::cluster::{LocalCluster, wait_for_nodes};
 use super::node::NodeProcess;
 use crate::config::NodeType;
-use crate::control::client::ClientError;
-use crate::control::views;
+use crate::control::tool::{self, ControlCli};
 
-/// Names of the demo's nodes.
-const MASTER: &str = "master01";
-const WORKERS: [&str; 2] = ["worker01", "worker02"];
+/// The demo's master.
+pub(super) const MASTER: &str = "master01";
+/// The demo's workers.
+pub(super) const WORKERS: [&str; 2] = ["worker01", "worker02"];
 /// Longest wait for the workers to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for a node to stop after SIGTERM.
@@ -34,14 +36,9 @@ pub enum DemoError {
         /// The failure.
         source: std::io::Error,
     },
-    /// Asking a node failed.
-    #[error("asking {node} failed: {source}")]
-    Control {
-        /// The node asked.
-        node: String,
-        /// The failure.
-        source: Box<ClientError>,
-    },
+    /// A step's tool failed (it printed why).
+    #[error("{0}")]
+    Failed(String),
     /// Something did not happen in time.
     #[error("{0}; the nodes' logs are in {1}")]
     Timeout(String, PathBuf),
@@ -63,11 +60,23 @@ pub struct Demo {
 type Step = fn(&mut Demo) -> Result<(), DemoError>;
 
 /// The steps, in order.
-const STEPS: [(&str, Step); 4] = [
+const STEPS: [(&str, Step); 7] = [
     ("Start the master and two workers", start_nodes),
     ("Wait for the workers to connect", wait_for_workers),
     (
-        "cluster_control -l and -i on the master and on a worker",
+        "Register agents and a group (manage_agents, agent_groups)",
+        agents::register_agents,
+    ),
+    (
+        "Wait until both workers hold the master's client.keys and group folder",
+        agents::wait_for_files,
+    ),
+    (
+        "Agents report to worker01 (wazuh-agent-sim)",
+        agents::simulate_agents,
+    ),
+    (
+        "cluster_control -l, -a, -i and -f on the master and the workers",
         show_cluster,
     ),
     ("Stop every node with SIGTERM", stop_nodes),
@@ -125,7 +134,8 @@ pub fn run(options: &DemoOptions) -> Result<(), DemoError> {
     outcome
 }
 
-fn elapsed(demo: &Demo) -> String {
+/// Time since the demo started, for the account.
+pub(super) fn elapsed(demo: &Demo) -> String {
     format!("{:.1}s", demo.started.elapsed().as_secs_f64())
 }
 
@@ -175,36 +185,40 @@ fn wait_for_workers(demo: &mut Demo) -> Result<(), DemoError> {
     Ok(())
 }
 
-fn ask(
-    demo: &Demo,
-    node: &str,
-    command: wazuh_cluster_proto::Command,
-    payload: &str,
-) -> Result<Value, DemoError> {
-    query(&demo.cluster.home(node), command, payload).map_err(|source| DemoError::Control {
-        node: node.to_owned(),
-        source,
-    })
+/// Runs `cluster_control --home <node's home> args` in this process, as an operator would.
+fn cluster_control(demo: &Demo, node: &str, args: &[&str]) -> Result<(), DemoError> {
+    let home = demo.cluster.home(node);
+    println!(
+        "\n$ cluster_control --home {} {}",
+        home.display(),
+        args.join(" ")
+    );
+    let argv = ["cluster_control", "--home"]
+        .into_iter()
+        .map(OsString::from)
+        .chain([home.into_os_string()])
+        .chain(args.iter().map(OsString::from));
+    let cli = ControlCli::try_parse_from(tool::normalize_args(argv))
+        .map_err(|e| DemoError::Failed(format!("cluster_control {}: {e}", args.join(" "))))?;
+    if tool::run(cli) == ExitCode::SUCCESS {
+        Ok(())
+    } else {
+        Err(DemoError::Failed(format!(
+            "cluster_control {} failed on {node}",
+            args.join(" ")
+        )))
+    }
 }
 
 fn show_cluster(demo: &mut Demo) -> Result<(), DemoError> {
-    for node in [MASTER, WORKERS[0]] {
-        let nodes = ask(demo, node, names::GET_NODES, "{}")?;
-        println!(
-            "\n$ cluster_control --home {} -l",
-            demo.cluster.home(node).display()
-        );
-        println!("{}", views::nodes_table(&nodes));
-    }
-    let health = ask(demo, WORKERS[1], names::GET_HEALTH, "null")?;
-    println!(
-        "\n$ cluster_control --home {} -i",
-        demo.cluster.home(WORKERS[1]).display()
-    );
-    print!("{}", views::health_summary("demo", &health));
+    cluster_control(demo, MASTER, &["-l"])?;
+    cluster_control(demo, WORKERS[1], &["-a"])?;
+    cluster_control(demo, MASTER, &["-a", "-fn", WORKERS[0], "-fs", "active"])?;
+    cluster_control(demo, WORKERS[0], &["-i"])?;
+    cluster_control(demo, MASTER, &["-f", "-fn", WORKERS[0]])?;
     demo.account.push(
-        "cluster_control read the node list and the health through each node's local socket; the workers \
-         forwarded the question to the master, as Wazuh's do."
+        "cluster_control read the nodes, agents, health and file states through each node's local \
+         socket; the workers forwarded the questions to the master, as Wazuh's do."
             .to_owned(),
     );
     Ok(())
