@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use wazuh_clusterd::config::NodeType;
-use wazuh_clusterd::demo::{LocalCluster, NodeProcess, same_files, wait_for_nodes, wait_until};
+use wazuh_clusterd::control::socket_path;
+use wazuh_clusterd::demo::{
+    LocalCluster, NodeProcess, free_port, same_files, wait_for_nodes, wait_until,
+};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 const CONTROL: &str = env!("CARGO_BIN_EXE_cluster_control");
@@ -55,6 +58,24 @@ fn mode(home: &Path, path: &str) -> u32 {
 fn set_interval(cluster: &mut LocalCluster, name: &str, value: &str) {
     cluster.intervals.retain(|(n, _)| n != name);
     cluster.intervals.push((name.to_owned(), value.to_owned()));
+}
+
+/// Starts the master, on another free port if its port was taken meanwhile (a free port is
+/// only known free at the instant it was looked up; other tests' connections use ports too).
+fn start_master(cluster: &mut LocalCluster) -> NodeProcess {
+    for _ in 0..5 {
+        let mut master = cluster.start_node("master01", NodeType::Master).unwrap();
+        let socket = socket_path(&master.home);
+        wait_until(WAIT, || socket.exists() || !master.is_running());
+        if master.is_running() {
+            return master;
+        }
+        cluster.port = free_port().unwrap();
+    }
+    panic!(
+        "the master never started; see {}",
+        cluster.home("master01").display()
+    );
 }
 
 fn wait_same(master: &NodeProcess, worker: &NodeProcess, what: &str) {
@@ -104,7 +125,7 @@ fn files_reach_both_workers_identical_follow_changes_and_survive_a_killed_worker
         "<group name=\"local\"/>\n",
     );
 
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
+    let master = start_master(&mut cluster);
     let w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
     let mut w2 = cluster.start_node("worker02", NodeType::Worker).unwrap();
     assert!(
@@ -216,7 +237,7 @@ fn an_edit_reaches_a_worker_long_before_the_master_recalculates_on_its_own() {
         "etc/shared/default/agent.conf",
         "<agent_config/>\n",
     );
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
+    let master = start_master(&mut cluster);
     let worker = cluster.start_node("worker01", NodeType::Worker).unwrap();
     assert!(
         wait_for_nodes(&master.home, &["master01", "worker01"], WAIT),
