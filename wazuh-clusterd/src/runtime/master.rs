@@ -89,6 +89,11 @@ fn watch_changes(home: &Path, master: MasterHandle) -> impl Future<Output = ()> 
         let Some(watcher) = watcher else { return };
         watcher
             .run(move || {
+                tracing::debug!(
+                    tag = "Master",
+                    subtag = "File watcher",
+                    "Synchronized files changed; recalculating the integrity now."
+                );
                 if let Some(integrity) = master.integrity() {
                     integrity.recalculate_now();
                 }

@@ -2,9 +2,18 @@
 //! socket and the cluster database, until SIGTERM or SIGINT.
 //!
 //! Start: `DIR/queue/cluster` is emptied except the control socket (as Wazuh does), the database
-//! `DIR/var/db/cluster.db` is opened (migrations applied), the control socket is bound, then the
-//! role runs. Stop: every task is dropped (connections closed, transfers abandoned), the socket
-//! file removed and the database closed.
+//! `DIR/var/db/cluster.db` is opened (migrations applied), the synchronized folders of Wazuh's
+//! `cluster.json` items are created if missing, the control socket is bound, then the role runs.
+//! Stop: every task is dropped (connections closed, transfers abandoned), the socket file removed
+//! and the database closed.
+//!
+//! Both roles run the file integrity synchronization over [`DiskFileSource`](crate::fs) rooted
+//! at `DIR`, and the agent tasks over the same SQLite database (the master's registry, sync
+//! states and agent-info; a worker's own agent-info and group assignments); timers come from
+//! `<intervals>` ([`integrity_config`], [`agents_config`]). The master also watches its
+//! synchronized folders ([`crate::watch`]) and recalculates its table as soon as one changes, so
+//! a change reaches each worker at that worker's next `sync_integrity` check rather than after
+//! `recalculate_integrity` as well.
 
 mod files;
 mod master;
