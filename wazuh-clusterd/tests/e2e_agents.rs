@@ -136,12 +136,23 @@ fn registration_groups_and_deletion_reach_every_node_from_any_node() {
             worker.name
         );
     }
+    let app = added_id(&ok(
+        MANAGE,
+        &w1.home,
+        &["-a", "any", "-n", "app-01", "-G", "linux"],
+    ));
     let groups = ok(GROUPS, &w1.home, &["-l"]);
-    assert!(groups.contains("\n  linux (1)"), "{groups}");
+    assert!(groups.contains("\n  linux (2)"), "{groups}");
     let members = ok(GROUPS, &w1.home, &["-l", "-g", "linux"]);
     assert_eq!(
         members,
-        format!("1 agent(s) in group 'linux':\n  ID: {id}  Name: web-01.\n")
+        format!(
+            "2 agent(s) in group 'linux':\n  ID: {id}  Name: web-01.\n  ID: {app}  Name: app-01.\n"
+        )
+    );
+    assert_eq!(
+        ok(MANAGE, &master.home, &["-r", &app]),
+        format!("Agent '{app}' removed.\n")
     );
     let missing = tool(GROUPS, &w1.home, &["-a", "-i", &id, "-g", "nosuch"]);
     assert_eq!(missing.status.code(), Some(1));
@@ -261,6 +272,38 @@ fn the_master_shows_the_node_each_agent_reports_to_and_follows_a_failover() {
             .lines()
             .count(),
         1
+    );
+
+    // Agents registered by the simulator through worker02 report once their keys arrive there.
+    let out = ok(
+        SIM,
+        &w2.home,
+        &[
+            "--agents",
+            "2",
+            "--register",
+            "sim",
+            "--interval",
+            "0.5",
+            "--rounds",
+            "12",
+        ],
+    );
+    assert!(
+        out.starts_with("registered ") && out.contains("\nregistered "),
+        "{out}"
+    );
+    assert!(out.contains(" keepalive(s) accepted by worker02"), "{out}");
+    assert!(
+        wait_until(WAIT, || {
+            let sims: Vec<Value> = agents(&master.home)
+                .into_iter()
+                .filter(|a| a["name"].as_str().is_some_and(|n| n.starts_with("sim-")))
+                .collect();
+            sims.len() == 2 && sims.iter().all(|a| a["node_name"] == "worker02")
+        }),
+        "{:?}",
+        agents(&master.home)
     );
 
     // It disconnects from worker02: the master shows it disconnected.

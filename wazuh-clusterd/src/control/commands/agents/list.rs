@@ -127,3 +127,85 @@ impl Handler<MasterConn> for ClusterAgentList {
         reply(&list(self.store.as_ref(), &args).await.map_err(refusal)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wazuh_cluster_core::agents::{
+        AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, MemoryAgentStore,
+    };
+
+    use super::*;
+
+    async fn store() -> MemoryAgentStore {
+        let store = MemoryAgentStore::new();
+        for (id, name) in [(1, "web-01"), (2, "web-02"), (3, "db-01")] {
+            store
+                .insert_agent(&AgentRecord {
+                    id: AgentId(id),
+                    name: name.to_owned(),
+                    ip: AgentIp::Any,
+                    key: AgentKey::from_bytes([id as u8; 32]),
+                    groups: vec!["default".to_owned()],
+                    registered_at: 1,
+                })
+                .await
+                .unwrap();
+        }
+        let row = |id, status, node: &str| AgentInfoRecord {
+            id: AgentId(id),
+            status,
+            last_keepalive: Some(100),
+            disconnection_time: None,
+            version: Some("Wazuh v4.9.2".to_owned()),
+            os: None,
+            node: Some(node.to_owned()),
+        };
+        store
+            .apply_info(&[
+                row(1, ConnectionStatus::Active, "worker01"),
+                row(2, ConnectionStatus::Disconnected, "worker02"),
+            ])
+            .await
+            .unwrap();
+        store
+    }
+
+    fn ids(list: &AgentList) -> Vec<&str> {
+        list.items.iter().map(|row| row.id.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn agents_without_info_are_never_connected_and_filters_combine() {
+        let store = store().await;
+        let all = list(&store, &ListAgents::default()).await.unwrap();
+        assert_eq!(ids(&all), ["001", "002", "003"]);
+        assert_eq!(all.total_items, 3);
+        assert_eq!(all.items[0].node_name.as_deref(), Some("worker01"));
+        assert_eq!(all.items[0].version.as_deref(), Some("Wazuh v4.9.2"));
+        assert_eq!(all.items[2].status, "never_connected");
+        assert_eq!(all.items[2].node_name, None);
+
+        let filter = |nodes: &[&str], statuses: &[&str]| ListAgents {
+            filter_node: Some(nodes.iter().map(|s| s.to_string()).collect()),
+            filter_status: Some(statuses.iter().map(|s| s.to_string()).collect()),
+        };
+        let on_w1 = list(&store, &filter(&["worker01"], &[])).await.unwrap();
+        assert_eq!(ids(&on_w1), ["001"]);
+        let down = list(&store, &filter(&[], &["disconnected", "never_connected"]))
+            .await
+            .unwrap();
+        assert_eq!(ids(&down), ["002", "003"]);
+        let none = list(&store, &filter(&["worker01"], &["disconnected"]))
+            .await
+            .unwrap();
+        assert!(none.items.is_empty());
+    }
+
+    #[test]
+    fn unknown_statuses_are_refused_by_name() {
+        let error = arguments(br#"{"filter_status": ["sleeping"]}"#).unwrap_err();
+        assert_eq!(error.code, codes::INVALID_VALUE);
+        assert!(error.to_string().contains("\"sleeping\""), "{error}");
+        assert_eq!(arguments(b"").unwrap(), ListAgents::default());
+    }
+}
