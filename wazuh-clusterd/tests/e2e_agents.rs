@@ -223,10 +223,16 @@ fn the_master_shows_the_node_each_agent_reports_to_and_follows_a_failover() {
     let out = ok(
         SIM,
         &w1.home,
-        &["--ids", &id, "--rounds", "1", "--os", "Debian 12"],
+        &["--ids", &id, "--duration", "0", "--os", "Debian 12"],
     );
     assert!(
         out.starts_with("round 1: 1 keepalive(s) accepted by worker01, 0 refused"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "played 1 agent(s) on worker01 for 1 round(s): 1 report(s) accepted, 0 refused.\n"
+        ),
         "{out}"
     );
     assert!(
@@ -314,4 +320,20 @@ fn the_master_shows_the_node_each_agent_reports_to_and_follows_a_failover() {
         "{:?}",
         agent(&master.home, &id)
     );
+
+    // With the master gone, a worker registers nothing and says why.
+    let mut master = master;
+    master.kill().unwrap();
+    assert!(
+        wait_until(WAIT, || {
+            let out = tool(MANAGE, &w2.home, &["-a", "any", "-n", "late-01"]);
+            out.status.code() == Some(1)
+                && String::from_utf8_lossy(&out.stderr).starts_with("Error 3023 - ")
+        }),
+        "{:?}",
+        tool(MANAGE, &w2.home, &["-a", "any", "-n", "late-01"])
+    );
+    let down = tool(CONTROL, &w2.home, &["-a"]);
+    assert_eq!(down.status.code(), Some(1));
+    assert!(!client_keys(&w2.home).contains("late-01"));
 }
