@@ -28,6 +28,9 @@ use super::keys_reader::KeysReader;
 use super::model::AgentId;
 use super::store::AgentStore;
 use super::strings::{StringInbox, send_string};
+use super::sync_stats::{GroupsSend, SyncStatsBook};
+use crate::clock::Clock;
+use crate::master::MasterConn;
 use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
 use crate::storage::StorageError;
 use crate::transfer::TaskSpawner;
@@ -81,31 +84,90 @@ pub struct FullResyncHandler {
     pub store: Arc<dyn AgentStore>,
     /// Runs the sending beside the master (it ends with the master).
     pub spawner: TaskSpawner,
+    /// The master's clock (dates of the sync stats).
+    pub clock: Arc<dyn Clock>,
+    /// Per-worker sync stats.
+    pub(crate) book: Arc<SyncStatsBook>,
 }
 
 #[async_trait]
-impl<Ctx: Send + Sync + 'static> Handler<Ctx> for FullResyncHandler {
-    async fn handle(&self, _ctx: &Ctx, request: Request) -> HandlerResult {
+impl Handler<MasterConn> for FullResyncHandler {
+    async fn handle(&self, ctx: &MasterConn, request: Request) -> HandlerResult {
         let store = self.store.clone();
         let session = request.session.clone();
+        let (clock, book) = (self.clock.clone(), self.book.clone());
+        let worker = ctx.worker_name();
+        let tag = ctx.tag();
+        let subtag = GroupsSend::Full.subtag();
         self.spawner.spawn(async move {
-            match store.agent_groups().await {
+            let sent = match store.agent_groups().await {
                 Ok(all) => {
-                    let sync = groups_envelope(&all, &all);
-                    if let Err(error) = push_groups(&session, names::SYN_G_M_W_C, &sync).await {
-                        tracing::error!(
-                            tag = "Master",
-                            subtag = "Agent-groups send full",
-                            "{error}"
-                        );
+                    if let Some(worker) = &worker {
+                        book.groups_sending(worker, GroupsSend::Full, clock.wall());
                     }
+                    let sync = groups_envelope(&all, &all);
+                    push_groups(&session, names::SYN_G_M_W_C, &sync).await
                 }
-                Err(error) => {
-                    tracing::error!(tag = "Master", subtag = "Agent-groups send full", "{error}")
+                Err(error) => Err(error.to_string()),
+            };
+            if let Err(error) = sent {
+                tracing::error!(tag = tag.as_str(), subtag, "{error}");
+                if let Some(worker) = &worker {
+                    book.groups_failed(worker, GroupsSend::Full);
                 }
             }
         });
         Ok(Some(Reply::ok(&b"<SendEntireAgentGroupsTask>"[..])))
+    }
+}
+
+/// The master's handler of a worker's answer to an agent-groups send: `syn_w_g_e` /
+/// `syn_wgc_e` (applied; the payload is the worker's result) or `syn_w_g_err` / `syn_wgc_err`
+/// (refused). It records the run in the per-worker sync stats, logs
+/// `[Worker w1] [Agent-groups send] Finished in 0.012s. Updated 3 chunks.` (or the error),
+/// and answers `ok Thanks`.
+pub struct GroupsResultHandler {
+    /// Which send this answers.
+    pub send: GroupsSend,
+    /// Whether this is the refusal (`..._err`).
+    pub refused: bool,
+    /// The master's clock (dates of the sync stats).
+    pub clock: Arc<dyn Clock>,
+    /// Per-worker sync stats.
+    pub(crate) book: Arc<SyncStatsBook>,
+}
+
+#[async_trait]
+impl Handler<MasterConn> for GroupsResultHandler {
+    async fn handle(&self, ctx: &MasterConn, request: Request) -> HandlerResult {
+        let tag = ctx.tag();
+        let subtag = self.send.subtag();
+        let worker = ctx.worker_name();
+        if self.refused {
+            let text = String::from_utf8_lossy(&request.payload);
+            tracing::error!(
+                tag = tag.as_str(),
+                subtag,
+                "The worker refused the groups: {text}"
+            );
+            if let Some(worker) = &worker {
+                self.book.groups_failed(worker, self.send);
+            }
+        } else {
+            let chunks = SyncResult::decode(&request.payload).map_or(0, |r| r.updated_chunks);
+            if let Some(worker) = &worker {
+                let run = self
+                    .book
+                    .groups_applied(worker, self.send, self.clock.wall(), chunks);
+                tracing::info!(
+                    tag = tag.as_str(),
+                    subtag,
+                    "Finished in {:.3}s. Updated {chunks} chunks.",
+                    run.elapsed().as_secs_f64().max(0.001)
+                );
+            }
+        }
+        Ok(Some(Reply::ok(&b"Thanks"[..])))
     }
 }
 

@@ -3,18 +3,22 @@
 //! background task binds its handle; [`bind`](MasterAgents::bind) does it earlier).
 //!
 //! Handlers: `new_str`, `str_upd`, `sendsync` (registration forwarding), `syn_a_w_m_p`,
-//! `syn_a_w_m` (agent-info), `syn_w_g_c` (full agent-groups), and `ok Thanks` for
+//! `syn_a_w_m` (agent-info), `syn_w_g_c` (full agent-groups), and the workers' answers
 //! `syn_w_g_e`/`syn_w_g_err`/`syn_wgc_e`/`syn_wgc_err`. Background task (ends with the master):
 //! every `sync_agent_groups` after `agent_group_start_delay`, push changed groups with the
 //! global hash to every worker, and mark silent agents `disconnected`.
+//!
+//! The master keeps, per worker, its last agent-info sync and agent-groups sends
+//! ([`MasterAgents::sync_stats`], [`MasterAgents::all_sync_stats`]) for `get_health`.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use wazuh_cluster_proto::command::names;
 
-use super::agent_groups::{FullResyncHandler, groups_envelope, push_groups};
-use super::agent_info::{InfoHandler, InfoPermissionHandler, ThanksHandler};
+use super::agent_groups::{FullResyncHandler, GroupsResultHandler, groups_envelope, push_groups};
+use super::agent_info::{InfoHandler, InfoPermissionHandler};
 use super::api::{AgentApi, AgentEvent, AgentSummary, Registration};
 use super::config::AgentsConfig;
 use super::error::AgentError;
@@ -25,6 +29,7 @@ use super::registry::{AgentRegistry, unix_secs};
 use super::status::row_for_event;
 use super::store::AgentStore;
 use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
+use super::sync_stats::{GroupsSend, SyncStatsBook, WorkerAgentSync};
 use crate::clock::Clock;
 use crate::files::FileSource;
 use crate::master::{MasterBuilder, MasterHandle};
@@ -39,6 +44,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: AgentsConfig,
     master: Mutex<Option<MasterHandle>>,
+    book: Arc<SyncStatsBook>,
 }
 
 /// The agent tasks of a master node.
@@ -74,6 +80,7 @@ impl MasterAgents {
                 clock,
                 config,
                 master: Mutex::new(None),
+                book: Arc::default(),
             }),
             seed,
         }
@@ -87,6 +94,18 @@ impl MasterAgents {
     /// Every agent-info row the master holds, ascending by id.
     pub async fn infos(&self) -> Result<Vec<AgentInfoRecord>, AgentError> {
         Ok(self.inner.store.infos().await?)
+    }
+
+    /// The last agent-info sync and agent-groups sends with `worker`; `None` when the master
+    /// never synced agents with it.
+    pub fn sync_stats(&self, worker: &str) -> Option<WorkerAgentSync> {
+        self.inner.book.get(worker)
+    }
+
+    /// [`sync_stats`](Self::sync_stats) of every worker the master ever synced agents with, by
+    /// name.
+    pub fn all_sync_stats(&self) -> BTreeMap<String, WorkerAgentSync> {
+        self.inner.book.all()
     }
 
     /// Gives the tasks the running master (to reach its workers). The background task does it
@@ -125,6 +144,8 @@ impl MasterAgents {
                     inbox,
                     store: self.inner.store.clone(),
                     spawner: spawner.clone(),
+                    clock: self.inner.clock.clone(),
+                    book: self.inner.book.clone(),
                 },
             )?
             .route(
@@ -132,12 +153,35 @@ impl MasterAgents {
                 FullResyncHandler {
                     store: self.inner.store.clone(),
                     spawner,
+                    clock: self.inner.clock.clone(),
+                    book: self.inner.book.clone(),
                 },
             )?
-            .route(names::SYN_W_G_E, ThanksHandler)?
-            .route(names::SYN_W_G_ERR, ThanksHandler)?
-            .route(names::SYN_WGC_E, ThanksHandler)?
-            .route(names::SYN_WGC_ERR, ThanksHandler)
+            .route(
+                names::SYN_W_G_E,
+                self.groups_result(GroupsSend::Changed, false),
+            )?
+            .route(
+                names::SYN_W_G_ERR,
+                self.groups_result(GroupsSend::Changed, true),
+            )?
+            .route(
+                names::SYN_WGC_E,
+                self.groups_result(GroupsSend::Full, false),
+            )?
+            .route(
+                names::SYN_WGC_ERR,
+                self.groups_result(GroupsSend::Full, true),
+            )
+    }
+
+    fn groups_result(&self, send: GroupsSend, refused: bool) -> GroupsResultHandler {
+        GroupsResultHandler {
+            send,
+            refused,
+            clock: self.inner.clock.clone(),
+            book: self.inner.book.clone(),
+        }
     }
 }
 
@@ -187,10 +231,14 @@ async fn push_changed_groups(inner: &Inner) {
         .collect();
     let sync = groups_envelope(&rows, &all);
     for (name, session) in sessions {
+        inner
+            .book
+            .groups_sending(&name, GroupsSend::Changed, inner.clock.wall());
         if let Err(error) = push_groups(&session, names::SYN_G_M_W, &sync).await {
+            inner.book.groups_failed(&name, GroupsSend::Changed);
             tracing::error!(
                 tag = format!("Worker {name}").as_str(),
-                subtag = "Agent-groups send",
+                subtag = GroupsSend::Changed.subtag(),
                 "{error}"
             );
         }

@@ -19,8 +19,9 @@
 //! Module map: [`model`] (ids, names, keys, rows), [`error`], [`store`] (+ `memory_store`,
 //! `store_suite` with feature `testing`), [`client_keys`], [`groups`] (hashes, merged files),
 //! [`registry`] (the master's decisions), [`forward`] (`sendsync` relay), [`strings`]
-//! (`new_str`/`str_upd`), [`agent_info`], [`agent_groups`], [`status`], [`keys_reader`],
-//! [`config`], [`master_node`], [`worker_node`].
+//! (`new_str`/`str_upd`), [`agent_info`], [`agent_groups`], [`sync_stats`] (the master's
+//! per-worker record of both), [`status`], [`keys_reader`], [`config`], [`master_node`],
+//! [`worker_node`].
 
 pub mod agent_groups;
 pub mod agent_info;
@@ -41,6 +42,7 @@ pub mod store;
 #[cfg(feature = "testing")]
 pub mod store_suite;
 pub mod strings;
+pub mod sync_stats;
 pub mod worker_node;
 
 pub use api::{AgentApi, AgentEvent, AgentSummary, Registration};
@@ -52,4 +54,5 @@ pub use memory_store::MemoryAgentStore;
 pub use model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
 pub use registry::AgentRegistry;
 pub use store::AgentStore;
+pub use sync_stats::{SyncRun, WorkerAgentSync};
 pub use worker_node::WorkerAgents;
