@@ -1,13 +1,16 @@
 //! What both roles need to move a file over a session: the bounded in-memory inbox of
-//! `new_file`/`file_upd`/`file_end`, the sender of that sequence, task ids, and a set of
+//! `new_file`/`file_upd`/`file_end` and the hand-over of a complete file to the task waiting
+//! for it, the sender of that sequence, task ids, and a set of
 //! background tasks owned by the node (dropped with it).
 
 mod inbox;
+mod receive;
 mod send;
 mod task_id;
 mod task_set;
 
 pub use inbox::{FileInbox, InboxError, InboxLimits};
+pub use receive::{FileOutcome, TransferStep, WaitingTask, hand_over};
 pub use send::{SendFileError, send_file, sync_file_name};
 pub use task_id::new_task_id;
 pub use task_set::{TaskSet, TaskSpawner};

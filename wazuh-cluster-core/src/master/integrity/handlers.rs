@@ -15,7 +15,7 @@ use super::{MasterIntegrity, lock, sync};
 use crate::master::conn::MasterConn;
 use crate::session::{Handler, HandlerResult, Reply, Request, Router};
 use crate::sync_state::FileSyncState;
-use crate::transfer::new_task_id;
+use crate::transfer::{TransferStep, hand_over, new_task_id};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -24,9 +24,7 @@ enum Kind {
     End,
     WorkerError,
     Cancel,
-    NewFile,
-    FileUpdate,
-    FileEnd,
+    Transfer(TransferStep),
 }
 
 struct IntegrityHandler {
@@ -42,9 +40,9 @@ pub(super) fn install(integrity: &Arc<MasterIntegrity>, router: &mut Router<Mast
         (names::SYN_I_W_M_E, Kind::End),
         (names::SYN_I_W_M_R, Kind::WorkerError),
         (names::CANCEL_TASK, Kind::Cancel),
-        (names::NEW_FILE, Kind::NewFile),
-        (names::FILE_UPD, Kind::FileUpdate),
-        (names::FILE_END, Kind::FileEnd),
+        (names::NEW_FILE, Kind::Transfer(TransferStep::NewFile)),
+        (names::FILE_UPD, Kind::Transfer(TransferStep::FileUpdate)),
+        (names::FILE_END, Kind::Transfer(TransferStep::FileEnd)),
     ];
     for (command, kind) in routes {
         let handler = IntegrityHandler {
@@ -93,16 +91,10 @@ impl Handler<MasterConn> for IntegrityHandler {
                 .map_err(|e| refuse(&tag, "Integrity check", e)),
             Kind::WorkerError => Ok(Some(worker_error(integrity, &name, &tag, &request.payload))),
             Kind::Cancel => Ok(Some(cancel(integrity, &name, &tag, &request.payload))),
-            Kind::NewFile | Kind::FileUpdate | Kind::FileEnd => {
-                let result = integrity.with_worker(&name, |w| match self.kind {
-                    Kind::NewFile => w.inbox.start(&request.payload),
-                    Kind::FileUpdate => w.inbox.update(&request.payload),
-                    _ => w.inbox.end(&request.payload),
-                });
-                result
-                    .map(|()| Some(Reply::ok(&b"File received"[..])))
-                    .map_err(|e| refuse(&tag, "Integrity check", e))
-            }
+            Kind::Transfer(step) => integrity
+                .with_worker(&name, |w| w.inbox.receive(step, &request.payload))
+                .map(|()| Some(Reply::ok(&b"File received"[..])))
+                .map_err(|e| refuse(&tag, "Integrity check", e)),
         }
     }
 }
@@ -183,37 +175,11 @@ fn start(
 /// `syn_i_w_m_e`: the worker's file is complete; hand it to the waiting task.
 fn end(integrity: &MasterIntegrity, name: &str, payload: &[u8]) -> Result<Reply, String> {
     let file = TaskFile::decode(payload).map_err(|e| e.to_string())?;
-    let outcome = integrity.with_worker(name, |w| {
-        w.inbox
-            .check_name(&file.relpath)
-            .map_err(|e| e.to_string())?;
-        let matches =
-            matches!((&w.receiving, &file.tid), (Some((tid, _)), TaskId::Uuid(got)) if tid == got);
-        if !matches {
-            return Err(format!(
-                "syn_i_w_m_e names task {}, which is not waiting for a file",
-                file.tid
-            ));
-        }
-        let Some((_, waiting)) = w.receiving.take() else {
-            return Err("no task is waiting".to_owned());
-        };
-        match w.inbox.take(&file.relpath) {
-            Some(bytes) => {
-                let _ = waiting.send(Ok(bytes));
-                Ok(())
-            }
-            None => {
-                let error = format!("file {:?} was not received completely", file.relpath);
-                let _ = waiting.send(Err(Box::new(
-                    WazuhException::cluster(error_codes::FILE_NOT_FOUND)
-                        .with_extra_message(error.clone()),
-                )));
-                Err(error)
-            }
-        }
-    });
-    outcome.map(|()| Reply::ok(&b"File correctly received"[..]))
+    integrity
+        .with_worker(name, |w| {
+            hand_over(&mut w.inbox, &mut w.receiving, &file, "syn_i_w_m_e")
+        })
+        .map(|()| Reply::ok(&b"File correctly received"[..]))
 }
 
 /// `syn_i_w_m_r`: the worker gave up its check; release its lock.

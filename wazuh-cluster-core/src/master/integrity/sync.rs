@@ -13,7 +13,7 @@ use wazuh_cluster_proto::payload::{
 };
 
 use super::states::{SentFiles, changes, states_after_check};
-use super::worker_state::{FileOutcome, LastSend};
+use super::worker_state::LastSend;
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
@@ -21,7 +21,7 @@ use crate::integrity::{
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
-use crate::transfer::{send_file, sync_file_name};
+use crate::transfer::{FileOutcome, send_file, sync_file_name};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

@@ -5,17 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use tokio::sync::oneshot;
-use wazuh_cluster_proto::payload::WazuhException;
-
 use super::states::SentFiles;
 use crate::clock::Instant;
 use crate::integrity::{IntegrityStats, ZipLimit};
 use crate::sync_state::FileSyncState;
-use crate::transfer::FileInbox;
-
-/// The outcome of waiting for a worker's file: its bytes, or why it will not come.
-pub(crate) type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+use crate::transfer::{FileInbox, WaitingTask};
 
 /// The integrity lock of one worker, held by task `tid` since `since`; it expires after
 /// `max_locked_integrity_time`.
@@ -38,7 +32,7 @@ pub(crate) struct WorkerState {
     pub lease: Option<Lease>,
     pub zip_limit: ZipLimit,
     pub inbox: FileInbox,
-    pub receiving: Option<(String, oneshot::Sender<FileOutcome>)>,
+    pub receiving: Option<WaitingTask>,
     pub last_send: Option<LastSend>,
     pub last_sent: SentFiles,
     pub known: Option<BTreeMap<String, FileSyncState>>,

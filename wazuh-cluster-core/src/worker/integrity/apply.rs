@@ -8,10 +8,11 @@ use wazuh_cluster_proto::payload::{
     SyncPlan, TaskError, TaskId, WazuhException, decode_container, error_codes,
 };
 
-use super::{FileOutcome, WorkerIntegrity, lock};
+use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync};
 use crate::session::SessionHandle;
+use crate::transfer::FileOutcome;
 use std::time::SystemTime;
 
 /// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)

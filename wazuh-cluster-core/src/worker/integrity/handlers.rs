@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{TaskError, TaskFile, TaskId, WazuhException, error_codes};
+use wazuh_cluster_proto::payload::{TaskError, TaskFile, WazuhException, error_codes};
 
 use super::{WorkerIntegrity, apply, lock};
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask};
 use crate::session::{Handler, HandlerResult, Reply, Request, Router};
-use crate::transfer::new_task_id;
+use crate::transfer::{TransferStep, hand_over, new_task_id};
 use crate::worker::WorkerConn;
 
 #[derive(Debug, Clone, Copy)]
@@ -21,9 +21,7 @@ enum Kind {
     End,
     MasterError,
     Cancel,
-    NewFile,
-    FileUpdate,
-    FileEnd,
+    Transfer(TransferStep),
 }
 
 struct IntegrityHandler {
@@ -39,9 +37,9 @@ pub(super) fn install(integrity: &Arc<WorkerIntegrity>, router: &mut Router<Work
         (names::SYN_M_C_E, Kind::End),
         (names::SYN_M_C_R, Kind::MasterError),
         (names::CANCEL_TASK, Kind::Cancel),
-        (names::NEW_FILE, Kind::NewFile),
-        (names::FILE_UPD, Kind::FileUpdate),
-        (names::FILE_END, Kind::FileEnd),
+        (names::NEW_FILE, Kind::Transfer(TransferStep::NewFile)),
+        (names::FILE_UPD, Kind::Transfer(TransferStep::FileUpdate)),
+        (names::FILE_END, Kind::Transfer(TransferStep::FileEnd)),
     ];
     for (command, kind) in routes {
         let handler = IntegrityHandler {
@@ -105,17 +103,10 @@ impl Handler<WorkerConn> for IntegrityHandler {
                 );
                 Ok(Some(Reply::ok(&b"Thanks"[..])))
             }
-            Kind::NewFile | Kind::FileUpdate | Kind::FileEnd => {
-                let mut inbox = lock(&integrity.inbox);
-                let result = match self.kind {
-                    Kind::NewFile => inbox.start(&request.payload),
-                    Kind::FileUpdate => inbox.update(&request.payload),
-                    _ => inbox.end(&request.payload),
-                };
-                result
-                    .map(|()| Some(Reply::ok(&b"File received"[..])))
-                    .map_err(|e| refuse(tag, e))
-            }
+            Kind::Transfer(step) => lock(&integrity.inbox)
+                .receive(step, &request.payload)
+                .map(|()| Some(Reply::ok(&b"File received"[..])))
+                .map_err(|e| refuse(tag, e)),
         }
     }
 }
@@ -181,31 +172,7 @@ fn start(integrity: &Arc<WorkerIntegrity>, request: &Request) -> Reply {
 fn end(integrity: &WorkerIntegrity, payload: &[u8]) -> Result<Reply, String> {
     let file = TaskFile::decode(payload).map_err(|e| e.to_string())?;
     let mut inbox = lock(&integrity.inbox);
-    inbox.check_name(&file.relpath).map_err(|e| e.to_string())?;
     let mut state = lock(&integrity.state);
-    let matches =
-        matches!((&state.receiving, &file.tid), (Some((tid, _)), TaskId::Uuid(got)) if tid == got);
-    if !matches {
-        return Err(format!(
-            "syn_m_c_e names task {}, which is not waiting for a file",
-            file.tid
-        ));
-    }
-    let Some((_, waiting)) = state.receiving.take() else {
-        return Err("no task is waiting for a file".to_owned());
-    };
-    match inbox.take(&file.relpath) {
-        Some(bytes) => {
-            let _ = waiting.send(Ok(bytes));
-            Ok(Reply::ok(&b"File correctly received"[..]))
-        }
-        None => {
-            let error = format!("file {:?} was not received completely", file.relpath);
-            let _ = waiting.send(Err(Box::new(
-                WazuhException::cluster(error_codes::FILE_NOT_FOUND)
-                    .with_extra_message(error.clone()),
-            )));
-            Err(error)
-        }
-    }
+    hand_over(&mut inbox, &mut state.receiving, &file, "syn_m_c_e")
+        .map(|()| Reply::ok(&b"File correctly received"[..]))
 }

@@ -24,8 +24,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use tokio::sync::oneshot;
-use wazuh_cluster_proto::payload::WazuhException;
 
 use super::{WorkerConn, WorkerHandle};
 use crate::clock::{Clock, Instant};
@@ -33,10 +31,7 @@ use crate::config::IntegrityConfig;
 use crate::files::FileSource;
 use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats, MetadataTable};
 use crate::session::Router;
-use crate::transfer::{FileInbox, TaskSet, TaskSpawner};
-
-/// The outcome of waiting for the master's container: its bytes, or why it will not come.
-type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+use crate::transfer::{FileInbox, TaskSet, TaskSpawner, WaitingTask};
 
 /// What the worker shows about its integrity sync.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -58,7 +53,7 @@ pub struct WorkerIntegrityReport {
 #[derive(Default)]
 struct SyncState {
     busy: bool,
-    receiving: Option<(String, oneshot::Sender<FileOutcome>)>,
+    receiving: Option<WaitingTask>,
     check_started: Option<(Instant, std::time::SystemTime)>,
     report: WorkerIntegrityReport,
 }

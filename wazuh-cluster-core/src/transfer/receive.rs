@@ -1,0 +1,74 @@
+//! Receiving the one file a task waits for, the same on both roles: the transfer steps go into
+//! the inbox, and the peer's `*_e` command (`syn_i_w_m_e`, `syn_m_c_e`) hands the complete file to
+//! the waiting task.
+
+use tokio::sync::oneshot;
+use wazuh_cluster_proto::payload::{TaskFile, TaskId, WazuhException, error_codes};
+
+use super::{FileInbox, InboxError};
+
+/// The outcome of waiting for a peer's file: its bytes, or why it will not come.
+pub type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+
+/// The task waiting for a file: its task id and where the file goes.
+pub type WaitingTask = (String, oneshot::Sender<FileOutcome>);
+
+/// Which step of a file transfer a payload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransferStep {
+    /// `new_file`.
+    NewFile,
+    /// `file_upd`.
+    FileUpdate,
+    /// `file_end`.
+    FileEnd,
+}
+
+impl FileInbox {
+    /// Feeds one transfer step's payload to the inbox.
+    pub fn receive(&mut self, step: TransferStep, payload: &[u8]) -> Result<(), InboxError> {
+        match step {
+            TransferStep::NewFile => self.start(payload),
+            TransferStep::FileUpdate => self.update(payload),
+            TransferStep::FileEnd => self.end(payload),
+        }
+    }
+}
+
+/// The peer's `command` (`syn_i_w_m_e`, `syn_m_c_e`) says `file` is complete: hands it to the
+/// task `waiting` for it, which is then no longer waiting. Refused (as the text sent back) when
+/// the name is outside the inbox's folder or no task of that id waits; when the file is not
+/// complete the waiting task gets the error too.
+pub fn hand_over(
+    inbox: &mut FileInbox,
+    waiting: &mut Option<WaitingTask>,
+    file: &TaskFile,
+    command: &str,
+) -> Result<(), String> {
+    inbox.check_name(&file.relpath).map_err(|e| e.to_string())?;
+    let matches =
+        matches!((&*waiting, &file.tid), (Some((tid, _)), TaskId::Uuid(got)) if tid == got);
+    if !matches {
+        return Err(format!(
+            "{command} names task {}, which is not waiting for a file",
+            file.tid
+        ));
+    }
+    let Some((_, task)) = waiting.take() else {
+        return Err("no task is waiting for a file".to_owned());
+    };
+    match inbox.take(&file.relpath) {
+        Some(bytes) => {
+            let _ = task.send(Ok(bytes));
+            Ok(())
+        }
+        None => {
+            let error = format!("file {:?} was not received completely", file.relpath);
+            let _ = task.send(Err(Box::new(
+                WazuhException::cluster(error_codes::FILE_NOT_FOUND)
+                    .with_extra_message(error.clone()),
+            )));
+            Err(error)
+        }
+    }
+}
