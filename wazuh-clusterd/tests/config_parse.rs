@@ -141,6 +141,60 @@ fn intervals_override_the_3x_interval() {
 }
 
 #[test]
+fn intervals_set_the_agent_timers() {
+    let xml = cluster(&format!(
+        "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>\
+         <intervals><agent_group_start_delay>500ms</agent_group_start_delay>\
+         <agents_disconnection_time>2m</agents_disconnection_time>\
+         <keys_check_interval>1.5</keys_check_interval></intervals>"
+    ));
+    let config = enabled(parse_str(&xml, &NO_LOCAL).unwrap());
+    assert_eq!(
+        config.intervals.agent_group_start_delay,
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        config.intervals.agents_disconnection_time,
+        Duration::from_secs(120)
+    );
+    assert_eq!(
+        config.intervals.keys_check_interval,
+        Duration::from_millis(1500)
+    );
+    let defaults = enabled(
+        parse_str(
+            &cluster(&format!(
+                "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>"
+            )),
+            &NO_LOCAL,
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        defaults.intervals.agent_group_start_delay,
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        defaults.intervals.agents_disconnection_time,
+        Duration::from_secs(600)
+    );
+    assert_eq!(
+        defaults.intervals.keys_check_interval,
+        Duration::from_secs(2)
+    );
+    let bad = problems(&cluster(&format!(
+        "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>\
+         <intervals><agent_group_start_delay>0</agent_group_start_delay></intervals>"
+    )));
+    assert_eq!(bad.len(), 1, "{bad:?}");
+    assert!(
+        bad[0].to_string().contains("agent_group_start_delay"),
+        "{}",
+        bad[0]
+    );
+}
+
+#[test]
 fn no_cluster_block_means_disabled() {
     let loaded = parse_str("<ossec_config><global/></ossec_config>", &NO_LOCAL).unwrap();
     assert_eq!(

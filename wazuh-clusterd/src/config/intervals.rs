@@ -10,6 +10,10 @@ use std::time::Duration;
 /// `<keep_alive>2s</keep_alive>`. Durations are a positive number with an optional unit `ms`,
 /// `s` (the default), `m` or `h`: `500ms`, `1.5`, `2m`. `max_failed_keepalive_attempts` is a
 /// count.
+///
+/// Three of them are not in Wazuh's `cluster.json`: `agent_group_start_delay` (Wazuh's constant
+/// of the same name), `agents_disconnection_time` (the name of Wazuh's `<global>` setting that
+/// does the same) and `keys_check_interval` (this project's own worker timer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Intervals {
     /// Worker: period of the integrity check (9 s).
@@ -26,6 +30,13 @@ pub struct Intervals {
     pub recalculate_integrity: Duration,
     /// Master: period of the agent-groups push (10 s).
     pub sync_agent_groups: Duration,
+    /// Master: wait before the first agent-groups push after the master starts (30 s).
+    pub agent_group_start_delay: Duration,
+    /// Master: an active agent silent for longer is marked `disconnected` (10 min; Wazuh's
+    /// `agents_disconnection_time`).
+    pub agents_disconnection_time: Duration,
+    /// Worker: how often it reads its `client.keys` for new and removed agents (2 s).
+    pub keys_check_interval: Duration,
     /// Master: period of the check for silent workers (60 s).
     pub check_worker_lastkeepalive: Duration,
     /// Master: silence after which a worker is dropped (120 s).
@@ -53,6 +64,9 @@ impl Default for Intervals {
             max_failed_keepalive_attempts: 2,
             recalculate_integrity: s(8),
             sync_agent_groups: s(10),
+            agent_group_start_delay: s(30),
+            agents_disconnection_time: s(600),
+            keys_check_interval: s(2),
             check_worker_lastkeepalive: s(60),
             max_allowed_time_without_keepalive: s(120),
             max_locked_integrity_time: s(1000),
@@ -134,6 +148,9 @@ impl Intervals {
             "connection_retry" => &mut self.connection_retry,
             "recalculate_integrity" => &mut self.recalculate_integrity,
             "sync_agent_groups" => &mut self.sync_agent_groups,
+            "agent_group_start_delay" => &mut self.agent_group_start_delay,
+            "agents_disconnection_time" => &mut self.agents_disconnection_time,
+            "keys_check_interval" => &mut self.keys_check_interval,
             "check_worker_lastkeepalive" => &mut self.check_worker_lastkeepalive,
             "max_allowed_time_without_keepalive" => &mut self.max_allowed_time_without_keepalive,
             "max_locked_integrity_time" => &mut self.max_locked_integrity_time,

@@ -17,7 +17,9 @@
 //!   `version_check` (`exact` or `minor`).
 //! - `interval` (3.x, `<n>s` or `<n>m`) sets the worker's integrity and agent-info periods and the
 //!   master's integrity recomputation; `<intervals>` (a project extension) overrides any single
-//!   timer of [`Intervals`] by name, e.g. `<intervals><keep_alive>2s</keep_alive></intervals>`.
+//!   timer of [`Intervals`] by name, e.g. `<intervals><keep_alive>2s</keep_alive></intervals>`,
+//!   including the agent timers `agent_group_start_delay` (30 s), `agents_disconnection_time`
+//!   (10 min) and `keys_check_interval` (2 s).
 //! - `nodes`: `localhost`, `NODE_IP`, `0.0.0.0` and `127.0.1.1` are refused as Wazuh does;
 //!   `127.0.0.1` is allowed (single-machine clusters). Two equal entries are an error. With
 //!   several entries (3.x style), this machine must own one of them ([`LocalAddresses`]), and a

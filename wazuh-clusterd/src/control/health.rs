@@ -6,9 +6,10 @@
 //! Real values: `last_keep_alive`; `sync_integrity_free`, `last_check_integrity` and
 //! `last_sync_integrity` from the master's integrity state ([`HealthData::collect`]), with
 //! `total_files` the counts of the last check's comparison (as Wazuh fills them); and
-//! `n_active_agents`, the agents whose last agent-info says `active` on that node. The core does
-//! not keep per-worker dates of the agent-info and agent-groups syncs, so those stay `"n/a"`
-//! with 0 chunks, and `sync_agent_info_free` is `true`.
+//! `n_active_agents`, the agents whose last agent-info says `active` on that node;
+//! `last_sync_agentinfo`, `last_sync_agentgroup`, `last_sync_full_agentgroup` and
+//! `sync_agent_info_free` from the master agents' per-worker sync stats
+//! ([`MasterAgents::sync_stats`]); a sync that never happened is `"n/a"` with 0 chunks.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -16,7 +17,9 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
-use wazuh_cluster_core::agents::{AgentStore, ConnectionStatus};
+use wazuh_cluster_core::agents::{
+    AgentStore, ConnectionStatus, MasterAgents, SyncRun, WorkerAgentSync,
+};
 use wazuh_cluster_core::integrity::stats::IntegrityStats;
 use wazuh_cluster_core::master::MasterConn;
 use wazuh_cluster_core::master::integrity::WorkerIntegrityStatus;
@@ -91,13 +94,17 @@ pub struct HealthData {
     pub integrity: BTreeMap<String, WorkerIntegrityStatus>,
     /// Active agents per node they report to.
     pub active_agents: BTreeMap<String, usize>,
+    /// Last agent-info and agent-groups syncs per worker that ever synced agents.
+    pub agent_sync: BTreeMap<String, WorkerAgentSync>,
 }
 
 impl HealthData {
-    /// Reads the master's integrity state and counts active agents in `store` by node.
+    /// Reads the master's integrity state, the agent sync stats of `agents` (none when not
+    /// given) and counts active agents in `store` by node.
     pub async fn collect(
         master: &MasterHandle,
         store: &dyn AgentStore,
+        agents: Option<&MasterAgents>,
     ) -> Result<Self, Box<WazuhException>> {
         let integrity = master
             .integrity()
@@ -119,6 +126,7 @@ impl HealthData {
         Ok(Self {
             integrity,
             active_agents,
+            agent_sync: agents.map(MasterAgents::all_sync_stats).unwrap_or_default(),
         })
     }
 }
@@ -134,7 +142,19 @@ fn dates(stats: Option<&IntegrityStats>) -> (String, String) {
     )
 }
 
-fn worker_status(node: &NodeInfo, integrity: Option<&WorkerIntegrityStatus>) -> Value {
+fn agent_run(run: Option<&SyncRun>, start: &str, end: &str) -> Value {
+    json!({
+        start: date_or_never(run.map(|r| r.started)),
+        end: date_or_never(run.map(|r| r.finished)),
+        "n_synced_chunks": run.map_or(0, |r| r.chunks),
+    })
+}
+
+fn worker_status(
+    node: &NodeInfo,
+    integrity: Option<&WorkerIntegrityStatus>,
+    agents: Option<&WorkerAgentSync>,
+) -> Value {
     let last_keep_alive = date_or_never(node.last_keepalive);
     let check = integrity.and_then(|i| i.last_check.as_ref());
     let sync = integrity.and_then(|i| i.last_sync.as_ref());
@@ -143,7 +163,7 @@ fn worker_status(node: &NodeInfo, integrity: Option<&WorkerIntegrityStatus>) -> 
     let counts = check.map(|c| c.counts).unwrap_or_default();
     json!({
         "sync_integrity_free": integrity.is_none_or(|i| i.lock_free),
-        "sync_agent_info_free": true,
+        "sync_agent_info_free": agents.is_none_or(|a| !a.receiving_agent_info),
         "last_check_integrity": {"date_start_master": check_start, "date_end_master": check_end},
         "last_sync_integrity": {
             "date_start_master": sync_start,
@@ -156,9 +176,21 @@ fn worker_status(node: &NodeInfo, integrity: Option<&WorkerIntegrityStatus>) -> 
                 "extra_valid": 0
             }
         },
-        "last_sync_agentinfo": {"date_start_master": NEVER, "date_end_master": NEVER, "n_synced_chunks": 0},
-        "last_sync_agentgroup": {"date_start": NEVER, "date_end": NEVER, "n_synced_chunks": 0},
-        "last_sync_full_agentgroup": {"date_start": NEVER, "date_end": NEVER, "n_synced_chunks": 0},
+        "last_sync_agentinfo": agent_run(
+            agents.and_then(|a| a.agent_info.as_ref()),
+            "date_start_master",
+            "date_end_master",
+        ),
+        "last_sync_agentgroup": agent_run(
+            agents.and_then(|a| a.agent_groups.as_ref()),
+            "date_start",
+            "date_end",
+        ),
+        "last_sync_full_agentgroup": agent_run(
+            agents.and_then(|a| a.agent_groups_full.as_ref()),
+            "date_start",
+            "date_end",
+        ),
         "last_keep_alive": last_keep_alive,
     })
 }
@@ -186,7 +218,11 @@ pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> Val
         if node.node_type == NodeType::Worker {
             entry.insert(
                 "status".into(),
-                worker_status(node, data.integrity.get(&node.name)),
+                worker_status(
+                    node,
+                    data.integrity.get(&node.name),
+                    data.agent_sync.get(&node.name),
+                ),
             );
         }
         entries.insert(node.name.clone(), Value::Object(entry));
@@ -201,14 +237,17 @@ pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> Val
 pub struct ClusterHealthHandler {
     master: Arc<OnceLock<MasterHandle>>,
     agent_store: Arc<dyn AgentStore>,
+    agents: MasterAgents,
 }
 
 impl ClusterHealthHandler {
-    /// A handler waiting for its master, counting the agents of `agent_store`.
-    pub fn new(agent_store: Arc<dyn AgentStore>) -> Self {
+    /// A handler waiting for its master, counting the agents of `agent_store`, with the agent
+    /// sync stats of `agents`.
+    pub fn new(agent_store: Arc<dyn AgentStore>, agents: MasterAgents) -> Self {
         Self {
             master: Arc::default(),
             agent_store,
+            agents,
         }
     }
 
@@ -226,7 +265,7 @@ impl Handler<MasterConn> for ClusterHealthHandler {
                 .with_extra_message("the master is still starting; retry in a moment"));
         };
         let filter = NodeFilter::parse(&request.payload).map_err(|e| *e)?;
-        let data = HealthData::collect(master, &*self.agent_store)
+        let data = HealthData::collect(master, &*self.agent_store, Some(&self.agents))
             .await
             .map_err(|e| *e)?;
         Ok(Some(Reply::ok(
@@ -329,9 +368,44 @@ mod tests {
             },
         );
         data.active_agents.insert("w1".into(), 4);
+        data.agent_sync.insert(
+            "w1".into(),
+            WorkerAgentSync {
+                agent_info: Some(SyncRun {
+                    started: start,
+                    finished: start + Duration::from_millis(12),
+                    chunks: 3,
+                }),
+                agent_groups: None,
+                agent_groups_full: Some(SyncRun {
+                    started: start,
+                    finished: start + Duration::from_secs(1),
+                    chunks: 7,
+                }),
+                receiving_agent_info: true,
+            },
+        );
         let nodes = [node("m", NodeType::Master), node("w1", NodeType::Worker)];
         let reply = health(&nodes, &data, &NodeFilter::All);
         let status = &reply["nodes"]["w1"]["status"];
+        assert_eq!(
+            status["last_sync_agentinfo"],
+            json!({
+                "date_start_master": "2024-10-01T12:00:00.000000Z",
+                "date_end_master": "2024-10-01T12:00:00.012000Z",
+                "n_synced_chunks": 3
+            })
+        );
+        assert_eq!(
+            status["last_sync_agentgroup"],
+            json!({"date_start": NEVER, "date_end": NEVER, "n_synced_chunks": 0})
+        );
+        assert_eq!(
+            status["last_sync_full_agentgroup"]["date_end"],
+            "2024-10-01T12:00:01.000000Z"
+        );
+        assert_eq!(status["last_sync_full_agentgroup"]["n_synced_chunks"], 7);
+        assert_eq!(status["sync_agent_info_free"], false);
         assert_eq!(
             status["last_check_integrity"]["date_end_master"],
             "2024-10-01T12:00:00.012000Z"

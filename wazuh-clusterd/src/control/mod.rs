@@ -21,7 +21,7 @@ pub mod views;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wazuh_cluster_core::agents::{AgentApi, AgentStore};
+use wazuh_cluster_core::agents::{AgentApi, AgentStore, MasterAgents};
 use wazuh_cluster_core::{MasterHandle, WorkerHandle};
 
 /// The socket, relative to the installation folder.
@@ -51,6 +51,10 @@ pub struct ControlContext {
     /// This node's agent store (on the master: the registry and every agent-info row; on a
     /// worker: its own rows and group assignments).
     pub agent_store: Arc<dyn AgentStore>,
+    /// On the master, its agent tasks, whose per-worker sync stats `get_health` shows (set
+    /// with [`ControlContext::with_master_agents`]); `None` on a worker, or when not given
+    /// (the agent syncs then show as never done).
+    pub master_agents: Option<MasterAgents>,
 }
 
 impl ControlContext {
@@ -64,7 +68,14 @@ impl ControlContext {
             node: ControlNode::Master(master),
             agents,
             agent_store,
+            master_agents: None,
         }
+    }
+
+    /// This context with the master's agent tasks, for their sync stats in `get_health`.
+    pub fn with_master_agents(mut self, agents: MasterAgents) -> Self {
+        self.master_agents = Some(agents);
+        self
     }
 
     /// The context of a worker.
@@ -77,6 +88,7 @@ impl ControlContext {
             node: ControlNode::Worker(worker),
             agents,
             agent_store,
+            master_agents: None,
         }
     }
 }

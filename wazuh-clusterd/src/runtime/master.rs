@@ -45,7 +45,7 @@ pub(super) async fn prepare(
         settings::agents_config(config),
         None,
     );
-    let health = ClusterHealthHandler::new(storage.clone());
+    let health = ClusterHealthHandler::new(storage.clone(), agents.clone());
     let builder = MasterBuilder::new(
         settings::master_config(config),
         Arc::new(clock),
@@ -74,7 +74,8 @@ pub(super) async fn prepare(
         role: Box::pin(async move {
             tokio::join!(master.run(listener), watch);
         }),
-        control: ControlContext::master(handle, Arc::new(agents), storage),
+        control: ControlContext::master(handle, Arc::new(agents.clone()), storage)
+            .with_master_agents(agents),
     })
 }
 

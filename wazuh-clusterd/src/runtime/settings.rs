@@ -56,15 +56,18 @@ pub fn integrity_config(config: &ClusterConfig) -> IntegrityConfig {
     }
 }
 
-/// The agent timers from `<intervals>`: `sync_agent_info` (worker), `sync_agent_groups`
-/// (master) and `timeout_cluster_request` for a worker's forwarded requests. The agent-groups
-/// start delay (30 s), the mismatch limit, the disconnection time (10 min) and the keys check
-/// (2 s) keep Wazuh's defaults.
+/// The agent timers from `<intervals>`: `sync_agent_info` and `keys_check_interval` (worker),
+/// `sync_agent_groups`, `agent_group_start_delay` and `agents_disconnection_time` (master), and
+/// `timeout_cluster_request` for a worker's forwarded requests. The agent-groups mismatch limit
+/// keeps Wazuh's default (5).
 pub fn agents_config(config: &ClusterConfig) -> AgentsConfig {
     let intervals = &config.intervals;
     AgentsConfig {
         sync_agent_info: intervals.sync_agent_info,
         sync_agent_groups: intervals.sync_agent_groups,
+        agent_group_start_delay: intervals.agent_group_start_delay,
+        disconnect_after: intervals.agents_disconnection_time,
+        keys_check_interval: intervals.keys_check_interval,
         forward_timeout: intervals.timeout_cluster_request,
         ..AgentsConfig::default()
     }

@@ -16,9 +16,13 @@ impl Handler<ControlContext> for GetHealth {
         match &ctx.node {
             ControlNode::Master(master) => {
                 let filter = health::NodeFilter::parse(&request.payload).map_err(|e| *e)?;
-                let data = health::HealthData::collect(master, &*ctx.agent_store)
-                    .await
-                    .map_err(|e| *e)?;
+                let data = health::HealthData::collect(
+                    master,
+                    &*ctx.agent_store,
+                    ctx.master_agents.as_ref(),
+                )
+                .await
+                .map_err(|e| *e)?;
                 let reply = health::health(&master.nodes(), &data, &filter);
                 Ok(Some(Reply::ok(reply.to_string())))
             }

@@ -7,7 +7,10 @@ use wazuh_cluster_core::session::{Handler, HandlerResult, Request};
 use wazuh_cluster_proto::payload::WazuhException;
 
 use super::json::{parse, refusal, reply};
-use super::protocol::{AddAgent, AddedAgent, AgentRef, GroupList, GroupRef, GroupRow, Membership};
+use super::protocol::{
+    AddAgent, AddedAgent, AgentRef, GroupList, GroupRef, GroupRow, ListGroups as ListGroupsArgs,
+    Membership,
+};
 use crate::control::ControlContext;
 
 fn agent_id(text: &str) -> Result<AgentId, Box<WazuhException>> {
@@ -93,12 +96,20 @@ impl Handler<ControlContext> for ChangeMembership {
     }
 }
 
-/// `group_list`: every group with its agents.
+/// `group_list`: every group with its agents (with `local`, this node's own assignments).
 pub(super) struct ListGroups;
 
 #[async_trait]
 impl Handler<ControlContext> for ListGroups {
-    async fn handle(&self, ctx: &ControlContext, _request: Request) -> HandlerResult {
+    async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
+        let args: ListGroupsArgs = if request.payload.iter().all(u8::is_ascii_whitespace) {
+            ListGroupsArgs::default()
+        } else {
+            parse("group_list", &request.payload).map_err(|e| *e)?
+        };
+        if args.local {
+            return reply(&local_groups(ctx).await?);
+        }
         let groups = ctx.agents.list_groups().await.map_err(refusal)?;
         let agents = ctx.agents.list_agents().await.map_err(refusal)?;
         let items = groups
@@ -114,4 +125,25 @@ impl Handler<ControlContext> for ListGroups {
             .collect();
         reply(&GroupList { items })
     }
+}
+
+/// The group assignments of this node's own store, by group name.
+async fn local_groups(ctx: &ControlContext) -> Result<GroupList, WazuhException> {
+    let assignments = ctx
+        .agent_store
+        .agent_groups()
+        .await
+        .map_err(|e| refusal(e.into()))?;
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (id, names) in assignments {
+        for name in names {
+            groups.entry(name).or_default().push(id.to_string());
+        }
+    }
+    Ok(GroupList {
+        items: groups
+            .into_iter()
+            .map(|(name, agents)| GroupRow { name, agents })
+            .collect(),
+    })
 }

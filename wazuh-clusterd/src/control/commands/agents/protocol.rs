@@ -10,7 +10,7 @@
 //! | `group_add`   | `{"group": "g"}`                                        | `{"group": "g"}` |
 //! | `group_join`  | `{"id": "001", "group": "g"}`                           | `{"id", "group"}` |
 //! | `group_leave` | `{"id": "001", "group": "g"}`                           | `{"id", "group"}` |
-//! | `group_list`  | `{}`                                                    | `{"items": [{"name", "agents": ["001"..]}..]}` |
+//! | `group_list`  | `{"local": true?}`                                      | `{"items": [{"name", "agents": ["001"..]}..]}` |
 //! | `agent_stat`  | `{"id": "001" \| "ids": [..], "event": "keepalive" \| "disconnected", "version"?, "os"?}` | `{"accepted": n, "refused": [{"id", "code", "message"}..]}` |
 //!
 //! Every command works the same on the master and on a worker: a worker's management requests
@@ -19,6 +19,8 @@
 //! exception whose `code` is the agent error's (1701 unknown agent, 1705 duplicate name, 1710
 //! unknown group, 3023 master unreachable...) and whose message is the error's own text.
 //! `agent_stat` with `id` answers a refusal as an error; with `ids` it reports each one.
+//! `group_list` with `"local": true` answers from this node's own store instead: on a worker,
+//! the assignments the master pushed to it (`syn_g_m_w`), only groups that have agents.
 
 use serde::{Deserialize, Serialize};
 use wazuh_cluster_proto::Command;
@@ -138,6 +140,16 @@ pub struct Membership {
     pub id: String,
     /// The group.
     pub group: String,
+}
+
+/// Payload of `group_list` (absent or `{}`: the registry's groups, asked of the master by a
+/// worker).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListGroups {
+    /// `true`: the group assignments this node's own store holds (on a worker, those received
+    /// with `syn_g_m_w`), listing only groups that have agents.
+    #[serde(default)]
+    pub local: bool,
 }
 
 /// One group of the `group_list` reply.
