@@ -1,11 +1,16 @@
 //! Receiving the one file a task waits for, the same on both roles: the transfer steps go into
-//! the inbox, and the peer's `*_e` command (`syn_i_w_m_e`, `syn_m_c_e`) hands the complete file to
-//! the waiting task.
+//! the inbox, the peer's `*_e` command (`syn_i_w_m_e`, `syn_m_c_e`) hands the complete file to
+//! the waiting task, and the task waits a bounded time for it.
+
+use std::time::Duration;
 
 use tokio::sync::oneshot;
-use wazuh_cluster_proto::payload::{TaskFile, TaskId, WazuhException, error_codes};
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{TaskError, TaskFile, TaskId, WazuhException, error_codes};
 
 use super::{FileInbox, InboxError};
+use crate::clock::Clock;
+use crate::session::SessionHandle;
 
 /// The outcome of waiting for a peer's file: its bytes, or why it will not come.
 pub type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
@@ -69,6 +74,36 @@ pub fn hand_over(
                     .with_extra_message(error.clone()),
             )));
             Err(error)
+        }
+    }
+}
+
+/// Waits for the file of task `tid` from `peer` (`"the master"`, `"the worker"`) on `session`:
+/// its bytes, or an error when the waiting task was replaced, the connection closed, or no file
+/// came within `timeout` (then the peer is sent `cancel_task`). `tag` names the node in logs.
+pub async fn wait_for_file(
+    waiting: oneshot::Receiver<FileOutcome>,
+    session: &SessionHandle,
+    clock: &dyn Clock,
+    timeout: Duration,
+    tid: &str,
+    peer: &str,
+    tag: &str,
+) -> FileOutcome {
+    tokio::select! {
+        biased;
+        outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+            .with_extra_message("the task waiting for the file was replaced")))),
+        () = session.closed() => Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
+            .with_extra_message("the connection closed before the file arrived"))),
+        () = clock.sleep(timeout) => {
+            let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
+                .with_extra_message(format!("no file from {peer} within {}s", timeout.as_secs()));
+            let cancel = TaskError { tid: TaskId::Uuid(tid.to_owned()), error: error.clone() };
+            if let Err(e) = session.request(names::CANCEL_TASK, cancel.encode()).await {
+                tracing::debug!(tag, subtag = "Integrity check", "Could not send cancel_task: {e}");
+            }
+            Err(Box::new(error))
         }
     }
 }

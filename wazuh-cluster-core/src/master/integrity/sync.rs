@@ -21,7 +21,7 @@ use crate::integrity::{
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
-use crate::transfer::{FileOutcome, send_file, sync_file_name};
+use crate::transfer::{FileOutcome, send_file, sync_file_name, wait_for_file};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -71,23 +71,16 @@ pub(super) async fn receive_then_sync(
 ) {
     let tag = format!("Worker {name}");
     let start = Start::of(&integrity);
-    let timeout = integrity.config.timeout_receiving_file;
-    let outcome = tokio::select! {
-        biased;
-        outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
-            .with_extra_message("the task waiting for the file was replaced")))),
-        () = session.closed() => Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
-            .with_extra_message("the connection closed before the file arrived"))),
-        () = integrity.clock.sleep(timeout) => {
-            let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
-                .with_extra_message(format!("no file within {}s", timeout.as_secs()));
-            let cancel = TaskError { tid: TaskId::Uuid(tid.clone()), error: error.clone() };
-            if let Err(e) = session.request(names::CANCEL_TASK, cancel.encode()).await {
-                tracing::debug!(tag = tag.as_str(), subtag = "Integrity check", "Could not send cancel_task: {e}");
-            }
-            Err(Box::new(error))
-        }
-    };
+    let outcome = wait_for_file(
+        waiting,
+        &session,
+        &*integrity.clock,
+        integrity.config.timeout_receiving_file,
+        &tid,
+        "the worker",
+        &tag,
+    )
+    .await;
     match outcome {
         Ok(bytes) => {
             if let Err(error) = check(&integrity, &name, &tag, &session, bytes, start).await {

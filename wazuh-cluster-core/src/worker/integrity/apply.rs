@@ -12,7 +12,7 @@ use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync};
 use crate::session::SessionHandle;
-use crate::transfer::FileOutcome;
+use crate::transfer::{FileOutcome, wait_for_file};
 use std::time::SystemTime;
 
 /// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)
@@ -26,21 +26,16 @@ pub(super) async fn receive_then_apply(
 ) {
     let tag = integrity.tag.as_str();
     let started = (integrity.clock.now(), integrity.clock.wall());
-    let timeout = integrity.config.timeout_receiving_file;
-    let outcome = tokio::select! {
-        biased;
-        outcome = waiting => outcome.unwrap_or_else(|_| Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
-            .with_extra_message("the task waiting for the file was replaced")))),
-        () = session.closed() => Err(Box::new(WazuhException::cluster(error_codes::FILE_WAIT_FAILED)
-            .with_extra_message("the connection closed before the file arrived"))),
-        () = integrity.clock.sleep(timeout) => {
-            let error = WazuhException::cluster(error_codes::FILE_TIMEOUT)
-                .with_extra_message(format!("no file from the master within {}s", timeout.as_secs()));
-            let cancel = TaskError { tid: TaskId::Uuid(tid.clone()), error: error.clone() };
-            let _ = session.request(names::CANCEL_TASK, cancel.encode()).await;
-            Err(Box::new(error))
-        }
-    };
+    let outcome = wait_for_file(
+        waiting,
+        &session,
+        &*integrity.clock,
+        integrity.config.timeout_receiving_file,
+        &tid,
+        "the master",
+        tag,
+    )
+    .await;
     let result = match outcome {
         Ok(bytes) => apply(&integrity, bytes, started).await,
         Err(error) => Err(error.message()),
