@@ -1,5 +1,7 @@
 //! Sending one file as `new_file`, `file_upd`..., `file_end`, and the names sync containers get.
 
+use std::time::SystemTime;
+
 use rand::Rng;
 use wazuh_cluster_proto::payload::{FileSender, FileTransferError, TransferPath};
 
@@ -23,8 +25,12 @@ pub enum SendFileError {
 }
 
 /// `/queue/cluster/<worker>/<worker>-<seconds>-<32 hex>.zip`: where Wazuh puts the containers of
-/// worker `worker`'s sync, on both sides.
-pub fn sync_file_name(worker: &str, wall_secs: f64, rng: &mut impl Rng) -> String {
+/// worker `worker`'s sync, on both sides; `<seconds>` is `wall` since the Unix epoch.
+pub fn sync_file_name(worker: &str, wall: SystemTime, rng: &mut impl Rng) -> String {
+    let wall_secs = wall
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
     let hex: String = rng
         .random::<[u8; 16]>()
         .iter()

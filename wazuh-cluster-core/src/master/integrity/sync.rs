@@ -194,16 +194,7 @@ async fn sync(
             container.deferred.len()
         );
     }
-    let path = {
-        let mut rng = lock(&integrity.rng);
-        let secs = integrity
-            .clock
-            .wall()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        sync_file_name(name, secs, &mut *rng)
-    };
+    let path = sync_file_name(name, integrity.clock.wall(), &mut *lock(&integrity.rng));
     let sent_files: SentFiles = container
         .plan
         .missing

@@ -1,7 +1,6 @@
 //! The worker's periodic integrity check: ask permission, send the metadata of its files.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
@@ -110,16 +109,11 @@ async fn send_metadata(
         .await
         .map_err(cluster_error)?;
     *tid = TaskId::parse(&String::from_utf8_lossy(&reply.payload)).map_err(cluster_error)?;
-    let path = {
-        let mut rng = lock(&integrity.rng);
-        let secs = integrity
-            .clock
-            .wall()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs_f64();
-        sync_file_name(&integrity.name, secs, &mut *rng)
-    };
+    let path = sync_file_name(
+        &integrity.name,
+        integrity.clock.wall(),
+        &mut *lock(&integrity.rng),
+    );
     send_file(session, &path, &container.bytes)
         .await
         .map_err(cluster_error)?;
