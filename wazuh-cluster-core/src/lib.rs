@@ -25,6 +25,7 @@ pub mod files;
 pub mod integrity;
 pub mod master;
 pub mod node;
+mod node_rng;
 pub mod session;
 pub mod storage;
 pub mod sync_state;

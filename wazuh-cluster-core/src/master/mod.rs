@@ -20,8 +20,8 @@ mod registry;
 use std::pin::pin;
 use std::sync::{Arc, Mutex};
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
@@ -35,6 +35,7 @@ use crate::clock::Clock;
 use crate::config::{IntegrityConfig, MasterConfig};
 use crate::files::FileSource;
 use crate::node::{NodeInfo, NodeType};
+use crate::node_rng::node_rng;
 use crate::session::{DuplicateRoute, Handler, Router, SessionHandle, SessionParts, session};
 use crate::storage::Storage;
 use crate::sync_state::SyncStateStore;
@@ -121,10 +122,7 @@ impl MasterBuilder {
     /// Builds the master.
     pub fn build(mut self) -> Master {
         let started = self.clock.wall();
-        let mut rng = match self.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
+        let mut rng = node_rng(self.seed);
         let integrity = self.integrity.take().map(|setup| {
             let state = integrity::MasterIntegrity::new(setup, self.clock.clone(), rng.random());
             state.install(&mut self.router);

@@ -14,8 +14,8 @@ mod status;
 use std::pin::pin;
 use std::sync::Arc;
 
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{Hello, NodeType};
@@ -28,6 +28,7 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::config::{IntegrityConfig, WorkerConfig};
 use crate::files::FileSource;
+use crate::node_rng::node_rng;
 use crate::session::{
     DuplicateRoute, Handler, RequestError, Router, SessionHandle, SessionParts, session,
 };
@@ -118,10 +119,7 @@ impl WorkerBuilder {
     /// Builds the worker.
     pub fn build(mut self) -> Worker {
         let tag = format!("Worker {}", self.config.node_name);
-        let mut rng = match self.seed {
-            Some(seed) => StdRng::seed_from_u64(seed),
-            None => StdRng::from_os_rng(),
-        };
+        let mut rng = node_rng(self.seed);
         let integrity = self.integrity.take().map(|(files, config)| {
             let state = integrity::WorkerIntegrity::new(
                 files,
