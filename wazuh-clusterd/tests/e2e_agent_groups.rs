@@ -179,4 +179,16 @@ fn groups_reach_the_workers_and_health_shows_the_agent_syncs() {
         .find_map(|l| l.trim().strip_prefix("Number of synchronized chunks: "))
         .unwrap_or_else(|| panic!("no chunk count:\n{more}"));
     assert_ne!(chunks, "0.", "{more}");
+
+    // The master's cluster.log has Wazuh's lines for both syncs.
+    let log = master.log();
+    for expected in [
+        "INFO: [Worker worker01] [Agent-info sync] Finished in ",
+        "INFO: [Worker worker02] [Agent-groups send] Finished in ",
+    ] {
+        assert!(
+            log.contains(expected),
+            "no {expected:?} in the master log:\n{log}"
+        );
+    }
 }
