@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 use wazuh_clusterd::config::NodeType;
 use wazuh_clusterd::control::commands::agents::protocol::AGENT_STAT;
-use wazuh_clusterd::demo::{LocalCluster, NodeProcess, query, wait_for_nodes, wait_until};
+use wazuh_clusterd::demo::{LocalCluster, NodeProcess, query, wait_for_cluster, wait_until};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 const CONTROL: &str = env!("CARGO_BIN_EXE_cluster_control");
@@ -45,7 +45,11 @@ fn start_three(cluster: &LocalCluster) -> (NodeProcess, NodeProcess, NodeProcess
     let w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
     let w2 = cluster.start_node("worker02", NodeType::Worker).unwrap();
     assert!(
-        wait_for_nodes(&master.home, &["master01", "worker01", "worker02"], WAIT),
+        wait_for_cluster(
+            &[&master.home, &w1.home, &w2.home],
+            &["master01", "worker01", "worker02"],
+            WAIT
+        ),
         "workers did not connect; master log:\n{}",
         master.log()
     );

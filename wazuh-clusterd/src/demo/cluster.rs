@@ -149,6 +149,19 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     }
 }
 
+/// Waits until every node of `homes` sees the node list `expected`, at most `timeout` in all.
+///
+/// A worker answers the node list by asking its master, so this holds only once every worker has
+/// its own session with the master, not merely once the master has registered it (the master
+/// registers a worker before the worker has read the reply to its `hello`).
+pub fn wait_for_cluster(homes: &[&Path], expected: &[&str], timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    homes.iter().all(|home| {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        wait_for_nodes(home, expected, left)
+    })
+}
+
 /// Waits until the node list seen from `home` is exactly `expected` (any order), at most
 /// `timeout`.
 pub fn wait_for_nodes(home: &Path, expected: &[&str], timeout: Duration) -> bool {

@@ -15,7 +15,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use cluster::{
-    LocalCluster, free_port, node_names, query, short_intervals, wait_for_nodes, wait_until,
+    LocalCluster, free_port, node_names, query, short_intervals, wait_for_cluster, wait_for_nodes,
+    wait_until,
 };
 pub use compare::{digests, same_files};
 pub use node::{NodeProcess, NodeSpec, write_home};

@@ -2,7 +2,7 @@
 //! (file sync, agents), add a function and list it in [`STEPS`].
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::DemoOptions;
 use super::agents;
-use super::cluster::{LocalCluster, wait_for_nodes};
+use super::cluster::{LocalCluster, wait_for_cluster};
 use super::node::NodeProcess;
 use crate::config::NodeType;
 use crate::control::tool::{self, ControlCli};
@@ -171,7 +171,9 @@ fn start_nodes(demo: &mut Demo) -> Result<(), DemoError> {
 
 fn wait_for_workers(demo: &mut Demo) -> Result<(), DemoError> {
     let expected = [MASTER, WORKERS[0], WORKERS[1]];
-    if !wait_for_nodes(&demo.cluster.home(MASTER), &expected, CONNECT_TIMEOUT) {
+    let homes = expected.map(|node| demo.cluster.home(node));
+    let homes: Vec<&Path> = homes.iter().map(PathBuf::as_path).collect();
+    if !wait_for_cluster(&homes, &expected, CONNECT_TIMEOUT) {
         return Err(DemoError::Timeout(
             format!("the workers did not all connect within {CONNECT_TIMEOUT:?}"),
             demo.cluster.root.clone(),
