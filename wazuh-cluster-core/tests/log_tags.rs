@@ -4,32 +4,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use wazuh_cluster_core::testing::LinkConfig;
 use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
 
-#[derive(Default)]
-struct Fields {
-    tag: Option<String>,
-    subtag: Option<String>,
-    message: Option<String>,
-}
+mod flow;
 
-impl Visit for Fields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "tag" => self.tag = Some(value.to_owned()),
-            "subtag" => self.subtag = Some(value.to_owned()),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.message = Some(format!("{value:?}"));
-        }
-    }
-}
+use flow::logs::Fields;
 
 /// Lines as `[tag] [subtag] message`, or `UNTAGGED target: message`.
 #[derive(Clone, Default)]

@@ -28,11 +28,15 @@ struct Router;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
+/// The `tag`, `subtag` and message of one event.
 #[derive(Default)]
-struct Fields {
-    tag: Option<String>,
-    subtag: Option<String>,
-    message: Option<String>,
+pub struct Fields {
+    /// `tag`, such as `Master`.
+    pub tag: Option<String>,
+    /// `subtag`, such as `Main`.
+    pub subtag: Option<String>,
+    /// The message.
+    pub message: Option<String>,
 }
 
 impl Visit for Fields {
