@@ -6,7 +6,7 @@ mod flow;
 
 use std::time::Duration;
 
-use flow::{ROUND, cluster};
+use flow::{ROUND, all_connected, block_on_paused, cluster, worker_name};
 use proptest::prelude::*;
 use wazuh_cluster_core::testing::SimCluster;
 use wazuh_cluster_core::testing::harness::MASTER_NAME;
@@ -57,10 +57,6 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn worker_name(i: usize) -> String {
-    format!("worker{:02}", i + 1)
-}
-
 async fn play(seed: u64, steps: Vec<Step>) {
     let mut sim = cluster(seed, WORKERS);
     sim.run_for(Duration::from_secs(5)).await;
@@ -87,12 +83,7 @@ async fn play(seed: u64, steps: Vec<Step>) {
         }
     }
     sim.heal_all();
-    let connected = |sim: &SimCluster| {
-        let listed = sim.master().worker_names();
-        sim.worker_names()
-            .iter()
-            .all(|n| sim.worker(n).status().connected && listed.contains(n))
-    };
+    let connected = |sim: &SimCluster| all_connected(sim, &sim.worker_names());
     let recovered = sim.run_until(RECOVERY_LIMIT, connected).await;
     sim.check(
         recovered,
@@ -118,11 +109,6 @@ proptest! {
         seed in any::<u64>(),
         steps in proptest::collection::vec(step(), 1..16),
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(play(seed, steps));
+        block_on_paused(play(seed, steps));
     }
 }

@@ -2,8 +2,11 @@
 //! listing a worker silent for longer than the reaping limit, and once everything is healed and
 //! running, every worker is connected again.
 
+mod flow;
+
 use std::time::Duration;
 
+use flow::{all_connected, block_on_paused, worker_name};
 use proptest::prelude::*;
 use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
 
@@ -39,10 +42,6 @@ fn step() -> impl Strategy<Value = Step> {
         1 => Just(Step::RestartMaster),
         4 => (1u64..250).prop_map(Step::Wait),
     ]
-}
-
-fn worker_name(i: usize) -> String {
-    format!("worker{:02}", i + 1)
 }
 
 /// Runs `secs` seconds, checking every second that no listed worker is silent past the limit.
@@ -85,18 +84,12 @@ async fn play(seed: u64, steps: Vec<Step>) {
         .filter(|n| sim.is_running(n))
         .collect();
     let mut waited = 0;
-    let all_connected = |sim: &SimCluster| {
-        let listed = sim.master().worker_names();
-        running
-            .iter()
-            .all(|n| sim.worker(n).status().connected && listed.contains(n))
-    };
-    while !all_connected(&sim) && waited < RECOVERY_LIMIT.as_secs() {
+    while !all_connected(&sim, &running) && waited < RECOVERY_LIMIT.as_secs() {
         run_checked(&sim, 1).await;
         waited += 1;
     }
     sim.check(
-        all_connected(&sim),
+        all_connected(&sim, &running),
         format!(
             "running workers {running:?} all connected within {RECOVERY_LIMIT:?} of healing; \
              master lists {:?}; steps {steps:?}",
@@ -113,11 +106,6 @@ proptest! {
         seed in any::<u64>(),
         steps in proptest::collection::vec(step(), 1..14),
     ) {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
-            .build()
-            .unwrap();
-        runtime.block_on(play(seed, steps));
+        block_on_paused(play(seed, steps));
     }
 }

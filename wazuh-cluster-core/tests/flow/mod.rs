@@ -78,3 +78,26 @@ pub async fn converge(sim: &SimCluster, limit: Duration, what: &str) {
         format!("{what}: not converged within {limit:?}: {diff:?}"),
     );
 }
+
+/// The name the harness gives worker `i` (from 0): `worker01`, `worker02`...
+pub fn worker_name(i: usize) -> String {
+    format!("worker{:02}", i + 1)
+}
+
+/// Whether every worker of `names` is connected and listed by the master.
+pub fn all_connected(sim: &SimCluster, names: &[String]) -> bool {
+    let listed = sim.master().worker_names();
+    names
+        .iter()
+        .all(|n| sim.worker(n).status().connected && listed.contains(n))
+}
+
+/// Runs `play` on a current-thread runtime with paused time, as a proptest case needs.
+pub fn block_on_paused<F: Future>(play: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(play)
+}
