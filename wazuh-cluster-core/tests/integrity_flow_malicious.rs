@@ -12,7 +12,7 @@ use flow::raw::Raw;
 use flow::{ROUND, cluster_with, config, converge};
 use wazuh_cluster_core::IntegrityConfig;
 use wazuh_cluster_core::files::conformance::Fixture;
-use wazuh_cluster_core::testing::harness::MASTER_NAME;
+use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
 use wazuh_cluster_core::transport::Listener;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{AddOutcome, Blake2bHex, ContainerEncoder};
@@ -54,6 +54,14 @@ fn container(
     bytes
 }
 
+/// Sends `new_file` for each of `paths`; checks that each is refused.
+async fn refuse_new_files(sim: &SimCluster, raw: &mut Raw, paths: &[&str]) {
+    for bad in paths {
+        let reply = raw.request(names::NEW_FILE, bad.as_bytes()).await;
+        sim.check(Raw::is_err(&reply), format!("new_file {bad:?} refused"));
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
     let (lines, _capture) = Lines::capture();
@@ -71,29 +79,22 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
 
     let granted = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
     sim.check(&granted.payload[..] == b"True", "permission granted");
-    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let tid = raw.start_task(names::SYN_I_W_M).await;
 
-    for bad in [
-        &b"/queue/cluster/worker01/x.zip"[..],
-        b"/queue/cluster/evil01/../../../etc/client.keys",
-        b"/etc/client.keys",
-        b"queue/cluster/evil01/x.zip",
-        b"/queue/cluster/evil01/sub/x.zip",
-    ] {
-        let reply = raw.request(names::NEW_FILE, bad).await;
-        sim.check(
-            Raw::is_err(&reply),
-            format!("new_file {:?} refused", String::from_utf8_lossy(bad)),
-        );
-    }
-    let big = raw
-        .request(names::NEW_FILE, b"/queue/cluster/evil01/big.zip")
-        .await;
+    refuse_new_files(
+        &sim,
+        &mut raw,
+        &[
+            "/queue/cluster/worker01/x.zip",
+            "/queue/cluster/evil01/../../../etc/client.keys",
+            "/etc/client.keys",
+            "queue/cluster/evil01/x.zip",
+            "/queue/cluster/evil01/sub/x.zip",
+        ],
+    )
+    .await;
+    let (big, reply) = raw.send_oversized("queue/cluster/evil01/").await;
     sim.check(!Raw::is_err(&big), "a name in its own folder is accepted");
-    let mut upd = b"/queue/cluster/evil01/big.zip ".to_vec();
-    upd.extend(vec![7u8; 32 << 10]);
-    let reply = raw.request(names::FILE_UPD, &upd).await;
     sim.check(
         Raw::is_err(&reply),
         "a file over the inbox limit is refused",
@@ -112,24 +113,24 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
     sim.run_for(ROUND).await;
     let granted = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
     sim.check(&granted.payload[..] == b"True", "permission granted again");
-    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let tid = raw.start_task(names::SYN_I_W_M).await;
     let bytes = container(
         &[],
         serde_json::json!({"../../etc/passwd": meta("etc/")}),
         None,
     );
-    let replies = raw.send_file("/queue/cluster/evil01/m.zip", &bytes).await;
+    let (replies, end) = raw
+        .send_task_file(
+            names::SYN_I_W_M_E,
+            &tid,
+            "/queue/cluster/evil01/m.zip",
+            &bytes,
+        )
+        .await;
     sim.check(
         replies.iter().all(|c| *c == names::OK),
         format!("transfer accepted: {replies:?}"),
     );
-    let end = raw
-        .request(
-            names::SYN_I_W_M_E,
-            format!("{tid} queue/cluster/evil01/m.zip").as_bytes(),
-        )
-        .await;
     sim.check(
         end.is_some_and(|m| m.command == names::OK),
         "syn_i_w_m_e accepted",
@@ -139,22 +140,20 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
     // A container that inflates past the limit.
     sim.run_for(ROUND).await;
     let _ = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
-    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let tid = raw.start_task(names::SYN_I_W_M).await;
     let bomb = serde_json::json!({"etc/client.keys": meta("etc/"), "pad": "a".repeat(1 << 20)});
     let bytes = container(&[], bomb, None);
     sim.check(
         bytes.len() < 16 << 10,
         format!("the bomb is small on the wire: {}", bytes.len()),
     );
-    raw.send_file("/queue/cluster/evil01/bomb.zip", &bytes)
-        .await;
-    let _ = raw
-        .request(
-            names::SYN_I_W_M_E,
-            format!("{tid} queue/cluster/evil01/bomb.zip").as_bytes(),
-        )
-        .await;
+    raw.send_task_file(
+        names::SYN_I_W_M_E,
+        &tid,
+        "/queue/cluster/evil01/bomb.zip",
+        &bytes,
+    )
+    .await;
     raw.serve_for(Duration::from_secs(5)).await;
 
     // A check whose file never comes (the session kept alive): the master cancels it after
@@ -162,8 +161,7 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
     raw.request(names::ECHO_C, b"keepalive").await;
     sim.run_for(ROUND).await;
     let _ = raw.request(names::SYN_I_W_M_P, b"").await.unwrap();
-    let tid = raw.request(names::SYN_I_W_M, b"").await.unwrap();
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let tid = raw.start_task(names::SYN_I_W_M).await;
     let mut cancel = None;
     for _ in 0..4 {
         raw.request(names::ECHO_C, b"keepalive").await;
@@ -175,12 +173,7 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
         }
     }
     let cancel = cancel.expect("cancel_task after the timeout");
-    raw.send(wazuh_cluster_proto::Message::new(
-        cancel.counter,
-        names::OK,
-        b"ok".to_vec(),
-    ))
-    .await;
+    raw.reply_ok(&cancel).await;
     sim.check(
         cancel.payload.starts_with(format!("{tid} ").as_bytes()),
         "cancel_task names the master's task",
@@ -315,52 +308,38 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
             bytes.len() < 16 << 10,
             format!("{what}: {} bytes", bytes.len()),
         );
-        let tid = raw
-            .request(names::SYN_M_C, b"")
-            .await
-            .expect("syn_m_c reply");
-        let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
-        let replies = raw.send_file("/queue/cluster/worker01/c.zip", &bytes).await;
+        let tid = raw.start_task(names::SYN_M_C).await;
+        let (replies, end) = raw
+            .send_task_file(
+                names::SYN_M_C_E,
+                &tid,
+                "/queue/cluster/worker01/c.zip",
+                &bytes,
+            )
+            .await;
         sim.check(
             replies.iter().all(|c| *c == names::OK),
             format!("{what}: transfer {replies:?}"),
         );
-        let end = raw
-            .request(
-                names::SYN_M_C_E,
-                format!("{tid} queue/cluster/worker01/c.zip").as_bytes(),
-            )
-            .await;
         sim.check(
             end.is_some_and(|m| m.command == names::OK),
             format!("{what}: syn_m_c_e"),
         );
         raw.serve_for(Duration::from_secs(2)).await;
     }
-    let tid = raw
-        .request(names::SYN_M_C, b"")
-        .await
-        .expect("syn_m_c reply");
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
-    for bad in [
-        &b"/queue/cluster/worker02/c.zip"[..],
-        b"/etc/client.keys",
-        b"/queue/cluster/worker01/../../../etc/x",
-    ] {
-        let reply = raw.request(names::NEW_FILE, bad).await;
-        sim.check(
-            Raw::is_err(&reply),
-            format!("new_file {:?} refused", String::from_utf8_lossy(bad)),
-        );
-    }
-    raw.request(names::NEW_FILE, b"/queue/cluster/worker01/big.zip")
-        .await;
-    let mut upd = b"/queue/cluster/worker01/big.zip ".to_vec();
-    upd.extend(vec![7u8; 32 << 10]);
-    sim.check(
-        Raw::is_err(&raw.request(names::FILE_UPD, &upd).await),
-        "oversized file refused",
-    );
+    let tid = raw.start_task(names::SYN_M_C).await;
+    refuse_new_files(
+        &sim,
+        &mut raw,
+        &[
+            "/queue/cluster/worker02/c.zip",
+            "/etc/client.keys",
+            "/queue/cluster/worker01/../../../etc/x",
+        ],
+    )
+    .await;
+    let (_, oversized) = raw.send_oversized("queue/cluster/worker01/").await;
+    sim.check(Raw::is_err(&oversized), "oversized file refused");
     let reply = raw
         .request(
             names::SYN_M_C_E,
@@ -371,11 +350,7 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
     raw.serve_for(Duration::from_secs(2)).await;
 
     // A sync whose container never comes: the worker cancels it after timeout_receiving_file.
-    let tid = raw
-        .request(names::SYN_M_C, b"")
-        .await
-        .expect("syn_m_c reply");
-    let tid = String::from_utf8(tid.payload.to_vec()).unwrap();
+    let tid = raw.start_task(names::SYN_M_C).await;
     sim.check(
         sim.worker("worker01").integrity().unwrap().is_busy(),
         "busy while waiting",
@@ -384,12 +359,7 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
         .expect_request(names::CANCEL_TASK, Duration::from_secs(130))
         .await
         .expect("cancel_task after the timeout");
-    raw.send(wazuh_cluster_proto::Message::new(
-        cancel.counter,
-        names::OK,
-        b"ok".to_vec(),
-    ))
-    .await;
+    raw.reply_ok(&cancel).await;
     sim.check(
         cancel.payload.starts_with(format!("{tid} ").as_bytes())
             && String::from_utf8_lossy(&cancel.payload).contains("3039"),

@@ -119,6 +119,48 @@ impl Raw {
         replies
     }
 
+    /// Sends `command` (`syn_i_w_m`, `syn_m_c`) and returns the task id the peer answers.
+    pub async fn start_task(&mut self, command: Command) -> String {
+        let reply = self
+            .request(command, b"")
+            .await
+            .unwrap_or_else(|| panic!("{command} reply"));
+        String::from_utf8(reply.payload.to_vec()).unwrap()
+    }
+
+    /// Answers the peer's `request` with `ok`.
+    pub async fn reply_ok(&mut self, request: &Message) {
+        self.send(Message::new(request.counter, names::OK, b"ok".to_vec()))
+            .await;
+    }
+
+    /// Starts `/<folder>big.zip` and sends it a 32 KiB chunk; the replies to `new_file` and to
+    /// `file_upd`.
+    pub async fn send_oversized(&mut self, folder: &str) -> (Option<Message>, Option<Message>) {
+        let path = format!("/{folder}big.zip");
+        let started = self.request(names::NEW_FILE, path.as_bytes()).await;
+        let mut upd = format!("{path} ").into_bytes();
+        upd.extend(vec![7u8; 32 << 10]);
+        (started, self.request(names::FILE_UPD, &upd).await)
+    }
+
+    /// Sends `data` as the file `path` of task `tid`, then the `end` command naming it
+    /// (`syn_i_w_m_e`, `syn_m_c_e`); the reply commands of the transfer and the reply to `end`.
+    pub async fn send_task_file(
+        &mut self,
+        end: Command,
+        tid: &str,
+        path: &str,
+        data: &[u8],
+    ) -> (Vec<Command>, Option<Message>) {
+        let replies = self.send_file(path, data).await;
+        let relpath = path.strip_prefix('/').unwrap_or(path);
+        let ended = self
+            .request(end, format!("{tid} {relpath}").as_bytes())
+            .await;
+        (replies, ended)
+    }
+
     /// Whether a reply is `err`.
     pub fn is_err(reply: &Option<Message>) -> bool {
         reply.as_ref().is_some_and(|m| m.command == names::ERR)
