@@ -55,6 +55,29 @@ fn start_three(cluster: &LocalCluster) -> (NodeProcess, NodeProcess, NodeProcess
     (master, w1, w2)
 }
 
+/// The master and worker01, connected.
+fn start_two(cluster: &LocalCluster) -> (NodeProcess, NodeProcess) {
+    let master = cluster.start_node("master01", NodeType::Master).unwrap();
+    let w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
+    assert!(wait_for_nodes(
+        &master.home,
+        &["master01", "worker01"],
+        WAIT
+    ));
+    (master, w1)
+}
+
+/// Whether the peer closes `stream` (end of stream or reset) within [`WAIT`], sending nothing.
+fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
 #[test]
 fn cluster_control_lists_all_three_nodes_on_master_and_worker() {
     let root = tempfile::tempdir().unwrap();
@@ -145,13 +168,7 @@ fn worker_with_the_wrong_key_is_refused_and_the_master_says_why() {
 fn second_worker_with_a_live_name_is_refused_with_3028() {
     let root = tempfile::tempdir().unwrap();
     let cluster = cluster(root.path());
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
-    let _w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
-    assert!(wait_for_nodes(
-        &master.home,
-        &["master01", "worker01"],
-        WAIT
-    ));
+    let (master, _w1) = start_two(&cluster);
     let twin = cluster
         .start(
             &cluster.spec("worker01", NodeType::Worker),
@@ -170,24 +187,14 @@ fn second_worker_with_a_live_name_is_refused_with_3028() {
 fn garbage_stream_is_closed_and_the_master_keeps_serving() {
     let root = tempfile::tempdir().unwrap();
     let cluster = cluster(root.path());
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
-    let _w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
-    assert!(wait_for_nodes(
-        &master.home,
-        &["master01", "worker01"],
-        WAIT
-    ));
+    let (master, _w1) = start_two(&cluster);
 
     let mut garbage = TcpStream::connect(("127.0.0.1", cluster.port)).unwrap();
-    garbage.set_read_timeout(Some(WAIT)).unwrap();
     garbage.write_all(&[0xFF; 4096]).unwrap();
-    let mut buf = [0u8; 64];
-    let closed = match garbage.read(&mut buf) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-    };
-    assert!(closed, "the master did not close the garbage connection");
+    assert!(
+        closed_by_peer(&mut garbage),
+        "the master did not close the garbage connection"
+    );
 
     let _w2 = cluster.start_node("worker02", NodeType::Worker).unwrap();
     assert!(
@@ -234,14 +241,10 @@ fn an_eleventh_connection_from_one_address_is_closed_at_once() {
         .collect();
     // The listener accepts in arrival order: the first ten take the slots before the eleventh.
     let mut extra = TcpStream::connect(("127.0.0.1", cluster.port)).unwrap();
-    extra.set_read_timeout(Some(WAIT)).unwrap();
-    let mut buf = [0u8; 8];
-    let closed = match extra.read(&mut buf) {
-        Ok(0) => true,
-        Ok(_) => false,
-        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-    };
-    assert!(closed, "the eleventh connection was not closed");
+    assert!(
+        closed_by_peer(&mut extra),
+        "the eleventh connection was not closed"
+    );
     assert!(
         wait_until(WAIT, || master
             .log()
