@@ -2,14 +2,16 @@
 //! `agent_groups`, `wazuh-agent-sim`, `cluster_control -a`) on 127.0.0.1, short timers.
 //! Every wait is a bounded poll; every process is killed when its guard drops.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::Value;
-use wazuh_clusterd::config::NodeType;
+use support::start_three;
 use wazuh_clusterd::control::commands::agents::protocol::AGENT_STAT;
-use wazuh_clusterd::demo::{LocalCluster, NodeProcess, query, wait_for_cluster, wait_until};
+use wazuh_clusterd::demo::{LocalCluster, query, wait_until};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 const CONTROL: &str = env!("CARGO_BIN_EXE_cluster_control");
@@ -38,22 +40,6 @@ fn ok(binary: &str, home: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn start_three(cluster: &LocalCluster) -> (NodeProcess, NodeProcess, NodeProcess) {
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
-    let w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
-    let w2 = cluster.start_node("worker02", NodeType::Worker).unwrap();
-    assert!(
-        wait_for_cluster(
-            &[&master.home, &w1.home, &w2.home],
-            &["master01", "worker01", "worker02"],
-            WAIT
-        ),
-        "workers did not connect; master log:\n{}",
-        master.log()
-    );
-    (master, w1, w2)
 }
 
 fn client_keys(home: &Path) -> String {
@@ -85,7 +71,7 @@ fn added_id(output: &str) -> String {
 fn registration_groups_and_deletion_reach_every_node_from_any_node() {
     let root = tempfile::tempdir().unwrap();
     let cluster = LocalCluster::new(Path::new(DAEMON), root.path()).unwrap();
-    let (master, w1, w2) = start_three(&cluster);
+    let (master, w1, w2) = start_three(&cluster, WAIT);
 
     // Registered on worker01: forwarded to the master, which answers the id and the key line.
     let out = ok(MANAGE, &w1.home, &["-a", "any", "-n", "web-01"]);
@@ -200,7 +186,7 @@ fn registration_groups_and_deletion_reach_every_node_from_any_node() {
 fn the_master_shows_the_node_each_agent_reports_to_and_follows_a_failover() {
     let root = tempfile::tempdir().unwrap();
     let cluster = LocalCluster::new(Path::new(DAEMON), root.path()).unwrap();
-    let (master, mut w1, w2) = start_three(&cluster);
+    let (master, mut w1, w2) = start_three(&cluster, WAIT);
     let id = added_id(&ok(MANAGE, &master.home, &["-a", "any", "-n", "laptop-7"]));
     for worker in [&w1, &w2] {
         assert!(

@@ -1,16 +1,17 @@
 //! End-to-end: real `wazuh-clusterd` and `cluster_control` processes on 127.0.0.1, short
 //! timers. Every wait is a bounded poll; every process is killed when its guard drops.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use support::start_three;
 use wazuh_clusterd::config::{ClusterKey, NodeType};
-use wazuh_clusterd::demo::{
-    LocalCluster, NodeProcess, node_names, wait_for_cluster, wait_for_nodes, wait_until,
-};
+use wazuh_clusterd::demo::{LocalCluster, NodeProcess, node_names, wait_for_nodes, wait_until};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 const CONTROL: &str = env!("CARGO_BIN_EXE_cluster_control");
@@ -37,22 +38,6 @@ fn stdout(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn start_three(cluster: &LocalCluster) -> (NodeProcess, NodeProcess, NodeProcess) {
-    let master = cluster.start_node("master01", NodeType::Master).unwrap();
-    let w1 = cluster.start_node("worker01", NodeType::Worker).unwrap();
-    let w2 = cluster.start_node("worker02", NodeType::Worker).unwrap();
-    assert!(
-        wait_for_cluster(
-            &[&master.home, &w1.home, &w2.home],
-            &["master01", "worker01", "worker02"],
-            WAIT
-        ),
-        "workers did not connect; master log:\n{}",
-        master.log()
-    );
-    (master, w1, w2)
 }
 
 /// The master and worker01, connected.
@@ -82,7 +67,7 @@ fn closed_by_peer(stream: &mut TcpStream) -> bool {
 fn cluster_control_lists_all_three_nodes_on_master_and_worker() {
     let root = tempfile::tempdir().unwrap();
     let cluster = cluster(root.path());
-    let (master, w1, _w2) = start_three(&cluster);
+    let (master, w1, _w2) = start_three(&cluster, WAIT);
     for home in [&master.home, &w1.home] {
         let table = stdout(&control(home, &["-l"]));
         let lines: Vec<&str> = table.lines().collect();
@@ -130,7 +115,7 @@ fn cluster_control_lists_all_three_nodes_on_master_and_worker() {
 fn killed_worker_is_dropped_and_reconnects_after_restart() {
     let root = tempfile::tempdir().unwrap();
     let cluster = cluster(root.path());
-    let (master, mut w1, _w2) = start_three(&cluster);
+    let (master, mut w1, _w2) = start_three(&cluster, WAIT);
     w1.kill().unwrap();
     assert!(
         wait_for_nodes(&master.home, &["master01", "worker02"], WAIT),
