@@ -8,6 +8,7 @@ pub mod apply;
 pub mod compare;
 pub mod container;
 pub mod items;
+mod routes;
 pub mod schedule;
 pub mod stats;
 pub mod table;
@@ -18,6 +19,7 @@ pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
 };
+pub(crate) use routes::route_integrity;
 pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
 pub use schedule::FullRehashSchedule;
 pub use stats::{IntegrityStats, IntegrityTask};

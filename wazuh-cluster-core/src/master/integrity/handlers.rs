@@ -12,6 +12,7 @@ use wazuh_cluster_proto::payload::{
 
 use super::worker_state::Lease;
 use super::{MasterIntegrity, lock, sync};
+use crate::integrity::route_integrity;
 use crate::master::conn::MasterConn;
 use crate::session::{Handler, HandlerResult, Reply, Request, Router};
 use crate::sync_state::FileSyncState;
@@ -44,19 +45,11 @@ pub(super) fn install(integrity: &Arc<MasterIntegrity>, router: &mut Router<Mast
         (names::FILE_UPD, Kind::Transfer(TransferStep::FileUpdate)),
         (names::FILE_END, Kind::Transfer(TransferStep::FileEnd)),
     ];
-    for (command, kind) in routes {
-        let handler = IntegrityHandler {
-            integrity: integrity.clone(),
-            kind,
-        };
-        if let Err(error) = router.route(command, handler) {
-            tracing::error!(
-                tag = "Master",
-                subtag = "Main",
-                "{error}: the integrity synchronization cannot take it over"
-            );
-        }
-    }
+    let handlers = routes.map(|(command, kind)| {
+        let integrity = integrity.clone();
+        (command, IntegrityHandler { integrity, kind })
+    });
+    route_integrity(router, handlers, "Master");
 }
 
 /// Logs a refused request of worker `tag` and returns the exception sent back.

@@ -9,7 +9,7 @@ use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{TaskError, TaskFile, WazuhException, error_codes};
 
 use super::{WorkerIntegrity, apply, lock};
-use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask};
+use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, route_integrity};
 use crate::session::{Handler, HandlerResult, Reply, Request, Router};
 use crate::transfer::{TransferStep, hand_over, new_task_id};
 use crate::worker::WorkerConn;
@@ -41,19 +41,11 @@ pub(super) fn install(integrity: &Arc<WorkerIntegrity>, router: &mut Router<Work
         (names::FILE_UPD, Kind::Transfer(TransferStep::FileUpdate)),
         (names::FILE_END, Kind::Transfer(TransferStep::FileEnd)),
     ];
-    for (command, kind) in routes {
-        let handler = IntegrityHandler {
-            integrity: integrity.clone(),
-            kind,
-        };
-        if let Err(error) = router.route(command, handler) {
-            tracing::error!(
-                tag = integrity.tag.as_str(),
-                subtag = "Main",
-                "{error}: the integrity synchronization cannot take it over"
-            );
-        }
-    }
+    let handlers = routes.map(|(command, kind)| {
+        let integrity = integrity.clone();
+        (command, IntegrityHandler { integrity, kind })
+    });
+    route_integrity(router, handlers, &integrity.tag);
 }
 
 /// Logs a refused request and returns the exception sent back.
