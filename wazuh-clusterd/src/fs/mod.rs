@@ -9,10 +9,12 @@
 //! Limits: resolution and the operation are separate system calls, so a local user who can
 //! swap a folder for a link between them could still redirect one operation (closing that
 //! needs `openat2(RESOLVE_BENEATH)`); item folders that are themselves links are refused.
-//! Ownership (Wazuh's `chown wazuh:wazuh`) is left to the process's own user.
+//! Ownership: as Wazuh's `chown wazuh:wazuh` when the daemon runs as root and a `wazuh` user
+//! exists ([`FileOwner`]), else the process's own user.
 
 mod hash;
 mod ops;
+mod owner;
 mod resolve;
 mod walk;
 
@@ -23,9 +25,12 @@ use async_trait::async_trait;
 use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFile, SyncPath};
 use wazuh_cluster_core::integrity::items::ClusterItems;
 
+pub use owner::FileOwner;
+
 pub(crate) struct Inner {
     home: PathBuf,
     items: ClusterItems,
+    owner: Option<FileOwner>,
 }
 
 /// The synchronized files of the Wazuh home `DIR` on disk.
@@ -43,11 +48,23 @@ impl std::fmt::Debug for DiskFileSource {
 }
 
 impl DiskFileSource {
-    /// Serves `items` under `home`, which must exist (it is canonicalized once here).
+    /// Serves `items` under `home`, which must exist (it is canonicalized once here). Files
+    /// written get `wazuh:wazuh` when the process runs as root and that user exists
+    /// ([`FileOwner::wazuh_if_root`]).
     pub fn new(home: impl AsRef<Path>, items: ClusterItems) -> std::io::Result<Self> {
+        Self::with_owner(home, items, FileOwner::wazuh_if_root())
+    }
+
+    /// Like [`DiskFileSource::new`], with the owner of written files chosen by the caller
+    /// (`None`: the process's own user).
+    pub fn with_owner(
+        home: impl AsRef<Path>,
+        items: ClusterItems,
+        owner: Option<FileOwner>,
+    ) -> std::io::Result<Self> {
         let home = std::fs::canonicalize(home)?;
         Ok(DiskFileSource {
-            inner: Arc::new(Inner { home, items }),
+            inner: Arc::new(Inner { home, items, owner }),
         })
     }
 
@@ -131,7 +148,7 @@ impl FileSource for DiskFileSource {
         let mode = self.item_mode(path)?;
         let p = path.clone();
         self.blocking(path, move |inner| {
-            ops::write_atomic(&inner.home, &p, mode, &contents)
+            ops::write_atomic(&inner.home, &p, mode, inner.owner, &contents)
         })
         .await
     }

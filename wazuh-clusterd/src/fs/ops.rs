@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use wazuh_cluster_core::files::{FileSourceError, SyncPath};
 use wazuh_cluster_core::integrity::items::ClusterItems;
 
+use super::owner::FileOwner;
 use super::resolve::{io_error, resolve_dir, resolve_file, resolve_readable};
 
 /// Reads a whole file, refusing more than `max_len` bytes before reading them.
@@ -42,11 +43,12 @@ pub(crate) fn read(home: &Path, path: &SyncPath, max_len: u64) -> Result<Vec<u8>
 }
 
 /// Writes `contents` to a temporary file next to the target (`.<name>.<random>.tmp`, excluded
-/// from listings), sets `mode`, flushes it, renames it over the target and flushes the folder.
+/// from listings), gives it to `owner` if any, sets `mode`, flushes it, renames it over the target and flushes the folder.
 pub(crate) fn write_atomic(
     home: &Path,
     path: &SyncPath,
     mode: u32,
+    owner: Option<FileOwner>,
     contents: &[u8],
 ) -> Result<(), FileSourceError> {
     let shown = path.as_str();
@@ -64,7 +66,7 @@ pub(crate) fn write_atomic(
         path.file_name(),
         rand::random::<u64>()
     ));
-    let result = write_temp(&temp, mode, contents)
+    let result = write_temp(&temp, mode, owner, contents)
         .and_then(|()| fs::rename(&temp, &target))
         .and_then(|()| File::open(&confined.dir)?.sync_all());
     if let Err(e) = result {
@@ -74,13 +76,21 @@ pub(crate) fn write_atomic(
     Ok(())
 }
 
-fn write_temp(temp: &PathBuf, mode: u32, contents: &[u8]) -> std::io::Result<()> {
+fn write_temp(
+    temp: &PathBuf,
+    mode: u32,
+    owner: Option<FileOwner>,
+    contents: &[u8],
+) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(mode)
         .open(temp)?;
     file.write_all(contents)?;
+    if let Some(owner) = owner {
+        owner.apply(&file)?;
+    }
     file.set_permissions(Permissions::from_mode(mode))?;
     file.sync_all()
 }
