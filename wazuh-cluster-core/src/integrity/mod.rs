@@ -19,8 +19,8 @@ pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
 };
-pub(crate) use routes::route_integrity;
 pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
+pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;
 pub use stats::{IntegrityStats, IntegrityTask};
 pub use table::{MetadataTable, RefreshMode, RefreshReport, TableEntry};
