@@ -137,7 +137,7 @@ impl AgentStore for SqliteStorage {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
         let operation = "read the registered agents";
         let mut tx = self
-            .pool()
+            .agents_pool()
             .begin()
             .await
             .map_err(|e| StorageError::new(operation, e))?;
@@ -180,7 +180,7 @@ impl AgentStore for SqliteStorage {
              WHERE id IN (SELECT DISTINCT value FROM json_each(?1))",
         )
         .bind(id_array(ids))
-        .fetch_one(self.pool())
+        .fetch_one(self.agents_pool())
         .await
         .map_err(|e| StorageError::new(operation(), e))?;
         found
@@ -199,7 +199,7 @@ impl AgentStore for SqliteStorage {
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError> {
         let operation = || format!("insert agent {} ({})", agent.id, agent.name);
         let mut tx = self
-            .pool()
+            .agents_pool()
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
@@ -225,7 +225,7 @@ impl AgentStore for SqliteStorage {
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
         let operation = || format!("remove agent {id}");
         let mut tx = self
-            .pool()
+            .agents_pool()
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
@@ -251,7 +251,7 @@ impl AgentStore for SqliteStorage {
     async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError> {
         let operation = || format!("set the groups of agent {id} to {groups:?}");
         let mut tx = self
-            .pool()
+            .agents_pool()
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
@@ -269,7 +269,7 @@ impl AgentStore for SqliteStorage {
             "SELECT agent_id, group_name FROM agent_group_assignment \
              ORDER BY agent_id, position",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.agents_pool())
         .await
         .map_err(|e| StorageError::new(operation, e))?;
         group_assignments(&rows, operation)
@@ -277,7 +277,7 @@ impl AgentStore for SqliteStorage {
 
     async fn groups(&self) -> Result<Vec<String>, StorageError> {
         sqlx::query_scalar("SELECT name FROM agent_group ORDER BY name")
-            .fetch_all(self.pool())
+            .fetch_all(self.agents_pool())
             .await
             .map_err(|e| StorageError::new("read the groups", e))
     }
@@ -285,7 +285,7 @@ impl AgentStore for SqliteStorage {
     async fn insert_group(&self, name: &str) -> Result<bool, StorageError> {
         let done = sqlx::query("INSERT OR IGNORE INTO agent_group (name) VALUES (?1)")
             .bind(name)
-            .execute(self.pool())
+            .execute(self.agents_pool())
             .await
             .map_err(|e| StorageError::new(format!("insert group {name:?}"), e))?;
         Ok(done.rows_affected() == 1)
@@ -294,7 +294,7 @@ impl AgentStore for SqliteStorage {
     async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError> {
         let operation = || format!("apply {} agent-info rows", rows.len());
         let mut tx = self
-            .pool()
+            .agents_pool()
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
@@ -330,7 +330,7 @@ impl AgentStore for SqliteStorage {
             "SELECT id, status, last_keepalive, disconnection_time, version, os, node \
              FROM agent_info ORDER BY id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.agents_pool())
         .await
         .map_err(|e| StorageError::new(operation, e))?;
         rows.iter()
@@ -348,7 +348,7 @@ impl AgentStore for SqliteStorage {
              FROM agent_info WHERE id IN (SELECT DISTINCT value FROM json_each(?1)) ORDER BY id",
         )
         .bind(id_array(ids))
-        .fetch_all(self.pool())
+        .fetch_all(self.agents_pool())
         .await
         .map_err(|e| StorageError::new(operation(), e))?;
         rows.iter()
@@ -365,7 +365,7 @@ impl AgentStore for SqliteStorage {
         .bind(cutoff)
         .bind(now)
         .bind(i64::MIN)
-        .execute(self.pool())
+        .execute(self.agents_pool())
         .await
         .map_err(|e| {
             StorageError::new(

@@ -20,6 +20,11 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the pool on a file (WAL lets readers run beside the one writer).
 const FILE_POOL_SIZE: u32 = 4;
 
+/// Page cache of each connection, in KiB when negative (SQLite's default is 2 MB).
+const CACHE_SIZE: &str = "-65536";
+/// Bytes of the file each connection reads through a memory map.
+const MMAP_SIZE: &str = "268435456";
+
 static MIGRATOR: Migrator = sqlx::migrate!();
 
 /// Why the database could not be opened.
@@ -57,10 +62,16 @@ pub enum OpenError {
     },
 }
 
-/// The cluster database on SQLite. Cloning shares the pool.
+/// The cluster database on SQLite. Cloning shares the pools.
+///
+/// The agent store runs on a connection of its own: a connection whose page cache is warm keeps
+/// it only while no other connection writes, and sqlx hands out a pool's idle connections in
+/// turn, so agent-info written by one connection made the next lookup on another reread the
+/// pages it touched (about a quarter of an ingest's time).
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    agents: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -79,16 +90,22 @@ impl SqliteStorage {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(FILE_POOL_SIZE)
-            .connect_with(options)
-            .await
-            .map_err(|source| OpenError::Connect {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        Self::migrated(pool, path).await
+            .foreign_keys(true)
+            .pragma("cache_size", CACHE_SIZE)
+            .pragma("mmap_size", MMAP_SIZE);
+        let connect = |connections| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .connect_with(options.clone())
+        };
+        let connect_error = |source| OpenError::Connect {
+            path: path.to_path_buf(),
+            source,
+        };
+        let pool = connect(FILE_POOL_SIZE).await.map_err(connect_error)?;
+        let storage = Self::migrated(pool, path).await?;
+        let agents = connect(1).await.map_err(connect_error)?;
+        Ok(Self { agents, ..storage })
     }
 
     /// Opens `DIR/var/db/cluster.db` of the installation `home`.
@@ -124,12 +141,20 @@ impl SqliteStorage {
                 path: path.to_path_buf(),
                 source,
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            agents: pool.clone(),
+            pool,
+        })
     }
 
     /// The connection pool, for modules that add their own tables by migration.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The agent store's own connection (the pool's one connection in memory).
+    pub(super) fn agents_pool(&self) -> &SqlitePool {
+        &self.agents
     }
 
     /// The journal mode SQLite reports (`wal` on a file, `memory` in memory).
@@ -141,6 +166,7 @@ impl SqliteStorage {
 
     /// Waits for running statements, checkpoints the WAL and closes every connection.
     pub async fn close(&self) {
+        self.agents.close().await;
         self.pool.close().await;
     }
 }
