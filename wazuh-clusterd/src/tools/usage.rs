@@ -15,9 +15,15 @@ pub fn parse<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, E
             ExitCode::SUCCESS
         }
         _ => {
-            let first = error.to_string();
-            let what = first.lines().next().unwrap_or("wrong arguments");
-            wrong_arguments::<T>(what.trim_start_matches("error: "))
+            let text = error.to_string();
+            // clap's message runs until its usage line; its later lines name the arguments.
+            let what: Vec<&str> = text
+                .lines()
+                .take_while(|line| !line.starts_with("Usage:"))
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect();
+            wrong_arguments::<T>(what.join(" ").trim_start_matches("error: "))
         }
     })
 }
