@@ -33,6 +33,9 @@ pub fn test_config(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
+            for warning in e.warnings() {
+                eprintln!("WARNING: {}: {warning}", path.display());
+            }
             for problem in problem_lines(path, &e) {
                 eprintln!("ERROR: {problem}");
             }

@@ -30,7 +30,7 @@ fn enabled(loaded: LoadedConfig) -> ClusterConfig {
 
 fn problems(xml: &str) -> Vec<FieldError> {
     match parse_str(xml, &NO_LOCAL) {
-        Err(ConfigError::Invalid(errors)) => errors,
+        Err(ConfigError::Invalid { errors, .. }) => errors,
         other => panic!("expected field errors, got {other:?}"),
     }
 }
@@ -421,7 +421,7 @@ fn a_3x_master_must_be_the_first_entry() {
     let config = enabled(parse_str(&xml, &[ip("192.168.56.101")]).unwrap());
     assert_eq!(config.own_node, Some(0));
     match parse_str(&xml, &[ip("192.168.56.102")]) {
-        Err(ConfigError::Invalid(errors)) => assert_eq!(
+        Err(ConfigError::Invalid { errors, .. }) => assert_eq!(
             errors,
             vec![FieldError::MasterNotFirst {
                 listed: "192.168.56.101, 192.168.56.102".to_string(),
@@ -436,7 +436,7 @@ fn a_3x_master_must_be_the_first_entry() {
 fn a_3x_node_not_in_the_list_is_an_error_and_host_names_never_match() {
     let xml = three_x("worker", &["master.example.com", "192.168.56.102"]);
     match parse_str(&xml, &[ip("10.9.9.9")]) {
-        Err(ConfigError::Invalid(errors)) => assert_eq!(
+        Err(ConfigError::Invalid { errors, .. }) => assert_eq!(
             errors,
             vec![FieldError::SelfNotFound {
                 listed: "master.example.com, 192.168.56.102".to_string()
@@ -526,5 +526,26 @@ mod never_panics {
             let mutated = format!("{}{}{}", &file[..at], insert, &file[end..]);
             let _ = parse_str(&mutated, &[ip("10.0.0.2")]);
         }
+    }
+}
+
+#[test]
+fn an_invalid_file_still_reports_its_unknown_tags() {
+    let xml = cluster(&format!(
+        "<key>{KEY}</key>\n<nodes><node>10.0.0.1</node></nodes>\n<port>80</port>\n<colour>red</colour>"
+    ));
+    match parse_str(&xml, &NO_LOCAL) {
+        Err(error @ ConfigError::Invalid { .. }) => {
+            assert_eq!(error.problems().len(), 1, "{error}");
+            assert_eq!(
+                error.warnings(),
+                [ConfigWarning::UnknownTag {
+                    tag: "colour".to_string(),
+                    parent: "cluster".to_string(),
+                    line: 6
+                }]
+            );
+        }
+        other => panic!("expected field errors, got {other:?}"),
     }
 }

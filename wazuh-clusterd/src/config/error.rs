@@ -25,17 +25,31 @@ pub enum ConfigError {
         /// The parser's description of the problem.
         message: String,
     },
-    /// The XML is fine but values in `<cluster>` are not: every problem found, in file order.
-    #[error("{} problem(s) in the <cluster> configuration: {}", .0.len(), join_problems(.0))]
-    Invalid(Vec<FieldError>),
+    /// The XML is fine but values in `<cluster>` are not: every problem found, in file order,
+    /// and the warnings (unknown or repeated tags) found on the way.
+    #[error("{} problem(s) in the <cluster> configuration: {}", errors.len(), join_problems(errors))]
+    Invalid {
+        /// Every problem, in file order.
+        errors: Vec<FieldError>,
+        /// Unknown or repeated tags, in file order.
+        warnings: Vec<ConfigWarning>,
+    },
 }
 
 impl ConfigError {
     /// Every problem as its own line of text, ready to print one per line (for `-t`).
     pub fn problems(&self) -> Vec<String> {
         match self {
-            ConfigError::Invalid(errors) => errors.iter().map(ToString::to_string).collect(),
+            ConfigError::Invalid { errors, .. } => errors.iter().map(ToString::to_string).collect(),
             other => vec![other.to_string()],
+        }
+    }
+
+    /// The warnings found before the problems stopped the check (empty for read and XML errors).
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        match self {
+            ConfigError::Invalid { warnings, .. } => warnings,
+            _ => &[],
         }
     }
 }

@@ -159,10 +159,10 @@ pub(crate) fn validate(
         _ => None,
     };
 
-    if !errors.is_empty() {
-        return Err(ConfigError::Invalid(errors));
-    }
     warnings.sort_by_key(ConfigWarning::line);
+    if !errors.is_empty() {
+        return Err(ConfigError::Invalid { errors, warnings });
+    }
     if !enabled {
         return Ok(LoadedConfig {
             cluster: Cluster::Disabled(DisabledBy::DisabledTag),
