@@ -7,7 +7,7 @@
 //! whose key the worker's `client.keys` does not hold at that moment (Wazuh #29708), and the
 //! master's store can hold registrations at a gate (to stop the master mid-request).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use wazuh_cluster_core::agents::client_keys::{CLIENT_KEYS_PATH, ClientKeys};
 use wazuh_cluster_core::agents::groups::multigroup_path;
 use wazuh_cluster_core::agents::{
     AgentApi, AgentError, AgentEvent, AgentId, AgentInfoRecord, AgentRecord, AgentStore,
-    AgentsConfig, MasterAgents, MemoryAgentStore, WorkerAgents,
+    AgentsConfig, InfoIngested, MasterAgents, MemoryAgentStore, WorkerAgents,
 };
 use wazuh_cluster_core::clock::Clock;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
@@ -56,9 +56,6 @@ impl Watched {
 impl AgentStore for Watched {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
         self.inner.agents().await
-    }
-    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError> {
-        self.inner.registered(ids).await
     }
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError> {
         let mut open = self.gate.subscribe();
@@ -98,6 +95,9 @@ impl AgentStore for Watched {
     }
     async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError> {
         self.inner.apply_info(rows).await
+    }
+    async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError> {
+        self.inner.ingest_info(rows).await
     }
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {
         self.inner.infos().await

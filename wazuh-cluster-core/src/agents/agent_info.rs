@@ -72,38 +72,29 @@ pub struct IngestStats {
 }
 
 /// Decodes an agent-info envelope and applies its rows of registered agents to `store`, with
-/// `node` as the reporting node. Which agents are registered is looked up for the ids the
-/// envelope carries only.
+/// `node` as the reporting node, in one store call ([`AgentStore::ingest_info`]).
 pub async fn ingest(
     store: &dyn AgentStore,
     node: Option<&str>,
     envelope: &[u8],
 ) -> Result<IngestStats, IngestError> {
     let sync = AgentInfoSync::decode(envelope, MAX_INFO_CHUNK).map_err(IngestError::Decode)?;
-    let ids: Vec<AgentId> = sync
-        .chunks
-        .iter()
-        .flatten()
-        .map(|r| AgentId(r.id))
-        .collect();
-    let registered = store.registered(&ids).await.map_err(IngestError::Store)?;
-    let mut stats = IngestStats {
-        received: ids.len(),
-        chunks: sync.chunks.len(),
-        ..IngestStats::default()
-    };
     let records: Vec<AgentInfoRecord> = sync
         .chunks
         .iter()
         .flatten()
-        .filter(|row| registered.contains(&AgentId(row.id)))
         .map(|row| record_from_row(row, node))
         .collect();
-    stats.unknown = stats.received - records.len();
-    stats.written = store
-        .apply_info(&records)
+    let ingested = store
+        .ingest_info(&records)
         .await
         .map_err(IngestError::Store)?;
+    let stats = IngestStats {
+        received: records.len(),
+        written: ingested.written,
+        unknown: ingested.unknown,
+        chunks: sync.chunks.len(),
+    };
     Ok(stats)
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use super::model::{AgentId, AgentInfoRecord, AgentRecord, ConnectionStatus};
-use super::store::AgentStore;
+use super::store::{AgentStore, InfoIngested};
 use crate::storage::StorageError;
 
 #[derive(Default)]
@@ -36,6 +36,17 @@ impl MemoryAgentStore {
     }
 }
 
+/// Stores `row` if there is no row for its agent or it supersedes the stored one.
+fn write_if_newer(infos: &mut BTreeMap<AgentId, AgentInfoRecord>, row: &AgentInfoRecord) -> bool {
+    let newer = infos
+        .get(&row.id)
+        .is_none_or(|stored| row.supersedes(stored));
+    if newer {
+        infos.insert(row.id, row.clone());
+    }
+    newer
+}
+
 #[async_trait]
 impl AgentStore for MemoryAgentStore {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
@@ -51,15 +62,6 @@ impl AgentStore for MemoryAgentStore {
                     .unwrap_or_default(),
                 ..agent.clone()
             })
-            .collect())
-    }
-
-    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError> {
-        let state = self.state();
-        Ok(ids
-            .iter()
-            .copied()
-            .filter(|id| state.agents.contains_key(id))
             .collect())
     }
 
@@ -117,18 +119,23 @@ impl AgentStore for MemoryAgentStore {
 
     async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError> {
         let mut state = self.state();
-        let mut written = 0;
+        Ok(rows
+            .iter()
+            .filter(|row| write_if_newer(&mut state.infos, row))
+            .count())
+    }
+
+    async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError> {
+        let mut state = self.state();
+        let mut ingested = InfoIngested::default();
         for row in rows {
-            let newer = state
-                .infos
-                .get(&row.id)
-                .is_none_or(|stored| row.supersedes(stored));
-            if newer {
-                state.infos.insert(row.id, row.clone());
-                written += 1;
+            if !state.agents.contains_key(&row.id) {
+                ingested.unknown += 1;
+            } else if write_if_newer(&mut state.infos, row) {
+                ingested.written += 1;
             }
         }
-        Ok(written)
+        Ok(ingested)
     }
 
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {

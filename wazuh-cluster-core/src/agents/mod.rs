@@ -53,6 +53,6 @@ pub use master_node::MasterAgents;
 pub use memory_store::MemoryAgentStore;
 pub use model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
 pub use registry::AgentRegistry;
-pub use store::AgentStore;
+pub use store::{AgentStore, InfoIngested};
 pub use sync_stats::{SyncRun, WorkerAgentSync};
 pub use worker_node::WorkerAgents;

@@ -1,12 +1,19 @@
 //! [`AgentStore`]: where a node keeps its agents. Separate from the cluster's
 //! [`Storage`](crate::storage::Storage) so that backends add it without changing that trait.
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 
 use super::model::{AgentId, AgentInfoRecord, AgentRecord};
 use crate::storage::StorageError;
+
+/// What [`AgentStore::ingest_info`] did with a batch of agent-info rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InfoIngested {
+    /// Rows written (newer than what was stored).
+    pub written: usize,
+    /// Rows of agents that are not registered, dropped.
+    pub unknown: usize,
+}
 
 /// The agents a node keeps: on the master the registry (records, groups) and the agent-info of
 /// the whole cluster; on a worker the group assignments the master sent and the agent-info of
@@ -18,23 +25,23 @@ use crate::storage::StorageError;
 /// - [`insert_agent`](Self::insert_agent) stores the record and its groups together, and
 ///   refuses (changing nothing) an id that exists.
 /// - [`agents`](Self::agents) lists records ascending by id, each with its current groups.
-/// - [`registered`](Self::registered) and [`infos_of`](Self::infos_of) are indexed lookups:
-///   their cost grows with the ids asked for, not with the agents stored.
+/// - [`infos_of`](Self::infos_of) is an indexed lookup: its cost grows with the ids asked
+///   for, not with the agents stored.
 /// - [`remove_agent`](Self::remove_agent) removes everything held for that id (record, group
 ///   assignment, agent-info) and nothing else; an unknown id answers `false`.
 /// - [`set_agent_groups`](Self::set_agent_groups) works with or without a record (workers hold
 ///   assignments only); an empty list removes the assignment. Listed ascending by id.
 /// - [`apply_info`](Self::apply_info) writes each row only if there is no row for that agent
 ///   or [`AgentInfoRecord::supersedes`] the stored one, and answers how many were written.
+/// - [`ingest_info`](Self::ingest_info) does the same for the rows of registered agents only,
+///   in order (a later row of an agent meets the earlier one), all or nothing, and counts the
+///   rows of agents without a record; its cost grows with the rows, not with the agents stored.
 /// - [`mark_silent_disconnected`](Self::mark_silent_disconnected) turns every `active` row whose
 ///   last keepalive is older than the cutoff (or absent) into `disconnected` at `now`.
 #[async_trait]
 pub trait AgentStore: Send + Sync + 'static {
     /// Every registered agent, ascending by id, with its groups.
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError>;
-
-    /// Which of `ids` have a record (are registered).
-    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError>;
 
     /// Registers `agent` with its groups; refuses an existing id.
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError>;
@@ -56,6 +63,10 @@ pub trait AgentStore: Send + Sync + 'static {
 
     /// Writes the rows that supersede what is stored; answers how many were written.
     async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError>;
+
+    /// Writes the rows of registered agents that supersede what is stored, in one atomic call
+    /// (the master ingesting a worker's agent-info).
+    async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError>;
 
     /// Every agent-info row, ascending by id.
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError>;

@@ -3,7 +3,7 @@
 //! obligation.
 
 use super::model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
-use super::store::AgentStore;
+use super::store::{AgentStore, InfoIngested};
 
 fn record(id: u32, name: &str, groups: &[&str]) -> AgentRecord {
     AgentRecord {
@@ -41,6 +41,7 @@ pub async fn check_agent_store(store: &dyn AgentStore) {
     registry_round_trip(store).await;
     groups_and_assignments(store).await;
     info_newer_wins(store).await;
+    ingest_registered_newer_wins(store).await;
     lookups_by_id(store).await;
     silent_agents_disconnect(store).await;
     removal_is_complete_and_targeted(store).await;
@@ -121,18 +122,56 @@ async fn info_newer_wins(store: &dyn AgentStore) {
     );
 }
 
+async fn ingest_registered_newer_wins(store: &dyn AgentStore) {
+    // Records 1 and 3 exist; row 1 is (worker02, 200, disconnected), row 3 (master01, 300).
+    let before = store.infos().await.unwrap();
+    let none = store.ingest_info(&[]).await.unwrap();
+    assert_eq!(none, InfoIngested::default());
+    let unknown_only = [info(50, "worker01", 900), info(2, "worker01", 900)];
+    assert_eq!(
+        store.ingest_info(&unknown_only).await.unwrap(),
+        InfoIngested {
+            written: 0,
+            unknown: 2
+        },
+        "rows of agents without a record are dropped"
+    );
+    assert_eq!(store.infos().await.unwrap(), before, "nothing written");
+    let stale = info(1, "worker01", 150);
+    let newer = info(3, "worker02", 400);
+    let mut later_same_batch = info(3, "worker02", 450);
+    later_same_batch.version = Some("Wazuh v4.10.0".into());
+    let older_same_batch = info(3, "worker03", 420);
+    let batch = [
+        info(50, "worker01", 900),
+        stale,
+        newer,
+        later_same_batch.clone(),
+        info(2, "worker01", 900),
+        older_same_batch,
+    ];
+    assert_eq!(
+        store.ingest_info(&batch).await.unwrap(),
+        InfoIngested {
+            written: 2,
+            unknown: 2
+        },
+        "registered rows newer than the stored (or an earlier row of the batch) are written"
+    );
+    let infos = store.infos().await.unwrap();
+    assert_eq!(infos, vec![before[0].clone(), later_same_batch]);
+    // Put row 3 back as the later checks expect it (same node, later time).
+    let mut bare = info(3, "master01", 500);
+    bare.version = None;
+    bare.os = None;
+    store.ingest_info(&[bare.clone()]).await.unwrap();
+    let mut back = store.infos().await.unwrap();
+    assert_eq!(back.pop(), Some(bare));
+}
+
 async fn lookups_by_id(store: &dyn AgentStore) {
     // Records 1 and 3 exist; rows 1 and 3 exist.
     let asked = [AgentId(50), AgentId(3), AgentId(2), AgentId(1), AgentId(3)];
-    let registered: Vec<u32> = store
-        .registered(&asked)
-        .await
-        .unwrap()
-        .iter()
-        .map(|id| id.0)
-        .collect();
-    assert_eq!(registered, [1, 3], "only ids with a record, each once");
-    assert!(store.registered(&[]).await.unwrap().is_empty());
     let rows = store.infos_of(&asked).await.unwrap();
     assert_eq!(
         rows.iter().map(|i| i.id.0).collect::<Vec<_>>(),

@@ -3,14 +3,12 @@
 //! statement; lookups by id go through the primary keys, with the ids passed as one JSON array
 //! (`json_each`) so that a batch of 10k ids is one statement.
 
-use std::collections::BTreeSet;
-
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 use wazuh_cluster_core::StorageError;
 use wazuh_cluster_core::agents::{
-    AgentId, AgentInfoRecord, AgentRecord, AgentStore, ConnectionStatus,
+    AgentId, AgentInfoRecord, AgentRecord, AgentStore, ConnectionStatus, InfoIngested,
 };
 
 use super::SqliteStorage;
@@ -85,11 +83,13 @@ fn group_assignments(
 const INFO_BATCH: usize = 500;
 
 /// The upsert of `rows` agent-info rows: one `VALUES` tuple per row, in order, so a later row
-/// of the same agent meets the earlier one. Only placeholders vary, never data.
-fn upsert_info_sql(rows: usize) -> AssertSqlSafe<String> {
+/// of the same agent meets the earlier one; with `registered_only`, rows of agents without a
+/// record are skipped. Only placeholders vary, never data.
+fn upsert_info_sql(rows: usize, registered_only: bool) -> AssertSqlSafe<String> {
     let mut sql = String::from(
         "INSERT INTO agent_info \
-         (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) VALUES ",
+         (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) \
+         SELECT * FROM (VALUES ",
     );
     for i in 0..rows {
         if i > 0 {
@@ -97,6 +97,12 @@ fn upsert_info_sql(rows: usize) -> AssertSqlSafe<String> {
         }
         sql.push_str("(?,?,?,?,?,?,?,?)");
     }
+    sql.push_str(if registered_only {
+        ") AS v WHERE EXISTS (SELECT 1 FROM agent WHERE agent.id = v.column1)"
+    } else {
+        // `WHERE true`: SQLite's parser needs a WHERE before an upsert's ON CONFLICT.
+        ") WHERE true"
+    });
     sql.push_str(
         " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
          last_keepalive = excluded.last_keepalive, \
@@ -107,6 +113,32 @@ fn upsert_info_sql(rows: usize) -> AssertSqlSafe<String> {
          OR (excluded.seen_at = agent_info.seen_at AND excluded.node IS agent_info.node)",
     );
     AssertSqlSafe(sql)
+}
+
+/// Writes `rows` in statements of [`INFO_BATCH`] ([`upsert_info_sql`]); answers how many
+/// were written.
+async fn upsert_info(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[AgentInfoRecord],
+    registered_only: bool,
+) -> Result<u64, sqlx::Error> {
+    let mut written = 0;
+    for batch in rows.chunks(INFO_BATCH) {
+        let mut query = sqlx::query(upsert_info_sql(batch.len(), registered_only));
+        for row in batch {
+            query = query
+                .bind(i64::from(row.id.0))
+                .bind(row.status.as_str())
+                .bind(row.last_keepalive)
+                .bind(row.disconnection_time)
+                .bind(row.version.as_deref())
+                .bind(row.os.as_deref())
+                .bind(row.node.as_deref())
+                .bind(row.seen_at());
+        }
+        written += query.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(written)
 }
 
 async fn replace_groups(
@@ -165,33 +197,6 @@ impl AgentStore for SqliteStorage {
                     agent.groups = list;
                 }
                 Ok(agent)
-            })
-            .collect()
-    }
-
-    async fn registered(&self, ids: &[AgentId]) -> Result<BTreeSet<AgentId>, StorageError> {
-        let operation = || format!("look up {} agent ids", ids.len());
-        if ids.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        // One row with every id: the driver hands rows over one by one between threads.
-        let found: Option<String> = sqlx::query_scalar(
-            "SELECT group_concat(id) FROM agent \
-             WHERE id IN (SELECT DISTINCT value FROM json_each(?1))",
-        )
-        .bind(id_array(ids))
-        .fetch_one(self.agents_pool())
-        .await
-        .map_err(|e| StorageError::new(operation(), e))?;
-        found
-            .as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .filter(|id| !id.is_empty())
-            .map(|id| {
-                id.parse().map(AgentId).map_err(|_| {
-                    StorageError::new(operation(), format!("stored agent id {id:?} out of range"))
-                })
             })
             .collect()
     }
@@ -298,30 +303,45 @@ impl AgentStore for SqliteStorage {
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
-        let mut written = 0u64;
-        for batch in rows.chunks(INFO_BATCH) {
-            let mut query = sqlx::query(upsert_info_sql(batch.len()));
-            for row in batch {
-                query = query
-                    .bind(i64::from(row.id.0))
-                    .bind(row.status.as_str())
-                    .bind(row.last_keepalive)
-                    .bind(row.disconnection_time)
-                    .bind(row.version.as_deref())
-                    .bind(row.os.as_deref())
-                    .bind(row.node.as_deref())
-                    .bind(row.seen_at());
-            }
-            written += query
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| StorageError::new(operation(), e))?
-                .rows_affected();
-        }
+        let written = upsert_info(&mut tx, rows, false)
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
         tx.commit()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         Ok(usize::try_from(written).unwrap_or(usize::MAX))
+    }
+
+    async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError> {
+        let operation = || format!("ingest {} agent-info rows", rows.len());
+        if rows.is_empty() {
+            return Ok(InfoIngested::default());
+        }
+        let mut tx = self
+            .agents_pool()
+            .begin()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        let ids: Vec<AgentId> = rows.iter().map(|row| row.id).collect();
+        let registered: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM json_each(?1) AS r \
+             WHERE EXISTS (SELECT 1 FROM agent WHERE agent.id = r.value)",
+        )
+        .bind(id_array(&ids))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StorageError::new(operation(), e))?;
+        let written = upsert_info(&mut tx, rows, true)
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        tx.commit()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        let registered = usize::try_from(registered).unwrap_or(usize::MAX);
+        Ok(InfoIngested {
+            written: usize::try_from(written).unwrap_or(usize::MAX),
+            unknown: rows.len().saturating_sub(registered),
+        })
     }
 
     async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {
@@ -374,5 +394,60 @@ impl AgentStore for SqliteStorage {
             )
         })?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use wazuh_cluster_core::agents::{AgentIp, AgentKey};
+
+    use super::*;
+
+    fn info(id: u32) -> AgentInfoRecord {
+        AgentInfoRecord {
+            id: AgentId(id),
+            status: ConnectionStatus::Active,
+            last_keepalive: Some(100),
+            disconnection_time: None,
+            version: None,
+            os: None,
+            node: Some("worker01".into()),
+        }
+    }
+
+    /// A row refused in the last statement of a batch leaves none of the batch written.
+    #[tokio::test]
+    async fn ingest_is_all_or_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open_in_home(home.path()).await.unwrap();
+        let rows = u32::try_from(INFO_BATCH).unwrap() + 10;
+        for id in 1..=rows {
+            store
+                .insert_agent(&AgentRecord {
+                    id: AgentId(id),
+                    name: format!("agent{id}"),
+                    ip: AgentIp::Addr(Ipv4Addr::LOCALHOST.into()),
+                    key: AgentKey::from_bytes([1; 32]),
+                    groups: Vec::new(),
+                    registered_at: 0,
+                })
+                .await
+                .unwrap();
+        }
+        sqlx::query(AssertSqlSafe(format!(
+            "CREATE TRIGGER refuse_last BEFORE INSERT ON agent_info WHEN NEW.id = {rows} \
+             BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )))
+        .execute(store.agents_pool())
+        .await
+        .unwrap();
+        let batch: Vec<AgentInfoRecord> = (1..=rows).map(info).collect();
+        assert!(store.ingest_info(&batch).await.is_err());
+        assert!(store.infos().await.unwrap().is_empty(), "nothing written");
+        let ingested = store.ingest_info(&batch[..10]).await.unwrap();
+        assert_eq!(ingested.written, 10, "the store is usable afterwards");
+        store.close().await;
     }
 }
