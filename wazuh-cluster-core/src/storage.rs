@@ -1,5 +1,12 @@
-//! The cluster database as the core needs it. This issue records the nodes that join and leave;
-//! the integrity and agent issues add their tables here.
+//! The cluster database, part one: the nodes that join and leave.
+//!
+//! DESIGN.md draws one `Storage` for nodes, agents, file sync states and task runs. The core
+//! splits it into one trait per concern, each with its own obligations and conformance suite:
+//! [`Storage`] (nodes, here), [`crate::SyncStateStore`] (per worker and file
+//! sync state) and [`crate::agents::AgentStore`] (registry, agent-info, groups). A backend
+//! implements all three (the daemon's SQLite one does, on one database file), but a feature can
+//! grow its tables without breaking the others' backends, and an embedder that runs only part of
+//! the cluster implements only that part.
 
 use std::time::SystemTime;
 

@@ -2,7 +2,7 @@
 //!
 //! The core never sees frames, Fernet or sockets. The daemon wraps a TCP
 //! `Framed<TcpStream, MessageCodec>` with [`boxed`]; the harness uses simulated links; tests can
-//! use [`crate::testing::memory_pair`].
+//! use `testing::memory_pair` (feature `testing`).
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@ use crate::integrity::items::ClusterItems;
 
 /// The synchronized files of one node (the Wazuh home on a real node, a map in tests).
 ///
-/// Obligations of every implementation (checked by [`conformance`](super::conformance)):
+/// Obligations of every implementation (checked by the `conformance` suite, feature `testing`):
 /// - **Confinement.** Paths are [`SyncPath`]s, so absolute paths, `..` and paths outside every
 ///   item cannot even be named. A path whose item is not in [`items`](Self::items) is refused
 ///   with [`FileSourceError::UnknownItem`]. A symbolic link on the way (a parent folder, or the
