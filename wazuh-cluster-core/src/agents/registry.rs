@@ -198,16 +198,11 @@ impl AgentRegistry {
         if self.store.groups().await?.iter().any(|g| g == group) {
             return Ok(false);
         }
-        let path = agent_conf_path(group);
-        let confined = self
-            .files
-            .items()
-            .confine(&path)
-            .map_err(|e| files_error("write", &path, e))?;
-        self.files
-            .write(&confined, EMPTY_AGENT_CONF.as_bytes().to_vec())
-            .await
-            .map_err(|e| files_error("write", &path, e))?;
+        self.write_file(
+            &agent_conf_path(group),
+            EMPTY_AGENT_CONF.as_bytes().to_vec(),
+        )
+        .await?;
         self.store.insert_group(group).await?;
         Ok(true)
     }
@@ -341,16 +336,22 @@ impl AgentRegistry {
     /// atomically; multigroup folders no agent uses any more are removed).
     pub async fn write_files(&self) -> Result<(), AgentError> {
         let agents = self.store.agents().await?;
-        let keys = self
+        self.write_file(CLIENT_KEYS_PATH, render_client_keys(&agents))
+            .await?;
+        self.write_multigroups(&agents).await
+    }
+
+    /// Writes `contents` atomically to the synchronized file `path`.
+    async fn write_file(&self, path: &str, contents: Vec<u8>) -> Result<(), AgentError> {
+        let confined = self
             .files
             .items()
-            .confine(CLIENT_KEYS_PATH)
-            .map_err(|e| files_error("write", CLIENT_KEYS_PATH, e))?;
+            .confine(path)
+            .map_err(|e| files_error("write", path, e))?;
         self.files
-            .write(&keys, render_client_keys(&agents))
+            .write(&confined, contents)
             .await
-            .map_err(|e| files_error("write", CLIENT_KEYS_PATH, e))?;
-        self.write_multigroups(&agents).await
+            .map_err(|e| files_error("write", path, e))
     }
 
     async fn write_multigroups(&self, agents: &[AgentRecord]) -> Result<(), AgentError> {
@@ -399,15 +400,7 @@ impl AgentRegistry {
                     });
                 }
             }
-            let confined = self
-                .files
-                .items()
-                .confine(path)
-                .map_err(|e| files_error("write", path, e))?;
-            self.files
-                .write(&confined, render_merged(&merged))
-                .await
-                .map_err(|e| files_error("write", path, e))?;
+            self.write_file(path, render_merged(&merged)).await?;
         }
         for stat in listing {
             let path = stat.path.as_str();
