@@ -6,10 +6,13 @@
 //! Module map:
 //! - [`clock`], [`storage`], [`transport`]: the traits an embedder implements;
 //! - [`session`]: one connection's requests and replies, both ways, with a command router;
-//! - [`master`], [`worker`]: the two roles; their `integrity` modules run the file integrity
-//!   synchronization when the builders get a [`files::FileSource`] (and, on the master, a
-//!   [`SyncStateStore`]);
-//! - [`files`], [`integrity`]: the synchronized files and the building blocks of their sync;
+//! - [`master`], [`worker`]: the two roles (connections, handshake, keepalive, node list);
+//! - [`module`]: the one shape of every cluster feature ([`Module`] of a [`Role`]); a new
+//!   feature is a module added with `MasterBuilder::module` / `WorkerBuilder::module`;
+//! - [`integrity`]: the file integrity sync, its building blocks and its two modules
+//!   ([`integrity::MasterIntegrity`], [`integrity::WorkerIntegrity`]); [`agents`]: the agent
+//!   registry, agent-info and agent-groups ([`agents::MasterAgents`], [`agents::WorkerAgents`]);
+//! - [`files`]: the synchronized files;
 //!   [`transfer`]: moving a file over a session; [`sync_state`]: per worker and file states;
 //! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
 //! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
@@ -24,6 +27,7 @@ pub mod config;
 pub mod files;
 pub mod integrity;
 pub mod master;
+pub mod module;
 pub mod node;
 mod node_rng;
 pub mod session;
@@ -37,9 +41,10 @@ pub mod worker;
 
 pub use clock::{Clock, Instant};
 pub use config::{IntegrityConfig, MasterConfig, SessionConfig, VersionRule, WorkerConfig};
-pub use master::{Master, MasterBuilder, MasterHandle};
+pub use master::{Master, MasterBuilder, MasterHandle, MasterRole};
+pub use module::{Module, ModuleContext, Role};
 pub use node::{NodeInfo, NodeType};
 pub use storage::{NodeRecord, Storage, StorageError};
 pub use sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord, SyncStateStore};
 pub use transport::{BoxTransport, Connection, Connector, Listener, Transport, TransportError};
-pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerStatus};
+pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerRole, WorkerStatus};

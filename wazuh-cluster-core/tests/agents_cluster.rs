@@ -114,8 +114,8 @@ impl AgentStore for Watched {
 #[derive(Clone, Default)]
 struct Nodes {
     stores: Arc<Mutex<HashMap<String, Arc<Watched>>>>,
-    masters: Arc<Mutex<Option<MasterAgents>>>,
-    workers: Arc<Mutex<HashMap<String, WorkerAgents>>>,
+    masters: Arc<Mutex<Option<Arc<MasterAgents>>>>,
+    workers: Arc<Mutex<HashMap<String, Arc<WorkerAgents>>>>,
 }
 
 impl Nodes {
@@ -128,11 +128,11 @@ impl Nodes {
             .clone()
     }
 
-    fn master(&self) -> MasterAgents {
+    fn master(&self) -> Arc<MasterAgents> {
         self.masters.lock().unwrap().clone().unwrap()
     }
 
-    fn worker(&self, name: &str) -> WorkerAgents {
+    fn worker(&self, name: &str) -> Arc<WorkerAgents> {
         self.workers.lock().unwrap()[name].clone()
     }
 
@@ -165,30 +165,32 @@ fn cluster(seed: u64, workers: usize) -> (SimCluster, Nodes) {
         .workers(workers)
         .integrity(IntegrityConfig::default())
         .extend_master(move |builder, env| {
-            let agents = MasterAgents::new(
-                &env.name,
-                m.store(&env.name, None),
-                env.files.clone(),
-                env.clock.clone(),
-                config(),
-                Some(7),
-            );
-            let builder = agents.install(builder).unwrap();
+            let agents = builder
+                .module(|ctx| {
+                    MasterAgents::new(
+                        ctx,
+                        m.store(&env.name, None),
+                        env.files.clone(),
+                        config(),
+                        Some(7),
+                    )
+                })
+                .unwrap();
             *m.masters.lock().unwrap() = Some(agents);
-            builder
         })
         .extend_worker(move |builder, env| {
-            let agents = WorkerAgents::new(
-                &env.name,
-                w.store(&env.name, Some(env.files.clone())),
-                env.files.clone(),
-                env.clock.clone(),
-                config(),
-                Some(11),
-            );
-            let builder = agents.install(builder).unwrap();
+            let agents = builder
+                .module(|ctx| {
+                    WorkerAgents::new(
+                        ctx,
+                        w.store(&env.name, Some(env.files.clone())),
+                        env.files.clone(),
+                        config(),
+                        Some(11),
+                    )
+                })
+                .unwrap();
             w.workers.lock().unwrap().insert(env.name.clone(), agents);
-            builder
         })
         .build();
     (sim, nodes)

@@ -15,8 +15,8 @@ use wazuh_cluster_core::testing::harness::SimCluster;
 const WORKER: &str = "worker01";
 
 struct Nodes {
-    master: MasterAgents,
-    worker: WorkerAgents,
+    master: Arc<MasterAgents>,
+    worker: Arc<WorkerAgents>,
     worker_store: Arc<MemoryAgentStore>,
 }
 
@@ -38,30 +38,26 @@ fn cluster(seed: u64) -> (SimCluster, Nodes) {
         .workers(1)
         .integrity(IntegrityConfig::default())
         .extend_master(move |builder, env| {
-            let agents = MasterAgents::new(
-                &env.name,
-                Arc::new(MemoryAgentStore::new()),
-                env.files.clone(),
-                env.clock.clone(),
-                config(),
-                Some(7),
-            );
-            let builder = agents.install(builder).unwrap();
+            let agents = builder
+                .module(|ctx| {
+                    MasterAgents::new(
+                        ctx,
+                        Arc::new(MemoryAgentStore::new()),
+                        env.files.clone(),
+                        config(),
+                        Some(7),
+                    )
+                })
+                .unwrap();
             *m.lock().unwrap() = Some(agents);
-            builder
         })
         .extend_worker(move |builder, env| {
-            let agents = WorkerAgents::new(
-                &env.name,
-                ws.clone(),
-                env.files.clone(),
-                env.clock.clone(),
-                config(),
-                Some(11),
-            );
-            let builder = agents.install(builder).unwrap();
+            let agents = builder
+                .module(|ctx| {
+                    WorkerAgents::new(ctx, ws.clone(), env.files.clone(), config(), Some(11))
+                })
+                .unwrap();
             *w.lock().unwrap() = Some(agents);
-            builder
         })
         .build();
     let nodes = Nodes {

@@ -150,8 +150,7 @@ async fn sent_files_are_pending_until_the_next_check_shows_them() {
     sim.files(MASTER_NAME)
         .plant(path, b"<decoder name=\"v2\"/>");
     converge(&sim, ROUND + TRANSFER, "edited decoder").await;
-    let master = sim.master();
-    let integrity = master.integrity().expect("integrity on");
+    let integrity = sim.master_integrity();
     let query = SyncStateQuery::file(path);
     let pending = integrity.sync_states(&query).await.unwrap();
     sim.check(pending.len() == 3, format!("states of {path}: {pending:?}"));
@@ -182,9 +181,7 @@ async fn a_deleted_file_ends_deleted_on_every_worker() {
     converge(&sim, ROUND + TRANSFER, "deleted list").await;
     sim.run_for(ROUND).await;
     let states = sim
-        .master()
-        .integrity()
-        .expect("integrity on")
+        .master_integrity()
         .sync_states(&SyncStateQuery::file(path))
         .await
         .unwrap();

@@ -31,9 +31,7 @@ async fn mid_transfer(seed: u64) -> (SimCluster, std::collections::BTreeMap<Stri
     sim.files(MASTER_NAME)
         .plant(EDITED, b"<agent_config>cut</agent_config>");
     let receiving = sim
-        .run_until(ROUND * 2, |s| {
-            s.worker("worker01").integrity().unwrap().is_busy()
-        })
+        .run_until(ROUND * 2, |s| s.worker_integrity("worker01").is_busy())
         .await;
     sim.check(receiving, "worker01 started receiving the container");
     sim.check(
@@ -53,8 +51,7 @@ async fn a_worker_crashed_mid_transfer_keeps_its_old_files_then_converges() {
         sim.files("worker01").snapshot() == before,
         "a crash mid-transfer left a partial or new file",
     );
-    let master = sim.master();
-    let integrity = master.integrity().unwrap();
+    let integrity = sim.master_integrity();
     let status = integrity.status("worker01").unwrap();
     sim.check(
         status.zip_limit == 30 << 20,
@@ -88,12 +85,7 @@ async fn a_worker_crashed_mid_transfer_keeps_its_old_files_then_converges() {
         "after the restart",
     )
     .await;
-    let grown = sim
-        .master()
-        .integrity()
-        .unwrap()
-        .status("worker01")
-        .unwrap();
+    let grown = sim.master_integrity().status("worker01").unwrap();
     sim.check(
         grown.zip_limit > 30 << 20,
         format!("limit after a fast send: {}", grown.zip_limit),
@@ -116,7 +108,7 @@ async fn a_partition_mid_transfer_leaves_old_files_then_converges_after_the_heal
         "a cut transfer left a partial or new file",
     );
     sim.check(
-        !sim.worker("worker01").integrity().unwrap().is_busy(),
+        !sim.worker_integrity("worker01").is_busy(),
         "the worker gave up waiting (timeout_receiving_file)",
     );
     sim.heal_all();
@@ -147,8 +139,7 @@ async fn a_leaked_lock_expires_and_the_worker_syncs_again() {
     sim.check(&granted.payload[..] == b"True", "permission granted");
     let started = raw.request(names::SYN_I_W_M, b"").await.unwrap();
     sim.check(started.command == names::OK, "task started");
-    let master = sim.master();
-    let integrity = master.integrity().unwrap();
+    let integrity = sim.master_integrity();
     sim.check(
         !integrity.status("worker02").unwrap().lock_free,
         "the lock is held",

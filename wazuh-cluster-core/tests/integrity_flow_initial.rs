@@ -35,8 +35,7 @@ async fn a_quiet_cluster_reports_sync_not_required_and_synchronized_states() {
     let sim = cluster(42, 3);
     converge(&sim, Duration::from_secs(5) + ROUND * 2, "initial sync").await;
     sim.run_for(ROUND * 2).await;
-    let master = sim.master();
-    let integrity = master.integrity().expect("integrity on");
+    let integrity = sim.master_integrity();
     for worker in sim.worker_names() {
         let status = integrity
             .status(&worker)
@@ -50,7 +49,7 @@ async fn a_quiet_cluster_reports_sync_not_required_and_synchronized_states() {
             status.last_sync.is_some(),
             format!("{worker}: no sync recorded"),
         );
-        let report = sim.worker(&worker).integrity().unwrap().report();
+        let report = sim.worker_integrity(&worker).report();
         sim.check(report.syncs >= 1, format!("{worker}: applied no sync"));
         let states = integrity
             .sync_states(&SyncStateQuery::node(&worker))

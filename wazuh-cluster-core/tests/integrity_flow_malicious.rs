@@ -180,12 +180,7 @@ async fn a_malicious_worker_is_refused_and_the_master_writes_nothing() {
     );
     raw.serve_for(Duration::from_secs(1)).await;
     sim.check(
-        sim.master()
-            .integrity()
-            .unwrap()
-            .status("evil01")
-            .unwrap()
-            .lock_free,
+        sim.master_integrity().status("evil01").unwrap().lock_free,
         "the lock is free after the timeout",
     );
     sim.check(
@@ -352,7 +347,7 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
     // A sync whose container never comes: the worker cancels it after timeout_receiving_file.
     let tid = raw.start_task(names::SYN_M_C).await;
     sim.check(
-        sim.worker("worker01").integrity().unwrap().is_busy(),
+        sim.worker_integrity("worker01").is_busy(),
         "busy while waiting",
     );
     let cancel = raw
@@ -370,7 +365,7 @@ async fn a_malicious_master_is_refused_and_the_worker_writes_nothing_outside_the
     );
     raw.serve_for(Duration::from_secs(1)).await;
     sim.check(
-        !sim.worker("worker01").integrity().unwrap().is_busy(),
+        !sim.worker_integrity("worker01").is_busy(),
         "no longer busy",
     );
     let worker = sim.files("worker01");

@@ -20,8 +20,7 @@ fn long_period() -> IntegrityConfig {
 }
 
 async fn table_hash(sim: &wazuh_cluster_core::testing::SimCluster) -> Option<Blake2bHex> {
-    let master = sim.master();
-    let integrity = master.integrity().expect("integrity is on");
+    let integrity = sim.master_integrity();
     integrity
         .table()
         .await
@@ -45,10 +44,7 @@ async fn a_requested_recalculation_sees_a_change_before_the_period_ends() {
         "without a request the table waits for the 600 s period"
     );
 
-    sim.master()
-        .integrity()
-        .expect("integrity is on")
-        .recalculate_now();
+    sim.master_integrity().recalculate_now();
     sim.run_for(Duration::from_secs(1)).await;
     let after = table_hash(&sim).await;
     assert!(

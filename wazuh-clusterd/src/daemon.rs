@@ -8,8 +8,8 @@ use tracing::{debug, error, info, warn};
 use crate::cli::Cli;
 use crate::config::{self, Cluster, ClusterConfig, ConfigError, LoadedConfig, SystemAddresses};
 use crate::logging::{self, LogOptions};
-use crate::node::{NodeContext, run_node};
 use crate::pidfile::PidFile;
+use crate::runtime::{self, NodeContext};
 
 /// `-t`: loads `path`, prints warnings and every problem on stderr, a summary on stdout.
 /// Exit 0 when valid (also when the cluster is disabled), 1 otherwise.
@@ -104,7 +104,7 @@ pub fn start(cli: &Cli) -> ExitCode {
         config_path,
         debug: cli.debug,
     };
-    let code = match run_node(config, context) {
+    let code = match runtime::run(config, context) {
         Ok(()) => {
             info!("Cluster node stopped.");
             ExitCode::SUCCESS

@@ -11,7 +11,6 @@ pub mod fs;
 pub mod keygen;
 pub mod logging;
 pub mod net;
-pub mod node;
 pub mod pidfile;
 pub mod runtime;
 pub mod storage;

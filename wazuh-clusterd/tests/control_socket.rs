@@ -8,41 +8,70 @@ use std::time::Duration;
 use wazuh_cluster_core::agents::{AgentsConfig, MasterAgents, MemoryAgentStore, WorkerAgents};
 use wazuh_cluster_core::files::memory::MemoryFileSource;
 use wazuh_cluster_core::integrity::items::ClusterItems;
-use wazuh_cluster_core::testing::MemoryStorage;
-use wazuh_cluster_core::{Connector, MasterBuilder, MasterConfig, WorkerBuilder, WorkerConfig};
+use wazuh_cluster_core::integrity::{MasterIntegrity, WorkerIntegrity};
+use wazuh_cluster_core::testing::{MemoryStorage, MemorySyncStates};
+use wazuh_cluster_core::{
+    Connector, IntegrityConfig, MasterBuilder, MasterConfig, WorkerBuilder, WorkerConfig,
+};
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 use wazuh_clusterd::clock::SystemClock;
 use wazuh_clusterd::control::client::{ClientError, execute};
 use wazuh_clusterd::control::server::ControlServer;
-use wazuh_clusterd::control::{ControlContext, commands, socket_path};
+use wazuh_clusterd::control::{
+    ControlContext, ControlNode, MasterView, WorkerView, commands, socket_path,
+};
 use wazuh_clusterd::net::TcpConnector;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+fn files() -> Arc<MemoryFileSource> {
+    Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default()))
+}
+
 fn master_context() -> ControlContext {
     let config = MasterConfig::new("master01", "wazuh", "4.9.2");
-    let master = MasterBuilder::new(
+    let mut master = MasterBuilder::new(
         config,
         Arc::new(SystemClock::new()),
         Arc::new(MemoryStorage::new()),
-    )
-    .build();
-    let store = Arc::new(MemoryAgentStore::new());
-    let agents = MasterAgents::new(
-        "master01",
-        store.clone(),
-        Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())),
-        Arc::new(SystemClock::new()),
-        AgentsConfig::default(),
-        Some(1),
     );
-    ControlContext::master(master.handle(), Arc::new(agents), store)
+    let store = Arc::new(MemoryAgentStore::new());
+    let integrity = master
+        .module(|ctx| {
+            MasterIntegrity::new(
+                ctx,
+                files(),
+                Arc::new(MemorySyncStates::new()),
+                IntegrityConfig::default(),
+            )
+        })
+        .unwrap();
+    let agents = master
+        .module(|ctx| {
+            MasterAgents::new(
+                ctx,
+                store.clone(),
+                files(),
+                AgentsConfig::default(),
+                Some(1),
+            )
+        })
+        .unwrap();
+    ControlContext {
+        node: ControlNode::Master(MasterView {
+            handle: master.handle(),
+            agents,
+            integrity,
+        }),
+        agent_store: store,
+    }
 }
 
 fn serve(home: &Path, ctx: ControlContext) -> tokio::task::JoinHandle<()> {
     let server = ControlServer::bind(&socket_path(home)).expect("bind");
-    tokio::spawn(server.serve(commands::router(), ctx, SystemClock::new()))
+    let (_, contexts) = tokio::sync::watch::channel(ctx);
+    tokio::spawn(server.serve(commands::router(), contexts, SystemClock::new()))
 }
 
 async fn ask(home: &Path, command: Command, payload: &str) -> Result<String, ClientError> {
@@ -139,22 +168,34 @@ async fn worker_without_master_answers_3023() {
         SystemClock::new(),
         "Worker w1",
     ));
-    let worker = WorkerBuilder::new(
+    let mut worker = WorkerBuilder::new(
         WorkerConfig::new("w1", "wazuh", "4.9.2"),
         Arc::new(SystemClock::new()),
         connector,
-    )
-    .build();
-    let store = Arc::new(MemoryAgentStore::new());
-    let agents = WorkerAgents::new(
-        "w1",
-        store.clone(),
-        Arc::new(MemoryFileSource::new(ClusterItems::wazuh_default())),
-        Arc::new(SystemClock::new()),
-        AgentsConfig::default(),
-        Some(1),
     );
-    let ctx = ControlContext::worker(worker.handle(), Arc::new(agents), store);
+    let store = Arc::new(MemoryAgentStore::new());
+    let integrity = worker
+        .module(|ctx| WorkerIntegrity::new(ctx, files(), IntegrityConfig::default()))
+        .unwrap();
+    let agents = worker
+        .module(|ctx| {
+            WorkerAgents::new(
+                ctx,
+                store.clone(),
+                files(),
+                AgentsConfig::default(),
+                Some(1),
+            )
+        })
+        .unwrap();
+    let ctx = ControlContext {
+        node: ControlNode::Worker(WorkerView {
+            handle: worker.handle(),
+            agents,
+            integrity,
+        }),
+        agent_store: store,
+    };
     let _server = serve(home.path(), ctx);
     let error = ask(home.path(), names::GET_NODES, "{}").await.unwrap_err();
     assert!(

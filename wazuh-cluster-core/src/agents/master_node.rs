@@ -1,6 +1,5 @@
-//! [`MasterAgents`]: the agent tasks of a master. Construct it, [`install`](MasterAgents::install)
-//! it on the [`MasterBuilder`], then run the master (the
-//! background task binds its handle; [`bind`](MasterAgents::bind) does it earlier).
+//! [`MasterAgents`]: the agent module of a master (see [`crate::module`]). Make it with
+//! [`MasterBuilder::module`](crate::MasterBuilder::module), then run the master.
 //!
 //! Handlers: `new_str`, `str_upd`, `sendsync` (registration forwarding), `syn_a_w_m_p`,
 //! `syn_a_w_m` (agent-info), `syn_w_g_c` (full agent-groups), and the workers' answers
@@ -12,7 +11,7 @@
 //! ([`MasterAgents::sync_stats`], [`MasterAgents::all_sync_stats`]) for `get_health`.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use wazuh_cluster_proto::command::names;
@@ -32,9 +31,11 @@ use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use super::sync_stats::{GroupsSend, SyncStatsBook, WorkerAgentSync};
 use crate::clock::Clock;
 use crate::files::FileSource;
-use crate::master::{MasterBuilder, MasterHandle};
-use crate::session::DuplicateRoute;
-use crate::transfer::TaskSet;
+use crate::master::{MasterConn, MasterHandle, MasterRole};
+use crate::module::{Module, ModuleContext};
+use crate::session::{DuplicateRoute, Router};
+use crate::transfer::{PendingTasks, TaskSpawner};
+use futures_util::future::BoxFuture;
 
 struct Inner {
     node_name: String,
@@ -43,47 +44,59 @@ struct Inner {
     keys: KeysReader,
     clock: Arc<dyn Clock>,
     config: AgentsConfig,
-    master: Mutex<Option<MasterHandle>>,
+    master: MasterHandle,
     book: Arc<SyncStatsBook>,
+    inbox: Arc<StringInbox>,
+    spawner: TaskSpawner,
+    tasks: PendingTasks,
 }
 
 /// The agent tasks of a master node.
-#[derive(Clone)]
 pub struct MasterAgents {
     inner: Arc<Inner>,
-    seed: Option<u64>,
+}
+
+impl std::fmt::Debug for MasterAgents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterAgents")
+            .field("node_name", &self.inner.node_name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MasterAgents {
-    /// The agents of master `node_name`, kept in `store`, written through `files`. `seed`
-    /// makes keys and string ids reproducible (tests); `None` seeds from the OS.
+    /// The agents of the master of `ctx`, kept in `store`, written through `files`. `seed`
+    /// makes keys and string ids reproducible (tests); `None` draws them from the operating
+    /// system. Add it with [`MasterBuilder::module`](crate::MasterBuilder::module).
     pub fn new(
-        node_name: &str,
+        ctx: ModuleContext<MasterRole>,
         store: Arc<dyn AgentStore>,
         files: Arc<dyn FileSource>,
-        clock: Arc<dyn Clock>,
         config: AgentsConfig,
         seed: Option<u64>,
-    ) -> Self {
+    ) -> Arc<Self> {
         let registry = Arc::new(AgentRegistry::new(
             store.clone(),
             files.clone(),
-            clock.clone(),
+            ctx.clock.clone(),
             seed,
         ));
-        Self {
+        let (tasks, spawner) = PendingTasks::new();
+        Arc::new(Self {
             inner: Arc::new(Inner {
-                node_name: node_name.to_owned(),
+                node_name: ctx.node_name,
                 registry,
                 store,
                 keys: KeysReader::new(files),
-                clock,
+                clock: ctx.clock,
                 config,
-                master: Mutex::new(None),
+                master: ctx.node,
                 book: Arc::default(),
+                inbox: StringInbox::new(seed),
+                spawner,
+                tasks,
             }),
-            seed,
-        }
+        })
     }
 
     /// The registry.
@@ -108,53 +121,47 @@ impl MasterAgents {
         self.inner.book.all()
     }
 
-    /// Gives the tasks the running master (to reach its workers). The background task does it
-    /// when the master starts running; call it to have the handle before that.
-    pub fn bind(&self, master: MasterHandle) {
-        *self.inner.master.lock().unwrap_or_else(|p| p.into_inner()) = Some(master);
+    fn groups_result(&self, send: GroupsSend, refused: bool) -> GroupsResultHandler {
+        GroupsResultHandler {
+            send,
+            refused,
+            clock: self.inner.clock.clone(),
+            book: self.inner.book.clone(),
+        }
     }
+}
 
-    /// Adds the handlers and the background task to `builder`. The task, and every task a
-    /// handler starts, runs inside the master's [`run`](crate::master::Master::run) and ends
-    /// with it; the task also binds the running master's handle.
-    pub fn install(&self, builder: MasterBuilder) -> Result<MasterBuilder, DuplicateRoute> {
-        let inbox = StringInbox::new(self.seed);
-        let (tasks, spawner) = TaskSet::new();
-        let this = self.clone();
-        builder
-            .background(move |master: &MasterHandle| {
-                this.bind(master.clone());
-                Box::pin(async move {
-                    tokio::join!(periodic(this.inner), tasks.run());
-                })
-            })
-            .route(names::NEW_STR, NewStrHandler(inbox.clone()))?
-            .route(names::STR_UPD, StrUpdHandler(inbox.clone()))?
+impl Module<MasterRole> for MasterAgents {
+    fn install(self: Arc<Self>, router: &mut Router<MasterConn>) -> Result<(), DuplicateRoute> {
+        let inner = &self.inner;
+        router
+            .route(names::NEW_STR, NewStrHandler(inner.inbox.clone()))?
+            .route(names::STR_UPD, StrUpdHandler(inner.inbox.clone()))?
             .route(
                 names::SENDSYNC,
                 SendSyncHandler {
-                    registry: self.inner.registry.clone(),
-                    spawner: spawner.clone(),
+                    registry: inner.registry.clone(),
+                    spawner: inner.spawner.clone(),
                 },
             )?
             .route(names::SYN_A_W_M_P, InfoPermissionHandler)?
             .route(
                 names::SYN_A_W_M,
                 InfoHandler {
-                    inbox,
-                    store: self.inner.store.clone(),
-                    spawner: spawner.clone(),
-                    clock: self.inner.clock.clone(),
-                    book: self.inner.book.clone(),
+                    inbox: inner.inbox.clone(),
+                    store: inner.store.clone(),
+                    spawner: inner.spawner.clone(),
+                    clock: inner.clock.clone(),
+                    book: inner.book.clone(),
                 },
             )?
             .route(
                 names::SYN_W_G_C,
                 FullResyncHandler {
-                    store: self.inner.store.clone(),
-                    spawner,
-                    clock: self.inner.clock.clone(),
-                    book: self.inner.book.clone(),
+                    store: inner.store.clone(),
+                    spawner: inner.spawner.clone(),
+                    clock: inner.clock.clone(),
+                    book: inner.book.clone(),
                 },
             )?
             .route(
@@ -172,16 +179,14 @@ impl MasterAgents {
             .route(
                 names::SYN_WGC_ERR,
                 self.groups_result(GroupsSend::Full, true),
-            )
+            )?;
+        Ok(())
     }
 
-    fn groups_result(&self, send: GroupsSend, refused: bool) -> GroupsResultHandler {
-        GroupsResultHandler {
-            send,
-            refused,
-            clock: self.inner.clock.clone(),
-            book: self.inner.book.clone(),
-        }
+    /// Every task a handler starts, and the periodic one, runs here and ends with the master.
+    fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.tasks.run_beside(periodic(inner.clone())).await })
     }
 }
 
@@ -206,13 +211,7 @@ async fn periodic(inner: Arc<Inner>) {
 }
 
 async fn push_changed_groups(inner: &Inner) {
-    let master = inner
-        .master
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let Some(master) = master else { return };
-    let sessions = master.worker_sessions();
+    let sessions = inner.master.worker_sessions();
     if sessions.is_empty() {
         return;
     }

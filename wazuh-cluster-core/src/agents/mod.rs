@@ -1,11 +1,9 @@
 //! Agents: the registry on the master, registration forwarding from workers, agent-info from
 //! the workers to the master, agent-groups from the master to the workers.
 //!
-//! What an embedder constructs, per node:
-//! - master: [`MasterAgents::new`]`(name, store, files, clock, config, seed)`, then
-//!   [`MasterAgents::install`] on the `MasterBuilder`, build and run; the background task binds
-//!   the running master's handle itself ([`MasterAgents::bind`] does it earlier, if wanted);
-//! - worker: [`WorkerAgents::new`] / [`WorkerAgents::install`] / [`WorkerAgents::bind`] alike.
+//! Both are modules of their role (see [`crate::module`]), what an embedder adds per node:
+//! - master: `builder.module(|ctx| MasterAgents::new(ctx, store, files, config, seed))`;
+//! - worker: `builder.module(|ctx| WorkerAgents::new(ctx, store, files, config, seed))`.
 //!
 //! Every task the agents start (the periodic one, and those a handler starts to answer later)
 //! runs inside the node's `run` future, so a stopped or crashed node leaves none behind.

@@ -1,6 +1,5 @@
-//! [`WorkerAgents`]: the agent tasks of a worker. Construct it, [`install`](WorkerAgents::install)
-//! it on the [`WorkerBuilder`], then run the worker (the
-//! background task binds its handle; [`bind`](WorkerAgents::bind) does it earlier).
+//! [`WorkerAgents`]: the agent module of a worker (see [`crate::module`]). Make it with
+//! [`WorkerBuilder::module`](crate::WorkerBuilder::module), then run the worker.
 //!
 //! - Management requests are forwarded to the master (`sendsync`); with no connection the
 //!   worker answers [`AgentError::MasterUnreachable`] and does nothing locally.
@@ -33,9 +32,11 @@ use super::store::AgentStore;
 use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use crate::clock::Clock;
 use crate::files::FileSource;
-use crate::session::{DuplicateRoute, SessionHandle};
-use crate::transfer::TaskSet;
-use crate::worker::{WorkerBuilder, WorkerHandle};
+use crate::module::{Module, ModuleContext};
+use crate::session::{DuplicateRoute, Router, SessionHandle};
+use crate::transfer::{PendingTasks, TaskSpawner};
+use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
+use futures_util::future::BoxFuture;
 
 struct Inner {
     node_name: String,
@@ -44,22 +45,19 @@ struct Inner {
     keys: Arc<KeysReader>,
     clock: Arc<dyn Clock>,
     config: AgentsConfig,
-    worker: Mutex<Option<WorkerHandle>>,
+    worker: WorkerHandle,
     dirty: Mutex<BTreeSet<AgentId>>,
     known_keys: Mutex<Option<BTreeSet<AgentId>>>,
     forwarder: Arc<Forwarder>,
     groups: Arc<GroupsReceiver>,
     inbox: Arc<StringInbox>,
+    spawner: TaskSpawner,
+    tasks: PendingTasks,
 }
 
 impl Inner {
     fn master(&self) -> Option<SessionHandle> {
-        let worker = self
-            .worker
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()?;
-        worker.status().master.filter(|s| !s.is_closed())
+        self.worker.status().master.filter(|s| !s.is_closed())
     }
 
     fn dirty(&self) -> MutexGuard<'_, BTreeSet<AgentId>> {
@@ -68,23 +66,31 @@ impl Inner {
 }
 
 /// The agent tasks of a worker node.
-#[derive(Clone)]
 pub struct WorkerAgents {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for WorkerAgents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerAgents")
+            .field("node_name", &self.inner.node_name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl WorkerAgents {
-    /// The agents of worker `node_name`: its own rows and assignments in `store`, its
-    /// `client.keys` read through `files`. `seed` makes string ids reproducible (tests).
+    /// The agents of the worker of `ctx`: its own rows and assignments in `store`, its
+    /// `client.keys` read through `files`. `seed` makes string ids reproducible (tests); `None`
+    /// draws them from the operating system. Add it with
+    /// [`WorkerBuilder::module`](crate::WorkerBuilder::module).
     pub fn new(
-        node_name: &str,
+        ctx: ModuleContext<WorkerRole>,
         store: Arc<dyn AgentStore>,
         files: Arc<dyn FileSource>,
-        clock: Arc<dyn Clock>,
         config: AgentsConfig,
         seed: Option<u64>,
-    ) -> Self {
-        let tag = format!("Worker {node_name}");
+    ) -> Arc<Self> {
+        let tag = format!("Worker {}", ctx.node_name);
         let keys = Arc::new(KeysReader::new(files));
         let inbox = StringInbox::new(seed);
         let forwarder = Forwarder::new(inbox.clone(), config.forward_timeout);
@@ -95,28 +101,25 @@ impl WorkerAgents {
             config.agent_groups_mismatch_limit,
             tag.clone(),
         );
-        Self {
+        let (tasks, spawner) = PendingTasks::new();
+        Arc::new(Self {
             inner: Arc::new(Inner {
-                node_name: node_name.to_owned(),
+                node_name: ctx.node_name,
                 tag,
                 store,
                 keys,
-                clock,
+                clock: ctx.clock,
                 config,
-                worker: Mutex::new(None),
+                worker: ctx.node,
                 dirty: Mutex::default(),
                 known_keys: Mutex::new(None),
                 forwarder,
                 groups,
                 inbox,
+                spawner,
+                tasks,
             }),
-        }
-    }
-
-    /// Gives the tasks the running worker (to reach the master). The background task does it
-    /// when the worker starts running; call it to have the handle before that.
-    pub fn bind(&self, worker: WorkerHandle) {
-        *self.inner.worker.lock().unwrap_or_else(|p| p.into_inner()) = Some(worker);
+        })
     }
 
     /// The agent-info rows this worker holds, ascending by id.
@@ -134,20 +137,19 @@ impl WorkerAgents {
         self.inner.groups.pending()
     }
 
-    /// Adds the handlers and the background task to `builder`. The task, and every task a
-    /// handler starts, runs inside the worker's [`run`](crate::worker::Worker::run) and ends
-    /// with it; the task also binds the running worker's handle.
-    pub fn install(&self, builder: WorkerBuilder) -> Result<WorkerBuilder, DuplicateRoute> {
-        let (tasks, spawner) = TaskSet::new();
-        let this = self.clone();
+    async fn forward(&self, request: AgentRequest) -> Result<Value, AgentError> {
         let inner = &self.inner;
-        builder
-            .background(move |worker: &WorkerHandle| {
-                this.bind(worker.clone());
-                Box::pin(async move {
-                    tokio::join!(periodic(this.inner), tasks.run());
-                })
-            })
+        inner
+            .forwarder
+            .forward(inner.clock.as_ref(), inner.master(), request)
+            .await
+    }
+}
+
+impl Module<WorkerRole> for WorkerAgents {
+    fn install(self: Arc<Self>, router: &mut Router<WorkerConn>) -> Result<(), DuplicateRoute> {
+        let inner = &self.inner;
+        router
             .route(names::NEW_STR, NewStrHandler(inner.inbox.clone()))?
             .route(names::STR_UPD, StrUpdHandler(inner.inbox.clone()))?
             .route(SENDSYN_RES, SendSynResHandler(inner.forwarder.clone()))?
@@ -159,7 +161,7 @@ impl WorkerAgents {
                 GroupsHandler {
                     receiver: inner.groups.clone(),
                     full: false,
-                    spawner: spawner.clone(),
+                    spawner: inner.spawner.clone(),
                 },
             )?
             .route(
@@ -167,17 +169,16 @@ impl WorkerAgents {
                 GroupsHandler {
                     receiver: inner.groups.clone(),
                     full: true,
-                    spawner,
+                    spawner: inner.spawner.clone(),
                 },
-            )
+            )?;
+        Ok(())
     }
 
-    async fn forward(&self, request: AgentRequest) -> Result<Value, AgentError> {
-        let inner = &self.inner;
-        inner
-            .forwarder
-            .forward(inner.clock.as_ref(), inner.master(), request)
-            .await
+    /// Every task a handler starts, and the periodic one, runs here and ends with the worker.
+    fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        let inner = self.inner.clone();
+        Box::pin(async move { inner.tasks.run_beside(periodic(inner.clone())).await })
     }
 }
 

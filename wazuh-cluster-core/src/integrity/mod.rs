@@ -8,10 +8,12 @@ pub mod apply;
 pub mod compare;
 pub mod container;
 pub mod items;
+pub mod master;
 mod routes;
 pub mod schedule;
 pub mod stats;
 pub mod table;
+pub mod worker;
 pub mod zip_limit;
 
 pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_sync};
@@ -20,8 +22,10 @@ pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
 };
 pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
+pub use master::{MasterIntegrity, WorkerIntegrityStatus};
 pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;
 pub use stats::{IntegrityStats, IntegrityTask};
 pub use table::{MetadataTable, RefreshMode, RefreshReport, TableEntry};
+pub use worker::{WorkerIntegrity, WorkerIntegrityReport};
 pub use zip_limit::{ZipLimit, ZipLimitConfig};

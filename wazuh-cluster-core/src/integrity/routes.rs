@@ -2,22 +2,16 @@
 
 use wazuh_cluster_proto::Command;
 
-use crate::session::{Handler, Router};
+use crate::session::{DuplicateRoute, Handler, Router};
 
-/// Routes each `(command, handler)` on `router`; a command another module already routes keeps
-/// its first handler, and the refusal is logged under `tag`.
+/// Routes each `(command, handler)` on `router`; refuses a command another module already
+/// routes.
 pub(crate) fn route_integrity<Ctx: Send + Sync + 'static, H: Handler<Ctx>>(
     router: &mut Router<Ctx>,
     routes: impl IntoIterator<Item = (Command, H)>,
-    tag: &str,
-) {
+) -> Result<(), DuplicateRoute> {
     for (command, handler) in routes {
-        if let Err(error) = router.route(command, handler) {
-            tracing::error!(
-                tag,
-                subtag = "Main",
-                "{error}: the integrity synchronization cannot take it over"
-            );
-        }
+        router.route(command, handler)?;
     }
+    Ok(())
 }

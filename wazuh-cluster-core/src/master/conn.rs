@@ -20,7 +20,6 @@ pub struct MasterShared {
     /// When it started serving (calendar time).
     pub started: SystemTime,
     pub(crate) registry: Mutex<Registry>,
-    pub(crate) integrity: Option<Arc<super::integrity::MasterIntegrity>>,
 }
 
 impl MasterShared {

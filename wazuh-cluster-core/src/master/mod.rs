@@ -6,14 +6,16 @@
 //!                                                       hello  -> handshake
 //!                                                       echo-c -> keepalive
 //!                                                       get_nodes -> node list
-//!                                                       ...    -> modules added by later issues
+//!                                                       ...    -> the modules' handlers
 //! reaper (every check_worker_lastkeepalive) --closes--> silent sessions
+//! modules' background tasks (integrity recalculation, agent-groups pushes, ...)
 //! ```
+//!
+//! Every feature beyond the handshake is a [`Module`] added with [`MasterBuilder::module`].
 
 mod conn;
 mod get_nodes;
 mod handshake;
-pub mod integrity;
 mod keepalive;
 mod registry;
 
@@ -23,41 +25,39 @@ use std::sync::{Arc, Mutex};
 use rand::Rng;
 use rand::rngs::StdRng;
 use tokio::task::JoinSet;
-use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 
 pub use conn::{MasterConn, MasterShared};
 pub use get_nodes::{GetNodesArgs, get_nodes};
 
-use futures_util::future::BoxFuture;
-
 use crate::clock::Clock;
-use crate::config::{IntegrityConfig, MasterConfig};
-use crate::files::FileSource;
+use crate::config::MasterConfig;
+use crate::module::{Module, ModuleContext, ModuleTasks, Role, plug};
 use crate::node::{NodeInfo, NodeType};
 use crate::node_rng::node_rng;
-use crate::session::{DuplicateRoute, Handler, Router, SessionHandle, SessionParts, session};
+use crate::session::{DuplicateRoute, Router, SessionHandle, SessionParts, session};
 use crate::storage::Storage;
-use crate::sync_state::SyncStateStore;
 use crate::transport::{Connection, Listener};
 
-/// Builds a [`Master`]: configuration, dependencies, and the handlers of every module.
+/// Builds a [`Master`]: configuration, dependencies, and its modules.
 pub struct MasterBuilder {
-    config: MasterConfig,
-    clock: Arc<dyn Clock>,
-    storage: Arc<dyn Storage>,
+    shared: Arc<MasterShared>,
     router: Router<MasterConn>,
-    seed: Option<u64>,
-    background: Vec<MasterBackground>,
-    integrity: Option<integrity::IntegritySetup>,
+    rng: StdRng,
+    modules: ModuleTasks,
 }
 
-/// A task a module runs beside the master for as long as it serves (see
-/// [`MasterBuilder::background`]).
-pub type MasterBackground = Box<dyn FnOnce(&MasterHandle) -> BoxFuture<'static, ()> + Send + Sync>;
+/// The master role: its handlers see a [`MasterConn`], its modules hold a [`MasterHandle`].
+#[derive(Debug)]
+pub enum MasterRole {}
+
+impl Role for MasterRole {
+    type Conn = MasterConn;
+    type Handle = MasterHandle;
+}
 
 impl MasterBuilder {
-    /// A master with the handshake and keepalive handlers installed.
+    /// A master with the handshake, keepalive and node list handlers installed.
     pub fn new(config: MasterConfig, clock: Arc<dyn Clock>, storage: Arc<dyn Storage>) -> Self {
         let mut router = Router::new();
         router
@@ -66,83 +66,59 @@ impl MasterBuilder {
             .and_then(|r| r.route(names::GET_NODES, get_nodes::GetNodesHandler))
             .expect("a fresh router has no routes");
         Self {
-            config,
-            clock,
-            storage,
+            shared: Arc::new(MasterShared {
+                config,
+                started: clock.wall(),
+                clock,
+                storage,
+                registry: Mutex::default(),
+            }),
             router,
-            seed: None,
-            background: Vec::new(),
-            integrity: None,
+            rng: node_rng(None),
+            modules: Vec::new(),
         }
     }
 
-    /// Adds a task that runs beside the master while [`Master::run`] runs, started with the
-    /// master's handle (how modules with timers plug in); it stops when the master stops.
-    pub fn background(
-        mut self,
-        start: impl FnOnce(&MasterHandle) -> BoxFuture<'static, ()> + Send + Sync + 'static,
-    ) -> Self {
-        self.background.push(Box::new(start));
-        self
-    }
-
-    /// Enables the file integrity synchronization: the master keeps the metadata table of
-    /// `files`, answers the workers' integrity checks, sends them what differs and records the
-    /// state of every file on every worker in `sync_states` (see [`integrity`]).
-    pub fn integrity(
-        mut self,
-        files: Arc<dyn FileSource>,
-        sync_states: Arc<dyn SyncStateStore>,
-        config: IntegrityConfig,
-    ) -> Self {
-        self.integrity = Some(integrity::IntegritySetup {
-            files,
-            sync_states,
-            config,
-        });
-        self
-    }
-
-    /// Seeds the master's randomness (connection counters) for reproducible runs.
+    /// Seeds the master's randomness (connection counters, the seeds of its modules) for
+    /// reproducible runs. Call it before adding modules.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.rng = node_rng(Some(seed));
         self
     }
 
-    /// Adds the handler of `command` (how later modules plug in).
-    pub fn route(
-        mut self,
-        command: Command,
-        handler: impl Handler<MasterConn>,
-    ) -> Result<Self, DuplicateRoute> {
-        self.router.route(command, handler)?;
-        Ok(self)
+    /// Adds the module `make` builds from this master's context (see [`crate::module`]): its
+    /// handlers now, its background task when the master runs. Returns the module, for the
+    /// embedder to query or drive.
+    pub fn module<M: Module<MasterRole>>(
+        &mut self,
+        make: impl FnOnce(ModuleContext<MasterRole>) -> Arc<M>,
+    ) -> Result<Arc<M>, DuplicateRoute> {
+        let module = make(ModuleContext {
+            node: MasterHandle {
+                shared: self.shared.clone(),
+            },
+            clock: self.shared.clock.clone(),
+            node_name: self.shared.config.node_name.clone(),
+            seed: self.rng.random(),
+        });
+        plug(&module, &mut self.router, &mut self.modules)?;
+        Ok(module)
+    }
+
+    /// A handle to the master being built (the same the built master gives).
+    pub fn handle(&self) -> MasterHandle {
+        MasterHandle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Builds the master.
-    pub fn build(mut self) -> Master {
-        let started = self.clock.wall();
-        let mut rng = node_rng(self.seed);
-        let integrity = self.integrity.take().map(|setup| {
-            let state = integrity::MasterIntegrity::new(setup, self.clock.clone(), rng.random());
-            state.install(&mut self.router);
-            let runner = state.clone();
-            self.background
-                .push(Box::new(move |_: &MasterHandle| Box::pin(runner.run())));
-            state
-        });
+    pub fn build(self) -> Master {
         Master {
-            shared: Arc::new(MasterShared {
-                config: self.config,
-                clock: self.clock,
-                storage: self.storage,
-                started,
-                registry: Mutex::default(),
-                integrity,
-            }),
+            shared: self.shared,
             router: Arc::new(self.router),
-            rng,
-            background: self.background,
+            rng: self.rng,
+            modules: self.modules,
         }
     }
 }
@@ -152,7 +128,7 @@ pub struct Master {
     shared: Arc<MasterShared>,
     router: Arc<Router<MasterConn>>,
     rng: StdRng,
-    background: Vec<MasterBackground>,
+    modules: ModuleTasks,
 }
 
 impl Master {
@@ -169,9 +145,8 @@ impl Master {
         self.forget_previous_sessions().await;
         let mut tasks = JoinSet::new();
         tasks.spawn(keepalive::reap_silent_workers(self.shared.clone()));
-        let handle = self.handle();
-        for start in std::mem::take(&mut self.background) {
-            tasks.spawn(start(&handle));
+        for start in std::mem::take(&mut self.modules) {
+            tasks.spawn(start());
         }
         let mut next_conn_id = 0u64;
         tracing::info!(
@@ -327,10 +302,5 @@ impl MasterHandle {
     /// The master's shared state (configuration, clock, storage).
     pub fn shared(&self) -> &Arc<MasterShared> {
         &self.shared
-    }
-
-    /// The integrity synchronization's state, if [`MasterBuilder::integrity`] enabled it.
-    pub fn integrity(&self) -> Option<&integrity::MasterIntegrity> {
-        self.shared.integrity.as_deref()
     }
 }

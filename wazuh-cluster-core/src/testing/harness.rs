@@ -19,7 +19,7 @@
 //! # }
 //! ```
 //!
-//! Later capabilities add their handlers and state through [`SimBuilder::extend_master`] and
+//! Later capabilities add their modules through [`SimBuilder::extend_master`] and
 //! [`SimBuilder::extend_worker`], which run at every (re)start of a node.
 //!
 //! Every node has a [`MemoryFileSource`] (its Wazuh home, kept across restarts like a disk) and
@@ -44,7 +44,7 @@ use crate::clock::Clock;
 use crate::config::{IntegrityConfig, MasterConfig, WorkerConfig};
 use crate::files::FileSource;
 use crate::files::memory::MemoryFileSource;
-use crate::integrity::ClusterItems;
+use crate::integrity::{ClusterItems, MasterIntegrity, WorkerIntegrity};
 use crate::master::{MasterBuilder, MasterHandle};
 use crate::transport::Connection;
 use crate::worker::{WorkerBuilder, WorkerHandle};
@@ -77,10 +77,10 @@ pub struct NodeEnv {
     pub sync_states: Arc<MemorySyncStates>,
 }
 
-type MasterExtension = Arc<dyn Fn(MasterBuilder, &NodeEnv) -> MasterBuilder + Send + Sync>;
+type MasterExtension = Arc<dyn Fn(&mut MasterBuilder, &NodeEnv) + Send + Sync>;
 type MasterConfigEdit = Box<dyn Fn(&mut MasterConfig)>;
 type WorkerConfigEdit = Box<dyn Fn(usize, &mut WorkerConfig)>;
-type WorkerExtension = Arc<dyn Fn(WorkerBuilder, &NodeEnv) -> WorkerBuilder + Send + Sync>;
+type WorkerExtension = Arc<dyn Fn(&mut WorkerBuilder, &NodeEnv) + Send + Sync>;
 
 /// Configures a [`SimCluster`].
 pub struct SimBuilder {
@@ -128,7 +128,7 @@ impl SimBuilder {
     /// Adds modules to the master at every (re)start.
     pub fn extend_master(
         mut self,
-        f: impl Fn(MasterBuilder, &NodeEnv) -> MasterBuilder + Send + Sync + 'static,
+        f: impl Fn(&mut MasterBuilder, &NodeEnv) + Send + Sync + 'static,
     ) -> Self {
         self.extend_master = Arc::new(f);
         self
@@ -137,7 +137,7 @@ impl SimBuilder {
     /// Adds modules to every worker at every (re)start.
     pub fn extend_worker(
         mut self,
-        f: impl Fn(WorkerBuilder, &NodeEnv) -> WorkerBuilder + Send + Sync + 'static,
+        f: impl Fn(&mut WorkerBuilder, &NodeEnv) + Send + Sync + 'static,
     ) -> Self {
         self.extend_worker = Arc::new(f);
         self
@@ -169,6 +169,7 @@ impl SimBuilder {
                     config,
                     slot: NodeSlot::new(&name, ip, clock.clone()),
                     handle: None,
+                    integrity: None,
                 },
             );
         }
@@ -180,6 +181,7 @@ impl SimBuilder {
             master_config,
             master,
             master_handle: None,
+            master_integrity: None,
             workers,
             extend_master: self.extend_master,
             extend_worker: self.extend_worker,
@@ -226,6 +228,7 @@ struct WorkerSlot {
     config: WorkerConfig,
     slot: NodeSlot,
     handle: Option<WorkerHandle>,
+    integrity: Option<Arc<WorkerIntegrity>>,
 }
 
 /// A running simulated cluster.
@@ -237,6 +240,7 @@ pub struct SimCluster {
     master_config: MasterConfig,
     master: NodeSlot,
     master_handle: Option<MasterHandle>,
+    master_integrity: Option<Arc<MasterIntegrity>>,
     workers: BTreeMap<String, WorkerSlot>,
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
@@ -253,8 +257,8 @@ impl SimCluster {
             link: LinkConfig::default(),
             master_config: Box::new(|_| {}),
             worker_config: Box::new(|_, _| {}),
-            extend_master: Arc::new(|b, _| b),
-            extend_worker: Arc::new(|b, _| b),
+            extend_master: Arc::new(|_, _| {}),
+            extend_worker: Arc::new(|_, _| {}),
             integrity: None,
         }
     }
@@ -329,6 +333,26 @@ impl SimCluster {
             .expect("the master is stopped; start it first")
     }
 
+    /// The running master's integrity module ([`SimBuilder::integrity`] turns it on).
+    pub fn master_integrity(&self) -> Arc<MasterIntegrity> {
+        self.master_integrity
+            .clone()
+            .expect("the master is stopped or runs without the integrity sync")
+    }
+
+    /// Worker `name`'s integrity module ([`SimBuilder::integrity`] turns it on).
+    pub fn worker_integrity(&self, name: &str) -> Arc<WorkerIntegrity> {
+        self.workers
+            .get(name)
+            .and_then(|w| w.integrity.clone())
+            .unwrap_or_else(|| {
+                panic!(
+                    "worker {name:?} is stopped or runs without the integrity sync (seed {})",
+                    self.seed
+                )
+            })
+    }
+
     /// The worker `name` (its handle survives until its next restart).
     pub fn worker(&self, name: &str) -> WorkerHandle {
         self.workers
@@ -394,9 +418,11 @@ impl SimCluster {
         if name == MASTER_NAME {
             self.master.stop();
             self.master_handle = None;
+            self.master_integrity = None;
         } else if let Some(worker) = self.workers.get_mut(name) {
             worker.slot.stop();
             worker.handle = None;
+            worker.integrity = None;
         }
     }
 
@@ -415,19 +441,26 @@ impl SimCluster {
                 return;
             }
             let env = self.master.env.clone();
-            let builder = MasterBuilder::new(
+            let mut builder = MasterBuilder::new(
                 self.master_config.clone(),
                 self.clock.clone(),
                 env.storage.clone(),
             )
             .seed(seed);
-            let builder = match &self.integrity {
-                Some(config) => {
-                    builder.integrity(env.files.clone(), env.sync_states.clone(), config.clone())
-                }
-                None => builder,
-            };
-            let master = (self.extend_master)(builder, &env).build();
+            self.master_integrity = self.integrity.as_ref().map(|config| {
+                builder
+                    .module(|ctx| {
+                        MasterIntegrity::new(
+                            ctx,
+                            env.files.clone(),
+                            env.sync_states.clone(),
+                            config.clone(),
+                        )
+                    })
+                    .expect("the integrity module is the first module")
+            });
+            (self.extend_master)(&mut builder, &env);
+            let master = builder.build();
             self.master_handle = Some(master.handle());
             let listener = self.net.listen(self.master_addr());
             self.master.task = Some(tokio::spawn(master.run(listener)));
@@ -442,13 +475,15 @@ impl SimCluster {
         }
         let env = worker.slot.env.clone();
         let connector = Arc::new(self.net.connector(env.ip, master_addr));
-        let builder =
+        let mut builder =
             WorkerBuilder::new(worker.config.clone(), self.clock.clone(), connector).seed(seed);
-        let builder = match &self.integrity {
-            Some(config) => builder.integrity(env.files.clone(), config.clone()),
-            None => builder,
-        };
-        let node = (self.extend_worker)(builder, &env).build();
+        worker.integrity = self.integrity.as_ref().map(|config| {
+            builder
+                .module(|ctx| WorkerIntegrity::new(ctx, env.files.clone(), config.clone()))
+                .expect("the integrity module is the first module")
+        });
+        (self.extend_worker)(&mut builder, &env);
+        let node = builder.build();
         worker.handle = Some(node.handle());
         worker.slot.task = Some(tokio::spawn(node.run()));
     }

@@ -47,3 +47,28 @@ impl TaskSet {
         while running.join_next().await.is_some() {}
     }
 }
+
+/// The [`TaskSet`] of a module until its node runs it: the module keeps the spawner for its
+/// handlers and hands the set to its background task with [`PendingTasks::run_beside`].
+#[derive(Debug)]
+pub struct PendingTasks(std::sync::Mutex<Option<TaskSet>>);
+
+impl PendingTasks {
+    /// A pending set and its spawner.
+    pub fn new() -> (PendingTasks, TaskSpawner) {
+        let (set, spawner) = TaskSet::new();
+        (PendingTasks(std::sync::Mutex::new(Some(set))), spawner)
+    }
+
+    /// Runs `main` with the set's tasks beside it. The set runs once: a later call runs `main`
+    /// alone.
+    pub async fn run_beside(&self, main: impl Future<Output = ()>) {
+        let set = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match set {
+            Some(set) => {
+                tokio::join!(set.run(), main);
+            }
+            None => main.await,
+        }
+    }
+}

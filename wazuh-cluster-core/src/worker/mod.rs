@@ -5,9 +5,11 @@
 //! ```text
 //! loop: Connector::connect -> Session(Router<WorkerConn>) -> hello -> keepalive until closed
 //!       -> sleep connection_retry
+//! modules' background tasks (integrity checks, agent-info, ...) run beside it
 //! ```
+//!
+//! Every feature beyond the connection is a [`Module`] added with [`WorkerBuilder::module`].
 
-pub mod integrity;
 mod keepalive;
 mod status;
 
@@ -16,22 +18,18 @@ use std::sync::Arc;
 
 use rand::Rng;
 use rand::rngs::StdRng;
-use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{Hello, NodeType};
 
 pub use status::WorkerStatus;
 
-use futures_util::future::BoxFuture;
 use tokio::task::JoinSet;
 
 use crate::clock::Clock;
-use crate::config::{IntegrityConfig, WorkerConfig};
-use crate::files::FileSource;
+use crate::config::WorkerConfig;
+use crate::module::{Module, ModuleContext, ModuleTasks, Role, plug};
 use crate::node_rng::node_rng;
-use crate::session::{
-    DuplicateRoute, Handler, RequestError, Router, SessionHandle, SessionParts, session,
-};
+use crate::session::{DuplicateRoute, RequestError, Router, SessionHandle, SessionParts, session};
 use crate::transport::{Connection, Connector};
 use status::SharedStatus;
 
@@ -44,7 +42,6 @@ pub struct WorkerShared {
     /// Its log tag, `Worker <name>`.
     pub tag: String,
     status: SharedStatus,
-    integrity: Option<Arc<integrity::WorkerIntegrity>>,
 }
 
 /// The context of the worker's connection to the master, given to its handlers.
@@ -53,100 +50,80 @@ pub struct WorkerConn {
     pub shared: Arc<WorkerShared>,
 }
 
-/// Builds a [`Worker`].
-pub struct WorkerBuilder {
-    config: WorkerConfig,
-    clock: Arc<dyn Clock>,
-    connector: Arc<dyn Connector>,
-    router: Router<WorkerConn>,
-    seed: Option<u64>,
-    background: Vec<WorkerBackground>,
-    integrity: Option<(Arc<dyn FileSource>, IntegrityConfig)>,
+/// The worker role: its handlers see a [`WorkerConn`], its modules hold a [`WorkerHandle`].
+#[derive(Debug)]
+pub enum WorkerRole {}
+
+impl Role for WorkerRole {
+    type Conn = WorkerConn;
+    type Handle = WorkerHandle;
 }
 
-/// A task a module runs beside the worker for as long as it runs (see
-/// [`WorkerBuilder::background`]).
-pub type WorkerBackground = Box<dyn FnOnce(&WorkerHandle) -> BoxFuture<'static, ()> + Send + Sync>;
+/// Builds a [`Worker`]: configuration, dependencies, and its modules.
+pub struct WorkerBuilder {
+    shared: Arc<WorkerShared>,
+    connector: Arc<dyn Connector>,
+    router: Router<WorkerConn>,
+    rng: StdRng,
+    modules: ModuleTasks,
+}
 
 impl WorkerBuilder {
     /// A worker that reaches its master through `connector`.
     pub fn new(config: WorkerConfig, clock: Arc<dyn Clock>, connector: Arc<dyn Connector>) -> Self {
         Self {
-            config,
-            clock,
+            shared: Arc::new(WorkerShared {
+                tag: format!("Worker {}", config.node_name),
+                config,
+                clock,
+                status: SharedStatus::default(),
+            }),
             connector,
             router: Router::new(),
-            seed: None,
-            background: Vec::new(),
-            integrity: None,
+            rng: node_rng(None),
+            modules: Vec::new(),
         }
     }
 
-    /// Adds a task that runs beside the worker while [`Worker::run`] runs, started with the
-    /// worker's handle (how modules with timers plug in); it stops when the worker stops.
-    pub fn background(
-        mut self,
-        start: impl FnOnce(&WorkerHandle) -> BoxFuture<'static, ()> + Send + Sync + 'static,
-    ) -> Self {
-        self.background.push(Box::new(start));
-        self
-    }
-
-    /// Enables the file integrity synchronization: every `sync_integrity` the worker sends the
-    /// metadata of `files` to the master and applies what the master sends back (see
-    /// [`integrity`]).
-    pub fn integrity(mut self, files: Arc<dyn FileSource>, config: IntegrityConfig) -> Self {
-        self.integrity = Some((files, config));
-        self
-    }
-
-    /// Seeds the worker's randomness (connection counters) for reproducible runs.
+    /// Seeds the worker's randomness (connection counters, the seeds of its modules) for
+    /// reproducible runs. Call it before adding modules.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
+        self.rng = node_rng(Some(seed));
         self
     }
 
-    /// Adds the handler of `command`, a request the master sends (how later modules plug in).
-    pub fn route(
-        mut self,
-        command: Command,
-        handler: impl Handler<WorkerConn>,
-    ) -> Result<Self, DuplicateRoute> {
-        self.router.route(command, handler)?;
-        Ok(self)
+    /// Adds the module `make` builds from this worker's context (see [`crate::module`]): its
+    /// handlers (requests the master sends) now, its background task when the worker runs.
+    /// Returns the module, for the embedder to query or drive.
+    pub fn module<M: Module<WorkerRole>>(
+        &mut self,
+        make: impl FnOnce(ModuleContext<WorkerRole>) -> Arc<M>,
+    ) -> Result<Arc<M>, DuplicateRoute> {
+        let module = make(ModuleContext {
+            node: self.handle(),
+            clock: self.shared.clock.clone(),
+            node_name: self.shared.config.node_name.clone(),
+            seed: self.rng.random(),
+        });
+        plug(&module, &mut self.router, &mut self.modules)?;
+        Ok(module)
+    }
+
+    /// A handle to the worker being built (the same the built worker gives).
+    pub fn handle(&self) -> WorkerHandle {
+        WorkerHandle {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Builds the worker.
-    pub fn build(mut self) -> Worker {
-        let tag = format!("Worker {}", self.config.node_name);
-        let mut rng = node_rng(self.seed);
-        let integrity = self.integrity.take().map(|(files, config)| {
-            let state = integrity::WorkerIntegrity::new(
-                files,
-                config,
-                self.clock.clone(),
-                &self.config.node_name,
-                rng.random(),
-            );
-            state.install(&mut self.router);
-            let runner = state.clone();
-            self.background.push(Box::new(move |handle: &WorkerHandle| {
-                Box::pin(runner.run(handle.clone()))
-            }));
-            state
-        });
+    pub fn build(self) -> Worker {
         Worker {
-            shared: Arc::new(WorkerShared {
-                config: self.config,
-                clock: self.clock,
-                tag,
-                status: SharedStatus::default(),
-                integrity,
-            }),
+            shared: self.shared,
             connector: self.connector,
             router: Arc::new(self.router),
-            rng,
-            background: self.background,
+            rng: self.rng,
+            modules: self.modules,
         }
     }
 }
@@ -157,7 +134,7 @@ pub struct Worker {
     connector: Arc<dyn Connector>,
     router: Arc<Router<WorkerConn>>,
     rng: StdRng,
-    background: Vec<WorkerBackground>,
+    modules: ModuleTasks,
 }
 
 impl Worker {
@@ -170,10 +147,9 @@ impl Worker {
 
     /// Connects and stays connected forever. Dropping the future closes the connection.
     pub async fn run(mut self) {
-        let handle = self.handle();
         let mut background = JoinSet::new();
-        for start in std::mem::take(&mut self.background) {
-            background.spawn(start(&handle));
+        for start in std::mem::take(&mut self.modules) {
+            background.spawn(start());
         }
         let shared = self.shared.clone();
         let tag = shared.tag.as_str();
@@ -305,10 +281,5 @@ impl WorkerHandle {
     /// The worker's name.
     pub fn name(&self) -> &str {
         &self.shared.config.node_name
-    }
-
-    /// The integrity synchronization's state, if [`WorkerBuilder::integrity`] enabled it.
-    pub fn integrity(&self) -> Option<&integrity::WorkerIntegrity> {
-        self.shared.integrity.as_deref()
     }
 }

@@ -10,21 +10,26 @@
 //! `last_sync_agentinfo`, `last_sync_agentgroup`, `last_sync_full_agentgroup` and
 //! `sync_agent_info_free` from the master agents' per-worker sync stats
 //! ([`MasterAgents::sync_stats`]); a sync that never happened is `"n/a"` with 0 chunks.
+//!
+//! [`HealthModule`] answers the workers' `get_health` on the master's cluster connections; the
+//! control socket's `get_health` calls [`master_health`] on the master too.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use wazuh_cluster_core::agents::{
     AgentStore, ConnectionStatus, MasterAgents, SyncRun, WorkerAgentSync,
 };
 use wazuh_cluster_core::integrity::stats::IntegrityStats;
+use wazuh_cluster_core::integrity::{MasterIntegrity, WorkerIntegrityStatus};
 use wazuh_cluster_core::master::MasterConn;
-use wazuh_cluster_core::master::integrity::WorkerIntegrityStatus;
-use wazuh_cluster_core::session::{Handler, HandlerResult, Reply, Request};
-use wazuh_cluster_core::{MasterHandle, NodeInfo, NodeType};
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_core::{MasterHandle, MasterRole, Module, ModuleContext, NodeInfo, NodeType};
+use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 /// What Wazuh shows for a date that never happened.
@@ -99,17 +104,14 @@ pub struct HealthData {
 }
 
 impl HealthData {
-    /// Reads the master's integrity state, the agent sync stats of `agents` (none when not
-    /// given) and counts active agents in `store` by node.
+    /// Reads the integrity state and the agent sync stats of the master's modules and counts
+    /// active agents in `store` by node.
     pub async fn collect(
-        master: &MasterHandle,
+        integrity: &MasterIntegrity,
+        agents: &MasterAgents,
         store: &dyn AgentStore,
-        agents: Option<&MasterAgents>,
     ) -> Result<Self, Box<WazuhException>> {
-        let integrity = master
-            .integrity()
-            .map(|integrity| integrity.statuses())
-            .unwrap_or_default();
+        let integrity = integrity.statuses();
         let infos = store.infos().await.map_err(|error| {
             Box::new(
                 WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
@@ -126,7 +128,7 @@ impl HealthData {
         Ok(Self {
             integrity,
             active_agents,
-            agent_sync: agents.map(MasterAgents::all_sync_stats).unwrap_or_default(),
+            agent_sync: agents.all_sync_stats(),
         })
     }
 }
@@ -230,47 +232,75 @@ pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> Val
     json!({"n_connected_nodes": connected, "nodes": entries})
 }
 
-/// The master's handler of `get_health` from workers (a worker forwards its operator's
-/// `cluster_control -i`). It reads the node list through the master's handle, which exists only
-/// once the master is built: set it with [`ClusterHealthHandler::set_master`] before serving.
-#[derive(Clone)]
-pub struct ClusterHealthHandler {
-    master: Arc<OnceLock<MasterHandle>>,
+/// The reply of `get_health` on the master of `integrity` and `agents`, whose agent-info rows
+/// are in `store`, for the request `payload` (the filter).
+pub async fn master_health(
+    master: &MasterHandle,
+    integrity: &MasterIntegrity,
+    agents: &MasterAgents,
+    store: &dyn AgentStore,
+    payload: &[u8],
+) -> Result<Value, WazuhException> {
+    let filter = NodeFilter::parse(payload).map_err(|e| *e)?;
+    let data = HealthData::collect(integrity, agents, store)
+        .await
+        .map_err(|e| *e)?;
+    Ok(health(&master.nodes(), &data, &filter))
+}
+
+/// The health module of a master: answers `get_health` from workers (a worker forwards its
+/// operator's `cluster_control -i`).
+pub struct HealthModule {
+    master: MasterHandle,
+    integrity: Arc<MasterIntegrity>,
+    agents: Arc<MasterAgents>,
     agent_store: Arc<dyn AgentStore>,
-    agents: MasterAgents,
 }
 
-impl ClusterHealthHandler {
-    /// A handler waiting for its master, counting the agents of `agent_store`, with the agent
-    /// sync stats of `agents`.
-    pub fn new(agent_store: Arc<dyn AgentStore>, agents: MasterAgents) -> Self {
-        Self {
-            master: Arc::default(),
-            agent_store,
+impl HealthModule {
+    /// The health of the master of `ctx`, from its `integrity` and `agents` modules and the
+    /// agent-info rows of `agent_store`.
+    pub fn new(
+        ctx: ModuleContext<MasterRole>,
+        integrity: Arc<MasterIntegrity>,
+        agents: Arc<MasterAgents>,
+        agent_store: Arc<dyn AgentStore>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            master: ctx.node,
+            integrity,
             agents,
-        }
-    }
-
-    /// Gives the handler the master it reports on; later calls are ignored.
-    pub fn set_master(&self, master: MasterHandle) {
-        let _ = self.master.set(master);
+            agent_store,
+        })
     }
 }
+
+struct ClusterHealthHandler(Arc<HealthModule>);
 
 #[async_trait]
 impl Handler<MasterConn> for ClusterHealthHandler {
     async fn handle(&self, _conn: &MasterConn, request: Request) -> HandlerResult {
-        let Some(master) = self.master.get() else {
-            return Err(WazuhException::cluster(error_codes::CLUSTER)
-                .with_extra_message("the master is still starting; retry in a moment"));
-        };
-        let filter = NodeFilter::parse(&request.payload).map_err(|e| *e)?;
-        let data = HealthData::collect(master, &*self.agent_store, Some(&self.agents))
-            .await
-            .map_err(|e| *e)?;
-        Ok(Some(Reply::ok(
-            health(&master.nodes(), &data, &filter).to_string(),
-        )))
+        let module = &self.0;
+        let reply = master_health(
+            &module.master,
+            &module.integrity,
+            &module.agents,
+            module.agent_store.as_ref(),
+            &request.payload,
+        )
+        .await?;
+        Ok(Some(Reply::ok(reply.to_string())))
+    }
+}
+
+impl Module<MasterRole> for HealthModule {
+    fn install(self: Arc<Self>, router: &mut Router<MasterConn>) -> Result<(), DuplicateRoute> {
+        router.route(names::GET_HEALTH, ClusterHealthHandler(self))?;
+        Ok(())
+    }
+
+    fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
     }
 }
 

@@ -8,10 +8,13 @@
 //! - [`server`]: binds the socket (mode 0660) and serves it.
 //! - [`commands`]: one module per command; [`commands::router`] installs them all. To add a
 //!   command (file status, agents...), add a module with a `register` function and call it there.
-//! - [`health`]: the `get_health` reply, shared by the socket and the master's cluster handler.
+//! - [`health`]: the `get_health` reply, shared by the socket and the master's
+//!   [`HealthModule`](health::HealthModule); [`cluster_queries`]: the master's module answering
+//!   the other requests workers forward.
 //! - [`client`]: what `cluster_control` uses to ask the daemon; [`views`]: how it prints replies.
 
 pub mod client;
+pub mod cluster_queries;
 pub mod commands;
 pub mod health;
 pub mod server;
@@ -21,7 +24,8 @@ pub mod views;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wazuh_cluster_core::agents::{AgentApi, AgentStore, MasterAgents};
+use wazuh_cluster_core::agents::{AgentApi, AgentStore, MasterAgents, WorkerAgents};
+use wazuh_cluster_core::integrity::{MasterIntegrity, WorkerIntegrity};
 use wazuh_cluster_core::{MasterHandle, WorkerHandle};
 
 /// The socket, relative to the installation folder.
@@ -32,63 +36,53 @@ pub fn socket_path(home: &Path) -> PathBuf {
     home.join(SOCKET_RELATIVE_PATH)
 }
 
+/// The running master as the control commands see it: its handle and modules.
+#[derive(Debug, Clone)]
+pub struct MasterView {
+    /// The core's handle (node list, sessions).
+    pub handle: MasterHandle,
+    /// The agent registry and the agent syncs.
+    pub agents: Arc<MasterAgents>,
+    /// The file integrity sync (sync states, per-worker status).
+    pub integrity: Arc<MasterIntegrity>,
+}
+
+/// The running worker as the control commands see it: its handle and modules.
+#[derive(Debug, Clone)]
+pub struct WorkerView {
+    /// The core's handle (status, the session to the master).
+    pub handle: WorkerHandle,
+    /// Agent requests, forwarded to the master.
+    pub agents: Arc<WorkerAgents>,
+    /// The file integrity sync.
+    pub integrity: Arc<WorkerIntegrity>,
+}
+
 /// The running role a control command looks at.
 #[derive(Debug, Clone)]
 pub enum ControlNode {
     /// This node is the master.
-    Master(MasterHandle),
+    Master(MasterView),
     /// This node is a worker; cluster-wide questions go to its master.
-    Worker(WorkerHandle),
+    Worker(WorkerView),
 }
 
-/// What the control commands act on: the running node, its agents and its agent store.
+/// What the control commands act on: the running role and this node's agent store.
 #[derive(Clone)]
 pub struct ControlContext {
-    /// The role, with the core's handle (integrity through `integrity()` on either handle).
+    /// The role, with its modules.
     pub node: ControlNode,
-    /// Agent management and status: decided here on the master, forwarded by a worker.
-    pub agents: Arc<dyn AgentApi>,
     /// This node's agent store (on the master: the registry and every agent-info row; on a
     /// worker: its own rows and group assignments).
     pub agent_store: Arc<dyn AgentStore>,
-    /// On the master, its agent tasks, whose per-worker sync stats `get_health` shows (set
-    /// with [`ControlContext::with_master_agents`]); `None` on a worker, or when not given
-    /// (the agent syncs then show as never done).
-    pub master_agents: Option<MasterAgents>,
 }
 
 impl ControlContext {
-    /// The context of a master.
-    pub fn master(
-        master: MasterHandle,
-        agents: Arc<dyn AgentApi>,
-        agent_store: Arc<dyn AgentStore>,
-    ) -> Self {
-        Self {
-            node: ControlNode::Master(master),
-            agents,
-            agent_store,
-            master_agents: None,
-        }
-    }
-
-    /// This context with the master's agent tasks, for their sync stats in `get_health`.
-    pub fn with_master_agents(mut self, agents: MasterAgents) -> Self {
-        self.master_agents = Some(agents);
-        self
-    }
-
-    /// The context of a worker.
-    pub fn worker(
-        worker: WorkerHandle,
-        agents: Arc<dyn AgentApi>,
-        agent_store: Arc<dyn AgentStore>,
-    ) -> Self {
-        Self {
-            node: ControlNode::Worker(worker),
-            agents,
-            agent_store,
-            master_agents: None,
+    /// Agent management and status: decided here on the master, forwarded by a worker.
+    pub fn agents(&self) -> &dyn AgentApi {
+        match &self.node {
+            ControlNode::Master(master) => master.agents.as_ref(),
+            ControlNode::Worker(worker) => worker.agents.as_ref(),
         }
     }
 }

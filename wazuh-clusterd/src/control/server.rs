@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio::net::UnixListener;
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::session::{Router, SessionParts, session};
@@ -51,16 +52,16 @@ impl ControlServer {
     }
 
     /// Serves clients with the commands of `router` until the future is dropped; then removes
-    /// the socket file.
+    /// the socket file. Each client sees the context `contexts` holds when it connects (the
+    /// role supervisor replaces it when the node changes role).
     pub async fn serve(
         self,
         router: Router<ControlContext>,
-        ctx: ControlContext,
+        contexts: watch::Receiver<ControlContext>,
         clock: SystemClock,
     ) {
         let _remove_socket = RemoveOnDrop(self.path.clone());
         let router = Arc::new(router);
-        let ctx = Arc::new(ctx);
         let clock: Arc<dyn Clock> = Arc::new(clock);
         let mut clients = JoinSet::new();
         let mut next_id = 0u32;
@@ -81,7 +82,7 @@ impl ControlServer {
                         let transport = boxed(Framed::new(stream, codec), &tag);
                         let (_handle, driver) = session(transport, SessionParts {
                             router: router.clone(),
-                            ctx: ctx.clone(),
+                            ctx: Arc::new(contexts.borrow().clone()),
                             clock: clock.clone(),
                             config: SessionConfig::default(),
                             counter_start: 0,

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use wazuh_cluster_core::files::FileSource;
 use wazuh_cluster_core::integrity::items::ClusterItems;
 
+use super::NodeError;
 use crate::fs::DiskFileSource;
-use crate::node::NodeError;
 
 /// Creates every item's folder under `home` (mode 0770 for new ones, as Wazuh's) and serves
 /// the items from disk.

@@ -1,88 +1,95 @@
-//! The master role: TCP listener, core master with integrity sync and agents, and its
-//! `get_health` handler for workers.
+//! The master role: TCP listener, the core master and its modules (integrity sync, agents,
+//! health, the answers to workers' control requests), and the watcher of the synchronized
+//! folders.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use wazuh_cluster_core::MasterBuilder;
 use wazuh_cluster_core::agents::MasterAgents;
+use wazuh_cluster_core::integrity::MasterIntegrity;
 use wazuh_cluster_core::integrity::items::ClusterItems;
-use wazuh_cluster_core::{MasterBuilder, MasterHandle};
 use wazuh_cluster_proto::Fernet;
-use wazuh_cluster_proto::command::names;
 
-use super::{Prepared, files, settings};
+use super::supervisor::Started;
+use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
-use crate::control::ControlContext;
-use crate::control::commands::agents as agent_cmds;
-use crate::control::commands::files::{ClusterFilesHandler, GET_FILES};
-use crate::control::health::ClusterHealthHandler;
+use crate::control::cluster_queries::ClusterQueries;
+use crate::control::health::HealthModule;
+use crate::control::{ControlContext, ControlNode, MasterView};
 use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
-use crate::node::NodeError;
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
-/// Binds `bind_addr:port` and builds the master over the synchronized files of `home`.
-pub(super) async fn prepare(
+/// Binds `bind_addr:port` and starts the master over the synchronized files of `home`.
+pub(super) async fn start(
     config: &ClusterConfig,
     home: &Path,
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
-) -> Result<Prepared, NodeError> {
+) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let addr = SocketAddr::new(config.bind_addr, config.port);
     let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_CONNECTIONS_PER_IP)
         .await
         .map_err(|source| NodeError::Listen { addr, source })?;
     let storage = Arc::new(storage);
-    let agents = MasterAgents::new(
-        &config.node_name,
-        storage.clone(),
-        files.clone(),
-        Arc::new(clock),
-        settings::agents_config(config),
-        None,
-    );
-    let health = ClusterHealthHandler::new(storage.clone(), agents.clone());
-    let builder = MasterBuilder::new(
+    let mut builder = MasterBuilder::new(
         settings::master_config(config),
         Arc::new(clock),
         storage.clone(),
-    )
-    .integrity(files, storage.clone(), settings::integrity_config(config))
-    .route(names::GET_HEALTH, health.clone())
-    .and_then(|b| {
-        b.route(
-            agent_cmds::protocol::AGENT_LIST,
-            agent_cmds::ClusterAgentList::new(storage.clone()),
-        )
-    })
-    .and_then(|b| b.route(GET_FILES, ClusterFilesHandler::new(storage.clone())))
-    .expect("the core master answers none of get_health, get_files and the agent list itself");
-    let master = agents
-        .install(builder)
-        .expect("the agent handlers do not overlap the master's own")
-        .build();
-    let handle = master.handle();
-    agents.bind(handle.clone());
-    health.set_master(handle.clone());
-    let watch = watch_changes(home, handle.clone());
+    );
+    let integrity = builder
+        .module(|ctx| {
+            MasterIntegrity::new(
+                ctx,
+                files.clone(),
+                storage.clone(),
+                settings::integrity_config(config),
+            )
+        })
+        .expect("the integrity module is the first module");
+    let agents = builder
+        .module(|ctx| {
+            MasterAgents::new(
+                ctx,
+                storage.clone(),
+                files,
+                settings::agents_config(config),
+                None,
+            )
+        })
+        .expect("the agent commands are not integrity commands");
+    builder
+        .module(|ctx| HealthModule::new(ctx, integrity.clone(), agents.clone(), storage.clone()))
+        .and_then(|_| builder.module(|_| ClusterQueries::new(storage.clone(), storage.clone())))
+        .expect("get_health, get_files and agent_list belong to no other module");
+    let handle = builder.handle();
+    let master = builder.build();
+    let watch = watch_changes(home, integrity.clone());
     tracing::info!(tag = "Master", subtag = "Main", "Listening on {addr}.");
-    Ok(Prepared {
+    Ok(Started {
         role: Box::pin(async move {
             tokio::join!(master.run(listener), watch);
         }),
-        control: ControlContext::master(handle, Arc::new(agents.clone()), storage)
-            .with_master_agents(agents),
+        control: ControlContext {
+            node: ControlNode::Master(MasterView {
+                handle,
+                agents,
+                integrity,
+            }),
+            agent_store: storage,
+        },
     })
 }
 
-/// The watcher on the synchronized folders of `home`, asking `master` for a recalculation
+/// The watcher on the synchronized folders of `home`, asking `integrity` for a recalculation
 /// after each burst of changes. When it cannot start (logged), the periodic recalculation alone
 /// sees changes.
-fn watch_changes(home: &Path, master: MasterHandle) -> impl Future<Output = ()> + use<> {
+fn watch_changes(home: &Path, integrity: Arc<MasterIntegrity>) -> impl Future<Output = ()> + use<> {
     let watcher = SyncFolderWatcher::start(home, ClusterItems::wazuh_default())
         .inspect_err(|error| tracing::warn!(tag = "Master", subtag = "File watcher", "{error}"))
         .ok();
@@ -95,9 +102,7 @@ fn watch_changes(home: &Path, master: MasterHandle) -> impl Future<Output = ()> 
                     subtag = "File watcher",
                     "Synchronized files changed; recalculating the integrity now."
                 );
-                if let Some(integrity) = master.integrity() {
-                    integrity.recalculate_now();
-                }
+                integrity.recalculate_now();
             })
             .await;
     }

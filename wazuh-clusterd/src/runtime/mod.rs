@@ -7,6 +7,9 @@
 //! Stop: every task is dropped (connections closed, transfers abandoned), the socket file removed
 //! and the database closed.
 //!
+//! The node runs in one role at a time under the [`supervisor`], the one place where a role
+//! starts, stops and changes.
+//!
 //! Both roles run the file integrity synchronization over [`DiskFileSource`](crate::fs) rooted
 //! at `DIR`, and the agent tasks over the same SQLite database (the master's registry, sync
 //! states and agent-info; a worker's own agent-info and group assignments); timers come from
@@ -15,32 +18,29 @@
 //! a change reaches each worker at that worker's next `sync_integrity` check rather than after
 //! `recalculate_integrity` as well.
 
+mod error;
 mod files;
 mod master;
 mod queue;
 mod settings;
 mod signals;
+pub mod supervisor;
 mod worker;
 
-use std::future::Future;
-use std::pin::Pin;
+use std::path::Path;
 
+use tokio::sync::watch;
 use wazuh_cluster_proto::Fernet;
 
+pub use error::{NodeContext, NodeError};
 pub use settings::{agents_config, integrity_config, master_config, worker_config};
 
 use crate::clock::SystemClock;
 use crate::config::{ClusterConfig, NodeType};
 use crate::control::server::ControlServer;
 use crate::control::{self, ControlContext};
-use crate::node::{NodeContext, NodeError};
 use crate::storage::SqliteStorage;
-
-/// A role ready to run, and the control context that looks at it.
-pub(crate) struct Prepared {
-    pub role: Pin<Box<dyn Future<Output = ()> + Send>>,
-    pub control: ControlContext,
-}
+use supervisor::{RoleStarter, Started};
 
 /// Runs the node until a stop signal (see the module docs).
 pub fn run(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
@@ -53,41 +53,67 @@ pub fn run(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError>
 }
 
 async fn run_async(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
-    let clock = SystemClock::new();
     let home = &context.home;
     queue::clean(home)?;
     let storage = SqliteStorage::open_in_home(home).await?;
-    let fernet = Fernet::from_cluster_key(config.key.as_str())?;
-    let prepared = match config.node_type {
-        NodeType::Master => master::prepare(&config, home, clock, storage.clone(), fernet).await,
-        NodeType::Worker => worker::prepare(&config, home, clock, storage.clone(), fernet),
+    let outcome = serve(&config, home, storage.clone()).await;
+    storage.close().await;
+    outcome
+}
+
+/// Starts the configured role and the control socket, then runs until a stop signal.
+async fn serve(
+    config: &ClusterConfig,
+    home: &Path,
+    storage: SqliteStorage,
+) -> Result<(), NodeError> {
+    let roles = NodeRoles {
+        config,
+        home,
+        clock: SystemClock::new(),
+        storage,
+        fernet: Fernet::from_cluster_key(config.key.as_str())?,
     };
-    let prepared = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => {
-            storage.close().await;
-            return Err(error);
-        }
-    };
+    // The wanted role: fixed by <node_type> in the single-master mode. The sender lives as
+    // long as the node, so the supervisor keeps the role until a stop signal.
+    let (_role_source, wanted) = watch::channel(config.node_type);
+    let first = roles.start(config.node_type).await?;
+    let (control_tx, control_rx) = watch::channel(first.control.clone());
     let socket = control::socket_path(home);
-    let server = match ControlServer::bind(&socket) {
-        Ok(server) => server,
-        Err(source) => {
-            storage.close().await;
-            return Err(NodeError::ControlSocket {
-                path: socket,
-                source,
-            });
-        }
-    };
-    let serve_control = server.serve(control::commands::router(), prepared.control, clock);
+    let server = ControlServer::bind(&socket).map_err(|source| NodeError::ControlSocket {
+        path: socket,
+        source,
+    })?;
+    let serve_control = server.serve(control::commands::router(), control_rx, roles.clock);
     tokio::select! {
-        () = prepared.role => {}
+        () = supervisor::supervise(&roles, wanted, first, &control_tx) => {}
         () = serve_control => {}
         signal = signals::stop_requested() => {
             tracing::info!(tag = "Cluster", subtag = "Main", "Received {signal}: stopping the node.");
         }
     }
-    storage.close().await;
     Ok(())
+}
+
+/// What every role of this node is started from.
+struct NodeRoles<'a> {
+    config: &'a ClusterConfig,
+    home: &'a Path,
+    clock: SystemClock,
+    storage: SqliteStorage,
+    fernet: Fernet,
+}
+
+impl RoleStarter<NodeType> for NodeRoles<'_> {
+    type Control = ControlContext;
+    type Error = NodeError;
+
+    async fn start(&self, role: NodeType) -> Result<Started<ControlContext>, NodeError> {
+        let (config, home, clock) = (self.config, self.home, self.clock);
+        let (storage, fernet) = (self.storage.clone(), self.fernet.clone());
+        match role {
+            NodeType::Master => master::start(config, home, clock, storage, fernet).await,
+            NodeType::Worker => worker::start(config, home, clock, storage, fernet),
+        }
+    }
 }

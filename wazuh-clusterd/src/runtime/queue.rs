@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use super::NodeError;
 use crate::control::SOCKET_RELATIVE_PATH;
-use crate::node::NodeError;
 
 /// Creates `DIR/queue/cluster` and removes everything in it but the control socket.
 pub(crate) fn clean(home: &Path) -> Result<(), NodeError> {

@@ -1,29 +1,30 @@
 //! The worker role: a TCP connector to the master (`nodes[0]:port`) and the core worker with
-//! integrity sync and agents.
+//! its modules (integrity sync, agents).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use wazuh_cluster_core::WorkerBuilder;
 use wazuh_cluster_core::agents::WorkerAgents;
+use wazuh_cluster_core::integrity::WorkerIntegrity;
 use wazuh_cluster_proto::Fernet;
 
-use super::{Prepared, files, settings};
+use super::supervisor::Started;
+use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
-use crate::control::ControlContext;
+use crate::control::{ControlContext, ControlNode, WorkerView};
 use crate::net::TcpConnector;
-use crate::node::NodeError;
 use crate::storage::SqliteStorage;
 
-/// Builds the worker over the synchronized files of `home`; `storage` keeps its agent-info.
-pub(super) fn prepare(
+/// Starts the worker over the synchronized files of `home`; `storage` keeps its agent-info.
+pub(super) fn start(
     config: &ClusterConfig,
     home: &Path,
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
-) -> Result<Prepared, NodeError> {
+) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let tag = format!("Worker {}", config.node_name);
     let connector = TcpConnector::new(
@@ -34,28 +35,35 @@ pub(super) fn prepare(
         tag,
     );
     let storage = Arc::new(storage);
-    let agents = WorkerAgents::new(
-        &config.node_name,
-        storage.clone(),
-        files.clone(),
-        Arc::new(clock),
-        settings::agents_config(config),
-        None,
-    );
-    let builder = WorkerBuilder::new(
+    let mut builder = WorkerBuilder::new(
         settings::worker_config(config),
         Arc::new(clock),
         Arc::new(connector),
-    )
-    .integrity(files, settings::integrity_config(config));
-    let worker = agents
-        .install(builder)
-        .expect("the agent handlers do not overlap the worker's own")
-        .build();
-    let handle = worker.handle();
-    agents.bind(handle.clone());
-    Ok(Prepared {
-        control: ControlContext::worker(handle, Arc::new(agents), storage),
+    );
+    let integrity = builder
+        .module(|ctx| WorkerIntegrity::new(ctx, files.clone(), settings::integrity_config(config)))
+        .expect("the integrity module is the first module");
+    let agents = builder
+        .module(|ctx| {
+            WorkerAgents::new(
+                ctx,
+                storage.clone(),
+                files,
+                settings::agents_config(config),
+                None,
+            )
+        })
+        .expect("the agent commands are not integrity commands");
+    let worker = builder.build();
+    Ok(Started {
+        control: ControlContext {
+            node: ControlNode::Worker(WorkerView {
+                handle: worker.handle(),
+                agents,
+                integrity,
+            }),
+            agent_store: storage,
+        },
         role: Box::pin(worker.run()),
     })
 }

@@ -138,17 +138,13 @@ impl Handler<ControlContext> for GetFiles {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         match &ctx.node {
             ControlNode::Master(master) => {
-                let Some(integrity) = master.integrity() else {
-                    return Err(WazuhException::cluster(error_codes::CLUSTER)
-                        .with_extra_message("this master runs without integrity synchronization"));
-                };
                 let filter = FilesFilter::parse(&request.payload).map_err(|e| *e)?;
-                reply(&filter, integrity.sync_states(&filter.query()).await)
+                reply(&filter, master.integrity.sync_states(&filter.query()).await)
                     .map(Some)
                     .map_err(|e| *e)
             }
             ControlNode::Worker(worker) => {
-                forward::to_master(worker, GET_FILES, request.payload).await
+                forward::to_master(&worker.handle, GET_FILES, request.payload).await
             }
         }
     }

@@ -15,19 +15,18 @@ impl Handler<ControlContext> for GetHealth {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         match &ctx.node {
             ControlNode::Master(master) => {
-                let filter = health::NodeFilter::parse(&request.payload).map_err(|e| *e)?;
-                let data = health::HealthData::collect(
-                    master,
-                    &*ctx.agent_store,
-                    ctx.master_agents.as_ref(),
+                let reply = health::master_health(
+                    &master.handle,
+                    &master.integrity,
+                    &master.agents,
+                    ctx.agent_store.as_ref(),
+                    &request.payload,
                 )
-                .await
-                .map_err(|e| *e)?;
-                let reply = health::health(&master.nodes(), &data, &filter);
+                .await?;
                 Ok(Some(Reply::ok(reply.to_string())))
             }
             ControlNode::Worker(worker) => {
-                forward::to_master(worker, names::GET_HEALTH, request.payload).await
+                forward::to_master(&worker.handle, names::GET_HEALTH, request.payload).await
             }
         }
     }

@@ -27,11 +27,11 @@ impl Handler<ControlContext> for GetNodes {
                         })?
                         .unwrap_or_default()
                 };
-                let reply = get_nodes(&master.nodes(), &args).map_err(|e| *e)?;
+                let reply = get_nodes(&master.handle.nodes(), &args).map_err(|e| *e)?;
                 Ok(Some(Reply::ok(reply.to_string())))
             }
             ControlNode::Worker(worker) => {
-                forward::to_master(worker, names::GET_NODES, request.payload).await
+                forward::to_master(&worker.handle, names::GET_NODES, request.payload).await
             }
         }
     }

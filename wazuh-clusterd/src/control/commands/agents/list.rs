@@ -101,7 +101,7 @@ impl Handler<ControlContext> for ListAgentsCommand {
                 )
             }
             ControlNode::Worker(worker) => {
-                forward::to_master(worker, AGENT_LIST, request.payload).await
+                forward::to_master(&worker.handle, AGENT_LIST, request.payload).await
             }
         }
     }

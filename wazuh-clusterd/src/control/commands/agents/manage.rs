@@ -25,7 +25,7 @@ impl Handler<ControlContext> for Add {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         let args: AddAgent = parse("agent_add", &request.payload).map_err(|e| *e)?;
         let added = ctx
-            .agents
+            .agents()
             .register(&args.name, &args.ip, &args.groups)
             .await
             .map_err(refusal)?;
@@ -47,7 +47,7 @@ impl Handler<ControlContext> for Delete {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         let args: AgentRef = parse("agent_del", &request.payload).map_err(|e| *e)?;
         let id = agent_id(&args.id).map_err(|e| *e)?;
-        ctx.agents.delete(id).await.map_err(refusal)?;
+        ctx.agents().delete(id).await.map_err(refusal)?;
         reply(&AgentRef { id: id.to_string() })
     }
 }
@@ -59,7 +59,7 @@ pub(super) struct CreateGroup;
 impl Handler<ControlContext> for CreateGroup {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         let args: GroupRef = parse("group_add", &request.payload).map_err(|e| *e)?;
-        ctx.agents
+        ctx.agents()
             .create_group(&args.group)
             .await
             .map_err(refusal)?;
@@ -84,9 +84,9 @@ impl Handler<ControlContext> for ChangeMembership {
         let args: Membership = parse(name, &request.payload).map_err(|e| *e)?;
         let id = agent_id(&args.id).map_err(|e| *e)?;
         let outcome = if self.join {
-            ctx.agents.assign_group(id, &args.group).await
+            ctx.agents().assign_group(id, &args.group).await
         } else {
-            ctx.agents.unassign_group(id, &args.group).await
+            ctx.agents().unassign_group(id, &args.group).await
         };
         outcome.map_err(refusal)?;
         reply(&Membership {
@@ -110,8 +110,8 @@ impl Handler<ControlContext> for ListGroups {
         if args.local {
             return reply(&local_groups(ctx).await?);
         }
-        let groups = ctx.agents.list_groups().await.map_err(refusal)?;
-        let agents = ctx.agents.list_agents().await.map_err(refusal)?;
+        let groups = ctx.agents().list_groups().await.map_err(refusal)?;
+        let agents = ctx.agents().list_agents().await.map_err(refusal)?;
         let items = groups
             .into_iter()
             .map(|name| GroupRow {

@@ -33,7 +33,7 @@ impl Handler<ControlContext> for Report {
         match (&report.id, &report.ids) {
             (Some(id), None) => {
                 let id: AgentId = id.parse().map_err(refusal)?;
-                ctx.agents
+                ctx.agents()
                     .report(id, event(&report))
                     .await
                     .map_err(refusal)?;
@@ -46,7 +46,7 @@ impl Handler<ControlContext> for Report {
                 let mut outcome = ReportOutcome::default();
                 for text in ids {
                     let result = match text.parse::<AgentId>() {
-                        Ok(id) => ctx.agents.report(id, event(&report)).await,
+                        Ok(id) => ctx.agents().report(id, event(&report)).await,
                         Err(error) => Err(error),
                     };
                     match result {

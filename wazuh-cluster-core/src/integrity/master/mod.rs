@@ -47,17 +47,13 @@ use crate::integrity::{FullRehashSchedule, MetadataTable, ZipLimit, ZipLimitConf
 use crate::session::Router;
 use crate::storage::StorageError;
 use crate::sync_state::{SyncStateQuery, SyncStateRecord, SyncStateStore};
-use crate::transfer::{FileInbox, TaskSet, TaskSpawner};
+use crate::transfer::{FileInbox, PendingTasks, TaskSpawner};
 use worker_state::WorkerState;
 
-use super::conn::MasterConn;
-
-/// What [`MasterBuilder::integrity`](super::MasterBuilder::integrity) was given.
-pub(crate) struct IntegritySetup {
-    pub files: Arc<dyn FileSource>,
-    pub sync_states: Arc<dyn SyncStateStore>,
-    pub config: IntegrityConfig,
-}
+use crate::master::{MasterConn, MasterRole};
+use crate::module::{Module, ModuleContext};
+use crate::session::DuplicateRoute;
+use futures_util::future::BoxFuture;
 
 /// The master's integrity state: its table, every worker's lock, limit and stats.
 pub struct MasterIntegrity {
@@ -71,7 +67,7 @@ pub struct MasterIntegrity {
     workers: Mutex<BTreeMap<String, WorkerState>>,
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
-    task_set: Mutex<Option<TaskSet>>,
+    tasks: PendingTasks,
     recalculate_soon: tokio::sync::Notify,
 }
 
@@ -90,38 +86,31 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MasterIntegrity {
-    pub(crate) fn new(setup: IntegritySetup, clock: Arc<dyn Clock>, seed: u64) -> Arc<Self> {
-        let (task_set, spawner) = TaskSet::new();
+    /// The integrity sync of the master of `ctx`: it keeps the metadata table of `files`,
+    /// answers the workers' integrity checks, sends them what differs and records the state of
+    /// every file on every worker in `sync_states`. Add it with
+    /// [`MasterBuilder::module`](crate::MasterBuilder::module).
+    pub fn new(
+        ctx: ModuleContext<MasterRole>,
+        files: Arc<dyn FileSource>,
+        sync_states: Arc<dyn SyncStateStore>,
+        config: IntegrityConfig,
+    ) -> Arc<Self> {
+        let (tasks, spawner) = PendingTasks::new();
         Arc::new(Self {
-            files: setup.files,
-            sync_states: setup.sync_states,
-            schedule: Mutex::new(FullRehashSchedule::new(setup.config.full_rehash_period)),
-            config: setup.config,
-            clock,
+            files,
+            sync_states,
+            schedule: Mutex::new(FullRehashSchedule::new(config.full_rehash_period)),
+            config,
+            clock: ctx.clock,
             table: tokio::sync::RwLock::new(MetadataTable::new()),
             ready: AtomicBool::new(false),
             workers: Mutex::new(BTreeMap::new()),
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            rng: Mutex::new(StdRng::seed_from_u64(ctx.seed)),
             spawner,
-            task_set: Mutex::new(Some(task_set)),
+            tasks,
             recalculate_soon: tokio::sync::Notify::new(),
         })
-    }
-
-    /// Adds the integrity handlers to the master's router.
-    pub(crate) fn install(self: &Arc<Self>, router: &mut Router<MasterConn>) {
-        handlers::install(self, router);
-    }
-
-    /// Runs the recalculation loop and the background tasks of the transfers.
-    pub(crate) async fn run(self: Arc<Self>) {
-        let tasks = lock(&self.task_set).take();
-        match tasks {
-            Some(tasks) => {
-                tokio::join!(tasks.run(), recalc::recalculate_forever(self.clone()));
-            }
-            None => recalc::recalculate_forever(self).await,
-        }
     }
 
     fn zip_limit_config(&self) -> ZipLimitConfig {
@@ -199,5 +188,19 @@ impl MasterIntegrity {
         query: &SyncStateQuery,
     ) -> Result<Vec<SyncStateRecord>, StorageError> {
         self.sync_states.states(query).await
+    }
+}
+
+impl Module<MasterRole> for MasterIntegrity {
+    fn install(self: Arc<Self>, router: &mut Router<MasterConn>) -> Result<(), DuplicateRoute> {
+        handlers::install(&self, router)
+    }
+
+    fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        // The recalculation loop, and beside it the background tasks of the transfers.
+        Box::pin(async move {
+            let recalculate = recalc::recalculate_forever(self.clone());
+            self.tasks.run_beside(recalculate).await;
+        })
     }
 }

@@ -25,13 +25,16 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::{WorkerConn, WorkerHandle};
 use crate::clock::{Clock, Instant};
 use crate::config::IntegrityConfig;
 use crate::files::FileSource;
 use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats, MetadataTable};
+use crate::module::{Module, ModuleContext};
+use crate::session::DuplicateRoute;
 use crate::session::Router;
-use crate::transfer::{FileInbox, TaskSet, TaskSpawner, WaitingTask};
+use crate::transfer::{FileInbox, PendingTasks, TaskSpawner, WaitingTask};
+use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
+use futures_util::future::BoxFuture;
 
 /// What the worker shows about its integrity sync.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,13 +68,14 @@ pub struct WorkerIntegrity {
     clock: Arc<dyn Clock>,
     name: String,
     tag: String,
+    worker: WorkerHandle,
     table: tokio::sync::Mutex<MetadataTable>,
     schedule: Mutex<FullRehashSchedule>,
     inbox: Mutex<FileInbox>,
     state: Mutex<SyncState>,
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
-    task_set: Mutex<Option<TaskSet>>,
+    tasks: PendingTasks,
 }
 
 impl std::fmt::Debug for WorkerIntegrity {
@@ -89,14 +93,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl WorkerIntegrity {
-    pub(crate) fn new(
+    /// The integrity sync of the worker of `ctx`: every `sync_integrity` it sends the metadata
+    /// of `files` to the master and applies what the master sends back. Add it with
+    /// [`WorkerBuilder::module`](crate::WorkerBuilder::module).
+    pub fn new(
+        ctx: ModuleContext<WorkerRole>,
         files: Arc<dyn FileSource>,
         config: IntegrityConfig,
-        clock: Arc<dyn Clock>,
-        name: &str,
-        seed: u64,
     ) -> Arc<Self> {
-        let (task_set, spawner) = TaskSet::new();
+        let (tasks, spawner) = PendingTasks::new();
+        let name = ctx.node_name;
         Arc::new(Self {
             files,
             schedule: Mutex::new(FullRehashSchedule::new(config.full_rehash_period)),
@@ -105,33 +111,16 @@ impl WorkerIntegrity {
                 config.inbox,
             )),
             config,
-            clock,
-            name: name.to_owned(),
+            clock: ctx.clock,
             tag: format!("Worker {name}"),
+            name,
+            worker: ctx.node,
             table: tokio::sync::Mutex::new(MetadataTable::new()),
             state: Mutex::new(SyncState::default()),
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            rng: Mutex::new(StdRng::seed_from_u64(ctx.seed)),
             spawner,
-            task_set: Mutex::new(Some(task_set)),
+            tasks,
         })
-    }
-
-    /// Adds the integrity handlers to the worker's router.
-    pub(crate) fn install(self: &Arc<Self>, router: &mut Router<WorkerConn>) {
-        handlers::install(self, router);
-    }
-
-    /// Runs the periodic check (on the current connection to the master) and the background
-    /// tasks of the transfers.
-    pub(crate) async fn run(self: Arc<Self>, worker: WorkerHandle) {
-        let tasks = lock(&self.task_set).take();
-        let checks = check::check_forever(self.clone(), worker);
-        match tasks {
-            Some(tasks) => {
-                tokio::join!(tasks.run(), checks);
-            }
-            None => checks.await,
-        }
     }
 
     /// What the worker's integrity sync did so far.
@@ -142,5 +131,20 @@ impl WorkerIntegrity {
     /// Whether a container from the master is being received or applied.
     pub fn is_busy(&self) -> bool {
         lock(&self.state).busy
+    }
+}
+
+impl Module<WorkerRole> for WorkerIntegrity {
+    fn install(self: Arc<Self>, router: &mut Router<WorkerConn>) -> Result<(), DuplicateRoute> {
+        handlers::install(&self, router)
+    }
+
+    fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
+        // The periodic check (on the current connection to the master), and beside it the
+        // background tasks of the transfers.
+        Box::pin(async move {
+            let checks = check::check_forever(self.clone(), self.worker.clone());
+            self.tasks.run_beside(checks).await;
+        })
     }
 }

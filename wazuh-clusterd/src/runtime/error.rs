@@ -1,15 +1,10 @@
-//! The seam between the daemon's startup and the running cluster node.
-//!
-//! [`run_node`] is called once the configuration is valid, logging is set up and the pid file is
-//! written; when it returns, the daemon removes the pid file and exits. It runs
-//! [`crate::runtime`]: TCP, SQLite, the control socket, until SIGTERM or SIGINT.
+//! What the node gets from the daemon besides its configuration, and why it could not start.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::config::ClusterConfig;
 use crate::storage::OpenError;
 
 /// What the node gets from the daemon besides its configuration.
@@ -75,9 +70,4 @@ pub enum NodeError {
     /// The key could not be turned into a Fernet key.
     #[error("the cluster key cannot be used for encryption: {0}")]
     Key(#[from] wazuh_cluster_proto::ClusterKeyError),
-}
-
-/// Runs the node described by `config` until SIGTERM or SIGINT, then stops cleanly.
-pub fn run_node(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
-    crate::runtime::run(config, context)
 }

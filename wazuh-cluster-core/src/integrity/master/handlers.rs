@@ -13,8 +13,8 @@ use wazuh_cluster_proto::payload::{
 use super::worker_state::Lease;
 use super::{MasterIntegrity, lock, sync};
 use crate::integrity::route_integrity;
-use crate::master::conn::MasterConn;
-use crate::session::{Handler, HandlerResult, Reply, Request, Router};
+use crate::master::MasterConn;
+use crate::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
 use crate::sync_state::FileSyncState;
 use crate::transfer::{TransferStep, hand_over, new_task_id};
 
@@ -34,7 +34,10 @@ struct IntegrityHandler {
 }
 
 /// Routes every integrity command to its handler.
-pub(super) fn install(integrity: &Arc<MasterIntegrity>, router: &mut Router<MasterConn>) {
+pub(super) fn install(
+    integrity: &Arc<MasterIntegrity>,
+    router: &mut Router<MasterConn>,
+) -> Result<(), DuplicateRoute> {
     let routes: [(Command, Kind); 8] = [
         (names::SYN_I_W_M_P, Kind::Permission),
         (names::SYN_I_W_M, Kind::Start),
@@ -49,7 +52,7 @@ pub(super) fn install(integrity: &Arc<MasterIntegrity>, router: &mut Router<Mast
         let integrity = integrity.clone();
         (command, IntegrityHandler { integrity, kind })
     });
-    route_integrity(router, handlers, "Master");
+    route_integrity(router, handlers)
 }
 
 /// Logs a refused request of worker `tag` and returns the exception sent back.

@@ -10,7 +10,7 @@ use wazuh_cluster_proto::payload::{TaskError, TaskFile, WazuhException, error_co
 
 use super::{WorkerIntegrity, apply, lock};
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, route_integrity};
-use crate::session::{Handler, HandlerResult, Reply, Request, Router};
+use crate::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
 use crate::transfer::{TransferStep, hand_over, new_task_id};
 use crate::worker::WorkerConn;
 
@@ -30,7 +30,10 @@ struct IntegrityHandler {
 }
 
 /// Routes every integrity command to its handler.
-pub(super) fn install(integrity: &Arc<WorkerIntegrity>, router: &mut Router<WorkerConn>) {
+pub(super) fn install(
+    integrity: &Arc<WorkerIntegrity>,
+    router: &mut Router<WorkerConn>,
+) -> Result<(), DuplicateRoute> {
     let routes: [(Command, Kind); 8] = [
         (names::SYN_M_C_OK, Kind::NotRequired),
         (names::SYN_M_C, Kind::Start),
@@ -45,7 +48,7 @@ pub(super) fn install(integrity: &Arc<WorkerIntegrity>, router: &mut Router<Work
         let integrity = integrity.clone();
         (command, IntegrityHandler { integrity, kind })
     });
-    route_integrity(router, handlers, &integrity.tag);
+    route_integrity(router, handlers)
 }
 
 /// Logs a refused request and returns the exception sent back.
