@@ -15,13 +15,33 @@
 //! `ok` `Client <name> added`.
 
 use async_trait::async_trait;
+use wazuh_cluster_proto::Command;
+use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::error_codes;
 use wazuh_cluster_proto::payload::{Hello, HelloError, WazuhException, validate_node_name};
 
 use super::conn::MasterConn;
 use super::registry::WorkerEntry;
-use crate::session::{Handler, HandlerResult, Reply, Request};
+use crate::session::{Gate, Handler, HandlerResult, Reply, Request};
 use crate::storage::NodeRecord;
+
+/// The master's admission rule: before a successful `hello` on a connection, nothing but
+/// `hello` runs; anything else is refused with 3000 and the connection closes. Every handler
+/// can then take the worker's identity from the session ([`MasterConn::worker_name`]).
+pub(crate) struct HelloFirst;
+
+impl Gate<MasterConn> for HelloFirst {
+    fn admit(&self, conn: &MasterConn, command: &Command) -> Result<(), Box<WazuhException>> {
+        if *command == names::HELLO || conn.worker_name().is_some() {
+            return Ok(());
+        }
+        Err(Box::new(
+            WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
+                "{command} before a successful hello; a worker must send hello first"
+            )),
+        ))
+    }
+}
 
 /// Handler of `hello`.
 pub(crate) struct HelloHandler;

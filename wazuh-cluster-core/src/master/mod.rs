@@ -61,6 +61,7 @@ impl MasterBuilder {
     pub fn new(config: MasterConfig, clock: Arc<dyn Clock>, storage: Arc<dyn Storage>) -> Self {
         let mut router = Router::new();
         router
+            .gate(handshake::HelloFirst)
             .route(names::HELLO, handshake::HelloHandler)
             .and_then(|r| r.route(names::ECHO_C, keepalive::EchoHandler))
             .and_then(|r| r.route(names::GET_NODES, get_nodes::GetNodesHandler))

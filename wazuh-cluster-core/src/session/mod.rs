@@ -9,6 +9,8 @@
 //!   [`SessionConfig::max_concurrent_requests`] at once). An unknown command is answered with
 //!   Wazuh's plain-text `err` (`unknown command 'b'<cmd>''`), a handler's error with the WazuhJSON
 //!   exception.
+//! - The router's [`Gate`] is asked first: a refused request is answered with its `err` and the
+//!   session closes (the master's gate admits nothing but `hello` before a successful `hello`).
 //! - Unlike Wazuh, a reply command (`ok`, `err`, `ok-m`, `ok-c`) under a counter that is not
 //!   pending is dropped instead of being dispatched: answering it with `err` would start an
 //!   endless exchange of errors between two nodes.
@@ -29,7 +31,7 @@ use wazuh_cluster_proto::payload::unknown_command_payload;
 use wazuh_cluster_proto::{Command, Message};
 
 pub use handle::{RequestError, SessionHandle};
-pub use router::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+pub use router::{DuplicateRoute, Gate, Handler, HandlerResult, Reply, Request, Router};
 
 use crate::clock::Clock;
 use crate::config::SessionConfig;
@@ -145,10 +147,19 @@ impl<Ctx: Send + Sync + 'static> SessionDriver<Ctx> {
                         } else if is_reply_command(&message.command) {
                             tracing::debug!(tag, subtag = "Main", command = %message.command, counter = message.counter,
                                 "Dropped a reply to no pending request.");
-                        } else if let Some(unknown) = dispatch(&parts, &handle, &mut handlers, message)
-                            && sink.send(unknown).await.is_err()
-                        {
-                            break;
+                        } else {
+                            match dispatch(&parts, &handle, &mut handlers, message) {
+                                Dispatched::Started => {}
+                                Dispatched::Unknown(reply) => {
+                                    if sink.send(reply).await.is_err() {
+                                        break;
+                                    }
+                                }
+                                Dispatched::Refused(reply) => {
+                                    let _ = sink.send(reply).await;
+                                    break;
+                                }
+                            }
                         }
                     }
                     Some(Err(error)) => {
@@ -170,17 +181,37 @@ impl<Ctx: Send + Sync + 'static> SessionDriver<Ctx> {
     }
 }
 
-/// Starts the handler of `message`, or returns the `err` reply of an unknown command.
+/// What became of an inbound request.
+enum Dispatched {
+    /// Its handler runs.
+    Started,
+    /// No handler: the `err` reply of an unknown command.
+    Unknown(Message),
+    /// The router's gate refused it: the `err` reply to send before closing the session.
+    Refused(Message),
+}
+
+/// Starts the handler of `message`, or says why not.
 fn dispatch<Ctx: Send + Sync + 'static>(
     parts: &SessionParts<Ctx>,
     handle: &SessionHandle,
     handlers: &mut JoinSet<()>,
     message: Message,
-) -> Option<Message> {
+) -> Dispatched {
+    if let Err(refusal) = parts.router.admit(&parts.ctx, &message.command) {
+        tracing::info!(
+            tag = parts.tag.as_str(),
+            subtag = "Main",
+            "Refused {} from {}: {refusal}; closing the connection.",
+            message.command,
+            parts.peer
+        );
+        return Dispatched::Refused(Message::new(message.counter, names::ERR, refusal.to_json()));
+    }
     let Some(handler) = parts.router.handler(&message.command) else {
         tracing::debug!(tag = parts.tag.as_str(), subtag = "Main", command = %message.command,
             "Unknown command received.");
-        return Some(Message::new(
+        return Dispatched::Unknown(Message::new(
             message.counter,
             names::ERR,
             unknown_command_payload(message.command.as_bytes()),
@@ -203,5 +234,5 @@ fn dispatch<Ctx: Send + Sync + 'static>(
         };
         let _ = outbound.send(Outbound::Reply(reply));
     });
-    None
+    Dispatched::Started
 }

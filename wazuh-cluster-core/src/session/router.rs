@@ -71,15 +71,25 @@ pub struct DuplicateRoute {
     pub command: Command,
 }
 
-/// The table from command to handler of one role.
+/// Decides, per connection, whether a command may run now: the role's admission rule (the
+/// master admits nothing but `hello` before a successful `hello`).
+pub trait Gate<Ctx>: Send + Sync + 'static {
+    /// `Ok` to dispatch `command` (routed or not); `Err` refuses it: the exception is sent back
+    /// as `err` and the session closes.
+    fn admit(&self, ctx: &Ctx, command: &Command) -> Result<(), Box<WazuhException>>;
+}
+
+/// The table from command to handler of one role, and its admission rule.
 pub struct Router<Ctx> {
     routes: BTreeMap<Command, Arc<dyn Handler<Ctx>>>,
+    gate: Option<Box<dyn Gate<Ctx>>>,
 }
 
 impl<Ctx> Default for Router<Ctx> {
     fn default() -> Self {
         Self {
             routes: BTreeMap::new(),
+            gate: None,
         }
     }
 }
@@ -107,6 +117,20 @@ impl<Ctx: Send + Sync + 'static> Router<Ctx> {
         }
         self.routes.insert(command, Arc::new(handler));
         Ok(self)
+    }
+
+    /// Sets the admission rule checked before every inbound request (none: everything is
+    /// admitted).
+    pub fn gate(&mut self, gate: impl Gate<Ctx>) -> &mut Self {
+        self.gate = Some(Box::new(gate));
+        self
+    }
+
+    /// Whether `command` may run now on the connection of `ctx` (see [`Gate`]).
+    pub fn admit(&self, ctx: &Ctx, command: &Command) -> Result<(), Box<WazuhException>> {
+        self.gate
+            .as_ref()
+            .map_or(Ok(()), |gate| gate.admit(ctx, command))
     }
 
     /// The handler of `command`, if any.
