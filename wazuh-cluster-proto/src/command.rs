@@ -142,6 +142,11 @@ pub mod names {
     pub const SYN_M_C_E: Command = Command::from_static("syn_m_c_e");
     /// Master to worker: integrity sync error.
     pub const SYN_M_C_R: Command = Command::from_static("syn_m_c_r");
+    /// Master to worker (this project's, not Wazuh's): the master's synchronized files changed;
+    /// start an integrity check now instead of at the next `sync_integrity`. Empty payload,
+    /// answered `ok`. A Python Wazuh worker answers it with its plain-text "unknown command"
+    /// error, which the master ignores: such a worker simply syncs on its own schedule.
+    pub const SYN_M_CHG: Command = Command::from_static("syn_m_chg");
     /// Agent-info permission request.
     pub const SYN_A_W_M_P: Command = Command::from_static("syn_a_w_m_p");
     /// Agent-info delivery (string id).

@@ -42,9 +42,19 @@ pub struct RefreshReport {
     pub hashed: usize,
     /// Files that left the table because they are no longer listed (or vanished while hashed).
     pub removed: usize,
+    /// Files whose hash is new or differs from the previous table's (a hashed file whose
+    /// content did not change is not counted).
+    pub changed: usize,
     /// Files that could not be hashed, with the error; a known one keeps its previous entry, a
     /// new one stays out of the table until it can be read.
     pub unreadable: Vec<(String, String)>,
+}
+
+impl RefreshReport {
+    /// Whether the refresh changed what a worker must hold: a file added, edited or removed.
+    pub fn changed_content(&self) -> bool {
+        self.changed > 0 || self.removed > 0
+    }
 }
 
 /// The `{path: (size, mtime, hash)}` table of a node's synchronized files.
@@ -90,6 +100,9 @@ impl MetadataTable {
         for ((path, previous), result) in to_hash.into_iter().zip(results) {
             match result {
                 Ok(hashed) => {
+                    if previous.as_ref().is_none_or(|p| p.hash != hashed.hash) {
+                        report.changed += 1;
+                    }
                     let key = path.as_str().to_owned();
                     next.insert(
                         key,

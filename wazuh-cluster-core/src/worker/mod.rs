@@ -42,6 +42,7 @@ pub struct WorkerShared {
     /// Its log tag, `Worker <name>`.
     pub tag: String,
     status: SharedStatus,
+    sessions: tokio::sync::watch::Sender<u64>,
 }
 
 /// The context of the worker's connection to the master, given to its handlers.
@@ -77,6 +78,7 @@ impl WorkerBuilder {
                 config,
                 clock,
                 status: SharedStatus::default(),
+                sessions: tokio::sync::watch::Sender::new(0),
             }),
             connector,
             router: Router::new(),
@@ -238,7 +240,9 @@ impl Worker {
                 status.last_handshake_error = None;
                 status.sessions_established += 1;
                 status.master = Some(session.clone());
+                let established = status.sessions_established;
                 drop(status);
+                shared.sessions.send_replace(established);
                 tracing::info!(tag, subtag = "Main", "Successfully connected to master.");
             }
             Err(error) => {
@@ -276,6 +280,12 @@ impl WorkerHandle {
     /// The worker's current status.
     pub fn status(&self) -> WorkerStatus {
         self.shared.status.snapshot()
+    }
+
+    /// Watches the number of sessions the master accepted: it changes right after each
+    /// successful `hello`, so a module can start its work on a new session at once.
+    pub fn sessions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.sessions.subscribe()
     }
 
     /// The worker's name.

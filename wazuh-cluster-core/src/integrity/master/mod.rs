@@ -9,6 +9,8 @@
 //! new_file/file_upd/file_end -> the worker's inbox (queue/cluster/<worker>/ only, bounded)
 //! syn_i_w_m_e -> decode, compare -> syn_m_c_ok, or syn_m_c + container + syn_m_c_e
 //! syn_i_w_m_r -> the worker gave up: release the lock
+//! after a recalculation that changed a file: syn_m_chg to every connected worker, which
+//!     checks at once (a Python worker answers "unknown command" and keeps its own schedule)
 //! cancel_task -> the worker timed out on our container: shrink its container limit
 //! ```
 //!
@@ -50,7 +52,7 @@ use crate::sync_state::{SyncStateQuery, SyncStateRecord, SyncStateStore};
 use crate::transfer::{FileInbox, PendingTasks, TaskSpawner};
 use worker_state::WorkerState;
 
-use crate::master::{MasterConn, MasterRole};
+use crate::master::{MasterConn, MasterHandle, MasterRole};
 use crate::module::{Module, ModuleContext};
 use crate::session::DuplicateRoute;
 use futures_util::future::BoxFuture;
@@ -69,6 +71,7 @@ pub struct MasterIntegrity {
     spawner: TaskSpawner,
     tasks: PendingTasks,
     recalculate_soon: tokio::sync::Notify,
+    master: MasterHandle,
 }
 
 impl std::fmt::Debug for MasterIntegrity {
@@ -110,6 +113,7 @@ impl MasterIntegrity {
             spawner,
             tasks,
             recalculate_soon: tokio::sync::Notify::new(),
+            master: ctx.node,
         })
     }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{MasterIntegrity, lock};
+use wazuh_cluster_proto::command::names;
+
 use crate::integrity::RefreshMode;
 
 /// Refreshes the table and opens a permission cycle, forever: every `recalculate_integrity`,
@@ -16,6 +18,22 @@ pub(super) async fn recalculate_forever(integrity: Arc<MasterIntegrity>) {
             () = integrity.clock.sleep(integrity.config.recalculate_integrity) => {}
             () = integrity.recalculate_soon.notified() => {}
         }
+    }
+}
+
+/// Tells every connected worker that the files changed (`syn_m_chg`), so each checks now; the
+/// new permission cycle this recalculation opens grants it.
+fn tell_workers(integrity: &MasterIntegrity) {
+    for (name, session) in integrity.master.worker_sessions() {
+        integrity.spawner.spawn(async move {
+            if let Err(error) = session.request(names::SYN_M_CHG, &b""[..]).await {
+                tracing::debug!(
+                    tag = format!("Worker {name}").as_str(),
+                    subtag = "Integrity sync",
+                    "The worker did not take the change notice ({error}); it checks on its own schedule."
+                );
+            }
+        });
     }
 }
 
@@ -49,6 +67,9 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
                 }
             );
             integrity.ready.store(true, Ordering::Release);
+            if report.changed_content() {
+                tell_workers(integrity);
+            }
         }
         Err(error) => {
             tracing::error!(

@@ -62,6 +62,9 @@ pub(super) async fn receive_then_apply(
     }
     if state.receiving.is_none() {
         state.busy = false;
+        if std::mem::take(&mut state.recheck) {
+            integrity.check_soon.notify_one();
+        }
     }
 }
 

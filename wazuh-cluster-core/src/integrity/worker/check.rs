@@ -12,8 +12,10 @@ use crate::session::SessionHandle;
 use crate::transfer::{send_file, sync_file_name};
 use crate::worker::WorkerHandle;
 
-/// Checks every `sync_integrity` while connected and not applying a sync.
+/// Checks while connected and not applying a sync: right after each successful `hello`, when
+/// asked ([`WorkerIntegrity::check_now`]), and every `sync_integrity`.
 pub(super) async fn check_forever(integrity: Arc<WorkerIntegrity>, worker: WorkerHandle) {
+    let mut sessions = worker.sessions();
     loop {
         let status = worker.status();
         if let Some(session) = status.master.filter(|_| status.connected)
@@ -21,7 +23,18 @@ pub(super) async fn check_forever(integrity: Arc<WorkerIntegrity>, worker: Worke
         {
             check_once(&integrity, &session).await;
         }
-        integrity.clock.sleep(integrity.config.sync_integrity).await;
+        tokio::select! {
+            () = integrity.clock.sleep(integrity.config.sync_integrity) => {}
+            () = integrity.check_soon.notified() => {}
+            () = next_session(&mut sessions) => {}
+        }
+    }
+}
+
+/// Returns when the master accepts a new session (never, once the worker is gone).
+async fn next_session(sessions: &mut tokio::sync::watch::Receiver<u64>) {
+    if sessions.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

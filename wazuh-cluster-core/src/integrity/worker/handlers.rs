@@ -21,6 +21,7 @@ enum Kind {
     End,
     MasterError,
     Cancel,
+    MasterChanged,
     Transfer(TransferStep),
 }
 
@@ -34,8 +35,9 @@ pub(super) fn install(
     integrity: &Arc<WorkerIntegrity>,
     router: &mut Router<WorkerConn>,
 ) -> Result<(), DuplicateRoute> {
-    let routes: [(Command, Kind); 8] = [
+    let routes: [(Command, Kind); 9] = [
         (names::SYN_M_C_OK, Kind::NotRequired),
+        (names::SYN_M_CHG, Kind::MasterChanged),
         (names::SYN_M_C, Kind::Start),
         (names::SYN_M_C_E, Kind::End),
         (names::SYN_M_C_R, Kind::MasterError),
@@ -97,6 +99,15 @@ impl Handler<WorkerConn> for IntegrityHandler {
                     String::from_utf8_lossy(&request.payload[..request.payload.len().min(256)])
                 );
                 Ok(Some(Reply::ok(&b"Thanks"[..])))
+            }
+            Kind::MasterChanged => {
+                tracing::debug!(
+                    tag,
+                    subtag = "Integrity check",
+                    "The master's files changed; checking now."
+                );
+                integrity.check_now();
+                Ok(Some(Reply::ok(&b"ok"[..])))
             }
             Kind::Transfer(step) => lock(&integrity.inbox)
                 .receive(step, &request.payload)

@@ -1,6 +1,7 @@
 //! The worker's side of the file integrity synchronization (Wazuh 4.x, protocol section 6).
 //!
 //! ```text
+//! right after each successful hello, when the master says its files changed (syn_m_chg), and
 //! every sync_integrity, while connected and no sync is being applied:
 //!   syn_i_w_m_p -> True: refresh the table (incremental, full on a schedule), pack
 //!   files_metadata.json alone, syn_i_w_m -> tid, new_file/file_upd/file_end, syn_i_w_m_e;
@@ -10,6 +11,7 @@
 //! new_file/file_upd/file_end -> inbox (queue/cluster/<own name>/ only, bounded, in memory)
 //! syn_m_c_e  -> decode the container (strict limits), apply it through the FileSource
 //! syn_m_c_r  -> the master gave up; cancel_task -> logged
+//! syn_m_chg  -> ok; check now (or right after the sync being applied)
 //! ```
 //!
 //! Nothing of a container reaches the files before it is complete and its checksum verified,
@@ -56,6 +58,8 @@ pub struct WorkerIntegrityReport {
 #[derive(Default)]
 struct SyncState {
     busy: bool,
+    /// The master asked for a check while a sync was being applied: check once it is done.
+    recheck: bool,
     receiving: Option<WaitingTask>,
     check_started: Option<(Instant, std::time::SystemTime)>,
     report: WorkerIntegrityReport,
@@ -76,6 +80,7 @@ pub struct WorkerIntegrity {
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
     tasks: PendingTasks,
+    check_soon: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for WorkerIntegrity {
@@ -120,12 +125,24 @@ impl WorkerIntegrity {
             rng: Mutex::new(StdRng::seed_from_u64(ctx.seed)),
             spawner,
             tasks,
+            check_soon: tokio::sync::Notify::new(),
         })
     }
 
     /// What the worker's integrity sync did so far.
     pub fn report(&self) -> WorkerIntegrityReport {
         lock(&self.state).report.clone()
+    }
+
+    /// Starts a check now instead of at the next `sync_integrity` (what `syn_m_chg` asks); while
+    /// a sync is being applied, right after it.
+    pub fn check_now(&self) {
+        let mut state = lock(&self.state);
+        if state.busy {
+            state.recheck = true;
+        } else {
+            self.check_soon.notify_one();
+        }
     }
 
     /// Whether a container from the master is being received or applied.
