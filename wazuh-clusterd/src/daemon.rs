@@ -135,15 +135,20 @@ fn problem_lines(path: &Path, error: &ConfigError) -> Vec<String> {
 fn summary(config: &ClusterConfig) -> String {
     let nodes: Vec<String> = config.nodes.iter().map(ToString::to_string).collect();
     format!(
-        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {})",
+        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}",
         config.name,
         config.node_name,
         config.node_type,
         config.bind_addr,
         config.port,
-        config.master_address(),
+        if config.failover {
+            "elected among the nodes".to_string()
+        } else {
+            config.master_address().to_string()
+        },
         nodes.join(", "),
         config.version,
-        config.version_check
+        config.version_check,
+        if config.failover { "yes" } else { "no" }
     )
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use wazuh_clusterd::config::{
     Cluster, ClusterConfig, ConfigError, ConfigWarning, DisabledBy, FieldError, KeyError,
-    LoadedConfig, NodeAddress, NodeType, VersionCheck, parse_str,
+    LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck, parse_str,
 };
 
 const KEY: &str = "c98b62a9b6169ac5f67dae55ae4a9088";
@@ -83,7 +83,7 @@ fn a_full_manager_file_with_other_blocks_comments_and_two_roots() {
     assert_eq!(config.key.as_str(), KEY);
     assert_eq!(config.port, 1517);
     assert_eq!(config.bind_addr, ip("192.168.56.101"));
-    assert_eq!(config.nodes, vec![NodeAddress::Ip(ip("127.0.0.1"))]);
+    assert_eq!(config.nodes, vec![NodeAddress::ip(ip("127.0.0.1"))]);
     assert_eq!(config.own_node, None);
     assert!(config.hidden);
     assert_eq!(config.version, "4.9.0");
@@ -106,7 +106,7 @@ fn defaults_of_a_minimal_worker() {
     assert_eq!(config.bind_addr, ip("0.0.0.0"));
     assert_eq!(
         config.master_address(),
-        &NodeAddress::Host("master.example.com".to_string())
+        &NodeAddress::name("master.example.com")
     );
     assert!(!config.hidden);
     assert_eq!(config.version, "4.9.2");
@@ -411,7 +411,7 @@ fn a_3x_worker_finds_itself_through_its_addresses() {
     assert_eq!(config.own_node, Some(2));
     assert_eq!(
         config.master_address(),
-        &NodeAddress::Ip(ip("192.168.56.101"))
+        &NodeAddress::ip(ip("192.168.56.101"))
     );
 }
 
@@ -548,4 +548,84 @@ fn an_invalid_file_still_reports_its_unknown_tags() {
         }
         other => panic!("expected field errors, got {other:?}"),
     }
+}
+
+#[test]
+fn nodes_take_an_optional_port() {
+    // A 3.x-style worker finds itself by address and port: [::1]:1518 on <port>1518.
+    let xml = three_x(
+        "worker",
+        &["127.0.0.1:1517", "[::1]:1518", "master.example.com:1600"],
+    )
+    .replace("<key>", "<port>1518</port><key>");
+    let config = enabled(parse_str(&xml, &[ip("::1")]).unwrap());
+    assert_eq!(config.own_node, Some(1));
+    assert_eq!(
+        config.nodes,
+        vec![
+            NodeAddress {
+                host: NodeHost::Ip(ip("127.0.0.1")),
+                port: Some(1517)
+            },
+            NodeAddress {
+                host: NodeHost::Ip(ip("::1")),
+                port: Some(1518)
+            },
+            NodeAddress {
+                host: NodeHost::Name("master.example.com".to_string()),
+                port: Some(1600)
+            },
+        ]
+    );
+    assert_eq!(config.nodes[1].to_string(), "[::1]:1518");
+    assert_eq!(config.master_address().port_or(config.port), 1517);
+    assert_eq!(NodeAddress::ip(ip("10.0.0.1")).port_or(1516), 1516);
+    assert!(!config.failover);
+    for bad in ["127.0.0.1:80", "127.0.0.1:x", "[::1]", "a b:1516", "host:"] {
+        let errors = problems(&three_x("worker", &[bad]));
+        assert!(
+            matches!(&errors[..], [FieldError::Invalid { field, value, .. }]
+                if field == "nodes/node" && value == bad),
+            "{bad}: {errors:?}"
+        );
+    }
+}
+
+fn failover(node_type: &str, port: u16, nodes: &[&str]) -> String {
+    let nodes: String = nodes.iter().map(|n| format!("<node>{n}</node>")).collect();
+    cluster(&format!(
+        "<node_type>{node_type}</node_type><key>{KEY}</key><port>{port}</port>\
+         <failover>yes</failover><nodes>{nodes}</nodes>"
+    ))
+}
+
+#[test]
+fn with_failover_a_master_eligible_node_finds_itself_by_address_and_port() {
+    let members = ["127.0.0.1:1516", "127.0.0.1:1517", "127.0.0.1:1518"];
+    let local = [ip("127.0.0.1")];
+    let config = enabled(parse_str(&failover("master", 1517, &members), &local).unwrap());
+    assert!(config.failover);
+    assert_eq!(config.own_node, Some(1));
+
+    let worker = enabled(parse_str(&failover("worker", 1600, &members), &local).unwrap());
+    assert!(worker.failover);
+    assert_eq!(worker.own_node, None);
+
+    match parse_str(&failover("master", 1600, &members), &local) {
+        Err(ConfigError::Invalid { errors, .. }) => assert_eq!(
+            errors,
+            vec![FieldError::FailoverSelfNotFound {
+                listed: members.join(", "),
+                port: 1600
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
+    let errors = problems(&cluster(&format!(
+        "<key>{KEY}</key><failover>maybe</failover><nodes><node>10.0.0.1</node></nodes>"
+    )));
+    assert!(
+        matches!(&errors[..], [FieldError::Invalid { field, .. }] if field == "failover"),
+        "{errors:?}"
+    );
 }

@@ -127,6 +127,18 @@ pub enum FieldError {
         /// The entries, comma-separated.
         listed: String,
     },
+    /// With `<failover>`, a master-eligible node whose own address is not in `<nodes>`.
+    #[error(
+        "nodes = [{listed}]: with <failover>yes</failover> every <node> is a master-eligible node \
+         and this one (node_type master, port {port}) must be listed: add this machine's IP \
+         address (with :{port} when the nodes share a machine), or make this node a worker"
+    )]
+    FailoverSelfNotFound {
+        /// The entries, comma-separated.
+        listed: String,
+        /// This node's `<port>`.
+        port: u16,
+    },
     /// A master listing several nodes (3.x style) whose own address is not the first.
     #[error(
         "nodes = [{listed}]: this node is the master, so its own address ({own}) must be the first \

@@ -14,7 +14,8 @@
 //!   `port` (1516; 1025-65535), `bind_addr` (`0.0.0.0`; an IP address), `nodes`
 //!   (required: `<nodes><node>ADDR</node>...</nodes>`, the master's address first), `hidden`
 //!   (`no`), `disabled` (`no`), and this project's `version` (`4.9.2`, announced in `hello`) and
-//!   `version_check` (`exact` or `minor`).
+//!   `version_check` (`exact` or `minor`), and `failover` (`no`; `yes`: every `<node>` is a
+//!   master-eligible member and the master is elected among them).
 //! - `interval` (3.x, `<n>s` or `<n>m`) sets the worker's integrity and agent-info periods and the
 //!   master's integrity recomputation; `<intervals>` (a project extension) overrides any single
 //!   timer of [`Intervals`] by name, e.g. `<intervals><keep_alive>2s</keep_alive></intervals>`,
@@ -23,7 +24,10 @@
 //! - `nodes`: `localhost`, `NODE_IP`, `0.0.0.0` and `127.0.1.1` are refused as Wazuh does;
 //!   `127.0.0.1` is allowed (single-machine clusters). Two equal entries are an error. With
 //!   several entries (3.x style), this machine must own one of them ([`LocalAddresses`]), and a
-//!   master must own the first.
+//!   master must own the first. An entry may carry a port, `host:port` or `[v6]:port` (default:
+//!   this node's `<port>`), so a whole cluster runs on one machine; an entry with a port is this
+//!   node only on that port. With `failover`, a master-eligible node must own one entry (any
+//!   position) and a worker need not.
 //! - Values present are checked even when the cluster is disabled; `key` and `nodes` are required
 //!   only when it is enabled.
 //! - Unknown tags are warnings, never errors. Every problem is collected and returned at once.
@@ -44,7 +48,7 @@ pub use key::{ClusterKey, KEY_LEN, KeyError};
 pub use local_addrs::{LocalAddresses, SystemAddresses};
 pub use model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
-    DisabledBy, LoadedConfig, NodeAddress, NodeType, VersionCheck,
+    DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
 
 /// Reads `path` and checks its `<cluster>` block; `local` tells which addresses are this

@@ -80,6 +80,9 @@ pub struct ClusterConfig {
     pub version_check: VersionCheck,
     /// Timers (`<interval>` of 3.x and `<intervals>` overrides applied).
     pub intervals: Intervals,
+    /// `<failover>` (default no): every `<node>` is a master-eligible member and the master is
+    /// elected among them; no: the first `<node>` is the master, as in Wazuh.
+    pub failover: bool,
 }
 
 impl ClusterConfig {
@@ -125,20 +128,67 @@ impl fmt::Display for VersionCheck {
     }
 }
 
-/// One `<node>` entry.
+/// One `<node>` entry: `host`, or `host:port` (`[v6]:port` for an IPv6 address).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeAddress {
+pub struct NodeAddress {
+    /// The node's IP address or host name.
+    pub host: NodeHost,
+    /// Its cluster port; `None` means the node uses this node's `<port>`.
+    pub port: Option<u16>,
+}
+
+/// The host part of a `<node>` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeHost {
     /// An IP address.
     Ip(IpAddr),
     /// A host name (never matches this machine's own addresses, as in 3.x).
-    Host(String),
+    Name(String),
+}
+
+impl NodeAddress {
+    /// `ip` on the default port.
+    pub fn ip(ip: IpAddr) -> Self {
+        Self {
+            host: NodeHost::Ip(ip),
+            port: None,
+        }
+    }
+
+    /// The host name `name` on the default port.
+    pub fn name(name: impl Into<String>) -> Self {
+        Self {
+            host: NodeHost::Name(name.into()),
+            port: None,
+        }
+    }
+
+    /// The port, `default` (the `<port>` of this node) when the entry names none.
+    pub fn port_or(&self, default: u16) -> u16 {
+        self.port.unwrap_or(default)
+    }
+
+    /// The host as a connect target (`::1`, not `[::1]`).
+    pub fn host_string(&self) -> String {
+        self.host.to_string()
+    }
+}
+
+impl fmt::Display for NodeHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeHost::Ip(ip) => ip.fmt(f),
+            NodeHost::Name(host) => f.write_str(host),
+        }
+    }
 }
 
 impl fmt::Display for NodeAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            NodeAddress::Ip(ip) => ip.fmt(f),
-            NodeAddress::Host(host) => f.write_str(host),
+        match (&self.host, self.port) {
+            (host, None) => host.fmt(f),
+            (NodeHost::Ip(IpAddr::V6(ip)), Some(port)) => write!(f, "[{ip}]:{port}"),
+            (host, Some(port)) => write!(f, "{host}:{port}"),
         }
     }
 }

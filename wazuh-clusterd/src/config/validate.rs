@@ -9,12 +9,12 @@ use super::key::ClusterKey;
 use super::local_addrs::LocalAddresses;
 use super::model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
-    DisabledBy, LoadedConfig, NodeAddress, NodeType, VersionCheck,
+    DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
 use super::parse::{RawCluster, RawField};
 
 /// Leaf tags of `<cluster>` this implementation reads.
-const KNOWN_TAGS: [&str; 11] = [
+const KNOWN_TAGS: [&str; 12] = [
     "name",
     "node_name",
     "node_type",
@@ -26,6 +26,7 @@ const KNOWN_TAGS: [&str; 11] = [
     "disabled",
     "version",
     "version_check",
+    "failover",
 ];
 
 /// `<node>` values Wazuh reserves as placeholders (compared case-insensitively).
@@ -154,8 +155,13 @@ pub(crate) fn validate(
             allowed: "list the master's address: <nodes><node>MASTER_IP</node></nodes>",
         });
     }
-    let own_node = match (enabled, &nodes, node_type) {
-        (true, Some(nodes), Some(node_type)) => find_self(nodes, node_type, local, &mut errors),
+    let failover = fields.get("failover").map_or(Some(false), |f| {
+        choice(f, &yes_no, "yes or no", &mut errors)
+    });
+    let own_node = match (enabled, &nodes, node_type, port, failover) {
+        (true, Some(nodes), Some(node_type), Some(port), Some(failover)) => {
+            find_self(nodes, (node_type, port, failover), local, &mut errors)
+        }
         _ => None,
     };
 
@@ -181,6 +187,7 @@ pub(crate) fn validate(
         version,
         version_check,
         intervals,
+        failover,
     ) {
         (
             Some(name),
@@ -194,6 +201,7 @@ pub(crate) fn validate(
             Some(version),
             Some(version_check),
             Some(intervals),
+            Some(failover),
         ) => ClusterConfig {
             name,
             node_name,
@@ -207,6 +215,7 @@ pub(crate) fn validate(
             version,
             version_check,
             intervals,
+            failover,
         },
         _ => unreachable!("every None above pushed an error"),
     };
@@ -339,23 +348,22 @@ fn nodes(entries: &[RawField], errors: &mut Vec<FieldError>) -> Option<Vec<NodeA
             });
             continue;
         }
-        let address = if let Ok(ip) = text.parse::<IpAddr>() {
-            NodeAddress::Ip(ip)
-        } else if is_host_name(text) {
-            NodeAddress::Host(text.to_string())
-        } else {
+        let Some(address) = node_address(text) else {
             errors.push(FieldError::Invalid {
                 field: "nodes/node".to_string(),
                 value: text.to_string(),
                 line: entry.line,
-                allowed: "an IP address or a host name".to_string(),
+                allowed: "an IP address or a host name, optionally with :PORT (1025-65535; \
+                          [IPv6]:PORT)"
+                    .to_string(),
             });
             continue;
         };
-        let identity = match &address {
-            NodeAddress::Ip(ip) => ip.to_string(),
-            NodeAddress::Host(host) => host.to_ascii_lowercase(),
+        let host = match &address.host {
+            NodeHost::Ip(ip) => ip.to_string(),
+            NodeHost::Name(host) => host.to_ascii_lowercase(),
         };
+        let identity = format!("{host} {:?}", address.port);
         if let Some(&first_line) = first_seen.get(&identity) {
             errors.push(FieldError::DuplicateNode {
                 value: text.to_string(),
@@ -368,6 +376,38 @@ fn nodes(entries: &[RawField], errors: &mut Vec<FieldError>) -> Option<Vec<NodeA
         out.push(address);
     }
     (errors.len() == before && !out.is_empty()).then_some(out)
+}
+
+/// `host`, `host:port` or `[v6]:port` (a bare IPv6 address has no port).
+fn node_address(text: &str) -> Option<NodeAddress> {
+    let host = |h: &str| {
+        if let Ok(ip) = h.parse::<IpAddr>() {
+            Some(NodeHost::Ip(ip))
+        } else {
+            is_host_name(h).then(|| NodeHost::Name(h.to_string()))
+        }
+    };
+    let port = |p: &str| p.parse::<u16>().ok().filter(|&p| p >= 1025);
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(NodeAddress::ip(ip));
+    }
+    if let Some(rest) = text.strip_prefix('[') {
+        let (v6, port_text) = rest.split_once("]:")?;
+        return Some(NodeAddress {
+            host: NodeHost::Ip(IpAddr::V6(v6.parse().ok()?)),
+            port: Some(port(port_text)?),
+        });
+    }
+    match text.split_once(':') {
+        Some((h, p)) => Some(NodeAddress {
+            host: host(h)?,
+            port: Some(port(p)?),
+        }),
+        None => Some(NodeAddress {
+            host: host(text)?,
+            port: None,
+        }),
+    }
 }
 
 fn is_host_name(text: &str) -> bool {
@@ -384,17 +424,41 @@ fn is_host_name(text: &str) -> bool {
         })
 }
 
-/// With several entries (3.x), the node must be one of them; a master must be the first.
+/// With several entries (3.x), the node must be one of them; a master must be the first. With
+/// `<failover>`, a master-eligible node must be one of them (any position) and a worker need
+/// not. An entry with a port is this node only on this node's `<port>`.
 fn find_self(
     nodes: &[NodeAddress],
-    node_type: NodeType,
+    own: (NodeType, u16, bool),
     local: &dyn LocalAddresses,
     errors: &mut Vec<FieldError>,
 ) -> Option<usize> {
+    let (node_type, port, failover) = own;
+    let is_local = |n: &NodeAddress| {
+        matches!(n.host, NodeHost::Ip(ip) if local.is_local(ip)) && n.port_or(port) == port
+    };
+    if failover {
+        return match node_type {
+            NodeType::Worker => None,
+            NodeType::Master => {
+                let own = nodes.iter().position(is_local);
+                if own.is_none() {
+                    errors.push(FieldError::FailoverSelfNotFound {
+                        listed: nodes
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        port,
+                    });
+                }
+                own
+            }
+        };
+    }
     if nodes.len() < 2 {
         return None;
     }
-    let is_local = |n: &NodeAddress| matches!(n, NodeAddress::Ip(ip) if local.is_local(*ip));
     let listed = || {
         nodes
             .iter()

@@ -27,9 +27,10 @@ pub(super) fn start(
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let tag = format!("Worker {}", config.node_name);
+    let master = config.master_address();
     let connector = TcpConnector::new(
-        config.master_address().to_string(),
-        config.port,
+        master.host_string(),
+        master.port_or(config.port),
         fernet,
         clock,
         tag,
