@@ -14,6 +14,7 @@
 //!   registry, agent-info and agent-groups ([`agents::MasterAgents`], [`agents::WorkerAgents`]);
 //! - [`files`]: the synchronized files;
 //!   [`transfer`]: moving a file over a session; [`sync_state`]: per worker and file states;
+//! - [`redirect`]: what a node that is not the master answers workers (failover);
 //! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
 //! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
 //!
@@ -30,6 +31,7 @@ pub mod master;
 pub mod module;
 pub mod node;
 mod node_rng;
+pub mod redirect;
 pub mod session;
 pub mod storage;
 pub mod sync_state;

@@ -11,6 +11,7 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_util::{Sink, SinkExt, Stream, TryStreamExt};
 use wazuh_cluster_proto::Message;
+use wazuh_cluster_proto::payload::MasterLocation;
 
 /// Why a transport failed. The connection is unusable afterwards.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +101,13 @@ impl fmt::Debug for Connection {
 pub trait Connector: Send + Sync + 'static {
     /// Opens a new connection to the master.
     async fn connect(&self) -> Result<Connection, TransportError>;
+
+    /// Told that the node it reached is not the master and where the master is now (a
+    /// [`not_master`](wazuh_cluster_proto::payload::not_master) refusal of `hello`): the next
+    /// [`connect`](Self::connect) should go there. Connectors with one fixed address ignore it.
+    fn follow(&self, master: &MasterLocation) {
+        let _ = master;
+    }
 }
 
 /// How a master is handed the connections workers open.

@@ -621,6 +621,12 @@ fn with_failover_a_master_eligible_node_finds_itself_by_address_and_port() {
         ),
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        problems(&failover("master", 1516, &members[..2])),
+        vec![FieldError::FailoverTooFewNodes {
+            listed: "127.0.0.1:1516, 127.0.0.1:1517".to_string()
+        }]
+    );
     let errors = problems(&cluster(&format!(
         "<key>{KEY}</key><failover>maybe</failover><nodes><node>10.0.0.1</node></nodes>"
     )));

@@ -5,6 +5,8 @@
 //! ```text
 //! loop: Connector::connect -> Session(Router<WorkerConn>) -> hello -> keepalive until closed
 //!       -> sleep connection_retry
+//!       (a hello refused with 3070 "not the master" names the master: Connector::follow, and
+//!       the next connect goes there at once)
 //! modules' background tasks (integrity checks, agent-info, ...) run beside it
 //! ```
 //!
@@ -155,11 +157,19 @@ impl Worker {
         }
         let shared = self.shared.clone();
         let tag = shared.tag.as_str();
+        let mut redirected_before = false;
         loop {
             match self.connector.connect().await {
                 Ok(connection) => {
                     let counter_start = self.rng.random();
-                    self.serve(connection, counter_start).await;
+                    let ended = self.serve(connection, counter_start).await;
+                    // Straight to the master a refusal named, unless the previous node
+                    // redirected too (an election in progress: wait as after any refusal).
+                    let follow_now = ended == Ended::Redirected && !redirected_before;
+                    redirected_before = ended == Ended::Redirected;
+                    if follow_now {
+                        continue;
+                    }
                 }
                 Err(error) => {
                     tracing::error!(
@@ -180,7 +190,7 @@ impl Worker {
     }
 
     /// Runs one connection to its end.
-    async fn serve(&self, connection: Connection, counter_start: u32) {
+    async fn serve(&self, connection: Connection, counter_start: u32) -> Ended {
         let shared = &self.shared;
         let tag = shared.tag.as_str();
         let (handle, driver) = session(
@@ -198,19 +208,24 @@ impl Worker {
             },
         );
         let mut run = pin!(driver.run());
-        tokio::select! {
+        let ended = tokio::select! {
             biased;
             () = &mut run => {
                 tracing::error!(tag, subtag = "Main", "The master closed the connection.");
+                Ended::Closed
             }
-            () = self.handshake_then_keep_alive(&handle) => run.await,
-        }
+            ended = self.handshake_then_keep_alive(&handle) => {
+                run.await;
+                ended
+            }
+        };
         let mut status = shared.status.lock();
         status.connected = false;
         status.master = None;
+        ended
     }
 
-    async fn handshake_then_keep_alive(&self, session: &SessionHandle) {
+    async fn handshake_then_keep_alive(&self, session: &SessionHandle) -> Ended {
         let shared = &self.shared;
         let tag = shared.tag.as_str();
         let config = &shared.config;
@@ -228,7 +243,7 @@ impl Worker {
                     "Could not connect to master: {error}."
                 );
                 session.close();
-                return;
+                return Ended::Closed;
             }
         };
         match session.request(names::HELLO, hello.encode()).await {
@@ -246,20 +261,50 @@ impl Worker {
                 tracing::info!(tag, subtag = "Main", "Successfully connected to master.");
             }
             Err(error) => {
-                tracing::error!(
-                    tag,
-                    subtag = "Main",
-                    "Could not connect to master: {error}."
-                );
+                let master = match &error {
+                    RequestError::Peer { error, .. } => error.current_master(),
+                    _ => None,
+                };
+                if let Some(master) = &master {
+                    tracing::info!(
+                        tag,
+                        subtag = "Main",
+                        "That node is not the master; following the master {} at {}.",
+                        master.name,
+                        master.address
+                    );
+                    self.connector.follow(master);
+                } else {
+                    tracing::error!(
+                        tag,
+                        subtag = "Main",
+                        "Could not connect to master: {error}."
+                    );
+                }
+                let redirected = master.is_some();
                 if let RequestError::Peer { error, .. } = error {
                     shared.status.lock().last_handshake_error = Some(error);
                 }
                 session.close();
-                return;
+                return if redirected {
+                    Ended::Redirected
+                } else {
+                    Ended::Closed
+                };
             }
         }
         keepalive::keep_alive(shared, session).await;
+        Ended::Closed
     }
+}
+
+/// How a connection to the master ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Refused, failed or closed: retry after `connection_retry`.
+    Closed,
+    /// The node was not the master and named it: connect there at once.
+    Redirected,
 }
 
 /// A cheap, cloneable view of a running worker.

@@ -2,6 +2,8 @@
 //!
 //! The texts of 1000 and 3000-3040 are Wazuh 4.9-4.12's. Codes 3050, 3051 and 3060 were added in
 //! Wazuh 4.14.5-4.14.6; their texts here are this project's own wording of what they mean.
+//! Code 3070 is this project's own (master failover); a Python Wazuh worker that receives it in
+//! reply to `hello` logs it and retries later, as for any refused `hello`.
 
 /// Unexpected internal error (also: wrong `hello` field count).
 pub const INTERNAL: u32 = 1000;
@@ -59,6 +61,11 @@ pub const MESSAGE_TOO_LARGE: u32 = 3050;
 pub const TOO_MANY_DIVIDED: u32 = 3051;
 /// Node name outside `[A-Za-z0-9_-]+` (Wazuh 4.14.6+).
 pub const INVALID_NODE_NAME: u32 = 3060;
+/// This project's: the node a worker said `hello` to is not the master now. The extra message
+/// ends with ` at HOST:PORT` naming the current master when one is known (see
+/// [`not_master`](super::not_master::not_master) and
+/// [`WazuhException::current_master`](super::WazuhException::current_master)).
+pub const NOT_MASTER: u32 = 3070;
 
 /// The message Wazuh shows for `code`, or `None` for a code outside this catalogue.
 pub fn message(code: u32) -> Option<&'static str> {
@@ -93,6 +100,7 @@ pub fn message(code: u32) -> Option<&'static str> {
         MESSAGE_TOO_LARGE => "Message size exceeds the maximum allowed limit",
         TOO_MANY_DIVIDED => "Too many divided messages being received at the same time",
         INVALID_NODE_NAME => "Invalid node name: only letters, digits, '_' and '-' are allowed",
+        NOT_MASTER => "This node is not the master",
         _ => return None,
     })
 }

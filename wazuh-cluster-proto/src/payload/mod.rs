@@ -11,6 +11,7 @@ pub mod exception;
 pub mod file_transfer;
 pub mod hello;
 pub mod metadata;
+pub mod not_master;
 mod python_json;
 pub mod relpath;
 pub mod set_data;
@@ -39,6 +40,7 @@ pub use metadata::{
     Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, blake2b_hex,
     decode_file_table,
 };
+pub use not_master::{MasterLocation, not_master};
 pub use relpath::{RelPathError, validate_relpath};
 pub use set_data::{SetDataEnvelope, SetDataError, pack_chunks};
 pub use string_transfer::{

@@ -127,6 +127,15 @@ pub enum FieldError {
         /// The entries, comma-separated.
         listed: String,
     },
+    /// With `<failover>`, fewer than three master-eligible nodes.
+    #[error(
+        "nodes = [{listed}]: with <failover>yes</failover> list at least 3 master-eligible nodes \
+         (3 or 5: a majority must survive a failure), or set <failover>no</failover>"
+    )]
+    FailoverTooFewNodes {
+        /// The entries, comma-separated.
+        listed: String,
+    },
     /// With `<failover>`, a master-eligible node whose own address is not in `<nodes>`.
     #[error(
         "nodes = [{listed}]: with <failover>yes</failover> every <node> is a master-eligible node \

@@ -378,6 +378,15 @@ fn nodes(entries: &[RawField], errors: &mut Vec<FieldError>) -> Option<Vec<NodeA
     (errors.len() == before && !out.is_empty()).then_some(out)
 }
 
+/// The entries of `<nodes>`, comma-separated, as errors list them.
+fn listed(nodes: &[NodeAddress]) -> String {
+    nodes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `host`, `host:port` or `[v6]:port` (a bare IPv6 address has no port).
 fn node_address(text: &str) -> Option<NodeAddress> {
     let host = |h: &str| {
@@ -437,6 +446,12 @@ fn find_self(
     let is_local = |n: &NodeAddress| {
         matches!(n.host, NodeHost::Ip(ip) if local.is_local(ip)) && n.port_or(port) == port
     };
+    if failover && nodes.len() < 3 {
+        errors.push(FieldError::FailoverTooFewNodes {
+            listed: listed(nodes),
+        });
+        return None;
+    }
     if failover {
         return match node_type {
             NodeType::Worker => None,
@@ -444,11 +459,7 @@ fn find_self(
                 let own = nodes.iter().position(is_local);
                 if own.is_none() {
                     errors.push(FieldError::FailoverSelfNotFound {
-                        listed: nodes
-                            .iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        listed: listed(nodes),
                         port,
                     });
                 }
@@ -459,23 +470,18 @@ fn find_self(
     if nodes.len() < 2 {
         return None;
     }
-    let listed = || {
-        nodes
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let locals: Vec<usize> = (0..nodes.len()).filter(|&i| is_local(&nodes[i])).collect();
     match (node_type, locals.as_slice()) {
         (_, []) => {
-            errors.push(FieldError::SelfNotFound { listed: listed() });
+            errors.push(FieldError::SelfNotFound {
+                listed: listed(nodes),
+            });
             None
         }
         (NodeType::Master, [0, ..]) => Some(0),
         (NodeType::Master, [own, ..]) => {
             errors.push(FieldError::MasterNotFirst {
-                listed: listed(),
+                listed: listed(nodes),
                 own: nodes[*own].to_string(),
             });
             None

@@ -1,11 +1,14 @@
 //! The worker's way to its master.
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::net::TcpStream;
 use wazuh_cluster_core::{Connection, Connector, TransportError};
 use wazuh_cluster_proto::Fernet;
+use wazuh_cluster_proto::payload::MasterLocation;
 
 use super::transport::tcp_transport;
 use crate::clock::SystemClock;
@@ -13,14 +16,35 @@ use crate::clock::SystemClock;
 /// Longest wait for the master to accept a TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Connects to the master at `host:port` (the first `<node>` and `<port>`).
-#[derive(Debug, Clone)]
+/// Connects to the master: the first `<node>` (and `<port>`), or with failover, whichever node
+/// the last refusal named as master, then each `<node>` in turn.
+#[derive(Debug)]
 pub struct TcpConnector {
-    host: String,
-    port: u16,
+    targets: Vec<Target>,
+    followed: Mutex<Option<Target>>,
+    next: AtomicUsize,
     fernet: Fernet,
     clock: SystemClock,
     tag: String,
+}
+
+/// A `host:port` to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Target {
+    host: String,
+    port: u16,
+}
+
+impl Target {
+    /// `host:port` or `[v6]:port`.
+    fn parse(address: &str) -> Option<Self> {
+        let (host, port) = address.rsplit_once(':')?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        Some(Self {
+            host: host.to_owned(),
+            port: port.parse().ok()?,
+        })
+    }
 }
 
 impl TcpConnector {
@@ -34,11 +58,44 @@ impl TcpConnector {
         tag: impl Into<String>,
     ) -> Self {
         Self {
-            host: host.into(),
-            port,
+            targets: vec![Target {
+                host: host.into(),
+                port,
+            }],
+            followed: Mutex::new(None),
+            next: AtomicUsize::new(0),
             fernet,
             clock,
             tag: tag.into(),
+        }
+    }
+
+    /// Adds `host:port` to the addresses tried in turn when the current one fails.
+    pub fn also(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.targets.push(Target {
+            host: host.into(),
+            port,
+        });
+        self
+    }
+
+    /// Where the next [`connect`](Connector::connect) goes: the followed master, else the next
+    /// address in turn.
+    fn target(&self) -> Target {
+        let followed = self.followed.lock().unwrap_or_else(|p| p.into_inner());
+        followed.clone().unwrap_or_else(|| {
+            let i = self.next.load(Ordering::Relaxed) % self.targets.len();
+            self.targets[i].clone()
+        })
+    }
+
+    /// After a failure at `target`: stop following it, move on to the next address.
+    fn failed(&self, target: &Target) {
+        let mut followed = self.followed.lock().unwrap_or_else(|p| p.into_inner());
+        if followed.as_ref() == Some(target) {
+            *followed = None;
+        } else {
+            self.next.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -46,25 +103,30 @@ impl TcpConnector {
 #[async_trait]
 impl Connector for TcpConnector {
     async fn connect(&self) -> Result<Connection, TransportError> {
-        let target = format!("{}:{}", self.host, self.port);
+        let target = self.target();
+        let name = format!("{}:{}", target.host, target.port);
         let stream = match tokio::time::timeout(
             CONNECT_TIMEOUT,
-            TcpStream::connect((self.host.as_str(), self.port)),
+            TcpStream::connect((target.host.as_str(), target.port)),
         )
         .await
         {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(TransportError::new(&target, e)),
+            Ok(Err(e)) => {
+                self.failed(&target);
+                return Err(TransportError::new(&name, e));
+            }
             Err(_) => {
+                self.failed(&target);
                 return Err(TransportError::new(
-                    &target,
+                    &name,
                     format!("no answer within {CONNECT_TIMEOUT:?}"),
                 ));
             }
         };
         let peer = stream
             .peer_addr()
-            .map_err(|e| TransportError::new(&target, e))?;
+            .map_err(|e| TransportError::new(&name, e))?;
         Ok(Connection {
             transport: tcp_transport(
                 stream,
@@ -75,5 +137,63 @@ impl Connector for TcpConnector {
             ),
             peer,
         })
+    }
+
+    fn follow(&self, master: &MasterLocation) {
+        match Target::parse(&master.address) {
+            Some(target) => {
+                *self.followed.lock().unwrap_or_else(|p| p.into_inner()) = Some(target);
+            }
+            None => tracing::warn!(
+                tag = self.tag.as_str(),
+                subtag = "Main",
+                "The master's address {:?} is not host:port; trying the configured nodes.",
+                master.address
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn connector() -> TcpConnector {
+        let fernet = Fernet::from_cluster_key("c98b62a9b6169ac5f67dae55ae4a9088").unwrap();
+        TcpConnector::new("10.0.0.1", 1516, fernet, SystemClock::new(), "Worker w")
+            .also("10.0.0.2", 1517)
+    }
+
+    fn target(host: &str, port: u16) -> Target {
+        Target {
+            host: host.into(),
+            port,
+        }
+    }
+
+    #[test]
+    fn failures_rotate_through_the_nodes_and_a_followed_master_goes_first() {
+        let c = connector();
+        assert_eq!(c.target(), target("10.0.0.1", 1516));
+        c.failed(&c.target());
+        assert_eq!(c.target(), target("10.0.0.2", 1517));
+        c.failed(&c.target());
+        assert_eq!(c.target(), target("10.0.0.1", 1516));
+        c.follow(&MasterLocation {
+            name: "m3".into(),
+            address: "[::1]:1518".into(),
+        });
+        assert_eq!(c.target(), target("::1", 1518));
+        c.failed(&c.target());
+        assert_eq!(
+            c.target(),
+            target("10.0.0.1", 1516),
+            "a dead master is dropped"
+        );
+        c.follow(&MasterLocation {
+            name: "m3".into(),
+            address: "not an address".into(),
+        });
+        assert_eq!(c.target(), target("10.0.0.1", 1516));
     }
 }

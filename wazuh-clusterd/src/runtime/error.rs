@@ -67,6 +67,12 @@ pub enum NodeError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// `<failover>yes</failover>` while this build cannot elect a master yet.
+    #[error(
+        "<failover>yes</failover>: master election is not available in this build yet; set \
+         <failover>no</failover> (the first <node> is the master) and see CHANGELOG.md"
+    )]
+    FailoverUnavailable,
     /// The key could not be turned into a Fernet key.
     #[error("the cluster key cannot be used for encryption: {0}")]
     Key(#[from] wazuh_cluster_proto::ClusterKeyError),

@@ -53,6 +53,9 @@ pub fn run(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError>
 }
 
 async fn run_async(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
+    if config.failover {
+        return Err(NodeError::FailoverUnavailable);
+    }
     let home = &context.home;
     queue::clean(home)?;
     let storage = SqliteStorage::open_in_home(home).await?;

@@ -27,14 +27,23 @@ pub(super) fn start(
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let tag = format!("Worker {}", config.node_name);
-    let master = config.master_address();
-    let connector = TcpConnector::new(
-        master.host_string(),
-        master.port_or(config.port),
-        fernet,
-        clock,
-        tag,
-    );
+    // Without failover the master is the first <node>; with it, any master-eligible node but
+    // this one may be the master now, and a refusal names the one that is.
+    let mut candidates = config
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| !config.failover || Some(i) != config.own_node)
+        .map(|(_, node)| (node.host_string(), node.port_or(config.port)));
+    let (host, port) = candidates
+        .next()
+        .expect("the configuration lists another node than this one");
+    let mut connector = TcpConnector::new(host, port, fernet, clock, tag);
+    if config.failover {
+        for (host, port) in candidates {
+            connector = connector.also(host, port);
+        }
+    }
     let storage = Arc::new(storage);
     let mut builder = WorkerBuilder::new(
         settings::worker_config(config),
