@@ -16,6 +16,8 @@ use wazuh_cluster_proto::payload::{AgentInfoRow, AgentInfoSync, DEFAULT_CHUNK_BY
 use wazuh_clusterd::storage::SqliteStorage;
 
 const WORKERS: u32 = 10;
+/// The master's clock during ingestion (Unix seconds), after every reported keepalive.
+const NOW: i64 = 1_700_000_100;
 
 fn envelopes(agents: u32) -> Vec<(String, Vec<u8>)> {
     let per_worker = agents / WORKERS;
@@ -62,7 +64,7 @@ async fn register(store: &dyn AgentStore, agents: u32) {
 fn ingest_all(runtime: &Runtime, store: &dyn AgentStore, envelopes: &[(String, Vec<u8>)]) {
     runtime.block_on(async {
         for (node, envelope) in envelopes {
-            let stats = ingest(store, Some(node), envelope)
+            let stats = ingest(store, Some(node), envelope, NOW)
                 .await
                 .expect("valid envelope");
             black_box(stats);

@@ -71,19 +71,32 @@ pub struct IngestStats {
     pub chunks: usize,
 }
 
+/// How far ahead of the master's clock a reported time may be (Wazuh's clock-skew allowance).
+/// Later times are taken as the master's `now`: a row dated in the future would otherwise
+/// never be marked disconnected and would win every later update.
+pub const MAX_FUTURE_SECS: i64 = 60;
+
 /// Decodes an agent-info envelope and applies its rows of registered agents to `store`, with
-/// `node` as the reporting node, in one store call ([`AgentStore::ingest_info`]).
+/// `node` as the reporting node, in one store call ([`AgentStore::ingest_info`]). `now` is the
+/// master's time (Unix seconds): times more than [`MAX_FUTURE_SECS`] after it become `now`.
 pub async fn ingest(
     store: &dyn AgentStore,
     node: Option<&str>,
     envelope: &[u8],
+    now: i64,
 ) -> Result<IngestStats, IngestError> {
     let sync = AgentInfoSync::decode(envelope, MAX_INFO_CHUNK).map_err(IngestError::Decode)?;
+    let clamp = |time: Option<i64>| time.map(|t| if t > now + MAX_FUTURE_SECS { now } else { t });
     let records: Vec<AgentInfoRecord> = sync
         .chunks
         .iter()
         .flatten()
-        .map(|row| record_from_row(row, node))
+        .map(|row| {
+            let mut record = record_from_row(row, node);
+            record.last_keepalive = clamp(record.last_keepalive);
+            record.disconnection_time = clamp(record.disconnection_time);
+            record
+        })
         .collect();
     let ingested = store
         .ingest_info(&records)
@@ -155,7 +168,8 @@ impl Handler<MasterConn> for InfoHandler {
         if let Some(worker) = &node {
             self.book.info_started(worker);
         }
-        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope)
+        let now = super::registry::unix_secs(started_wall);
+        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope, now)
             .await
             .map_err(|e| e.to_string());
         if let Some(worker) = &node {

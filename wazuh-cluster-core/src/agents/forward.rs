@@ -178,7 +178,14 @@ pub struct SendSyncHandler {
     pub registry: Arc<AgentRegistry>,
     /// Runs the request beside the master (it ends with the master).
     pub spawner: TaskSpawner,
+    /// Requests executing or answering at once, node-wide ([`MAX_SENDSYNC_IN_FLIGHT`]); a
+    /// request past it waits in its session's handler slot, so a flooding worker slows only its
+    /// own connection.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most `sendsync` requests the master executes or answers at once.
+pub const MAX_SENDSYNC_IN_FLIGHT: usize = 256;
 
 #[async_trait]
 impl<Ctx: Send + Sync + 'static> Handler<Ctx> for SendSyncHandler {
@@ -189,7 +196,12 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for SendSyncHandler {
         })?;
         let session = request.session.clone();
         let registry = self.registry.clone();
+        let Ok(permit) = self.in_flight.clone().acquire_owned().await else {
+            return Err(WazuhException::cluster(error_codes::CLUSTER)
+                .with_extra_message("the master is stopping; retry on the next master"));
+        };
         self.spawner.spawn(async move {
+            let _permit = permit;
             let answer = if envelope.daemon_name == AUTHD {
                 encode_answer(execute(&registry, envelope.message).await)
             } else {

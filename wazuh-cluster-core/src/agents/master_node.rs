@@ -21,7 +21,7 @@ use super::agent_info::{InfoHandler, InfoPermissionHandler};
 use super::api::{AgentApi, AgentEvent, AgentSummary, Registration};
 use super::config::AgentsConfig;
 use super::error::AgentError;
-use super::forward::SendSyncHandler;
+use super::forward::{MAX_SENDSYNC_IN_FLIGHT, SendSyncHandler};
 use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::{AgentRegistry, unix_secs};
@@ -142,6 +142,7 @@ impl Module<MasterRole> for MasterAgents {
                 SendSyncHandler {
                     registry: inner.registry.clone(),
                     spawner: inner.spawner.clone(),
+                    in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_SENDSYNC_IN_FLIGHT)),
                 },
             )?
             .route(names::SYN_A_W_M_P, InfoPermissionHandler)?

@@ -10,19 +10,31 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    StringStore, WazuhException, error_codes, new_str_payload, parse_new_str, parse_string_id,
-    str_upd_requests, string_id_payload,
+    DEFAULT_MAX_STRING, StringStore, WazuhException, error_codes, new_str_payload, parse_new_str,
+    parse_string_id, str_upd_requests, string_id_payload,
 };
 
 use crate::session::{Handler, HandlerResult, Reply, Request, RequestError, SessionHandle};
 
+/// Most strings one session may have pending at once.
+pub const MAX_PENDING_PER_SESSION: usize = 8;
+/// Most bytes one session may have declared across its pending strings: one string of the
+/// largest size, a quarter of the node's budget, so one peer cannot starve the others.
+pub const MAX_DECLARED_PER_SESSION: u64 = DEFAULT_MAX_STRING;
+/// Most strings pending on the node, from every session.
+pub const MAX_PENDING: usize = 1024;
+
 struct Inner {
     store: StringStore,
-    owners: HashMap<u32, SessionHandle>,
+    /// The session that declared each pending string, and the bytes it declared.
+    owners: HashMap<u32, (SessionHandle, u64)>,
     rng: StdRng,
 }
 
-/// Strings being received on one node, from any of its sessions.
+/// Strings being received on one node, from any of its sessions. Budgets, checked before
+/// anything is stored: 256 MiB a string and 1 GiB declared on the node ([`StringStore`]), at
+/// most [`MAX_PENDING_PER_SESSION`] strings and [`MAX_DECLARED_PER_SESSION`] bytes per session,
+/// [`MAX_PENDING`] strings on the node; strings of closed sessions are dropped.
 pub struct StringInbox {
     inner: Mutex<Inner>,
 }
@@ -70,12 +82,38 @@ impl StringInbox {
         let closed: Vec<u32> = inner
             .owners
             .iter()
-            .filter(|(_, s)| s.is_closed())
+            .filter(|(_, (s, _))| s.is_closed())
             .map(|(id, _)| *id)
             .collect();
         for id in closed {
             inner.store.remove(id);
             inner.owners.remove(&id);
+        }
+        let (count, declared_before) = inner
+            .owners
+            .values()
+            .filter(|(s, _)| s.same_session(&session))
+            .fold((0, 0u64), |(n, bytes), (_, d)| (n + 1, bytes + d));
+        let refuse = |why: String| {
+            WazuhException::cluster(error_codes::MESSAGE_TOO_LARGE).with_extra_message(why)
+        };
+        if count >= MAX_PENDING_PER_SESSION {
+            return Err(refuse(format!(
+                "this connection already has {count} strings pending (at most \
+                 {MAX_PENDING_PER_SESSION}); finish or abandon one first"
+            )));
+        }
+        if declared_before + declared > MAX_DECLARED_PER_SESSION {
+            return Err(refuse(format!(
+                "this connection would have {} bytes of strings pending (at most \
+                 {MAX_DECLARED_PER_SESSION}); finish or abandon one first",
+                declared_before + declared
+            )));
+        }
+        if inner.owners.len() >= MAX_PENDING {
+            return Err(refuse(format!(
+                "the node has {MAX_PENDING} strings pending; retry in a moment"
+            )));
         }
         let id = loop {
             let id = inner.rng.random::<u32>();
@@ -87,7 +125,7 @@ impl StringInbox {
             WazuhException::cluster(error_codes::MESSAGE_TOO_LARGE)
                 .with_extra_message(e.to_string())
         })?;
-        inner.owners.insert(id, session);
+        inner.owners.insert(id, (session, declared));
         Ok(id)
     }
 

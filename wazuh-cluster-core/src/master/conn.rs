@@ -20,6 +20,8 @@ pub struct MasterShared {
     /// When it started serving (calendar time).
     pub started: SystemTime,
     pub(crate) registry: Mutex<Registry>,
+    /// Names of workers whose session ended, for modules to free what they hold for them.
+    pub(crate) departures: tokio::sync::broadcast::Sender<String>,
 }
 
 impl MasterShared {

@@ -39,6 +39,10 @@ use crate::session::{DuplicateRoute, Router, SessionHandle, SessionParts, sessio
 use crate::storage::Storage;
 use crate::transport::{Connection, Listener};
 
+/// Departures a slow module may miss before it is told it lagged (it then frees what it holds
+/// for every worker that is not connected).
+const DEPARTURES_BACKLOG: usize = 1024;
+
 /// Builds a [`Master`]: configuration, dependencies, and its modules.
 pub struct MasterBuilder {
     shared: Arc<MasterShared>,
@@ -73,6 +77,7 @@ impl MasterBuilder {
                 clock,
                 storage,
                 registry: Mutex::default(),
+                departures: tokio::sync::broadcast::Sender::new(DEPARTURES_BACKLOG),
             }),
             router,
             rng: node_rng(None),
@@ -234,6 +239,7 @@ async fn serve(
                 subtag = "Main",
                 "The worker {name} disconnected."
             );
+            let _ = shared.departures.send(name.clone());
             if let Err(error) = shared.storage.remove_node(&name).await {
                 tracing::error!(tag = conn.tag().as_str(), subtag = "Main", "{error}");
             }
@@ -270,6 +276,12 @@ impl MasterHandle {
         }];
         nodes.extend(self.shared.registry().node_infos());
         nodes
+    }
+
+    /// The names of workers whose session ends from now on, so a module frees what it holds
+    /// for them (a lagging receiver should treat every worker not connected as gone).
+    pub fn departures(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.shared.departures.subscribe()
     }
 
     /// Names of the connected workers, in connect order.

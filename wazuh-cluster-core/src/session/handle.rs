@@ -132,6 +132,11 @@ impl SessionHandle {
         let _ = self.outbound.send(Outbound::Close);
     }
 
+    /// Whether `other` is a handle on the same session as this one.
+    pub fn same_session(&self, other: &SessionHandle) -> bool {
+        self.outbound.same_channel(&other.outbound)
+    }
+
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         *self.closed.borrow() || self.outbound.is_closed()

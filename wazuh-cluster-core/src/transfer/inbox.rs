@@ -78,6 +78,22 @@ impl FileInbox {
         }
     }
 
+    /// Bytes the inbox holds now, received or in progress (what a disconnection frees).
+    pub fn held_bytes(&self) -> u64 {
+        self.files
+            .values()
+            .map(|(_, slot)| match slot {
+                Slot::Receiving(receiver) => receiver.received(),
+                Slot::Done(data) => data.len() as u64,
+            })
+            .sum()
+    }
+
+    /// Changes the bounds of files started from now on (files in progress keep theirs).
+    pub fn set_limits(&mut self, limits: InboxLimits) {
+        self.limits = limits;
+    }
+
     /// Checks that a relative name (no leading `/`) is a file directly under the folder.
     pub fn check_name(&self, relpath: &str) -> Result<(), InboxError> {
         let inside = relpath

@@ -395,6 +395,7 @@ mod tests {
                 last_check: Some(check),
                 last_sync: None,
                 zip_limit: 1,
+                inbox_bytes: 0,
             },
         );
         data.active_agents.insert("w1".into(), 4);

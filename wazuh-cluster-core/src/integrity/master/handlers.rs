@@ -88,7 +88,18 @@ impl Handler<MasterConn> for IntegrityHandler {
             Kind::WorkerError => Ok(Some(worker_error(integrity, &name, &tag, &request.payload))),
             Kind::Cancel => Ok(Some(cancel(integrity, &name, &tag, &request.payload))),
             Kind::Transfer(step) => integrity
-                .with_worker(&name, |w| w.inbox.receive(step, &request.payload))
+                .with_worker(&name, |w| {
+                    if w.receiving.is_none() {
+                        // Files come only for a task started with syn_i_w_m.
+                        return Err(format!(
+                            "{} with no integrity task waiting for a file; send syn_i_w_m first",
+                            request.command
+                        ));
+                    }
+                    w.inbox
+                        .receive(step, &request.payload)
+                        .map_err(|e| e.to_string())
+                })
                 .map(|()| Some(Reply::ok(&b"File received"[..])))
                 .map_err(|e| refuse(&tag, "Integrity check", e)),
         }
@@ -152,6 +163,7 @@ fn start(
             since: now,
         });
         w.inbox.clear();
+        w.inbox.set_limits(integrity.worker_file_limits().0);
         let (tx, rx) = oneshot::channel();
         w.receiving = Some((tid.clone(), tx));
         Ok(rx)

@@ -26,6 +26,7 @@
 //! never acknowledge an apply, so a file sent is `pending` until the worker's next check shows
 //! the master's hash (`synchronized`) or still another one (`failed`).
 
+mod budget;
 mod handlers;
 mod recalc;
 mod states;
@@ -38,7 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use wazuh_cluster_proto::payload::FileTable;
+use wazuh_cluster_proto::payload::{ContainerLimits, FileTable};
 
 pub use worker_state::WorkerIntegrityStatus;
 
@@ -49,7 +50,7 @@ use crate::integrity::{FullRehashSchedule, MetadataTable, ZipLimit, ZipLimitConf
 use crate::session::Router;
 use crate::storage::StorageError;
 use crate::sync_state::{SyncStateQuery, SyncStateRecord, SyncStateStore};
-use crate::transfer::{FileInbox, PendingTasks, TaskSpawner};
+use crate::transfer::{FileInbox, InboxLimits, PendingTasks, TaskSpawner};
 use worker_state::WorkerState;
 
 use crate::master::{MasterConn, MasterHandle, MasterRole};
@@ -66,6 +67,8 @@ pub struct MasterIntegrity {
     table: tokio::sync::RwLock<MetadataTable>,
     schedule: Mutex<FullRehashSchedule>,
     ready: AtomicBool,
+    /// Files in the table after the last recalculation (bounds a worker's integrity file).
+    table_files: std::sync::atomic::AtomicUsize,
     workers: Mutex<BTreeMap<String, WorkerState>>,
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
@@ -108,6 +111,7 @@ impl MasterIntegrity {
             clock: ctx.clock,
             table: tokio::sync::RwLock::new(MetadataTable::new()),
             ready: AtomicBool::new(false),
+            table_files: std::sync::atomic::AtomicUsize::new(0),
             workers: Mutex::new(BTreeMap::new()),
             rng: Mutex::new(StdRng::seed_from_u64(ctx.seed)),
             spawner,
@@ -122,6 +126,44 @@ impl MasterIntegrity {
             timeout_receiving_file: self.config.timeout_receiving_file,
             ..self.config.zip_limit
         }
+    }
+
+    /// Frees the files and the waiting task of every worker whose session ends (its lock, stats
+    /// and container limit stay, as Wazuh keeps them by name).
+    async fn free_departed(self: Arc<Self>) {
+        let mut departures = self.master.departures();
+        loop {
+            let gone: Vec<String> = match departures.recv().await {
+                Ok(name) => vec![name],
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                    let connected = self.master.worker_names();
+                    lock(&self.workers)
+                        .keys()
+                        .filter(|name| !connected.contains(name))
+                        .cloned()
+                        .collect()
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            };
+            // A worker that already came back keeps what its new session started.
+            let connected = self.master.worker_names();
+            let mut workers = lock(&self.workers);
+            for name in gone.iter().filter(|name| !connected.contains(name)) {
+                if let Some(worker) = workers.get_mut(name) {
+                    worker.inbox.clear();
+                    worker.receiving = None;
+                }
+            }
+        }
+    }
+
+    /// The inbox and decoding bounds of a worker's integrity file now (see [`budget`]).
+    fn worker_file_limits(&self) -> (InboxLimits, ContainerLimits) {
+        budget::worker_file_limits(
+            self.table_files.load(Ordering::Relaxed),
+            self.config.inbox,
+            self.config.container_limits,
+        )
     }
 
     /// Runs `f` on the state of worker `name`, created on first use.
@@ -182,6 +224,7 @@ impl MasterIntegrity {
             last_check: w.last_check.clone(),
             last_sync: w.last_sync.clone(),
             zip_limit: w.zip_limit.current(),
+            inbox_bytes: w.inbox.held_bytes(),
         }
     }
 
@@ -201,10 +244,16 @@ impl Module<MasterRole> for MasterIntegrity {
     }
 
     fn run(self: Arc<Self>) -> BoxFuture<'static, ()> {
-        // The recalculation loop, and beside it the background tasks of the transfers.
+        // The recalculation loop, and beside it the background tasks of the transfers and the
+        // release of what departed workers left.
         Box::pin(async move {
             let recalculate = recalc::recalculate_forever(self.clone());
-            self.tasks.run_beside(recalculate).await;
+            let departures = self.clone().free_departed();
+            self.tasks
+                .run_beside(async move {
+                    tokio::join!(recalculate, departures);
+                })
+                .await;
         })
     }
 }

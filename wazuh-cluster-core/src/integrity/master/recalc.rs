@@ -66,6 +66,7 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
                     ""
                 }
             );
+            integrity.table_files.store(report.files, Ordering::Relaxed);
             integrity.ready.store(true, Ordering::Release);
             if report.changed_content() {
                 tell_workers(integrity);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
+use crate::integrity::ClusterItems;
 use crate::sync_state::FileSyncState;
 
 /// What the master sent in its last container to a worker: the hash of each written file,
@@ -12,12 +13,15 @@ use crate::sync_state::FileSyncState;
 pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 
 /// The state of every file after a comparison of `master` with `worker`, given the files of the
-/// last container sent (`sent`) and the states known before (`known`, for deletions).
+/// last container sent (`sent`) and the states known before (`known`, for deletions). A file
+/// only the worker lists gets a state only when its path lies inside one of the master's
+/// `items`: a worker cannot make the master store rows for names of its choosing elsewhere.
 pub(crate) fn states_after_check(
     master: &FileTable,
     worker: &FileTable,
     sent: &SentFiles,
     known: &BTreeMap<String, FileSyncState>,
+    items: &ClusterItems,
 ) -> BTreeMap<String, FileSyncState> {
     let mut states = BTreeMap::new();
     for (path, meta) in master {
@@ -28,7 +32,10 @@ pub(crate) fn states_after_check(
         };
         states.insert(path.clone(), state);
     }
-    for path in worker.keys().filter(|p| !master.contains_key(*p)) {
+    let extra = worker
+        .keys()
+        .filter(|p| !master.contains_key(*p) && items.confine(p).is_ok());
+    for path in extra {
         let state = if sent.get(path) == Some(&None) {
             FileSyncState::Failed
         } else {
@@ -79,18 +86,25 @@ mod tests {
         let worker = FileTable::from([
             ("same".into(), meta(b"1")),
             ("sent".into(), meta(b"old")),
-            ("extra".into(), meta(b"x")),
-            ("kept".into(), meta(b"y")),
+            ("etc/shared/extra".into(), meta(b"x")),
+            ("etc/shared/kept".into(), meta(b"y")),
+            ("var/db/cluster.db".into(), meta(b"outside every item")),
         ]);
         let sent = SentFiles::from([
             ("sent".into(), Some(Blake2bHex::of(b"3"))),
-            ("kept".into(), None),
+            ("etc/shared/kept".into(), None),
         ]);
         let known = BTreeMap::from([
             ("gone".into(), FileSyncState::Pending),
             ("same".into(), FileSyncState::Pending),
         ]);
-        let states = states_after_check(&master, &worker, &sent, &known);
+        let states = states_after_check(
+            &master,
+            &worker,
+            &sent,
+            &known,
+            &ClusterItems::wazuh_default(),
+        );
         use FileSyncState::*;
         assert_eq!(
             states,
@@ -98,12 +112,22 @@ mod tests {
                 ("same".into(), Synchronized),
                 ("new".into(), Pending),
                 ("sent".into(), Failed),
-                ("extra".into(), Pending),
-                ("kept".into(), Failed),
+                ("etc/shared/extra".into(), Pending),
+                ("etc/shared/kept".into(), Failed),
                 ("gone".into(), Deleted),
             ])
         );
         let changed: Vec<_> = changes(&known, &states).map(|(p, _)| p.as_str()).collect();
-        assert_eq!(changed, ["extra", "gone", "kept", "new", "same", "sent"]);
+        assert_eq!(
+            changed,
+            [
+                "etc/shared/extra",
+                "etc/shared/kept",
+                "gone",
+                "new",
+                "same",
+                "sent"
+            ]
+        );
     }
 }

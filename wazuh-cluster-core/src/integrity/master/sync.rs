@@ -114,7 +114,7 @@ async fn check(
     start: Start,
 ) -> Result<(), String> {
     let received = bytes.len() as u64;
-    let container = decode_container(&bytes, &integrity.config.container_limits)
+    let container = decode_container(&bytes, &integrity.worker_file_limits().1)
         .map_err(|e| format!("Refused the worker's integrity file: {e}"))?;
     drop(bytes);
     if !container.files.is_empty() {
@@ -353,7 +353,7 @@ async fn record_check_states(
 ) {
     let known = known_states(integrity, name, tag).await;
     let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
-    let next = states_after_check(master, worker, &sent, &known);
+    let next = states_after_check(master, worker, &sent, &known, integrity.files.items());
     store(integrity, name, tag, known, next).await;
 }
 

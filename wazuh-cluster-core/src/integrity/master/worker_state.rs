@@ -81,4 +81,7 @@ pub struct WorkerIntegrityStatus {
     pub last_sync: Option<IntegrityStats>,
     /// The current container limit for this worker, in bytes.
     pub zip_limit: u64,
+    /// Bytes of the worker's files the master holds now (received or in progress); freed
+    /// when its session ends.
+    pub inbox_bytes: u64,
 }
