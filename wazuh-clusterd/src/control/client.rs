@@ -68,6 +68,19 @@ pub enum ClientError {
         /// The parsing failure.
         source: serde_json::Error,
     },
+    /// The daemon's JSON answer is not the reply the command returns.
+    #[error(
+        "the cluster daemon on {socket} answered {command} with JSON that is not its reply \
+         (is the daemon of another version?): {source}"
+    )]
+    UnexpectedReply {
+        /// The socket.
+        socket: PathBuf,
+        /// The command asked.
+        command: String,
+        /// What did not match.
+        source: serde_json::Error,
+    },
     /// The daemon answered with an error.
     #[error("{0}")]
     Daemon(Box<WazuhException>),

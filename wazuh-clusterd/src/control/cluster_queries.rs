@@ -12,7 +12,8 @@ use wazuh_cluster_core::{MasterRole, Module, SyncStateStore};
 
 use super::commands::agents::ClusterAgentList;
 use super::commands::agents::protocol::AGENT_LIST;
-use super::commands::files::{ClusterFilesHandler, GET_FILES};
+use super::commands::files::ClusterFilesHandler;
+use super::protocol::files::GET_FILES;
 
 /// Answers `get_files` from the master's sync states and `agent_list` from its agent store.
 pub struct ClusterQueries {

@@ -1,7 +1,6 @@
-//! The `get_health` reply (`wazuh4-protocol.md` section 8), from the master's node list.
-//!
-//! `{"n_connected_nodes": <workers>, "nodes": {name: {"info": {...}, "status": {...}}}}`; only
-//! workers have `status`. Dates are `%Y-%m-%dT%H:%M:%S.%fZ` in UTC, `"n/a"` for never.
+//! The `get_health` reply ([`HealthReply`], `wazuh4-protocol.md` section 8), built from the
+//! master's node list. Only workers have `status`. Dates are `%Y-%m-%dT%H:%M:%S.%fZ` in UTC,
+//! `"n/a"` for never.
 //!
 //! Real values: `last_keep_alive`; `sync_integrity_free`, `last_check_integrity` and
 //! `last_sync_integrity` from the master's integrity state ([`HealthData::collect`]), with
@@ -20,20 +19,23 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use wazuh_cluster_core::agents::{
     AgentStore, ConnectionStatus, MasterAgents, SyncRun, WorkerAgentSync,
 };
 use wazuh_cluster_core::integrity::stats::IntegrityStats;
 use wazuh_cluster_core::integrity::{MasterIntegrity, WorkerIntegrityStatus};
 use wazuh_cluster_core::master::MasterConn;
-use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_core::{MasterHandle, MasterRole, Module, ModuleContext, NodeInfo, NodeType};
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
-/// What Wazuh shows for a date that never happened.
-pub const NEVER: &str = "n/a";
+use super::protocol::health::{
+    AgentGroupsSync, AgentInfoSync, FileCounts, HealthReply, IntegritySync, MasterPeriod, NEVER,
+    NodeHealth, NodeHealthInfo, WorkerHealthStatus,
+};
+use super::protocol::json_reply;
 
 /// Which nodes `get_health` reports (its payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,99 +139,93 @@ fn date_or_never(time: Option<SystemTime>) -> String {
     time.map_or_else(|| NEVER.to_owned(), format_date)
 }
 
-fn dates(stats: Option<&IntegrityStats>) -> (String, String) {
-    (
-        date_or_never(stats.map(|s| s.started)),
-        date_or_never(stats.map(|s| s.finished)),
-    )
+fn master_period(stats: Option<&IntegrityStats>) -> MasterPeriod {
+    MasterPeriod {
+        date_start_master: date_or_never(stats.map(|s| s.started)),
+        date_end_master: date_or_never(stats.map(|s| s.finished)),
+    }
 }
 
-fn agent_run(run: Option<&SyncRun>, start: &str, end: &str) -> Value {
-    json!({
-        start: date_or_never(run.map(|r| r.started)),
-        end: date_or_never(run.map(|r| r.finished)),
-        "n_synced_chunks": run.map_or(0, |r| r.chunks),
-    })
+fn agent_info_sync(run: Option<&SyncRun>) -> AgentInfoSync {
+    AgentInfoSync {
+        date_start_master: date_or_never(run.map(|r| r.started)),
+        date_end_master: date_or_never(run.map(|r| r.finished)),
+        n_synced_chunks: run.map_or(0, |r| r.chunks),
+    }
+}
+
+fn agent_groups_sync(run: Option<&SyncRun>) -> AgentGroupsSync {
+    AgentGroupsSync {
+        date_start: date_or_never(run.map(|r| r.started)),
+        date_end: date_or_never(run.map(|r| r.finished)),
+        n_synced_chunks: run.map_or(0, |r| r.chunks),
+    }
 }
 
 fn worker_status(
     node: &NodeInfo,
     integrity: Option<&WorkerIntegrityStatus>,
     agents: Option<&WorkerAgentSync>,
-) -> Value {
-    let last_keep_alive = date_or_never(node.last_keepalive);
+) -> WorkerHealthStatus {
     let check = integrity.and_then(|i| i.last_check.as_ref());
-    let sync = integrity.and_then(|i| i.last_sync.as_ref());
-    let (check_start, check_end) = dates(check);
-    let (sync_start, sync_end) = dates(sync);
+    let sync = master_period(integrity.and_then(|i| i.last_sync.as_ref()));
     let counts = check.map(|c| c.counts).unwrap_or_default();
-    json!({
-        "sync_integrity_free": integrity.is_none_or(|i| i.lock_free),
-        "sync_agent_info_free": agents.is_none_or(|a| !a.receiving_agent_info),
-        "last_check_integrity": {"date_start_master": check_start, "date_end_master": check_end},
-        "last_sync_integrity": {
-            "date_start_master": sync_start,
-            "date_end_master": sync_end,
-            "total_extra_valid": 0,
-            "total_files": {
-                "missing": counts.missing,
-                "shared": counts.shared,
-                "extra": counts.extra,
-                "extra_valid": 0
-            }
+    WorkerHealthStatus {
+        sync_integrity_free: integrity.is_none_or(|i| i.lock_free),
+        sync_agent_info_free: agents.is_none_or(|a| !a.receiving_agent_info),
+        last_check_integrity: master_period(check),
+        last_sync_integrity: IntegritySync {
+            date_start_master: sync.date_start_master,
+            date_end_master: sync.date_end_master,
+            total_extra_valid: 0,
+            total_files: FileCounts {
+                missing: counts.missing,
+                shared: counts.shared,
+                extra: counts.extra,
+                extra_valid: 0,
+            },
         },
-        "last_sync_agentinfo": agent_run(
-            agents.and_then(|a| a.agent_info.as_ref()),
-            "date_start_master",
-            "date_end_master",
-        ),
-        "last_sync_agentgroup": agent_run(
-            agents.and_then(|a| a.agent_groups.as_ref()),
-            "date_start",
-            "date_end",
-        ),
-        "last_sync_full_agentgroup": agent_run(
+        last_sync_agentinfo: agent_info_sync(agents.and_then(|a| a.agent_info.as_ref())),
+        last_sync_agentgroup: agent_groups_sync(agents.and_then(|a| a.agent_groups.as_ref())),
+        last_sync_full_agentgroup: agent_groups_sync(
             agents.and_then(|a| a.agent_groups_full.as_ref()),
-            "date_start",
-            "date_end",
         ),
-        "last_keep_alive": last_keep_alive,
-    })
+        last_keep_alive: date_or_never(node.last_keepalive),
+    }
 }
 
 /// The reply of `get_health` over `nodes`; `n_connected_nodes` counts the workers the filter
 /// keeps, as Wazuh's does (the master first, as [`MasterHandle::nodes`] lists).
-pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> Value {
-    let connected = nodes
+pub fn health(nodes: &[NodeInfo], data: &HealthData, filter: &NodeFilter) -> HealthReply {
+    let n_connected_nodes = nodes
         .iter()
         .filter(|n| n.node_type == NodeType::Worker && filter.includes(n))
         .count();
-    let mut entries = Map::new();
-    for node in nodes.iter().filter(|n| filter.includes(n)) {
-        let mut entry = Map::new();
-        entry.insert(
-            "info".into(),
-            json!({
-                "name": node.name,
-                "type": node.node_type.as_str(),
-                "version": node.version,
-                "ip": node.address,
-                "n_active_agents": data.active_agents.get(&node.name).copied().unwrap_or(0),
-            }),
-        );
-        if node.node_type == NodeType::Worker {
-            entry.insert(
-                "status".into(),
+    let nodes = nodes
+        .iter()
+        .filter(|n| filter.includes(n))
+        .map(|node| {
+            let info = NodeHealthInfo {
+                name: node.name.clone(),
+                node_type: node.node_type.as_str().to_owned(),
+                version: node.version.clone(),
+                ip: node.address.clone(),
+                n_active_agents: data.active_agents.get(&node.name).copied().unwrap_or(0),
+            };
+            let status = (node.node_type == NodeType::Worker).then(|| {
                 worker_status(
                     node,
                     data.integrity.get(&node.name),
                     data.agent_sync.get(&node.name),
-                ),
-            );
-        }
-        entries.insert(node.name.clone(), Value::Object(entry));
+                )
+            });
+            (node.name.clone(), NodeHealth { info, status })
+        })
+        .collect();
+    HealthReply {
+        n_connected_nodes,
+        nodes,
     }
-    json!({"n_connected_nodes": connected, "nodes": entries})
 }
 
 /// The reply of `get_health` on the master of `integrity` and `agents`, whose agent-info rows
@@ -240,7 +236,7 @@ pub async fn master_health(
     agents: &MasterAgents,
     store: &dyn AgentStore,
     payload: &[u8],
-) -> Result<Value, WazuhException> {
+) -> Result<HealthReply, WazuhException> {
     let filter = NodeFilter::parse(payload).map_err(|e| *e)?;
     let data = HealthData::collect(integrity, agents, store)
         .await
@@ -289,7 +285,7 @@ impl Handler<MasterConn> for ClusterHealthHandler {
             &request.payload,
         )
         .await?;
-        Ok(Some(Reply::ok(reply.to_string())))
+        json_reply(&reply)
     }
 }
 
@@ -308,6 +304,8 @@ impl Module<MasterRole> for HealthModule {
 mod tests {
     use std::time::Duration;
 
+    use serde_json::json;
+
     use super::*;
 
     fn node(name: &str, node_type: NodeType) -> NodeInfo {
@@ -325,7 +323,8 @@ mod tests {
     #[test]
     fn master_has_info_only_and_workers_have_status() {
         let nodes = [node("m", NodeType::Master), node("w1", NodeType::Worker)];
-        let reply = health(&nodes, &HealthData::default(), &NodeFilter::All);
+        let reply =
+            serde_json::to_value(health(&nodes, &HealthData::default(), &NodeFilter::All)).unwrap();
         assert_eq!(reply["n_connected_nodes"], 1);
         assert_eq!(reply["nodes"]["m"]["info"]["type"], "master");
         assert!(reply["nodes"]["m"].get("status").is_none());
@@ -347,7 +346,7 @@ mod tests {
             node("w2", NodeType::Worker),
         ];
         let names = |f: &NodeFilter| -> Vec<String> {
-            health(&nodes, &HealthData::default(), f)["nodes"]
+            serde_json::to_value(health(&nodes, &HealthData::default(), f)).unwrap()["nodes"]
                 .as_object()
                 .unwrap()
                 .keys()
@@ -417,7 +416,7 @@ mod tests {
             },
         );
         let nodes = [node("m", NodeType::Master), node("w1", NodeType::Worker)];
-        let reply = health(&nodes, &data, &NodeFilter::All);
+        let reply = serde_json::to_value(health(&nodes, &data, &NodeFilter::All)).unwrap();
         let status = &reply["nodes"]["w1"]["status"];
         assert_eq!(
             status["last_sync_agentinfo"],

@@ -11,12 +11,14 @@
 //! - [`health`]: the `get_health` reply, shared by the socket and the master's
 //!   [`HealthModule`](health::HealthModule); [`cluster_queries`]: the master's module answering
 //!   the other requests workers forward.
+//! - [`protocol`]: the `get_health` and `get_files` replies as types both sides share.
 //! - [`client`]: what `cluster_control` uses to ask the daemon; [`views`]: how it prints replies.
 
 pub mod client;
 pub mod cluster_queries;
 pub mod commands;
 pub mod health;
+pub mod protocol;
 pub mod server;
 pub mod tool;
 pub mod views;

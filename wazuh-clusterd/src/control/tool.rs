@@ -8,11 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 
 use super::client::{self, ClientError};
-use super::commands::files::GET_FILES;
+use super::protocol::files::{FilesFilter, GET_FILES};
+use super::protocol::health::HealthReply;
 use super::views;
 use crate::cli::DEFAULT_HOME;
 use crate::config::{self, Cluster, SystemAddresses};
@@ -109,12 +112,15 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
         return crate::tools::cluster_agents::view(&cli.home, filter, statuses, cli.json).await;
     }
     if cli.files {
-        let args = json!({"node": filter, "file": cli.file});
-        let reply = ask(cli, GET_FILES, args).await?;
+        let args = FilesFilter {
+            node: filter,
+            file: cli.file.clone(),
+        };
+        let reply = ask(cli, GET_FILES, json!(args)).await?;
         return Ok(if cli.json {
             reply.to_string()
         } else {
-            views::files_table(&reply)
+            views::files_table(&typed(cli, GET_FILES, reply)?)
         });
     }
     if cli.list_nodes {
@@ -130,6 +136,7 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     if cli.json {
         return Ok(reply.to_string());
     }
+    let reply: HealthReply = typed(cli, names::GET_HEALTH, reply)?;
     let name = cluster_name(cli);
     Ok(match cli.health.as_deref() {
         Some("more") => views::health_more(&name, &reply),
@@ -139,15 +146,24 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     .to_owned())
 }
 
-async fn ask(
-    cli: &ControlCli,
-    command: wazuh_cluster_proto::Command,
-    args: Value,
-) -> Result<Value, ClientError> {
+async fn ask(cli: &ControlCli, command: Command, args: Value) -> Result<Value, ClientError> {
     let payload =
         client::execute(&cli.home, command, args.to_string(), client::REPLY_TIMEOUT).await?;
     serde_json::from_slice(&payload).map_err(|source| ClientError::NotJson {
         socket: super::socket_path(&cli.home),
+        source,
+    })
+}
+
+/// `reply`, the JSON answer to `command`, as that command's reply type.
+fn typed<T: DeserializeOwned>(
+    cli: &ControlCli,
+    command: Command,
+    reply: Value,
+) -> Result<T, ClientError> {
+    serde_json::from_value(reply).map_err(|source| ClientError::UnexpectedReply {
+        socket: super::socket_path(&cli.home),
+        command: command.to_string(),
         source,
     })
 }
@@ -160,5 +176,32 @@ fn cluster_name(cli: &ControlCli) -> String {
             Cluster::Disabled(_) => config::DEFAULT_NAME.to_owned(),
         },
         Err(_) => config::DEFAULT_NAME.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_of_the_wrong_shape_names_the_command_and_the_field() {
+        let cli = ControlCli::parse_from(["cluster_control", "--home", "/var/ossec", "-i"]);
+        let error = typed::<HealthReply>(
+            &cli,
+            names::GET_HEALTH,
+            json!({"n_connected_nodes": 0, "node": {}}),
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(
+            matches!(error, ClientError::UnexpectedReply { .. }),
+            "{error:?}"
+        );
+        assert!(text.contains("get_health"), "{text}");
+        assert!(text.contains("missing field `nodes`"), "{text}");
+        assert!(
+            text.contains("/var/ossec/queue/cluster/c-internal.sock"),
+            "{text}"
+        );
     }
 }

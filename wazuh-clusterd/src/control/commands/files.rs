@@ -1,40 +1,23 @@
 //! `get_files`: the synchronization state of each file on each worker (`cluster_control -f`),
 //! answered from the master's cluster database and forwarded to the master by a worker.
 //!
-//! Request payload: `{"node": ["w1", ...] | null, "file": ["etc/client.keys", ...] | null}`
-//! (nothing, `null` or `{}` for everything). Reply: `{"items": [{"node", "file", "state",
-//! "last_change"}], "totalItems": n}`, ordered by node then file; `state` is `pending`,
-//! `synchronized`, `failed` or `deleted`, `last_change` a UTC date as `get_health` writes them.
+//! Request payload: [`FilesFilter`], `{"node": ["w1", ...] | null, "file": ["etc/client.keys",
+//! ...] | null}` (nothing, `null` or `{}` for everything). Reply: [`FilesReply`], ordered by
+//! node then file.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::{Value, json};
 use wazuh_cluster_core::master::MasterConn;
-use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_core::{StorageError, SyncStateQuery, SyncStateRecord, SyncStateStore};
-use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 use super::forward;
 use crate::control::health::format_date;
+use crate::control::protocol::files::{FileStateRow, FilesFilter, FilesReply, GET_FILES};
+use crate::control::protocol::json_reply;
 use crate::control::{ControlContext, ControlNode};
-
-/// The command name, on the control socket and from a worker to its master.
-pub const GET_FILES: Command = Command::from_static("get_files");
-
-/// Which records a `get_files` request wants; an absent or empty list keeps everything.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FilesFilter {
-    /// Only these workers.
-    #[serde(default)]
-    pub node: Option<Vec<String>>,
-    /// Only these files (paths relative to the Wazuh home).
-    #[serde(default)]
-    pub file: Option<Vec<String>>,
-}
 
 impl FilesFilter {
     /// Reads a request payload.
@@ -76,35 +59,36 @@ impl FilesFilter {
 }
 
 /// The reply to `filter` from the records its query returned.
+#[allow(
+    clippy::result_large_err,
+    reason = "HandlerResult is the core's handler type"
+)]
 fn reply(
     filter: &FilesFilter,
     states: Result<Vec<SyncStateRecord>, StorageError>,
-) -> Result<Reply, Box<WazuhException>> {
+) -> HandlerResult {
     let records = states.map_err(|error| {
-        Box::new(
-            WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
-                "cannot read the file sync states from the cluster database: {error}"
-            )),
-        )
+        WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
+            "cannot read the file sync states from the cluster database: {error}"
+        ))
     })?;
-    Ok(Reply::ok(files_json(&records, filter).to_string()))
+    json_reply(&files_reply(&records, filter))
 }
 
 /// The `get_files` reply over `records`, keeping those `filter` wants.
-pub fn files_json(records: &[SyncStateRecord], filter: &FilesFilter) -> Value {
-    let items: Vec<Value> = records
-        .iter()
-        .filter(|record| filter.keeps(record))
-        .map(|record| {
-            json!({
-                "node": record.node,
-                "file": record.file,
-                "state": record.state.as_str(),
-                "last_change": format_date(record.changed),
+pub fn files_reply(records: &[SyncStateRecord], filter: &FilesFilter) -> FilesReply {
+    FilesReply::new(
+        records
+            .iter()
+            .filter(|record| filter.keeps(record))
+            .map(|record| FileStateRow {
+                node: record.node.clone(),
+                file: record.file.clone(),
+                state: record.state.as_str().to_owned(),
+                last_change: format_date(record.changed),
             })
-        })
-        .collect();
-    json!({"totalItems": items.len(), "items": items})
+            .collect(),
+    )
 }
 
 /// The master's handler of `get_files` from workers (a worker forwards its operator's
@@ -126,8 +110,6 @@ impl Handler<MasterConn> for ClusterFilesHandler {
     async fn handle(&self, _conn: &MasterConn, request: Request) -> HandlerResult {
         let filter = FilesFilter::parse(&request.payload).map_err(|e| *e)?;
         reply(&filter, self.store.states(&filter.query()).await)
-            .map(Some)
-            .map_err(|e| *e)
     }
 }
 
@@ -140,8 +122,6 @@ impl Handler<ControlContext> for GetFiles {
             ControlNode::Master(master) => {
                 let filter = FilesFilter::parse(&request.payload).map_err(|e| *e)?;
                 reply(&filter, master.integrity.sync_states(&filter.query()).await)
-                    .map(Some)
-                    .map_err(|e| *e)
             }
             ControlNode::Worker(worker) => {
                 forward::to_master(&worker.handle, GET_FILES, request.payload).await
@@ -161,6 +141,8 @@ mod tests {
 
     use wazuh_cluster_core::FileSyncState;
 
+    use serde_json::json;
+
     use super::*;
 
     fn record(node: &str, file: &str, state: FileSyncState) -> SyncStateRecord {
@@ -170,6 +152,10 @@ mod tests {
             state,
             changed: SystemTime::UNIX_EPOCH + Duration::from_secs(1_727_784_000),
         }
+    }
+
+    fn json_of(records: &[SyncStateRecord], filter: &FilesFilter) -> serde_json::Value {
+        serde_json::to_value(files_reply(records, filter)).unwrap()
     }
 
     #[test]
@@ -184,7 +170,7 @@ mod tests {
             record("w2", "etc/client.keys", FileSyncState::Failed),
         ];
         let filter = FilesFilter::parse(br#"{"node": ["w2", "w3"], "file": null}"#).unwrap();
-        let reply = files_json(&records, &filter);
+        let reply = json_of(&records, &filter);
         assert_eq!(reply["totalItems"], 1);
         assert_eq!(
             reply["items"][0],
@@ -193,13 +179,13 @@ mod tests {
         );
         let filter = FilesFilter::parse(br#"{"file": ["etc/client.keys"]}"#).unwrap();
         assert_eq!(filter.query(), SyncStateQuery::file("etc/client.keys"));
-        assert_eq!(files_json(&records, &filter)["totalItems"], 2);
+        assert_eq!(json_of(&records, &filter)["totalItems"], 2);
         assert_eq!(
-            files_json(&records, &FilesFilter::parse(b"").unwrap())["totalItems"],
+            json_of(&records, &FilesFilter::parse(b"").unwrap())["totalItems"],
             3
         );
         assert_eq!(
-            files_json(&records, &FilesFilter::parse(b"{}").unwrap())["totalItems"],
+            json_of(&records, &FilesFilter::parse(b"{}").unwrap())["totalItems"],
             3
         );
     }

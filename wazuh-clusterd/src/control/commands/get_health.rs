@@ -2,10 +2,11 @@
 //! to the master by a worker.
 
 use async_trait::async_trait;
-use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_proto::command::names;
 
 use super::forward;
+use crate::control::protocol::json_reply;
 use crate::control::{ControlContext, ControlNode, health};
 
 struct GetHealth;
@@ -23,7 +24,7 @@ impl Handler<ControlContext> for GetHealth {
                     &request.payload,
                 )
                 .await?;
-                Ok(Some(Reply::ok(reply.to_string())))
+                json_reply(&reply)
             }
             ControlNode::Worker(worker) => {
                 forward::to_master(&worker.handle, names::GET_HEALTH, request.payload).await

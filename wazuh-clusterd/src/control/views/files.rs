@@ -1,25 +1,22 @@
 //! `cluster_control -f`: `NODE FILE STATE LAST CHANGE`.
 
-use serde_json::Value;
-
 use super::table::table;
+use crate::control::protocol::files::FilesReply;
 
 /// The file table of a `get_files` reply.
-pub fn files_table(reply: &Value) -> String {
-    let rows: Vec<Vec<String>> = reply["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|item| {
-                    ["node", "file", "state", "last_change"]
-                        .iter()
-                        .map(|field| item[field].as_str().unwrap_or("unknown").to_owned())
-                        .collect()
-                })
-                .collect()
+pub fn files_table(reply: &FilesReply) -> String {
+    let rows: Vec<Vec<String>> = reply
+        .items
+        .iter()
+        .map(|item| {
+            vec![
+                item.node.clone(),
+                item.file.clone(),
+                item.state.clone(),
+                item.last_change.clone(),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     table(&["node", "file", "state", "last change"], &rows)
 }
 
@@ -31,12 +28,13 @@ mod tests {
 
     #[test]
     fn renders_one_row_per_node_and_file() {
-        let reply = json!({"totalItems": 2, "items": [
+        let reply = serde_json::from_value(json!({"totalItems": 2, "items": [
             {"node": "w1", "file": "etc/client.keys", "state": "synchronized",
              "last_change": "2024-10-01T12:00:00.000000Z"},
             {"node": "worker-2", "file": "etc/shared/default/agent.conf", "state": "pending",
              "last_change": "2024-10-01T12:00:01.000000Z"}
-        ]});
+        ]}))
+        .unwrap();
         assert_eq!(
             files_table(&reply),
             "NODE      FILE                           STATE         LAST CHANGE                  \n\

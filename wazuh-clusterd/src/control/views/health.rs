@@ -3,30 +3,21 @@
 use std::fmt::Write;
 
 use chrono::NaiveDateTime;
-use serde_json::Value;
 
-use crate::control::health::NEVER;
+use crate::control::protocol::health::{HealthReply, NEVER, NodeHealth, WorkerHealthStatus};
 
 /// Wazuh's date format in health replies.
 const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
 
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => NEVER.to_owned(),
-        Value::Bool(true) => "True".to_owned(),
-        Value::Bool(false) => "False".to_owned(),
-        other => other.to_string(),
-    }
+/// A boolean as Wazuh's Python prints it.
+fn python_bool(value: bool) -> &'static str {
+    if value { "True" } else { "False" }
 }
 
 /// `end - start` as Wazuh prints it: seconds rounded to 3 decimals, at least `0.001s`; `n/a`
 /// when a date is missing.
-fn seconds(start: &Value, end: &Value) -> String {
-    let parse = |v: &Value| {
-        v.as_str()
-            .and_then(|s| NaiveDateTime::parse_from_str(s, DATE_FORMAT).ok())
-    };
+fn seconds(start: &str, end: &str) -> String {
+    let parse = |s: &str| NaiveDateTime::parse_from_str(s, DATE_FORMAT).ok();
     match (parse(start), parse(end)) {
         (Some(start), Some(end)) => {
             let secs = (end - start).num_microseconds().unwrap_or(0) as f64 / 1e6;
@@ -37,138 +28,130 @@ fn seconds(start: &Value, end: &Value) -> String {
     }
 }
 
-fn workers(reply: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    reply["nodes"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(_, node)| node.get("status").is_some())
+fn workers(
+    reply: &HealthReply,
+) -> impl Iterator<Item = (&String, &NodeHealth, &WorkerHealthStatus)> {
+    reply
+        .nodes
+        .iter()
+        .filter_map(|(name, node)| node.status.as_ref().map(|status| (name, node, status)))
 }
 
 /// The summary of `-i`.
-pub fn health_summary(cluster_name: &str, reply: &Value) -> String {
+pub fn health_summary(cluster_name: &str, reply: &HealthReply) -> String {
     let mut out = format!(
         "Cluster name: {cluster_name}\n\nLast completed synchronization for connected nodes ({}):\n",
-        text(&reply["n_connected_nodes"])
+        reply.n_connected_nodes
     );
-    for (name, node) in workers(reply) {
-        let status = &node["status"];
+    for (name, node, status) in workers(reply) {
         let _ = writeln!(
             out,
             "    {name} ({}): Integrity check: {} | Integrity sync: {} | Agents-info: {} | \
              Agent-groups: {} | Agent-groups full: {} | Last keep alive: {}.",
-            text(&node["info"]["ip"]),
-            text(&status["last_check_integrity"]["date_end_master"]),
-            text(&status["last_sync_integrity"]["date_end_master"]),
-            text(&status["last_sync_agentinfo"]["date_end_master"]),
-            text(&status["last_sync_agentgroup"]["date_end"]),
-            text(&status["last_sync_full_agentgroup"]["date_end"]),
-            text(&status["last_keep_alive"]),
+            node.info.ip,
+            status.last_check_integrity.date_end_master,
+            status.last_sync_integrity.date_end_master,
+            status.last_sync_agentinfo.date_end_master,
+            status.last_sync_agentgroup.date_end,
+            status.last_sync_full_agentgroup.date_end,
+            status.last_keep_alive,
         );
     }
     out
 }
 
-fn period(out: &mut String, label: &str, task: &Value, start: &str, end: &str) {
+fn period(out: &mut String, label: &str, start: &str, end: &str) {
     let _ = writeln!(
         out,
-        "                {label}: {} ({} - {}).",
-        seconds(&task[start], &task[end]),
-        text(&task[start]),
-        text(&task[end])
+        "                {label}: {} ({start} - {end}).",
+        seconds(start, end),
     );
 }
 
+fn chunks(out: &mut String, n_synced_chunks: u64) {
+    let _ = writeln!(
+        out,
+        "                Number of synchronized chunks: {n_synced_chunks}."
+    );
+}
+
+fn status_more(out: &mut String, status: &WorkerHealthStatus) {
+    let _ = write!(
+        out,
+        "        Status:\n            Last keep Alive:\n                Last received: {}.\n",
+        status.last_keep_alive
+    );
+    out.push_str("            Integrity check:\n");
+    let check = &status.last_check_integrity;
+    period(
+        out,
+        "Last integrity check",
+        &check.date_start_master,
+        &check.date_end_master,
+    );
+    let _ = writeln!(
+        out,
+        "                Permission to check integrity: {}.",
+        python_bool(status.sync_integrity_free)
+    );
+    out.push_str("            Integrity sync:\n");
+    let sync = &status.last_sync_integrity;
+    period(
+        out,
+        "Last integrity synchronization",
+        &sync.date_start_master,
+        &sync.date_end_master,
+    );
+    let files = &sync.total_files;
+    let _ = writeln!(
+        out,
+        "                Synchronized files: Shared: {} | Missing: {} | Extra: {}.",
+        files.shared, files.missing, files.extra
+    );
+    out.push_str("            Agents-info:\n");
+    let info_sync = &status.last_sync_agentinfo;
+    period(
+        out,
+        "Last synchronization",
+        &info_sync.date_start_master,
+        &info_sync.date_end_master,
+    );
+    chunks(out, info_sync.n_synced_chunks);
+    let _ = writeln!(
+        out,
+        "                Permission to synchronize agent-info: {}.",
+        python_bool(status.sync_agent_info_free)
+    );
+    for (label, groups) in [
+        ("Agents-groups", &status.last_sync_agentgroup),
+        ("Agents-groups full", &status.last_sync_full_agentgroup),
+    ] {
+        let _ = writeln!(out, "            {label}:");
+        period(
+            out,
+            "Last synchronization",
+            &groups.date_start,
+            &groups.date_end,
+        );
+        chunks(out, groups.n_synced_chunks);
+    }
+}
+
 /// The detail of `-i more`.
-pub fn health_more(cluster_name: &str, reply: &Value) -> String {
+pub fn health_more(cluster_name: &str, reply: &HealthReply) -> String {
     let mut out = format!(
         "Cluster name: {cluster_name}\n\nConnected nodes ({}):\n",
-        text(&reply["n_connected_nodes"])
+        reply.n_connected_nodes
     );
-    for (name, node) in reply["nodes"].as_object().into_iter().flatten() {
-        let info = &node["info"];
+    for (name, node) in &reply.nodes {
+        let info = &node.info;
         let _ = write!(
             out,
             "\n    {name} ({})\n        Version: {}\n        Type: {}\n        Active agents: {}\n",
-            text(&info["ip"]),
-            text(&info["version"]),
-            text(&info["type"]),
-            text(&info["n_active_agents"]),
+            info.ip, info.version, info.node_type, info.n_active_agents,
         );
-        let Some(status) = node.get("status") else {
-            continue;
-        };
-        let _ = write!(
-            out,
-            "        Status:\n            Last keep Alive:\n                Last received: {}.\n",
-            text(&status["last_keep_alive"])
-        );
-        out.push_str("            Integrity check:\n");
-        period(
-            &mut out,
-            "Last integrity check",
-            &status["last_check_integrity"],
-            "date_start_master",
-            "date_end_master",
-        );
-        let _ = writeln!(
-            out,
-            "                Permission to check integrity: {}.",
-            text(&status["sync_integrity_free"])
-        );
-        out.push_str("            Integrity sync:\n");
-        let sync = &status["last_sync_integrity"];
-        period(
-            &mut out,
-            "Last integrity synchronization",
-            sync,
-            "date_start_master",
-            "date_end_master",
-        );
-        let files = &sync["total_files"];
-        let _ = writeln!(
-            out,
-            "                Synchronized files: Shared: {} | Missing: {} | Extra: {}.",
-            text(&files["shared"]),
-            text(&files["missing"]),
-            text(&files["extra"])
-        );
-        out.push_str("            Agents-info:\n");
-        let info_sync = &status["last_sync_agentinfo"];
-        period(
-            &mut out,
-            "Last synchronization",
-            info_sync,
-            "date_start_master",
-            "date_end_master",
-        );
-        let _ = writeln!(
-            out,
-            "                Number of synchronized chunks: {}.",
-            text(&info_sync["n_synced_chunks"])
-        );
-        let _ = writeln!(
-            out,
-            "                Permission to synchronize agent-info: {}.",
-            text(&status["sync_agent_info_free"])
-        );
-        for (label, key) in [
-            ("Agents-groups", "last_sync_agentgroup"),
-            ("Agents-groups full", "last_sync_full_agentgroup"),
-        ] {
-            let _ = writeln!(out, "            {label}:");
-            period(
-                &mut out,
-                "Last synchronization",
-                &status[key],
-                "date_start",
-                "date_end",
-            );
-            let _ = writeln!(
-                out,
-                "                Number of synchronized chunks: {}.",
-                text(&status[key]["n_synced_chunks"])
-            );
+        if let Some(status) = &node.status {
+            status_more(&mut out, status);
         }
     }
     out
@@ -176,22 +159,11 @@ pub fn health_more(cluster_name: &str, reply: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::control::protocol::health::example_json;
 
-    fn reply() -> Value {
-        json!({"n_connected_nodes": 1, "nodes": {
-            "m": {"info": {"name": "m", "type": "master", "version": "4.9.2", "ip": "10.0.0.1", "n_active_agents": 0}},
-            "w": {"info": {"name": "w", "type": "worker", "version": "4.9.2", "ip": "10.0.0.2", "n_active_agents": 0},
-                  "status": {"sync_integrity_free": true, "sync_agent_info_free": true,
-                    "last_check_integrity": {"date_start_master": "2025-08-18T17:06:28.638405Z", "date_end_master": "2025-08-18T17:06:28.651010Z"},
-                    "last_sync_integrity": {"date_start_master": "n/a", "date_end_master": "n/a", "total_extra_valid": 0,
-                        "total_files": {"missing": 0, "shared": 1, "extra": 0, "extra_valid": 0}},
-                    "last_sync_agentinfo": {"date_start_master": "n/a", "date_end_master": "n/a", "n_synced_chunks": 0},
-                    "last_sync_agentgroup": {"date_start": "n/a", "date_end": "n/a", "n_synced_chunks": 0},
-                    "last_sync_full_agentgroup": {"date_start": "n/a", "date_end": "n/a", "n_synced_chunks": 0},
-                    "last_keep_alive": "2025-08-18T17:05:40.275469Z"}}}})
+    fn reply() -> HealthReply {
+        serde_json::from_value(example_json()).unwrap()
     }
 
     #[test]

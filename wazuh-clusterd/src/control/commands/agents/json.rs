@@ -1,10 +1,8 @@
-//! Reading a command's JSON payload, writing its JSON reply, and turning an [`AgentError`]
+//! Reading a command's JSON payload and turning an [`AgentError`]
 //! into Wazuh's error reply.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wazuh_cluster_core::agents::AgentError;
-use wazuh_cluster_core::session::{HandlerResult, Reply};
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 /// The payload as `T`; Wazuh's 3036 (bad JSON) naming `command` when it is not.
@@ -19,18 +17,6 @@ pub(super) fn parse<T: DeserializeOwned>(
             )),
         )
     })
-}
-
-/// `value` as the `ok` reply.
-#[allow(
-    clippy::result_large_err,
-    reason = "HandlerResult is the core's handler type"
-)]
-pub(super) fn reply<T: Serialize>(value: &T) -> HandlerResult {
-    let text = serde_json::to_string(value).map_err(|e| {
-        WazuhException::internal(error_codes::INTERNAL).with_extra_message(e.to_string())
-    })?;
-    Ok(Some(Reply::ok(text)))
 }
 
 /// The error reply of `error`: a `WazuhError` carrying its code and its own message (for an

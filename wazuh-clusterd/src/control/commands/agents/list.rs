@@ -13,8 +13,9 @@ use wazuh_cluster_core::session::{Handler, HandlerResult, Request};
 use wazuh_cluster_proto::payload::WazuhException;
 
 use super::super::forward;
-use super::json::{parse, refusal, reply};
+use super::json::{parse, refusal};
 use super::protocol::{AGENT_LIST, AgentList, AgentRow, ListAgents};
+use crate::control::protocol::json_reply as reply;
 use crate::control::{ControlContext, ControlNode};
 
 /// The statuses `filter_status` accepts.

@@ -6,12 +6,13 @@ use wazuh_cluster_core::agents::AgentId;
 use wazuh_cluster_core::session::{Handler, HandlerResult, Request};
 use wazuh_cluster_proto::payload::WazuhException;
 
-use super::json::{parse, refusal, reply};
+use super::json::{parse, refusal};
 use super::protocol::{
     AddAgent, AddedAgent, AgentRef, GroupList, GroupRef, GroupRow, ListGroups as ListGroupsArgs,
     Membership,
 };
 use crate::control::ControlContext;
+use crate::control::protocol::json_reply as reply;
 
 fn agent_id(text: &str) -> Result<AgentId, Box<WazuhException>> {
     text.parse().map_err(|e| Box::new(refusal(e)))

@@ -6,9 +6,10 @@ use wazuh_cluster_core::agents::{AgentEvent, AgentId};
 use wazuh_cluster_core::session::{Handler, HandlerResult, Request};
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
-use super::json::{parse, refusal, reply};
+use super::json::{parse, refusal};
 use super::protocol::{RefusedReport, ReportEvent, ReportOutcome, StatusReport};
 use crate::control::ControlContext;
+use crate::control::protocol::json_reply as reply;
 
 /// Most agents one `agent_stat` may name.
 pub const MAX_REPORTED_IDS: usize = 100_000;

@@ -1,0 +1,33 @@
+//! The replies of the control commands `get_health` and `get_files` as typed JSON, shared by the
+//! daemon (which builds and serializes them) and `cluster_control` (which reads them back into
+//! the same types). The agent commands have theirs in
+//! [`agents::protocol`](super::commands::agents::protocol).
+//!
+//! | command      | request payload                                         | `ok` reply |
+//! |--------------|---------------------------------------------------------|------------|
+//! | `get_health` | `null` (every node), `{}` (the workers) or `["name"..]` | [`HealthReply`](health::HealthReply): `{"n_connected_nodes": n, "nodes": {name: {"info": {..}, "status": {..}?}}}` |
+//! | `get_files`  | `{"node": [..]?, "file": [..]?}` ([`FilesFilter`](files::FilesFilter)) | [`FilesReply`](files::FilesReply): `{"items": [{"node", "file", "state", "last_change"}..], "totalItems": n}` |
+//!
+//! Field names are Wazuh's (`wazuh4-protocol.md` section 8). Dates are strings,
+//! `%Y-%m-%dT%H:%M:%S.%fZ` in UTC, or [`NEVER`](health::NEVER). A reply `cluster_control`
+//! cannot read into its type is reported naming the command and what did not match
+//! ([`ClientError::UnexpectedReply`](super::client::ClientError::UnexpectedReply)).
+
+pub mod files;
+pub mod health;
+
+use serde::Serialize;
+use wazuh_cluster_core::session::{HandlerResult, Reply};
+use wazuh_cluster_proto::payload::{WazuhException, error_codes};
+
+/// `value` as the `ok` reply of a control command.
+#[allow(
+    clippy::result_large_err,
+    reason = "HandlerResult is the core's handler type"
+)]
+pub fn json_reply<T: Serialize>(value: &T) -> HandlerResult {
+    let text = serde_json::to_string(value).map_err(|e| {
+        WazuhException::internal(error_codes::INTERNAL).with_extra_message(e.to_string())
+    })?;
+    Ok(Some(Reply::ok(text)))
+}
