@@ -6,13 +6,13 @@
 //! `filter_type` (`all`, `master`, `worker`), `select` (subset of `name`, `type`, `version`,
 //! `ip`), `search` (`{"value", "negation"}`: case-insensitive substring of any selected value),
 //! `sort` (`{"fields": [...], "order": "asc"|"desc"}`), `offset`, `limit` (default 500),
-//! `distinct`. Reply: `{"items": [...], "totalItems": N}`, `totalItems` counted before
-//! `offset`/`limit`. Errors: 1724 unknown select field, 1728 bad node type, 1730 unknown node.
+//! `distinct`. Reply: [`NodesReply`], `{"items": [...], "totalItems": N}`, `totalItems` counted
+//! before `offset`/`limit`; each item has the selected fields of a [`NodeItem`]. Errors: 1724
+//! unknown select field, 1728 bad node type, 1730 unknown node.
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
-use wazuh_cluster_proto::payload::{ExceptionClass, WazuhException};
+use serde::{Deserialize, Serialize};
+use wazuh_cluster_proto::payload::{ExceptionClass, WazuhException, error_codes};
 
 use super::MasterHandle;
 use super::conn::MasterConn;
@@ -21,6 +21,72 @@ use crate::session::{Handler, HandlerResult, Reply, Request};
 
 /// The fields of a node item, in Wazuh's order.
 const FIELDS: [&str; 4] = ["name", "type", "version", "ip"];
+
+/// One node of the `get_nodes` reply: the fields the request selected (all by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeItem {
+    /// Its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `master` or `worker`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub node_type: Option<String>,
+    /// Its Wazuh version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Its address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+impl NodeItem {
+    /// Every field of `node`.
+    fn of(node: &NodeInfo) -> Self {
+        Self {
+            name: Some(node.name.clone()),
+            node_type: Some(node.node_type.as_str().to_owned()),
+            version: Some(node.version.clone()),
+            ip: Some(node.address.clone()),
+        }
+    }
+
+    /// The field named `field` (a name of [`FIELDS`]), if present.
+    fn field(&self, field: &str) -> Option<&str> {
+        match field {
+            "name" => self.name.as_deref(),
+            "type" => self.node_type.as_deref(),
+            "version" => self.version.as_deref(),
+            "ip" => self.ip.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Only the fields `select` names.
+    fn selected(self, select: &[&str]) -> Self {
+        let keep = |field: &str, value: Option<String>| value.filter(|_| select.contains(&field));
+        Self {
+            name: keep("name", self.name),
+            node_type: keep("type", self.node_type),
+            version: keep("version", self.version),
+            ip: keep("ip", self.ip),
+        }
+    }
+
+    /// The present fields' values.
+    fn values(&self) -> impl Iterator<Item = &str> {
+        FIELDS.iter().filter_map(|field| self.field(field))
+    }
+}
+
+/// Reply of `get_nodes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodesReply {
+    /// The nodes of the page asked for.
+    pub items: Vec<NodeItem>,
+    /// How many nodes matched, before `offset` and `limit`.
+    #[serde(rename = "totalItems")]
+    pub total_items: usize,
+}
 /// Wazuh's `DATABASE_LIMIT`.
 const DEFAULT_LIMIT: usize = 500;
 
@@ -65,26 +131,13 @@ fn wazuh_error(code: u32, extra: String) -> Box<WazuhException> {
     Box::new(WazuhException::error(code).with_extra_message(extra))
 }
 
-fn item(node: &NodeInfo) -> Map<String, Value> {
-    let mut item = Map::new();
-    item.insert("name".into(), node.name.clone().into());
-    item.insert("type".into(), node.node_type.as_str().into());
-    item.insert("version".into(), node.version.clone().into());
-    item.insert("ip".into(), node.address.clone().into());
-    item
-}
-
-fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Answers `get_nodes` over `nodes` (master first, then workers in connect order).
-pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<WazuhException>> {
-    let select: Vec<String> = match &args.select {
-        None => FIELDS.iter().map(|f| f.to_string()).collect(),
+pub fn get_nodes(
+    nodes: &[NodeInfo],
+    args: &GetNodesArgs,
+) -> Result<NodesReply, Box<WazuhException>> {
+    let select: Vec<&str> = match &args.select {
+        None => FIELDS.to_vec(),
         Some(select) => {
             let unknown: Vec<&str> = select
                 .iter()
@@ -95,9 +148,8 @@ pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<W
                 return Err(wazuh_error(1724, unknown.join(", ")));
             }
             FIELDS
-                .iter()
-                .filter(|f| select.iter().any(|s| s == *f))
-                .map(|f| f.to_string())
+                .into_iter()
+                .filter(|f| select.iter().any(|s| s == f))
                 .collect()
         }
     };
@@ -126,24 +178,16 @@ pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<W
             return Err(Box::new(error));
         }
     }
-    let mut items: Vec<Map<String, Value>> = nodes
+    let mut items: Vec<NodeItem> = nodes
         .iter()
         .filter(|n| wanted.as_ref().is_none_or(|w| w.contains(&n.name.as_str())))
         .filter(|n| filter_type == "all" || n.node_type.as_str() == filter_type)
-        .map(|n| {
-            let full = item(n);
-            select
-                .iter()
-                .filter_map(|f| full.get(f).map(|v| (f.clone(), v.clone())))
-                .collect()
-        })
+        .map(|n| NodeItem::of(n).selected(&select))
         .collect();
     if let Some(search) = &args.search {
         let needle = search.value.to_lowercase();
         items.retain(|item| {
-            let found = item
-                .values()
-                .any(|v| text(v).to_lowercase().contains(&needle));
+            let found = item.values().any(|v| v.to_lowercase().contains(&needle));
             found != search.negation
         });
     }
@@ -153,10 +197,7 @@ pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<W
             let ordering = sort
                 .fields
                 .iter()
-                .map(|f| {
-                    let (a, b) = (a.get(f).map(text), b.get(f).map(text));
-                    a.cmp(&b)
-                })
+                .map(|f| a.field(f).cmp(&b.field(f)))
                 .find(|o| o.is_ne())
                 .unwrap_or(std::cmp::Ordering::Equal);
             if descending {
@@ -180,13 +221,11 @@ pub fn get_nodes(nodes: &[NodeInfo], args: &GetNodesArgs) -> Result<Value, Box<W
     let total = items.len();
     let offset = args.offset.unwrap_or(0);
     let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
-    let items: Vec<Value> = items
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(Value::Object)
-        .collect();
-    Ok(json!({ "items": items, "totalItems": total }))
+    let items = items.into_iter().skip(offset).take(limit).collect();
+    Ok(NodesReply {
+        items,
+        total_items: total,
+    })
 }
 
 /// Handler of `get_nodes` from a worker.
@@ -207,13 +246,18 @@ impl Handler<MasterConn> for GetNodesHandler {
         }
         .nodes();
         let reply = get_nodes(&nodes, &args).map_err(|e| *e)?;
-        Ok(Some(Reply::ok(reply.to_string())))
+        let text = serde_json::to_string(&reply).map_err(|e| {
+            WazuhException::internal(error_codes::INTERNAL).with_extra_message(e.to_string())
+        })?;
+        Ok(Some(Reply::ok(text)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::SystemTime;
+
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::node::NodeType;
@@ -239,6 +283,7 @@ mod tests {
 
     fn run(args: &str) -> Result<Value, Box<WazuhException>> {
         get_nodes(&nodes(), &serde_json::from_str(args).unwrap())
+            .map(|reply| serde_json::to_value(reply).unwrap())
     }
 
     #[test]
@@ -263,6 +308,23 @@ mod tests {
         assert_eq!(reply["totalItems"], 1);
         let reply = run(r#"{"search": {"value": "MASTER", "negation": true}}"#).unwrap();
         assert_eq!(reply["totalItems"], 2);
+    }
+
+    #[test]
+    fn the_reply_round_trips_with_wazuhs_names() {
+        let args = serde_json::from_str(r#"{"select": ["ip", "type"]}"#).unwrap();
+        let reply = get_nodes(&nodes()[..1], &args).unwrap();
+        let text = serde_json::to_string(&reply).unwrap();
+        assert_eq!(
+            text,
+            r#"{"items":[{"type":"master","ip":"10.0.0.1"}],"totalItems":1}"#
+        );
+        assert_eq!(serde_json::from_str::<NodesReply>(&text).unwrap(), reply);
+        let full = get_nodes(&nodes(), &GetNodesArgs::default()).unwrap();
+        assert_eq!(
+            serde_json::from_value::<NodesReply>(serde_json::to_value(&full).unwrap()).unwrap(),
+            full
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 use wazuh_cluster_proto::command::names;
 
 pub use conn::{MasterConn, MasterShared};
-pub use get_nodes::{GetNodesArgs, get_nodes};
+pub use get_nodes::{GetNodesArgs, NodeItem, NodesReply, get_nodes};
 
 use crate::clock::Clock;
 use crate::config::MasterConfig;

@@ -129,7 +129,7 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
         return Ok(if cli.json {
             reply.to_string()
         } else {
-            views::nodes_table(&reply)
+            views::nodes_table(&typed(cli, names::GET_NODES, reply)?)
         });
     }
     let reply = ask(cli, names::GET_HEALTH, json!(filter)).await?;

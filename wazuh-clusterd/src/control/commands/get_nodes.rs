@@ -3,11 +3,12 @@
 
 use async_trait::async_trait;
 use wazuh_cluster_core::master::{GetNodesArgs, get_nodes};
-use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
+use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 use super::forward;
+use crate::control::protocol::json_reply;
 use crate::control::{ControlContext, ControlNode};
 
 struct GetNodes;
@@ -28,7 +29,7 @@ impl Handler<ControlContext> for GetNodes {
                         .unwrap_or_default()
                 };
                 let reply = get_nodes(&master.handle.nodes(), &args).map_err(|e| *e)?;
-                Ok(Some(Reply::ok(reply.to_string())))
+                json_reply(&reply)
             }
             ControlNode::Worker(worker) => {
                 forward::to_master(&worker.handle, names::GET_NODES, request.payload).await
