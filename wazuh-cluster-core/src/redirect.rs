@@ -1,5 +1,5 @@
 //! What a node that is not the master answers the workers that reach it: every `hello` is
-//! refused with 3070 naming the current master ([`not_master`]), so the worker connects there,
+//! refused with 3070 naming the current master ([`not_master()`]), so the worker connects there,
 //! and nothing else is served. A master-eligible node runs this on its cluster port while it is
 //! not the master (see the daemon's role supervisor); the leader it names comes from the
 //! consensus engine through a `watch` channel.

@@ -103,7 +103,7 @@ pub trait Connector: Send + Sync + 'static {
     async fn connect(&self) -> Result<Connection, TransportError>;
 
     /// Told that the node it reached is not the master and where the master is now (a
-    /// [`not_master`](wazuh_cluster_proto::payload::not_master) refusal of `hello`): the next
+    /// [`not_master()`](wazuh_cluster_proto::payload::not_master()) refusal of `hello`): the next
     /// [`connect`](Self::connect) should go there. Connectors with one fixed address ignore it.
     fn follow(&self, master: &MasterLocation) {
         let _ = master;

@@ -42,7 +42,7 @@ pub struct Cli {
 /// Tools that run instead of the daemon.
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
-    /// Print a fresh random cluster key (32 letters and digits) for <key>.
+    /// Print a fresh random cluster key (32 letters and digits) for `<key>`.
     Keygen,
     /// Start a master and two workers on 127.0.0.1 under a temporary folder, show them with
     /// cluster_control, then stop them.

@@ -1,4 +1,4 @@
-//! What `wazuh-clusterd` does at startup: `-t` checks, and the start sequence up to [`run_node`].
+//! What `wazuh-clusterd` does at startup: `-t` checks, and the start sequence up to [`runtime::run`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -44,7 +44,7 @@ pub fn test_config(path: &Path) -> ExitCode {
     }
 }
 
-/// Starts the daemon: logging, configuration, pid file, then [`run_node`] until it returns.
+/// Starts the daemon: logging, configuration, pid file, then [`runtime::run`] until it returns.
 pub fn start(cli: &Cli) -> ExitCode {
     let options = LogOptions {
         home: cli.home.clone(),

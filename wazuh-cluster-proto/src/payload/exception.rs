@@ -70,7 +70,7 @@ pub struct WazuhException {
     pub kind: String,
     /// `title`, the class's default title unless a peer says otherwise.
     pub title: String,
-    /// The Wazuh error code (see [`error_codes`](super::error_codes)).
+    /// The Wazuh error code (see [`error_codes`]).
     pub code: u32,
     /// Text appended to the code's message.
     pub extra_message: Option<String>,

@@ -1,7 +1,7 @@
 //! `wazuh-clusterd demo`: a master and two workers on 127.0.0.1 as real processes, under a
 //! temporary folder, shown with `cluster_control`, then stopped.
 //!
-//! The demo is a list of steps ([`steps`]) run in order over a [`LocalCluster`]; each prints
+//! The demo is a list of steps (`steps`) run in order over a [`LocalCluster`]; each prints
 //! what it did. Later features (file sync, agents) add a step. [`LocalCluster`] is also what the
 //! end-to-end tests use.
 
