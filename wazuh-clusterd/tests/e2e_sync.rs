@@ -260,3 +260,33 @@ fn an_edit_reaches_a_worker_long_before_the_master_recalculates_on_its_own() {
     let conf = std::fs::read_to_string(worker.home.join("etc/shared/default/agent.conf")).unwrap();
     assert_eq!(conf, "<agent_config>edited</agent_config>\n");
 }
+
+#[test]
+fn with_ten_minute_periods_a_fresh_worker_and_an_edit_are_synced_at_once() {
+    let root = tempfile::tempdir().unwrap();
+    let mut cluster = LocalCluster::new(Path::new(DAEMON), root.path()).unwrap();
+    // Only the check right after hello and the master's change notice (syn_m_chg) can sync
+    // within the wait: the worker's own period and the master's recalculation are 10 minutes.
+    set_interval(&mut cluster, "recalculate_integrity", "10m");
+    set_interval(&mut cluster, "sync_integrity", "10m");
+    plant(
+        &cluster.home("master01"),
+        "etc/shared/default/agent.conf",
+        "<agent_config/>\n",
+    );
+    let master = start_master(&mut cluster);
+    let worker = cluster.start_node("worker01", NodeType::Worker).unwrap();
+    wait_same(&master, &worker, "a fresh worker, right after hello");
+
+    plant(
+        &master.home,
+        "etc/shared/default/agent.conf",
+        "<agent_config>edited</agent_config>\n",
+    );
+    wait_same(&master, &worker, "the edit, told to the worker");
+    assert!(
+        worker.log().contains("Integrity sync"),
+        "the worker logs its syncs:\n{}",
+        worker.log()
+    );
+}
