@@ -2,7 +2,7 @@
 //!
 //! A refresh lists every file (a stat each) and hashes only files that are new or whose size or
 //! modification time changed; a [`RefreshMode::Full`] refresh hashes everything (run it on a
-//! schedule, see [`FullRehashSchedule`](super::schedule::FullRehashSchedule), to catch a change
+//! schedule (`FullRehashSchedule` decides when), to catch a change
 //! that kept size and mtime). So a check where nothing changed reads no content.
 
 use std::collections::BTreeMap;

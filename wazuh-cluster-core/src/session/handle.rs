@@ -11,7 +11,7 @@ use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::WazuhException;
 use wazuh_cluster_proto::{Command, Message};
 
-use super::router::Reply;
+use super::reply::Reply;
 use crate::clock::Clock;
 
 /// What a handle asks the session's driver to do.

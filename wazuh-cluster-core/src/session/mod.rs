@@ -16,6 +16,7 @@
 //!   endless exchange of errors between two nodes.
 
 mod handle;
+mod reply;
 mod router;
 
 use std::collections::HashMap;

@@ -14,30 +14,7 @@ use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::payload::WazuhException;
 
 use super::handle::SessionHandle;
-
-/// A reply to send back: command (`ok`, `ok-m`, ...) and payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    /// Reply command.
-    pub command: Command,
-    /// Reply payload.
-    pub payload: Bytes,
-}
-
-impl Reply {
-    /// A reply with `command` and `payload`.
-    pub fn new(command: Command, payload: impl Into<Bytes>) -> Self {
-        Self {
-            command,
-            payload: payload.into(),
-        }
-    }
-
-    /// An `ok` reply.
-    pub fn ok(payload: impl Into<Bytes>) -> Self {
-        Self::new(wazuh_cluster_proto::command::names::OK, payload)
-    }
-}
+pub use super::reply::Reply;
 
 /// An inbound request as a handler sees it.
 #[derive(Debug, Clone)]

@@ -62,9 +62,8 @@ pub const TOO_MANY_DIVIDED: u32 = 3051;
 /// Node name outside `[A-Za-z0-9_-]+` (Wazuh 4.14.6+).
 pub const INVALID_NODE_NAME: u32 = 3060;
 /// This project's: the node a worker said `hello` to is not the master now. The extra message
-/// ends with ` at HOST:PORT` naming the current master when one is known (see
-/// [`not_master`](super::not_master::not_master) and
-/// [`WazuhException::current_master`](super::WazuhException::current_master)).
+/// ends with ` at HOST:PORT` naming the current master when one is known (the `not_master`
+/// payload module builds and reads it).
 pub const NOT_MASTER: u32 = 3070;
 
 /// The message Wazuh shows for `code`, or `None` for a code outside this catalogue.

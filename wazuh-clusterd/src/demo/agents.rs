@@ -14,7 +14,7 @@ use wazuh_cluster_core::agents::client_keys::{CLIENT_KEYS_PATH, ClientKeys};
 
 use super::cluster::wait_until;
 use super::compare::same_files;
-use super::steps::{Demo, DemoError, MASTER, WORKERS, elapsed};
+use super::state::{Demo, DemoError, MASTER, WORKERS, elapsed};
 use crate::control::commands::agents::protocol::{AGENT_LIST, AgentList, ListAgents};
 use crate::tools::{self, request};
 

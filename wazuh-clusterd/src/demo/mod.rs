@@ -9,6 +9,7 @@ mod agents;
 mod cluster;
 mod compare;
 mod node;
+mod state;
 mod steps;
 
 use std::path::PathBuf;
@@ -20,7 +21,8 @@ pub use cluster::{
 };
 pub use compare::{digests, same_files};
 pub use node::{NodeProcess, NodeSpec, write_home};
-pub use steps::{DemoError, run};
+pub use state::DemoError;
+pub use steps::run;
 
 /// Options of the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,55 +7,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use thiserror::Error;
 
 use super::DemoOptions;
 use super::agents;
 use super::cluster::{LocalCluster, wait_for_cluster};
 use super::node::NodeProcess;
+use super::state::{Demo, DemoError, MASTER, WORKERS, elapsed};
 use crate::config::NodeType;
 use crate::control::tool::{self, ControlCli};
 
-/// The demo's master.
-pub(super) const MASTER: &str = "master01";
-/// The demo's workers.
-pub(super) const WORKERS: [&str; 2] = ["worker01", "worker02"];
 /// Longest wait for the workers to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for a node to stop after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why the demo stopped.
-#[derive(Debug, Error)]
-pub enum DemoError {
-    /// A file or process operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The failure.
-        source: std::io::Error,
-    },
-    /// A step's tool failed (it printed why).
-    #[error("{0}")]
-    Failed(String),
-    /// Something did not happen in time.
-    #[error("{0}; the nodes' logs are in {1}")]
-    Timeout(String, PathBuf),
-}
-
-/// The demo's state, passed from step to step.
-pub struct Demo {
-    /// The cluster's settings and folder.
-    pub cluster: LocalCluster,
-    /// The master's process once started.
-    pub master: Option<NodeProcess>,
-    /// The workers' processes once started.
-    pub workers: Vec<NodeProcess>,
-    /// What happened, printed at the end.
-    pub account: Vec<String>,
-    started: Instant,
-}
 
 type Step = fn(&mut Demo) -> Result<(), DemoError>;
 
@@ -132,11 +96,6 @@ pub fn run(options: &DemoOptions) -> Result<(), DemoError> {
         println!("\nRemoved the demo folder (run with --keep to keep it).");
     }
     outcome
-}
-
-/// Time since the demo started, for the account.
-pub(super) fn elapsed(demo: &Demo) -> String {
-    format!("{:.1}s", demo.started.elapsed().as_secs_f64())
 }
 
 fn start_nodes(demo: &mut Demo) -> Result<(), DemoError> {
