@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use wazuh_cluster_core::integrity::{ClusterItems, MetadataTable, RefreshMode, compare};
+use wazuh_cluster_core::files::ClusterItems;
+use wazuh_cluster_core::integrity::{MetadataTable, RefreshMode, compare};
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 use wazuh_clusterd::fs::DiskFileSource;
 

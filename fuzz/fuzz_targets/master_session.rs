@@ -17,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use wazuh_cluster_core::agents::{AgentsConfig, MasterAgents, MemoryAgentStore};
 use wazuh_cluster_core::files::memory::MemoryFileSource;
 use wazuh_cluster_core::integrity::MasterIntegrity;
-use wazuh_cluster_core::integrity::items::ClusterItems;
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::testing::{MemoryStorage, MemorySyncStates, VirtualClock, memory_pair};
 use wazuh_cluster_core::{
     Connection, IntegrityConfig, Listener, MasterBuilder, MasterConfig, TransportError,

@@ -1,8 +1,8 @@
 //! The FileSource conformance suite on the in-memory source.
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::conformance;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
-use wazuh_cluster_core::integrity::items::ClusterItems;
 
 #[tokio::test]
 async fn memory_file_source_passes_the_conformance_suite() {

@@ -4,9 +4,10 @@ use serde_json::json;
 use wazuh_cluster_core::files::FileSource;
 use wazuh_cluster_core::files::conformance::Fixture;
 use wazuh_cluster_core::files::memory::{MemoryFileSource, OUTSIDE_VICTIM};
+use wazuh_cluster_core::files::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use wazuh_cluster_core::integrity::{
-    ClusterItem, ClusterItems, CompareError, ComparisonCounts, Deferral, Exclusions, FileSelection,
-    MetadataTable, RefreshMode, apply_sync, build_sync_container, compare,
+    CompareError, ComparisonCounts, Deferral, MetadataTable, RefreshMode, apply_sync,
+    build_sync_container, compare,
 };
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,

@@ -1,9 +1,9 @@
 //! The incremental metadata table on the in-memory source.
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::ModTime;
 use wazuh_cluster_core::files::conformance::Fixture;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
-use wazuh_cluster_core::integrity::items::ClusterItems;
 use wazuh_cluster_core::integrity::table::{MetadataTable, RefreshMode};
 use wazuh_cluster_proto::payload::Blake2bHex;
 

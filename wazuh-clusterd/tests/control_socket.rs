@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wazuh_cluster_core::agents::{AgentsConfig, MasterAgents, MemoryAgentStore, WorkerAgents};
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
-use wazuh_cluster_core::integrity::items::ClusterItems;
 use wazuh_cluster_core::integrity::{MasterIntegrity, WorkerIntegrity};
 use wazuh_cluster_core::testing::{MemoryStorage, MemorySyncStates};
 use wazuh_cluster_core::{

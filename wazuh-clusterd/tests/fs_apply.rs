@@ -5,8 +5,9 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
 use serde_json::json;
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::integrity::{
-    ClusterItems, MetadataTable, RefreshMode, apply_sync, build_sync_container, compare,
+    MetadataTable, RefreshMode, apply_sync, build_sync_container, compare,
 };
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, decode_container,

@@ -6,9 +6,9 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::ModTime;
 use wazuh_cluster_core::files::conformance::{self, Fixture};
-use wazuh_cluster_core::integrity::items::ClusterItems;
 use wazuh_clusterd::fs::DiskFileSource;
 
 /// A temporary folder holding `home/` (the Wazuh home) and `outside/victim`.

@@ -2,8 +2,8 @@
 
 use std::os::unix::fs::MetadataExt;
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::FileSource;
-use wazuh_cluster_core::integrity::ClusterItems;
 use wazuh_clusterd::fs::{DiskFileSource, FileOwner};
 
 /// The effective uid of this process, from `/proc/self/status`.

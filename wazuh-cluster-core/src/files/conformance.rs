@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use wazuh_cluster_proto::payload::blake2b_hex;
 
+use super::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use super::{FileSource, FileSourceError, ModTime, SyncPath};
-use crate::integrity::items::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 
 /// A fresh home with Wazuh's default items, plus the means to arrange and inspect it behind the
 /// back of the [`FileSource`] under test.

@@ -11,9 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use wazuh_cluster_proto::payload::Blake2bHex;
 
+use super::ClusterItems;
 use super::conformance::Fixture;
 use super::{FileSource, FileSourceError, FileStat, HashedFile, ModTime, SyncPath};
-use crate::integrity::items::ClusterItems;
 
 /// Content of the one file outside the home that escaping links lead to.
 pub const OUTSIDE_VICTIM: &[u8] = b"outside the Wazuh home";

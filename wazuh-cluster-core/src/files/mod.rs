@@ -1,7 +1,9 @@
-//! Files as the integrity sync sees them: the [`FileSource`] trait, confined paths, and (feature
-//! `testing`) an in-memory source plus the conformance suite every source must pass.
+//! Files as the integrity sync sees them: the synchronized items ([`ClusterItems`]), the
+//! [`FileSource`] trait, confined paths, and (feature `testing`) an in-memory source plus the
+//! conformance suite every source must pass.
 
 mod error;
+mod items;
 mod path;
 mod source;
 mod stat;
@@ -12,6 +14,7 @@ pub mod conformance;
 pub mod memory;
 
 pub use error::FileSourceError;
+pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
 pub use path::{ConfinementError, SyncPath};
 pub use source::FileSource;
 pub use stat::{FileStat, HashedFile, ModTime};

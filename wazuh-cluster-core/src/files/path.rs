@@ -5,7 +5,7 @@ use std::fmt;
 
 use thiserror::Error;
 
-use crate::integrity::items::ClusterItems;
+use super::ClusterItems;
 
 /// A path was refused because it could leave the synchronized items.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 
+use super::ClusterItems;
 use super::{FileSourceError, FileStat, HashedFile, SyncPath};
-use crate::integrity::items::ClusterItems;
 
 /// The synchronized files of one node (the Wazuh home on a real node, a map in tests).
 ///

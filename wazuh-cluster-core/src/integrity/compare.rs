@@ -3,7 +3,7 @@
 use thiserror::Error;
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 
-use super::items::ClusterItems;
+use crate::files::ClusterItems;
 
 /// A worker's table was refused.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]

@@ -7,7 +7,6 @@
 pub mod apply;
 pub mod compare;
 pub mod container;
-pub mod items;
 pub mod master;
 mod routes;
 pub mod schedule;
@@ -21,7 +20,6 @@ pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
 };
-pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
 pub use master::{MasterIntegrity, WorkerIntegrityStatus};
 pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFile, SyncPath};
-use wazuh_cluster_core::integrity::items::ClusterItems;
 
 pub use owner::FileOwner;
 

@@ -5,8 +5,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::{FileSourceError, SyncPath};
-use wazuh_cluster_core::integrity::items::ClusterItems;
 
 use super::owner::FileOwner;
 use super::resolve::{io_error, resolve_dir, resolve_file, resolve_readable};

@@ -6,8 +6,8 @@ use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use wazuh_cluster_core::files::{ClusterItem, ClusterItems};
 use wazuh_cluster_core::files::{FileSourceError, FileStat, ModTime};
-use wazuh_cluster_core::integrity::items::{ClusterItem, ClusterItems};
 
 use super::resolve::resolve_dir;
 

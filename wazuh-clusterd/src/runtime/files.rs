@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::FileSource;
-use wazuh_cluster_core::integrity::items::ClusterItems;
 
 use super::NodeError;
 use crate::fs::DiskFileSource;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use wazuh_cluster_core::MasterBuilder;
 use wazuh_cluster_core::agents::MasterAgents;
+use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::integrity::MasterIntegrity;
-use wazuh_cluster_core::integrity::items::ClusterItems;
 use wazuh_cluster_proto::Fernet;
 
 use super::supervisor::Started;

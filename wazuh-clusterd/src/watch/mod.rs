@@ -20,7 +20,7 @@ use std::time::Duration;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use thiserror::Error;
 use tokio::sync::mpsc;
-use wazuh_cluster_core::integrity::items::ClusterItems;
+use wazuh_cluster_core::files::ClusterItems;
 
 /// How long a burst of changes is gathered before one recalculation.
 pub const DEBOUNCE: Duration = Duration::from_millis(200);

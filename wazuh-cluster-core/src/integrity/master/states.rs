@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
-use crate::integrity::ClusterItems;
+use crate::files::ClusterItems;
 use crate::sync_state::FileSyncState;
 
 /// What the master sent in its last container to a worker: the hash of each written file,

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::files::{ConfinementError, SyncPath};
+use super::{ConfinementError, SyncPath};
 
 /// Which files of an item's folder are synchronized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
