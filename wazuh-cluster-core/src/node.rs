@@ -1,32 +1,8 @@
 //! What identifies a node of the cluster and what the node list shows about it.
 
-use std::fmt;
 use std::time::SystemTime;
 
-/// The role of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NodeType {
-    /// The source of truth; workers connect to it.
-    Master,
-    /// A node that connects to the master (Wazuh 3.x called it `client`).
-    Worker,
-}
-
-impl NodeType {
-    /// The word Wazuh uses on the wire and in `cluster_control -l`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NodeType::Master => "master",
-            NodeType::Worker => "worker",
-        }
-    }
-}
-
-impl fmt::Display for NodeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use wazuh_cluster_proto::payload::NodeType;
 
 /// One row of the node list (`cluster_control -l`, `get_nodes`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,23 +92,8 @@ impl ClusterConfig {
     }
 }
 
-/// The role of a node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NodeType {
-    /// The source of truth; workers connect to it.
-    Master,
-    /// Connects to the master (3.x: `client`).
-    Worker,
-}
-
-impl fmt::Display for NodeType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NodeType::Master => "master",
-            NodeType::Worker => "worker",
-        })
-    }
-}
+/// The role of a node: `<node_type>` reads `master`, `worker` or 3.x's `client` (a worker).
+pub use wazuh_cluster_proto::payload::NodeType;
 
 /// The rule by which a master accepts the version another node announces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

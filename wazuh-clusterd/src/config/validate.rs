@@ -454,7 +454,7 @@ fn find_self(
     }
     if failover {
         return match node_type {
-            NodeType::Worker => None,
+            NodeType::Worker | NodeType::Client => None,
             NodeType::Master => {
                 let own = nodes.iter().position(is_local);
                 if own.is_none() {
@@ -486,6 +486,8 @@ fn find_self(
             });
             None
         }
-        (NodeType::Worker, _) => locals.iter().copied().find(|&i| i != 0).or(Some(0)),
+        (NodeType::Worker | NodeType::Client, _) => {
+            locals.iter().copied().find(|&i| i != 0).or(Some(0))
+        }
     }
 }

@@ -116,7 +116,9 @@ impl RoleStarter<NodeType> for NodeRoles<'_> {
         let (storage, fernet) = (self.storage.clone(), self.fernet.clone());
         match role {
             NodeType::Master => master::start(config, home, clock, storage, fernet).await,
-            NodeType::Worker => worker::start(config, home, clock, storage, fernet),
+            NodeType::Worker | NodeType::Client => {
+                worker::start(config, home, clock, storage, fernet)
+            }
         }
     }
 }
