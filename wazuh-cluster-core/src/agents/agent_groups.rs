@@ -13,7 +13,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use async_trait::async_trait;
 use wazuh_cluster_proto::Command;
@@ -179,6 +178,7 @@ pub struct GroupsReceiver {
     mismatch_limit: u32,
     state: Mutex<ReceiverState>,
     tag: String,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Default)]
@@ -188,13 +188,15 @@ struct ReceiverState {
 }
 
 impl GroupsReceiver {
-    /// A receiver applying to `store`, checking `keys`, full resync after `mismatch_limit`.
+    /// A receiver applying to `store`, checking `keys`, full resync after `mismatch_limit`;
+    /// `clock` times each apply (`time_spent` of the result).
     pub fn new(
         store: Arc<dyn AgentStore>,
         keys: Arc<KeysReader>,
         inbox: Arc<StringInbox>,
         mismatch_limit: u32,
         tag: String,
+        clock: Arc<dyn Clock>,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
@@ -203,6 +205,7 @@ impl GroupsReceiver {
             mismatch_limit: mismatch_limit.max(1),
             state: Mutex::default(),
             tag,
+            clock,
         })
     }
 
@@ -242,7 +245,7 @@ impl GroupsReceiver {
     }
 
     async fn apply(&self, sync: &AgentGroupsSync, full: bool) -> Result<SyncResult, String> {
-        let started = Instant::now();
+        let started = self.clock.now();
         let keys = self.keys.current().await.map_err(|e| e.to_string())?;
         let rows: Vec<&AgentGroups> = sync.chunks.iter().flatten().flat_map(|c| &c.data).collect();
         let mut applied = 0u64;
@@ -275,7 +278,7 @@ impl GroupsReceiver {
         Ok(SyncResult {
             updated_chunks: applied,
             error_messages: Vec::new(),
-            time_spent: started.elapsed().as_secs_f64(),
+            time_spent: (self.clock.now() - started).as_secs_f64(),
         })
     }
 

@@ -6,7 +6,6 @@
 //! sending worker gave in its `hello` (a worker cannot speak for another node).
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use wazuh_cluster_proto::command::names;
@@ -161,7 +160,7 @@ impl Handler<MasterConn> for InfoHandler {
                 return Err(error);
             }
         };
-        let started = Instant::now();
+        let started = self.clock.now();
         let started_wall = self.clock.wall();
         let node = ctx.worker_name();
         let tag = ctx.tag();
@@ -194,13 +193,13 @@ impl Handler<MasterConn> for InfoHandler {
                     tag = tag.as_str(),
                     subtag = "Agent-info sync",
                     "Finished in {:.3}s. Updated {} chunks.",
-                    started.elapsed().as_secs_f64().max(0.001),
+                    (self.clock.now() - started).as_secs_f64().max(0.001),
                     stats.chunks
                 );
                 let result = SyncResult {
                     updated_chunks: stats.written as u64,
                     error_messages: Vec::new(),
-                    time_spent: started.elapsed().as_secs_f64(),
+                    time_spent: (self.clock.now() - started).as_secs_f64(),
                 };
                 (names::SYN_M_A_E, result.encode())
             }

@@ -100,6 +100,7 @@ impl WorkerAgents {
             inbox.clone(),
             config.agent_groups_mismatch_limit,
             tag.clone(),
+            ctx.clock.clone(),
         );
         let (tasks, spawner) = PendingTasks::new();
         Arc::new(Self {
