@@ -18,10 +18,11 @@ use async_trait::async_trait;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    AgentGroups, AgentGroupsChunk, AgentGroupsSync, DEFAULT_CHUNK_BYTES, SyncResult,
+    AgentGroups, AgentGroupsChunk, AgentGroupsSync, DEFAULT_CHUNK_BYTES, SetDataError, SyncResult,
 };
 
 use super::client_keys::ClientKeys;
+use super::error::AgentError;
 use super::groups::global_groups_hash;
 use super::keys_reader::KeysReader;
 use super::model::AgentId;
@@ -30,7 +31,7 @@ use super::strings::{StringInbox, send_string};
 use super::sync_stats::{GroupsSend, SyncStatsBook};
 use crate::clock::Clock;
 use crate::master::MasterConn;
-use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
+use crate::session::{Handler, HandlerResult, Reply, Request, RequestError, SessionHandle};
 use crate::storage::StorageError;
 use crate::transfer::TaskSpawner;
 
@@ -66,15 +67,28 @@ pub async fn push_groups(
     session: &SessionHandle,
     command: Command,
     sync: &AgentGroupsSync,
-) -> Result<(), String> {
-    let sid = send_string(session, &sync.encode())
-        .await
-        .map_err(|e| e.to_string())?;
-    session
-        .request(command, sid.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(), RequestError> {
+    let sid = send_string(session, &sync.encode()).await?;
+    session.request(command, sid.to_string()).await?;
     Ok(())
+}
+
+/// Why agent-groups were not sent to a worker or not applied by it (the text is logged, and
+/// a worker sends it back to the master in `syn_w_g_err` / `syn_wgc_err`).
+#[derive(Debug, thiserror::Error)]
+pub enum GroupsSyncError {
+    /// The envelope is malformed.
+    #[error(transparent)]
+    Decode(#[from] SetDataError),
+    /// The node's `client.keys` could not be read.
+    #[error(transparent)]
+    Keys(#[from] AgentError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StorageError),
+    /// The envelope could not be sent.
+    #[error(transparent)]
+    Send(#[from] RequestError),
 }
 
 /// The master's `syn_w_g_c` handler: sends that worker every assignment.
@@ -105,9 +119,11 @@ impl Handler<MasterConn> for FullResyncHandler {
                         book.groups_sending(worker, GroupsSend::Full, clock.wall());
                     }
                     let sync = groups_envelope(&all, &all);
-                    push_groups(&session, names::SYN_G_M_W_C, &sync).await
+                    push_groups(&session, names::SYN_G_M_W_C, &sync)
+                        .await
+                        .map_err(GroupsSyncError::from)
                 }
-                Err(error) => Err(error.to_string()),
+                Err(error) => Err(GroupsSyncError::from(error)),
             };
             if let Err(error) = sent {
                 tracing::error!(tag = tag.as_str(), subtag, "{error}");
@@ -244,20 +260,21 @@ impl GroupsReceiver {
         Ok(())
     }
 
-    async fn apply(&self, sync: &AgentGroupsSync, full: bool) -> Result<SyncResult, String> {
+    async fn apply(
+        &self,
+        sync: &AgentGroupsSync,
+        full: bool,
+    ) -> Result<SyncResult, GroupsSyncError> {
         let started = self.clock.now();
-        let keys = self.keys.current().await.map_err(|e| e.to_string())?;
+        let keys = self.keys.current().await?;
         let rows: Vec<&AgentGroups> = sync.chunks.iter().flatten().flat_map(|c| &c.data).collect();
         let mut applied = 0u64;
         if full {
             let listed: BTreeSet<AgentId> = rows.iter().map(|r| AgentId(r.id)).collect();
-            let held = self.store.agent_groups().await.map_err(|e| e.to_string())?;
+            let held = self.store.agent_groups().await?;
             for (id, _) in held {
                 if !listed.contains(&id) {
-                    self.store
-                        .set_agent_groups(id, &[])
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    self.store.set_agent_groups(id, &[]).await?;
                 }
             }
             self.state().pending.clear();
@@ -265,10 +282,7 @@ impl GroupsReceiver {
         for row in rows {
             let id = AgentId(row.id);
             if keys.contains(id) {
-                self.store
-                    .set_agent_groups(id, &row.groups)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.store.set_agent_groups(id, &row.groups).await?;
                 self.state().pending.remove(&id);
                 applied += 1;
             } else {
@@ -298,14 +312,15 @@ impl GroupsReceiver {
         let tag = self.tag.as_str();
         let outcome = match AgentGroupsSync::decode(&data, MAX_GROUPS_CHUNK) {
             Ok(sync) => self.apply(&sync, full).await.map(|r| (sync, r)),
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(GroupsSyncError::from(error)),
         };
         let sync = match outcome {
             Ok((sync, result)) => {
                 let _ = session.request(ok_command, result.encode()).await;
                 sync
             }
-            Err(text) => {
+            Err(error) => {
+                let text = error.to_string();
                 tracing::error!(tag, subtag = "Agent-groups recv", "{text}");
                 let _ = session.request(err_command, text).await;
                 return;

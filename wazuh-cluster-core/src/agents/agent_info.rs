@@ -19,7 +19,7 @@ use super::strings::{StringInbox, send_string};
 use super::sync_stats::{SyncRun, SyncStatsBook};
 use crate::clock::Clock;
 use crate::master::MasterConn;
-use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
+use crate::session::{Handler, HandlerResult, Reply, Request, RequestError, SessionHandle};
 use crate::storage::StorageError;
 use crate::transfer::TaskSpawner;
 
@@ -168,9 +168,7 @@ impl Handler<MasterConn> for InfoHandler {
             self.book.info_started(worker);
         }
         let now = super::registry::unix_secs(started_wall);
-        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope, now)
-            .await
-            .map_err(|e| e.to_string());
+        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope, now).await;
         if let Some(worker) = &node {
             let run = outcome.as_ref().ok().map(|stats| SyncRun {
                 started: started_wall,
@@ -203,7 +201,8 @@ impl Handler<MasterConn> for InfoHandler {
                 };
                 (names::SYN_M_A_E, result.encode())
             }
-            Err(text) => {
+            Err(error) => {
+                let text = error.to_string();
                 tracing::error!(tag = tag.as_str(), subtag = "Agent-info sync", "{text}");
                 (names::SYN_M_A_ERR, text.into_bytes())
             }
@@ -231,21 +230,13 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for ThanksHandler {
 pub async fn send_agent_info(
     session: &SessionHandle,
     rows: &[AgentInfoRow],
-) -> Result<bool, String> {
-    let permission = session
-        .request(names::SYN_A_W_M_P, Vec::new())
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<bool, RequestError> {
+    let permission = session.request(names::SYN_A_W_M_P, Vec::new()).await?;
     if permission.payload.as_ref() != b"True" {
         return Ok(false);
     }
     let envelope = AgentInfoSync::from_rows(rows, DEFAULT_CHUNK_BYTES).encode();
-    let sid = send_string(session, &envelope)
-        .await
-        .map_err(|e| e.to_string())?;
-    session
-        .request(names::SYN_A_W_M, sid.to_string())
-        .await
-        .map_err(|e| e.to_string())?;
+    let sid = send_string(session, &envelope).await?;
+    session.request(names::SYN_A_W_M, sid.to_string()).await?;
     Ok(true)
 }

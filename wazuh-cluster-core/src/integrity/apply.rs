@@ -12,7 +12,7 @@ use std::fmt;
 use thiserror::Error;
 use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
 
-use crate::files::{FileSource, SyncPath};
+use crate::files::{FileSource, FileSourceError, SyncPath};
 
 /// The container cannot be applied at all; nothing was written.
 #[derive(Debug, Error)]
@@ -119,16 +119,13 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
             continue;
         };
         let result = match source.items().confine(path) {
-            Ok(sync_path) => source
-                .write(&sync_path, content)
-                .await
-                .map_err(|e| e.to_string()),
-            Err(refused) => Err(refused.to_string()),
+            Ok(sync_path) => source.write(&sync_path, content).await,
+            Err(refused) => Err(FileSourceError::from(refused)),
         };
         match (result, kind) {
             (Ok(()), Kind::Overwrite) => report.overwritten += 1,
             (Ok(()), _) => report.created += 1,
-            (Err(reason), kind) => report.fail(kind, path, reason),
+            (Err(error), kind) => report.fail(kind, path, error.to_string()),
         }
     }
     report.unlisted = contents.len();

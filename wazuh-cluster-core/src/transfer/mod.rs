@@ -10,7 +10,9 @@ mod task_id;
 mod task_set;
 
 pub use inbox::{FileInbox, InboxError, InboxLimits};
-pub use receive::{FileOutcome, TransferStep, WaitingTask, hand_over, wait_for_file};
+pub use receive::{
+    FileOutcome, HandOverError, TransferStep, WaitingTask, hand_over, wait_for_file,
+};
 pub use send::{SendFileError, send_file, sync_file_name};
 pub use task_id::new_task_id;
 pub use task_set::{PendingTasks, TaskSet, TaskSpawner};

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{TaskError, TaskFile, TaskId, WazuhException, error_codes};
+use wazuh_cluster_proto::payload::{
+    TaskError, TaskFile, TaskId, TaskPayloadError, WazuhException, error_codes,
+};
 
 use super::{FileInbox, InboxError};
 use crate::clock::Clock;
@@ -17,6 +19,34 @@ pub type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
 
 /// The task waiting for a file: its task id and where the file goes.
 pub type WaitingTask = (String, oneshot::Sender<FileOutcome>);
+
+/// Why [`hand_over`] refused the peer's end-of-file command (the text sent back to the peer).
+#[derive(Debug, thiserror::Error)]
+pub enum HandOverError {
+    /// The payload is not a task id and a file name.
+    #[error(transparent)]
+    Payload(#[from] TaskPayloadError),
+    /// The file name is outside the inbox's folder.
+    #[error(transparent)]
+    Name(#[from] InboxError),
+    /// The command names a task that does not wait for a file.
+    #[error("{command} names task {tid}, which is not waiting for a file")]
+    NotWaiting {
+        /// The peer's command (`syn_i_w_m_e`, `syn_m_c_e`).
+        command: String,
+        /// The task id it named.
+        tid: TaskId,
+    },
+    /// No task waits for a file.
+    #[error("no task is waiting for a file")]
+    NoTask,
+    /// The named file is not complete in the inbox.
+    #[error("file {relpath:?} was not received completely")]
+    Incomplete {
+        /// The file's name in the inbox.
+        relpath: String,
+    },
+}
 
 /// Which step of a file transfer a payload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,27 +70,29 @@ impl FileInbox {
     }
 }
 
-/// The peer's `command` (`syn_i_w_m_e`, `syn_m_c_e`) says `file` is complete: hands it to the
-/// task `waiting` for it, which is then no longer waiting. Refused (as the text sent back) when
-/// the name is outside the inbox's folder or no task of that id waits; when the file is not
-/// complete the waiting task gets the error too.
+/// The peer's `command` (`syn_i_w_m_e`, `syn_m_c_e`) with `payload` (task id and file name)
+/// says the file is complete: hands it to the task `waiting` for it, which is then no longer
+/// waiting. Refused (as the text sent back) when the payload is malformed, the name is outside
+/// the inbox's folder or no task of that id waits; when the file is not complete the waiting
+/// task gets the error too.
 pub fn hand_over(
     inbox: &mut FileInbox,
     waiting: &mut Option<WaitingTask>,
-    file: &TaskFile,
+    payload: &[u8],
     command: &str,
-) -> Result<(), String> {
-    inbox.check_name(&file.relpath).map_err(|e| e.to_string())?;
+) -> Result<(), HandOverError> {
+    let file = TaskFile::decode(payload)?;
+    inbox.check_name(&file.relpath)?;
     let matches =
         matches!((&*waiting, &file.tid), (Some((tid, _)), TaskId::Uuid(got)) if tid == got);
     if !matches {
-        return Err(format!(
-            "{command} names task {}, which is not waiting for a file",
-            file.tid
-        ));
+        return Err(HandOverError::NotWaiting {
+            command: command.to_owned(),
+            tid: file.tid.clone(),
+        });
     }
     let Some((_, task)) = waiting.take() else {
-        return Err("no task is waiting for a file".to_owned());
+        return Err(HandOverError::NoTask);
     };
     match inbox.take(&file.relpath) {
         Some(bytes) => {
@@ -68,10 +100,12 @@ pub fn hand_over(
             Ok(())
         }
         None => {
-            let error = format!("file {:?} was not received completely", file.relpath);
+            let error = HandOverError::Incomplete {
+                relpath: file.relpath.clone(),
+            };
             let _ = task.send(Err(Box::new(
                 WazuhException::cluster(error_codes::FILE_NOT_FOUND)
-                    .with_extra_message(error.clone()),
+                    .with_extra_message(error.to_string()),
             )));
             Err(error)
         }

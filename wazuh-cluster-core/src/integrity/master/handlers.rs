@@ -7,9 +7,10 @@ use tokio::sync::oneshot;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    TaskError, TaskFile, TaskId, WazuhException, error_codes, permission_payload,
+    TaskError, TaskId, WazuhException, error_codes, permission_payload,
 };
 
+use super::error::RequestRefused;
 use super::worker_state::Lease;
 use super::{MasterIntegrity, lock, sync};
 use crate::integrity::route_integrity;
@@ -91,14 +92,13 @@ impl Handler<MasterConn> for IntegrityHandler {
                 .with_worker(&name, |w| {
                     if w.receiving.is_none() {
                         // Files come only for a task started with syn_i_w_m.
-                        return Err(format!(
-                            "{} with no integrity task waiting for a file; send syn_i_w_m first",
-                            request.command
-                        ));
+                        return Err(RequestRefused::NoTaskWaiting {
+                            command: request.command.to_string(),
+                        });
                     }
                     w.inbox
                         .receive(step, &request.payload)
-                        .map_err(|e| e.to_string())
+                        .map_err(RequestRefused::from)
                 })
                 .map(|()| Some(Reply::ok(&b"File received"[..])))
                 .map_err(|e| refuse(&tag, "Integrity check", e)),
@@ -147,16 +147,16 @@ fn start(
     name: &str,
     tag: &str,
     request: &Request,
-) -> Result<Reply, String> {
+) -> Result<Reply, RequestRefused> {
     let tid = new_task_id(&mut *lock(&integrity.rng));
     let now = integrity.clock.now();
     let max = integrity.config.max_locked_integrity_time;
     let waiting = integrity.with_worker(name, |w| {
         if let Some(lease) = w.lease.as_ref().filter(|l| now - l.since <= max) {
-            return Err(format!(
-                "syn_i_w_m while task {} holds the integrity lock of {name}; wait for it to end",
-                lease.tid
-            ));
+            return Err(RequestRefused::Locked {
+                tid: lease.tid.clone(),
+                worker: name.to_owned(),
+            });
         }
         w.lease = Some(Lease {
             tid: tid.clone(),
@@ -181,13 +181,13 @@ fn start(
 }
 
 /// `syn_i_w_m_e`: the worker's file is complete; hand it to the waiting task.
-fn end(integrity: &MasterIntegrity, name: &str, payload: &[u8]) -> Result<Reply, String> {
-    let file = TaskFile::decode(payload).map_err(|e| e.to_string())?;
+fn end(integrity: &MasterIntegrity, name: &str, payload: &[u8]) -> Result<Reply, RequestRefused> {
     integrity
         .with_worker(name, |w| {
-            hand_over(&mut w.inbox, &mut w.receiving, &file, "syn_i_w_m_e")
+            hand_over(&mut w.inbox, &mut w.receiving, payload, "syn_i_w_m_e")
         })
         .map(|()| Reply::ok(&b"File correctly received"[..]))
+        .map_err(RequestRefused::from)
 }
 
 /// `syn_i_w_m_r`: the worker gave up its check; release its lock.

@@ -27,6 +27,7 @@
 //! the master's hash (`synchronized`) or still another one (`failed`).
 
 mod budget;
+mod error;
 mod handlers;
 mod recalc;
 mod states;

@@ -12,6 +12,7 @@ use wazuh_cluster_proto::payload::{
     decode_file_table, error_codes,
 };
 
+use super::error::{SendContainerError, SyncTaskError};
 use super::states::{SentFiles, changes, states_after_check};
 use super::worker_state::LastSend;
 use super::{MasterIntegrity, lock};
@@ -112,22 +113,18 @@ async fn check(
     session: &SessionHandle,
     bytes: Vec<u8>,
     start: Start,
-) -> Result<(), String> {
+) -> Result<(), SyncTaskError> {
     let received = bytes.len() as u64;
     let container = decode_container(&bytes, &integrity.worker_file_limits().1)
-        .map_err(|e| format!("Refused the worker's integrity file: {e}"))?;
+        .map_err(SyncTaskError::WorkerFile)?;
     drop(bytes);
     if !container.files.is_empty() {
-        return Err(format!(
-            "Refused the worker's integrity file: it holds {} files besides files_metadata.json",
-            container.files.len()
-        ));
+        return Err(SyncTaskError::ExtraFiles(container.files.len()));
     }
-    let worker_table = decode_file_table(container.metadata)
-        .map_err(|e| format!("Refused the worker's files_metadata.json: {e}"))?;
+    let worker_table =
+        decode_file_table(container.metadata).map_err(SyncTaskError::WorkerMetadata)?;
     let master_table = integrity.table().await;
-    let plan = compare(&master_table, &worker_table, integrity.files.items())
-        .map_err(|e| e.to_string())?;
+    let plan = compare(&master_table, &worker_table, integrity.files.items())?;
     let counts = ComparisonCounts::of(&plan);
     let stats = start.stats(
         integrity,
@@ -146,7 +143,7 @@ async fn check(
     record_check_states(integrity, name, tag, &master_table, &worker_table).await;
     if counts.is_empty() {
         if let Err(e) = session.request(names::SYN_M_C_OK, &b""[..]).await {
-            return Err(format!("Error sending syn_m_c_ok: {e}"));
+            return Err(SyncTaskError::SendOk(e));
         }
         return Ok(());
     }
@@ -168,21 +165,21 @@ async fn sync(
     tag: &str,
     session: &SessionHandle,
     plan: &SyncPlan,
-) -> Result<(), String> {
+) -> Result<(), SyncTaskError> {
     let start = Start::of(integrity);
     tracing::info!(tag, subtag = "Integrity sync", "Starting.");
     let reply = session
         .request(names::SYN_M_C, &b""[..])
         .await
-        .map_err(|e| format!("Error starting the sync: {e}"))?;
+        .map_err(SyncTaskError::Start)?;
     let worker_tid = TaskId::parse(&String::from_utf8_lossy(&reply.payload))
-        .map_err(|e| format!("Refused the worker's answer to syn_m_c: {e}"))?;
+        .map_err(SyncTaskError::WorkerTaskId)?;
     let limit = integrity.with_worker(name, |w| w.zip_limit.current());
     let container = match build_sync_container(&*integrity.files, plan, limit).await {
         Ok(container) => container,
         Err(e) => {
             send_sync_error(session, &worker_tid, &e.to_string()).await;
-            return Err(format!("Error building the sync container: {e}"));
+            return Err(SyncTaskError::Container(e));
         }
     };
     if container.is_partial() {
@@ -209,18 +206,13 @@ async fn sync(
         "Sending zip file to worker."
     );
     let sent = async {
-        let bytes = send_file(session, &path, &container.bytes)
-            .await
-            .map_err(|e| e.to_string())?;
+        let bytes = send_file(session, &path, &container.bytes).await?;
         let end = TaskFile {
             tid: worker_tid.clone(),
             relpath: path[1..].to_owned(),
         };
-        session
-            .request(names::SYN_M_C_E, end.encode())
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok::<u64, String>(bytes)
+        session.request(names::SYN_M_C_E, end.encode()).await?;
+        Ok::<u64, SendContainerError>(bytes)
     }
     .await;
     let bytes = match sent {
@@ -249,7 +241,7 @@ async fn sync(
                 subtag = "Integrity sync",
                 "Error sending the sync container: {error}"
             );
-            send_sync_error(session, &worker_tid, &error).await;
+            send_sync_error(session, &worker_tid, &error.to_string()).await;
             return Ok(());
         }
     };

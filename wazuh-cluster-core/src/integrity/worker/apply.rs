@@ -8,6 +8,7 @@ use wazuh_cluster_proto::payload::{
     SyncPlan, TaskError, TaskId, WazuhException, decode_container, error_codes,
 };
 
+use super::error::ApplyTaskError;
 use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync};
@@ -38,7 +39,7 @@ pub(super) async fn receive_then_apply(
     .await;
     let result = match outcome {
         Ok(bytes) => apply(&integrity, bytes, started).await,
-        Err(error) => Err(error.message()),
+        Err(error) => Err(ApplyTaskError::NotReceived(error.message())),
     };
     if let Err(error) = result {
         tracing::error!(
@@ -50,7 +51,8 @@ pub(super) async fn receive_then_apply(
         if !session.is_closed() {
             let report = TaskError {
                 tid: TaskId::None,
-                error: WazuhException::cluster(error_codes::CLUSTER).with_extra_message(error),
+                error: WazuhException::cluster(error_codes::CLUSTER)
+                    .with_extra_message(error.to_string()),
             };
             let _ = session.request(names::SYN_I_W_M_R, report.encode()).await;
         }
@@ -72,14 +74,13 @@ async fn apply(
     integrity: &WorkerIntegrity,
     bytes: Vec<u8>,
     (started, wall): (Instant, SystemTime),
-) -> Result<(), String> {
+) -> Result<(), ApplyTaskError> {
     let tag = integrity.tag.as_str();
     let received = bytes.len() as u64;
     let container = decode_container(&bytes, &integrity.config.container_limits)
-        .map_err(|e| format!("refused the master's sync container: {e}"))?;
+        .map_err(ApplyTaskError::Container)?;
     drop(bytes);
-    let plan = SyncPlan::decode(container.metadata.clone())
-        .map_err(|e| format!("refused the master's files_metadata.json: {e}"))?;
+    let plan = SyncPlan::decode(container.metadata.clone()).map_err(ApplyTaskError::Plan)?;
     let counts = ComparisonCounts::of(&plan);
     tracing::info!(
         tag,
@@ -89,9 +90,7 @@ async fn apply(
         counts.shared,
         counts.extra
     );
-    let report = apply_sync(&*integrity.files, container)
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = apply_sync(&*integrity.files, container).await?;
     if report.errors.total() > 0 {
         tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
     }

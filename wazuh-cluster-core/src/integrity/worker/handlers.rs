@@ -6,12 +6,12 @@ use async_trait::async_trait;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{TaskError, TaskFile, WazuhException, error_codes};
+use wazuh_cluster_proto::payload::{TaskError, WazuhException, error_codes};
 
 use super::{WorkerIntegrity, apply, lock};
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, route_integrity};
 use crate::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
-use crate::transfer::{TransferStep, hand_over, new_task_id};
+use crate::transfer::{HandOverError, TransferStep, hand_over, new_task_id};
 use crate::worker::WorkerConn;
 
 #[derive(Debug, Clone, Copy)]
@@ -175,10 +175,9 @@ fn start(integrity: &Arc<WorkerIntegrity>, request: &Request) -> Reply {
 }
 
 /// `syn_m_c_e`: the container is complete; hand it to the waiting task.
-fn end(integrity: &WorkerIntegrity, payload: &[u8]) -> Result<Reply, String> {
-    let file = TaskFile::decode(payload).map_err(|e| e.to_string())?;
+fn end(integrity: &WorkerIntegrity, payload: &[u8]) -> Result<Reply, HandOverError> {
     let mut inbox = lock(&integrity.inbox);
     let mut state = lock(&integrity.state);
-    hand_over(&mut inbox, &mut state.receiving, &file, "syn_m_c_e")
+    hand_over(&mut inbox, &mut state.receiving, payload, "syn_m_c_e")
         .map(|()| Reply::ok(&b"File correctly received"[..]))
 }

@@ -20,6 +20,7 @@
 
 mod apply;
 mod check;
+mod error;
 mod handlers;
 
 use std::sync::{Arc, Mutex, MutexGuard};
