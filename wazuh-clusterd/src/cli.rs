@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
 
-use crate::{daemon, demo, keygen};
+use crate::daemon::{self, DaemonOptions};
+use crate::{demo, keygen};
 
 /// Default installation folder.
 pub const DEFAULT_HOME: &str = "/var/ossec";
@@ -60,6 +61,16 @@ impl Cli {
             .clone()
             .unwrap_or_else(|| self.home.join("etc").join("ossec.conf"))
     }
+
+    /// What the daemon starts with.
+    pub fn daemon_options(&self) -> DaemonOptions {
+        DaemonOptions {
+            home: self.home.clone(),
+            config_path: self.config_path(),
+            foreground: self.foreground,
+            debug: self.debug,
+        }
+    }
 }
 
 /// Runs what the command line asks and returns the process's exit code.
@@ -74,7 +85,7 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         },
         None if cli.test_config => daemon::test_config(&cli.config_path()),
-        None => daemon::start(&cli),
+        None => daemon::start(&cli.daemon_options()),
     }
 }
 

@@ -1,15 +1,27 @@
 //! What `wazuh-clusterd` does at startup: `-t` checks, and the start sequence up to [`runtime::run`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tracing::{debug, error, info, warn};
 
-use crate::cli::Cli;
 use crate::config::{self, Cluster, ClusterConfig, ConfigError, LoadedConfig, SystemAddresses};
 use crate::logging::{self, LogOptions};
 use crate::pidfile::PidFile;
 use crate::runtime::{self, NodeContext};
+
+/// What the daemon starts with (from the command line).
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Installation folder: logs in `home/logs`, pid file in `home/var/run`.
+    pub home: PathBuf,
+    /// The configuration file to load.
+    pub config_path: PathBuf,
+    /// Stay in the foreground and copy the log to stderr.
+    pub foreground: bool,
+    /// Number of `-d` flags (log detail).
+    pub debug: u8,
+}
 
 /// `-t`: loads `path`, prints warnings and every problem on stderr, a summary on stdout.
 /// Exit 0 when valid (also when the cluster is disabled), 1 otherwise.
@@ -45,13 +57,13 @@ pub fn test_config(path: &Path) -> ExitCode {
 }
 
 /// Starts the daemon: logging, configuration, pid file, then [`runtime::run`] until it returns.
-pub fn start(cli: &Cli) -> ExitCode {
-    let options = LogOptions {
-        home: cli.home.clone(),
-        foreground: cli.foreground,
-        debug: cli.debug,
+pub fn start(options: &DaemonOptions) -> ExitCode {
+    let log_options = LogOptions {
+        home: options.home.clone(),
+        foreground: options.foreground,
+        debug: options.debug,
     };
-    let log_path = match logging::init(&options) {
+    let log_path = match logging::init(&log_options) {
         Ok(path) => path,
         Err(e) => {
             eprintln!("ERROR: {e}");
@@ -60,11 +72,11 @@ pub fn start(cli: &Cli) -> ExitCode {
     };
     // In the background only the log file sees events: say the decisive ones on stderr too.
     let tell = |line: &str| {
-        if !cli.foreground {
+        if !options.foreground {
             eprintln!("{line}");
         }
     };
-    let config_path = cli.config_path();
+    let config_path = options.config_path.clone();
     debug!("Logging to {}", log_path.display());
     debug!("Loading configuration from {}", config_path.display());
     let loaded = match config::load(&config_path, &SystemAddresses) {
@@ -89,7 +101,7 @@ pub fn start(cli: &Cli) -> ExitCode {
         }
         Cluster::Enabled(config) => *config,
     };
-    let pid_file = match PidFile::create(&cli.home) {
+    let pid_file = match PidFile::create(&options.home) {
         Ok(pid_file) => pid_file,
         Err(e) => {
             error!("{e}");
@@ -100,9 +112,9 @@ pub fn start(cli: &Cli) -> ExitCode {
     info!("Starting node: {}", summary(&config));
     debug!("PID file {}", pid_file.path().display());
     let context = NodeContext {
-        home: cli.home.clone(),
+        home: options.home.clone(),
         config_path,
-        debug: cli.debug,
+        debug: options.debug,
     };
     let code = match runtime::run(config, context) {
         Ok(()) => {
