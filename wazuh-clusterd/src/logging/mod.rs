@@ -6,12 +6,13 @@
 //! level; other crates (sqlx, tokio...) only from WARNING up.
 
 mod format;
+mod reopen;
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, OnceLock};
 
 use thiserror::Error;
 use tracing::level_filters::LevelFilter;
@@ -20,6 +21,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+
+pub use reopen::ReopenableLog;
 
 pub use format::{
     DEFAULT_SUBTAG, DEFAULT_TAG, FixedClock, LocalClock, LogClock, TIME_FORMAT, WazuhFormat,
@@ -75,20 +78,44 @@ pub fn level_for(debug: u8) -> LevelFilter {
     }
 }
 
+/// The log the process writes, for [`reopen`].
+static INSTALLED: OnceLock<Arc<ReopenableLog>> = OnceLock::new();
+
+/// Reopens the installed `cluster.log` at its path (the daemon does it on SIGHUP, after the file
+/// was renamed or rotated away); returns its path, `None` when [`init`] did not install one.
+pub fn reopen() -> io::Result<Option<PathBuf>> {
+    match INSTALLED.get() {
+        Some(log) => log.reopen().map(|()| Some(log.path().to_path_buf())),
+        None => Ok(None),
+    }
+}
+
 /// Installs the process-wide logger: `home/logs/cluster.log` (folder created if missing),
 /// plus stderr with `foreground`. Returns the log file's path.
 pub fn init(options: &LogOptions) -> Result<PathBuf, LoggingError> {
     let path = log_path(&options.home);
-    let file = open_log(&path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| LoggingError::Open {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let file = Arc::new(ReopenableLog::new(&path, open_log_file).map_err(|source| {
+        LoggingError::Open {
+            path: path.clone(),
+            source,
+        }
+    })?);
     let stderr = options
         .foreground
         .then(|| wazuh_layer(io::stderr, LocalClock));
     tracing_subscriber::registry()
         .with(filter(options.debug))
-        .with(wazuh_layer(Mutex::new(file), LocalClock))
+        .with(wazuh_layer(file.clone(), LocalClock))
         .with(stderr)
         .try_init()
         .map_err(|e| LoggingError::AlreadySet(e.to_string()))?;
+    let _ = INSTALLED.set(file);
     Ok(path)
 }
 
@@ -123,20 +150,13 @@ pub fn filter(debug: u8) -> Targets {
     )
 }
 
-fn open_log(path: &Path) -> Result<File, LoggingError> {
-    let open_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| LoggingError::Open { path, source }
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(open_error(dir))?;
-    }
+/// Opens (creating it 0660) the log file at `path` for appending.
+fn open_log_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o660)
         .open(path)
-        .map_err(open_error(path))
 }
 
 #[cfg(test)]
@@ -220,10 +240,13 @@ mod tests {
     }
 
     #[test]
-    fn log_file_and_folder_are_created() {
+    fn the_log_file_is_created_0660() {
+        use std::os::unix::fs::PermissionsExt;
         let home = tempfile::tempdir().unwrap();
-        let path = log_path(home.path());
-        open_log(&path).unwrap();
+        let path = home.path().join("cluster.log");
+        ReopenableLog::new(&path, open_log_file).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o007, 0, "no access for others: {mode:o}");
         assert!(path.is_file());
     }
 }

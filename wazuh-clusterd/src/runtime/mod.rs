@@ -25,6 +25,7 @@ mod queue;
 mod settings;
 mod signals;
 pub mod supervisor;
+mod systemd;
 mod worker;
 
 use std::path::Path;
@@ -87,14 +88,18 @@ async fn serve(
         path: socket,
         source,
     })?;
+    let announce = systemd::announce(control_rx.clone());
     let serve_control = server.serve(control::commands::router(), control_rx, roles.clock);
     tokio::select! {
         () = supervisor::supervise(&roles, wanted, first, &control_tx) => {}
         () = serve_control => {}
+        () = announce => {}
+        () = signals::reopen_logs_on_sighup() => {}
         signal = signals::stop_requested() => {
             tracing::info!(tag = "Cluster", subtag = "Main", "Received {signal}: stopping the node.");
         }
     }
+    systemd::stopping();
     Ok(())
 }
 

@@ -20,3 +20,33 @@ pub(crate) async fn stop_requested() -> &'static str {
         _ = int.recv() => "SIGINT",
     }
 }
+
+/// Reopens `logs/cluster.log` on every SIGHUP (what `systemctl reload` and logrotate's
+/// `postrotate` send), forever.
+pub(crate) async fn reopen_logs_on_sighup() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+        tracing::error!(
+            tag = "Cluster",
+            subtag = "Main",
+            "Could not install the SIGHUP handler; restart the node to reopen its log."
+        );
+        return std::future::pending().await;
+    };
+    while hangups.recv().await.is_some() {
+        match crate::logging::reopen() {
+            Ok(Some(path)) => tracing::info!(
+                tag = "Cluster",
+                subtag = "Main",
+                "Received SIGHUP: reopened {}.",
+                path.display()
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::error!(
+                tag = "Cluster",
+                subtag = "Main",
+                "Received SIGHUP but could not reopen the log: {error}; logging goes on to the previous file."
+            ),
+        }
+    }
+}
