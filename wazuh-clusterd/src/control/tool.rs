@@ -26,7 +26,7 @@ use crate::config::{self, Cluster, SystemAddresses};
     name = "cluster_control",
     version,
     about = "Shows the state of the Wazuh cluster this node belongs to, from any node",
-    group(ArgGroup::new("view").required(true).args(["list_nodes", "health", "list_agents", "files"]))
+    group(ArgGroup::new("view").required(true).args(["list_nodes", "health", "list_agents", "files", "watch"]))
 )]
 pub struct ControlCli {
     /// Installation folder of the node to ask (its control socket is DIR/queue/cluster/c-internal.sock).
@@ -58,6 +58,15 @@ pub struct ControlCli {
     /// Print the daemon's JSON reply instead of the text view.
     #[arg(long)]
     pub json: bool,
+    /// A refreshing screen of the cluster: nodes, roles, agents per node, last syncs.
+    #[arg(long)]
+    pub watch: bool,
+    /// Seconds between two screens of `--watch` (default 2).
+    #[arg(long, value_name = "SECS")]
+    pub interval: Option<f64>,
+    /// Stop `--watch` after this many screens (default: until interrupted).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
 }
 
 /// Rewrites Wazuh's `-fn`/`-fs` to their long forms so that clap reads them.
@@ -79,6 +88,11 @@ pub fn run(cli: ControlCli) -> ExitCode {
     if cli.file.is_some() && !cli.files {
         return crate::tools::usage::wrong_arguments::<ControlCli>("--file goes with -f");
     }
+    if (cli.interval.is_some() || cli.count.is_some()) && !cli.watch {
+        return crate::tools::usage::wrong_arguments::<ControlCli>(
+            "--interval and --count go with --watch",
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -89,6 +103,9 @@ pub fn run(cli: ControlCli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if cli.watch {
+        return watch(&cli, &runtime);
+    }
     match runtime.block_on(view(&cli)) {
         Ok(text) => {
             println!("{text}");
@@ -102,6 +119,42 @@ pub fn run(cli: ControlCli) -> ExitCode {
             eprintln!("ERROR: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--watch`: a screen every `--interval`, until `--count` screens or an interruption; the
+/// screen is cleared between two when standard output is a terminal. A node that stops
+/// answering shows its error and is asked again at the next refresh.
+fn watch(cli: &ControlCli, runtime: &tokio::runtime::Runtime) -> ExitCode {
+    use std::io::IsTerminal;
+    let interval = cli.interval.unwrap_or(2.0);
+    if !(interval.is_finite() && interval > 0.0) {
+        return crate::tools::usage::wrong_arguments::<ControlCli>(
+            "--interval takes a number of seconds above 0",
+        );
+    }
+    let clear = std::io::stdout().is_terminal();
+    let name = cluster_name(cli);
+    let mut shown = 0u64;
+    loop {
+        let screen = runtime.block_on(async {
+            let reply = ask(cli, names::GET_HEALTH, Value::Null).await?;
+            let reply: HealthReply = typed(cli, names::GET_HEALTH, reply)?;
+            Ok::<_, ClientError>(views::watch_screen(&name, &reply, chrono::Utc::now()))
+        });
+        if clear {
+            print!("\x1b[H\x1b[2J");
+        }
+        match screen {
+            Ok(screen) => println!("{screen}"),
+            Err(ClientError::NotRunning { .. }) => println!("ERROR: Cluster is not running."),
+            Err(e) => println!("ERROR: {e}"),
+        }
+        shown += 1;
+        if cli.count.is_some_and(|count| shown >= count) {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(std::time::Duration::from_secs_f64(interval));
     }
 }
 

@@ -5,9 +5,11 @@ mod files;
 mod health;
 mod nodes;
 mod table;
+mod watch;
 
 pub use agents::agents_table;
 pub use files::files_table;
 pub use health::{health_more, health_summary};
 pub use nodes::nodes_table;
 pub use table::table;
+pub use watch::watch_screen;
