@@ -190,6 +190,42 @@ async fn a_full_round_makes_the_worker_equal_to_the_master() {
         worker.contents("etc/ossec.conf").as_deref(),
         Some(&b"worker's own"[..])
     );
+    assert_eq!(worker.sync_count(), 1, "made durable once");
+    assert_eq!(worker.unsynced_writes(), 0, "nothing left undurable");
+}
+
+#[tokio::test]
+async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
+    let files: Vec<(String, Vec<u8>)> = (0..2500)
+        .map(|i| {
+            let path = format!("etc/shared/g{}/f{i}.conf", i / 100);
+            let content = format!("content {i}").into_bytes();
+            (path, content)
+        })
+        .collect();
+    let planted: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_slice()))
+        .collect();
+    let master = source(&planted);
+    let worker = source(&[]);
+    let plan = compare(
+        &table_of(&master).await,
+        &table_of(&worker).await,
+        master.items(),
+    )
+    .unwrap();
+    let built = build_sync_container(&master, &plan, 1 << 30).await.unwrap();
+    let decoded = decode_container(&built.bytes, &ContainerLimits::default()).unwrap();
+    let report = apply_sync(&worker, decoded).await.unwrap();
+    assert_eq!((report.created, report.errors.total()), (2500, 0));
+    assert_eq!(worker.snapshot(), master.snapshot());
+    assert_eq!(
+        worker.sync_count(),
+        1,
+        "one durable point for the whole apply"
+    );
+    assert_eq!(worker.unsynced_writes(), 0);
 }
 
 #[tokio::test]

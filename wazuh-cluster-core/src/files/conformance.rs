@@ -56,6 +56,7 @@ pub async fn run_all<F: Fixture>(fresh: impl Fn() -> F) {
     reads_whole_files_within_the_limit(&fresh()).await;
     writes_create_folders_and_set_item_permissions(&fresh()).await;
     writes_replace_atomically_without_leftovers(&fresh()).await;
+    batch_writes_fail_alone_and_leave_no_leftovers(&fresh()).await;
     removes_report_whether_the_file_existed(&fresh()).await;
     prunes_empty_folders_up_to_the_item(&fresh()).await;
     listing_follows_modification_times(&fresh()).await;
@@ -258,6 +259,71 @@ pub async fn writes_replace_atomically_without_leftovers<F: Fixture>(fx: &F) {
         fx.contents("etc/shared/default/empty").as_deref(),
         Some(&b""[..])
     );
+}
+
+/// A batch writes every file it can (creating folders, replacing content and permissions),
+/// answers one result per file in order, fails a bad file alone and leaves no temporary file;
+/// `sync` then succeeds and changes nothing visible.
+pub async fn batch_writes_fail_alone_and_leave_no_leftovers<F: Fixture>(fx: &F) {
+    let items = fx.source().items().clone();
+    fx.plant_file("etc/shared/default/agent.conf", b"old content");
+    fx.plant_file("etc/shared/blocker", b"a file where a folder is needed");
+    let batch = vec![
+        (
+            path(&items, "etc/shared/default/agent.conf"),
+            b"new".to_vec(),
+        ),
+        (path(&items, "etc/shared/blocker/agent.conf"), b"x".to_vec()),
+        (
+            path(&items, "etc/shared/fresh/deep/agent.conf"),
+            b"deep".to_vec(),
+        ),
+        (path(&items, "etc/client.keys"), Vec::new()),
+    ];
+    let results = fx.source().write_batch(batch).await;
+    assert_eq!(results.len(), 4, "one result per file");
+    assert!(results[0].is_ok(), "overwrite in a batch: {:?}", results[0]);
+    assert!(
+        matches!(results[1], Err(FileSourceError::WrongKind { .. })),
+        "a file in the way of a folder fails alone: {:?}",
+        results[1]
+    );
+    assert!(results[2].is_ok(), "create in a batch: {:?}", results[2]);
+    assert!(
+        results[3].is_ok(),
+        "empty file in a batch: {:?}",
+        results[3]
+    );
+    let check = || {
+        assert_eq!(
+            fx.contents("etc/shared/default/agent.conf").as_deref(),
+            Some(&b"new"[..])
+        );
+        assert_eq!(fx.mode("etc/shared/default/agent.conf"), Some(0o660));
+        assert_eq!(
+            fx.contents("etc/shared/fresh/deep/agent.conf").as_deref(),
+            Some(&b"deep"[..])
+        );
+        assert_eq!(fx.contents("etc/client.keys").as_deref(), Some(&b""[..]));
+        assert_eq!(fx.mode("etc/client.keys"), Some(0o640));
+        assert_eq!(
+            fx.contents("etc/shared/blocker").as_deref(),
+            Some(&b"a file where a folder is needed"[..])
+        );
+        assert_eq!(fx.entries_in("etc/shared/default"), ["agent.conf"]);
+        assert_eq!(fx.entries_in("etc/shared/fresh/deep"), ["agent.conf"]);
+    };
+    check();
+    fx.source().sync().await.expect("sync succeeds");
+    check();
+    assert!(
+        fx.source().write_batch(Vec::new()).await.is_empty(),
+        "an empty batch answers nothing"
+    );
+    fx.source()
+        .sync()
+        .await
+        .expect("a sync with nothing to do succeeds");
 }
 
 /// Remove answers whether a file was there.

@@ -3,7 +3,8 @@
 //! It models what the confinement rules need: folders, files with permissions and modification
 //! times (a logical clock that advances one second per change), and symbolic links that lead
 //! outside the home (to a folder holding one file, `victim`, or to that file itself). It also
-//! counts hashes and reads, and can be told to fail writes to chosen paths.
+//! counts hashes, reads, batch writes not yet made durable and syncs, and can be told to fail
+//! writes to chosen paths.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
@@ -37,6 +38,8 @@ struct State {
     clock: i64,
     hashed: u64,
     read: u64,
+    unsynced: u64,
+    syncs: u64,
 }
 
 impl State {
@@ -149,6 +152,17 @@ impl MemoryFileSource {
     /// How many files were read so far.
     pub fn read_count(&self) -> u64 {
         self.state().read
+    }
+
+    /// How many files written by [`FileSource::write_batch`] are not yet made durable by a
+    /// [`FileSource::sync`].
+    pub fn unsynced_writes(&self) -> u64 {
+        self.state().unsynced
+    }
+
+    /// How many times [`FileSource::sync`] was called.
+    pub fn sync_count(&self) -> u64 {
+        self.state().syncs
     }
 
     /// Every file of the home (planted or written) with its content, sorted by path.
@@ -280,6 +294,28 @@ impl FileSource for MemoryFileSource {
                 mode,
             },
         );
+        Ok(())
+    }
+
+    async fn write_batch(
+        &self,
+        files: Vec<(SyncPath, Vec<u8>)>,
+    ) -> Vec<Result<(), FileSourceError>> {
+        let mut results = Vec::with_capacity(files.len());
+        for (path, contents) in files {
+            let result = self.write(&path, contents).await;
+            if result.is_ok() {
+                self.state().unsynced += 1;
+            }
+            results.push(result);
+        }
+        results
+    }
+
+    async fn sync(&self) -> Result<(), FileSourceError> {
+        let mut state = self.state();
+        state.unsynced = 0;
+        state.syncs += 1;
         Ok(())
     }
 

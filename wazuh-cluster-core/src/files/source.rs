@@ -21,7 +21,15 @@ use super::{FileSourceError, FileStat, HashedFile, SyncPath};
 ///   (with a name the items exclude, so it is never listed), given the item's permissions,
 ///   flushed, then renamed over the target. Readers see the old or the new content, never a
 ///   mix; on failure the old file is intact and no temporary file remains. Missing parent
-///   folders are created.
+///   folders are created. [`write`](Self::write) is durable when it returns.
+/// - **Batches are atomic per file and durable at [`sync`](Self::sync).** Each file of a
+///   [`write_batch`](Self::write_batch) is replaced as `write` replaces it (temporary file, then
+///   rename), but need not be flushed to stable storage before `sync`. After `sync` returns,
+///   every write, batch and removal that returned before it is durable. If the process dies
+///   before (a crash, SIGKILL), each file is the old or the new one, never a mix (the rename is
+///   atomic); temporary files it leaves are excluded from listings and the implementation
+///   removes them before it serves again. A power loss before `sync` may leave a new file empty
+///   on some filesystems: the next integrity check sees a different hash and repairs it.
 /// - **Remove** deletes one file; a missing file is not an error (it answers `false`).
 /// - **Prune** removes the folders above a file, deepest first up to but excluding the item's
 ///   folder, while they hold nothing but excluded files; a folder with anything else stops it.
@@ -43,6 +51,17 @@ pub trait FileSource: Send + Sync {
 
     /// Replaces (or creates) a file atomically with the item's permissions.
     async fn write(&self, path: &SyncPath, contents: Vec<u8>) -> Result<(), FileSourceError>;
+
+    /// Replaces (or creates) each file atomically with the item's permissions, durable only
+    /// once [`sync`](Self::sync) returns; one result per file, in the order given (a file may
+    /// fail alone). May run in parallel; the files should be distinct.
+    async fn write_batch(
+        &self,
+        files: Vec<(SyncPath, Vec<u8>)>,
+    ) -> Vec<Result<(), FileSourceError>>;
+
+    /// Makes durable every write, batch and removal that returned before this call.
+    async fn sync(&self) -> Result<(), FileSourceError>;
 
     /// Removes a file; `Ok(false)` if it did not exist.
     async fn remove(&self, path: &SyncPath) -> Result<bool, FileSourceError>;

@@ -1,7 +1,9 @@
 //! The worker's apply of a sync container from the master.
 //!
-//! `shared` and `missing` files are written atomically (through [`FileSource::write`]), each on
-//! its own: a failure is logged and counted, and the others still apply. `extra` files are
+//! `shared` and `missing` files are written atomically in batches (through
+//! [`FileSource::write_batch`]), each on its own: a failure is logged and counted, and the others
+//! still apply. Everything is made durable once at the end ([`FileSource::sync`]), not file by
+//! file: a crash before leaves each file old or new, and the next integrity round repairs it. `extra` files are
 //! removed, and only those listed in this same container's metadata. Folders left empty are
 //! pruned for items with `remove_subdirs_if_empty`. Paths outside the items are refused and
 //! logged; nothing is written for them.
@@ -14,13 +16,23 @@ use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
 
 use crate::files::{FileSource, FileSourceError, SyncPath};
 
-/// The container cannot be applied at all; nothing was written.
+/// The container cannot be applied at all, or what was applied cannot be made durable.
 #[derive(Debug, Error)]
 pub enum ApplyError {
-    /// `files_metadata.json` is not a `{"missing", "shared", "extra"}` plan.
+    /// `files_metadata.json` is not a `{"missing", "shared", "extra"}` plan; nothing was written.
     #[error("the master's files_metadata.json is not a valid sync plan: {0}")]
     Metadata(#[from] MetadataError),
+    /// The files were written but flushing them to stable storage failed: a power loss could
+    /// still undo them (the next integrity round would then send them again).
+    #[error("the synchronized files were written but could not be made durable: {0}")]
+    Durability(FileSourceError),
 }
+
+/// At most this many files go to [`FileSource::write_batch`] at once.
+const BATCH_FILES: usize = 1024;
+/// At most this many content bytes go to [`FileSource::write_batch`] at once (a single larger
+/// file still goes alone).
+const BATCH_BYTES: usize = 8 << 20;
 
 /// Failures by kind, as Wazuh counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -109,6 +121,7 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
         .keys()
         .map(|p| (Kind::Overwrite, p))
         .chain(plan.missing.keys().map(|p| (Kind::Create, p)));
+    let mut batch = Batch::default();
     for (kind, path) in writes {
         let Some(content) = contents.remove(path) else {
             report.fail(
@@ -118,16 +131,15 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
             );
             continue;
         };
-        let result = match source.items().confine(path) {
-            Ok(sync_path) => source.write(&sync_path, content).await,
-            Err(refused) => Err(FileSourceError::from(refused)),
-        };
-        match (result, kind) {
-            (Ok(()), Kind::Overwrite) => report.overwritten += 1,
-            (Ok(()), _) => report.created += 1,
-            (Err(error), kind) => report.fail(kind, path, error.to_string()),
+        match source.items().confine(path) {
+            Ok(sync_path) => batch.push(kind, sync_path, content),
+            Err(refused) => report.fail(kind, path, refused.to_string()),
+        }
+        if batch.is_full() {
+            batch.write(source, &mut report).await;
         }
     }
+    batch.write(source, &mut report).await;
     report.unlisted = contents.len();
     if !contents.is_empty() {
         tracing::warn!(
@@ -187,5 +199,44 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
             }
         }
     }
+    source.sync().await.map_err(ApplyError::Durability)?;
     Ok(report)
+}
+
+/// Files waiting to be written together.
+#[derive(Default)]
+struct Batch {
+    kinds: Vec<Kind>,
+    files: Vec<(SyncPath, Vec<u8>)>,
+    bytes: usize,
+}
+
+impl Batch {
+    fn push(&mut self, kind: Kind, path: SyncPath, content: Vec<u8>) {
+        self.bytes += content.len();
+        self.kinds.push(kind);
+        self.files.push((path, content));
+    }
+
+    fn is_full(&self) -> bool {
+        self.files.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+    }
+
+    /// Writes the batch (if any), counts each file's outcome, and empties it.
+    async fn write<S: FileSource + ?Sized>(&mut self, source: &S, report: &mut ApplyReport) {
+        if self.files.is_empty() {
+            return;
+        }
+        let files = std::mem::take(&mut self.files);
+        let paths: Vec<String> = files.iter().map(|(p, _)| p.as_str().to_owned()).collect();
+        let results = source.write_batch(files).await;
+        for ((kind, path), result) in self.kinds.drain(..).zip(paths).zip(results) {
+            match (result, kind) {
+                (Ok(()), Kind::Overwrite) => report.overwritten += 1,
+                (Ok(()), _) => report.created += 1,
+                (Err(reason), kind) => report.fail(kind, &path, reason.to_string()),
+            }
+        }
+        self.bytes = 0;
+    }
 }

@@ -10,6 +10,7 @@ use wazuh_cluster_core::files::{FileSourceError, SyncPath};
 
 use super::owner::FileOwner;
 use super::resolve::{io_error, resolve_dir, resolve_file, resolve_readable};
+use super::temp;
 
 /// Reads a whole file, refusing more than `max_len` bytes before reading them.
 pub(crate) fn read(home: &Path, path: &SyncPath, max_len: u64) -> Result<Vec<u8>, FileSourceError> {
@@ -42,14 +43,25 @@ pub(crate) fn read(home: &Path, path: &SyncPath, max_len: u64) -> Result<Vec<u8>
     Ok(content)
 }
 
-/// Writes `contents` to a temporary file next to the target (`.<name>.<random>.tmp`, excluded
-/// from listings), gives it to `owner` if any, sets `mode`, flushes it, renames it over the target and flushes the folder.
+/// Whether a write is flushed to stable storage before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// The file and then its folder are fsynced before returning.
+    Now,
+    /// Nothing is flushed: the caller makes it durable later (see [`super::durability`]).
+    Later,
+}
+
+/// Writes `contents` to a temporary file next to the target ([`temp::name`], excluded from
+/// listings), gives it to `owner` if any, sets `mode`, renames it over the target; with
+/// [`Durability::Now`] the file is fsynced before the rename and its folder after.
 pub(crate) fn write_atomic(
     home: &Path,
     path: &SyncPath,
     mode: u32,
     owner: Option<FileOwner>,
     contents: &[u8],
+    durability: Durability,
 ) -> Result<(), FileSourceError> {
     let shown = path.as_str();
     let (confined, target) =
@@ -61,14 +73,13 @@ pub(crate) fn write_atomic(
             path: shown.to_owned(),
         });
     }
-    let temp = confined.dir.join(format!(
-        ".{}.{:016x}.tmp",
-        path.file_name(),
-        rand::random::<u64>()
-    ));
-    let result = write_temp(&temp, mode, owner, contents)
+    let temp = confined.dir.join(temp::name(path.file_name()));
+    let result = write_temp(&temp, mode, owner, contents, durability)
         .and_then(|()| fs::rename(&temp, &target))
-        .and_then(|()| File::open(&confined.dir)?.sync_all());
+        .and_then(|()| match durability {
+            Durability::Now => File::open(&confined.dir)?.sync_all(),
+            Durability::Later => Ok(()),
+        });
     if let Err(e) = result {
         let _ = fs::remove_file(&temp);
         return Err(io_error("write", shown, e));
@@ -81,6 +92,7 @@ fn write_temp(
     mode: u32,
     owner: Option<FileOwner>,
     contents: &[u8],
+    durability: Durability,
 ) -> std::io::Result<()> {
     let mut file = OpenOptions::new()
         .write(true)
@@ -92,7 +104,10 @@ fn write_temp(
         owner.apply(&file)?;
     }
     file.set_permissions(Permissions::from_mode(mode))?;
-    file.sync_all()
+    match durability {
+        Durability::Now => file.sync_all(),
+        Durability::Later => Ok(()),
+    }
 }
 
 /// Removes a file (or a link, never its target); `false` if absent.

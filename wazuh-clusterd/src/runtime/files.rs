@@ -10,8 +10,8 @@ use wazuh_cluster_core::files::FileSource;
 use super::NodeError;
 use crate::fs::DiskFileSource;
 
-/// Creates every item's folder under `home` (mode 0770 for new ones, as Wazuh's) and serves
-/// the items from disk.
+/// Creates every item's folder under `home` (mode 0770 for new ones, as Wazuh's), removes the
+/// temporary files of writes a crash interrupted, and serves the items from disk.
 pub(super) fn disk_files(home: &Path) -> Result<Arc<dyn FileSource>, NodeError> {
     let items = ClusterItems::wazuh_default();
     for item in items.items() {
@@ -25,6 +25,13 @@ pub(super) fn disk_files(home: &Path) -> Result<Arc<dyn FileSource>, NodeError> 
         path: home.to_path_buf(),
         source,
     })?;
+    match source.remove_leftover_temps() {
+        Ok(0) => {}
+        Ok(count) => tracing::warn!(
+            "Removed {count} temporary files left by writes interrupted in a previous run"
+        ),
+        Err(error) => tracing::warn!("Could not remove leftover temporary files: {error}"),
+    }
     Ok(Arc::new(source))
 }
 
