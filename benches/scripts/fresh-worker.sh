@@ -7,7 +7,10 @@ set -euo pipefail
 files=${1:?number of files}
 bin=${2:-${CARGO_TARGET_DIR:-target}/release/wazuh-clusterd}
 root=$(mktemp -d /tmp/fresh-worker.XXXXXX)
-trap 'kill $mpid $wpid 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$root"' EXIT
+# The daemon of a node: the started process itself, or the child of `perf record`.
+daemon() { pgrep -P "$(pgrep -P "$1" perf || echo none)" 2>/dev/null || echo "$1"; }
+stop() { for p in $mpid $wpid; do kill -TERM "$(daemon "$p")" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$root"; }
+mpid=; wpid=; trap stop EXIT
 key=$("$bin" keygen)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 conf() { # name type
@@ -34,13 +37,18 @@ for i in range(n):
         f.write(body)
 PY
 du -sh "$root/master/etc/shared" | sed 's/^/tree: /'
-peak() { awk '/VmHWM/ {print $2/1024 " MB"}' "/proc/$1/status" 2>/dev/null; }
-"$bin" --home "$root/master" -f >/dev/null 2>&1 & mpid=$!
+peak() { local pid; pid=$(daemon "$1"); awk '/VmHWM/ {print $2/1024 " MB"}' "/proc/$pid/status" 2>/dev/null; }
+# PERF=master or PERF=worker records that node with `perf record` into /tmp/NODE.perf.
+run() { # name
+  if [ "${PERF:-}" = "$1" ]; then perf record -F 499 -g -o "/tmp/$1.perf" -- "$bin" --home "$root/$1" -f >/dev/null 2>&1
+  else exec "$bin" --home "$root/$1" -f >/dev/null 2>&1; fi
+}
+run master & mpid=$!
 # Let the master finish its first integrity calculation.
 for _ in $(seq 600); do grep -q "Integrity" "$root/master/logs/cluster.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
 t0=$(date +%s.%N)
-"$bin" --home "$root/worker" -f >/dev/null 2>&1 & wpid=$!
+run worker & wpid=$!
 for _ in $(seq 1800); do
   grep -q "\[Integrity sync\] Finished in" "$root/worker/logs/cluster.log" 2>/dev/null && break
   sleep 0.05

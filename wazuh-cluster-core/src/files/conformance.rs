@@ -54,6 +54,7 @@ pub async fn run_all<F: Fixture>(fresh: impl Fn() -> F) {
     lists_nothing_without_item_folders(&fresh()).await;
     hashes_are_blake2b_512_with_the_stat(&fresh()).await;
     reads_whole_files_within_the_limit(&fresh()).await;
+    batch_reads_answer_like_reads(&fresh()).await;
     writes_create_folders_and_set_item_permissions(&fresh()).await;
     writes_replace_atomically_without_leftovers(&fresh()).await;
     batch_writes_fail_alone_and_leave_no_leftovers(&fresh()).await;
@@ -193,6 +194,36 @@ pub async fn reads_whole_files_within_the_limit<F: Fixture>(fx: &F) {
             .await,
         Err(FileSourceError::NotFound { .. })
     ));
+}
+
+/// A batch read answers, in order, what each read answers: content, too large, not found.
+pub async fn batch_reads_answer_like_reads<F: Fixture>(fx: &F) {
+    let items = fx.source().items().clone();
+    fx.plant_file("etc/shared/a/agent.conf", b"aaaa");
+    fx.plant_file("etc/shared/b/agent.conf", b"bbbbbbbbbbbb");
+    let paths: Vec<SyncPath> = (0..200)
+        .map(|i| match i % 3 {
+            0 => path(&items, "etc/shared/a/agent.conf"),
+            1 => path(&items, "etc/shared/b/agent.conf"),
+            _ => path(&items, "etc/shared/none/agent.conf"),
+        })
+        .collect();
+    let read = fx.source().read_batch(&paths, 8).await;
+    assert_eq!(read.len(), paths.len(), "one answer per path");
+    for (i, answer) in read.iter().enumerate() {
+        match i % 3 {
+            0 => assert_eq!(answer.as_deref().ok(), Some(&b"aaaa"[..]), "file {i}"),
+            1 => assert!(
+                matches!(answer, Err(FileSourceError::TooLarge { size: 12, .. })),
+                "file {i}: {answer:?}"
+            ),
+            _ => assert!(
+                matches!(answer, Err(FileSourceError::NotFound { .. })),
+                "file {i}: {answer:?}"
+            ),
+        }
+    }
+    assert!(fx.source().read_batch(&[], 8).await.is_empty());
 }
 
 /// Writes create missing folders and give the item's permissions.

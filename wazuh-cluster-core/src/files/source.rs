@@ -49,6 +49,20 @@ pub trait FileSource: Send + Sync {
     /// bytes (checked before reading everything).
     async fn read(&self, path: &SyncPath, max_len: u64) -> Result<Vec<u8>, FileSourceError>;
 
+    /// The whole content of each file, as [`read`](Self::read) answers it, in the order given (a
+    /// file may fail alone). May run in parallel; the default reads one file after the other.
+    async fn read_batch(
+        &self,
+        paths: &[SyncPath],
+        max_len: u64,
+    ) -> Vec<Result<Vec<u8>, FileSourceError>> {
+        let mut contents = Vec::with_capacity(paths.len());
+        for path in paths {
+            contents.push(self.read(path, max_len).await);
+        }
+        contents
+    }
+
     /// Replaces (or creates) a file atomically with the item's permissions.
     async fn write(&self, path: &SyncPath, contents: Vec<u8>) -> Result<(), FileSourceError>;
 

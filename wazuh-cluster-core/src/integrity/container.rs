@@ -62,8 +62,12 @@ impl SyncContainer {
     }
 }
 
-/// Reads `shared` then `missing` from `source` and packs them under `limit` bytes. Once the
-/// limit is reached the remaining files are deferred without being read.
+/// Files read together (through [`FileSource::read_batch`]) while building a container.
+const READ_BATCH: usize = 256;
+
+/// Reads `shared` then `missing` from `source` in batches and packs them under `limit` bytes.
+/// Once the limit is reached the remaining files are deferred without being read (beyond the
+/// batch being packed).
 pub async fn build_sync_container<S: FileSource + ?Sized>(
     source: &S,
     plan: &SyncPlan,
@@ -77,50 +81,61 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
     let mut full = false;
-    let wanted = plan
+    let wanted: Vec<_> = plan
         .shared
         .iter()
         .map(|e| (true, e))
-        .chain(plan.missing.iter().map(|e| (false, e)));
-    for (is_shared, (path, meta)) in wanted {
-        let mut defer = |reason| {
-            deferred.push(DeferredFile {
-                path: path.clone(),
-                reason,
-            })
+        .chain(plan.missing.iter().map(|e| (false, e)))
+        .collect();
+    for batch in wanted.chunks(READ_BATCH) {
+        let contents = if full {
+            Vec::new()
+        } else {
+            read_batch(
+                source,
+                batch.iter().map(|(_, (path, _))| path.as_str()),
+                limit,
+            )
+            .await
         };
-        if full {
-            defer(Deferral::Skipped(SkipReason::LimitReached));
-            continue;
-        }
-        let content = match source.items().confine(path) {
-            Ok(sync_path) => source.read(&sync_path, limit).await,
-            Err(refused) => Err(FileSourceError::from(refused)),
-        };
-        let content = match content {
-            Ok(content) => content,
-            Err(FileSourceError::TooLarge { size, limit, .. }) => {
-                defer(Deferral::Skipped(SkipReason::TooLarge { size, limit }));
+        let mut contents = contents.into_iter();
+        for &(is_shared, (path, meta)) in batch {
+            let mut defer = |reason| {
+                deferred.push(DeferredFile {
+                    path: path.clone(),
+                    reason,
+                })
+            };
+            let content = contents.next();
+            if full {
+                defer(Deferral::Skipped(SkipReason::LimitReached));
                 continue;
             }
-            Err(error) => {
-                defer(Deferral::Unreadable(error.to_string()));
-                continue;
-            }
-        };
-        match encoder.add_file(path, &content)? {
-            AddOutcome::Added => {
-                raw_bytes += content.len() as u64;
-                let part = if is_shared {
-                    &mut kept.shared
-                } else {
-                    &mut kept.missing
-                };
-                part.insert(path.clone(), meta.clone());
-            }
-            AddOutcome::Skipped(reason) => {
-                full = reason == SkipReason::LimitReached;
-                defer(Deferral::Skipped(reason));
+            let content = match content.expect("one read per file of the batch") {
+                Ok(content) => content,
+                Err(FileSourceError::TooLarge { size, limit, .. }) => {
+                    defer(Deferral::Skipped(SkipReason::TooLarge { size, limit }));
+                    continue;
+                }
+                Err(error) => {
+                    defer(Deferral::Unreadable(error.to_string()));
+                    continue;
+                }
+            };
+            match encoder.add_file(path, &content)? {
+                AddOutcome::Added => {
+                    raw_bytes += content.len() as u64;
+                    let part = if is_shared {
+                        &mut kept.shared
+                    } else {
+                        &mut kept.missing
+                    };
+                    part.insert(path.clone(), meta.clone());
+                }
+                AddOutcome::Skipped(reason) => {
+                    full = reason == SkipReason::LimitReached;
+                    defer(Deferral::Skipped(reason));
+                }
             }
         }
     }
@@ -132,4 +147,32 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
         deferred,
         raw_bytes,
     })
+}
+
+/// Reads each path (refused ones answer their refusal), one result per path in order.
+async fn read_batch<'a, S: FileSource + ?Sized>(
+    source: &S,
+    paths: impl Iterator<Item = &'a str>,
+    limit: u64,
+) -> Vec<Result<Vec<u8>, FileSourceError>> {
+    let confined: Vec<_> = paths.map(|p| source.items().confine(p)).collect();
+    let readable: Vec<_> = confined
+        .iter()
+        .filter_map(|c| c.as_ref().ok())
+        .cloned()
+        .collect();
+    let mut read = source.read_batch(&readable, limit).await.into_iter();
+    confined
+        .into_iter()
+        .map(|c| match c {
+            Ok(path) => read.next().unwrap_or_else(|| {
+                Err(FileSourceError::Io {
+                    operation: "read (the source answered fewer files than asked)",
+                    path: path.as_str().to_owned(),
+                    source: std::io::Error::other("missing answer from read_batch"),
+                })
+            }),
+            Err(refused) => Err(FileSourceError::from(refused)),
+        })
+        .collect()
 }

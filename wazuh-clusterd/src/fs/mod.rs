@@ -19,6 +19,7 @@ mod durability;
 mod hash;
 mod ops;
 mod owner;
+mod parallel;
 mod resolve;
 mod temp;
 mod walk;
@@ -33,8 +34,13 @@ use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFil
 use ops::Durability;
 pub use owner::FileOwner;
 
-/// Fewer files than this per blocking thread are not worth another thread.
-const MIN_FILES_PER_THREAD: usize = 64;
+fn blocking_failure(operation: &'static str, why: String) -> FileSourceError {
+    FileSourceError::Io {
+        operation,
+        path: String::new(),
+        source: std::io::Error::other(why),
+    }
+}
 
 pub(crate) struct Inner {
     home: PathBuf,
@@ -194,40 +200,30 @@ impl FileSource for DiskFileSource {
         &self,
         files: Vec<(SyncPath, Vec<u8>)>,
     ) -> Vec<Result<(), FileSourceError>> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        let per_thread = files.len().div_ceil(threads).max(MIN_FILES_PER_THREAD);
-        let mut files = files.into_iter();
-        let mut parts = Vec::new();
-        loop {
-            let part: Vec<(SyncPath, Vec<u8>)> = files.by_ref().take(per_thread).collect();
-            if part.is_empty() {
-                break;
-            }
-            let count = part.len();
-            let source = self.clone();
-            let task = tokio::task::spawn_blocking(move || {
-                part.into_iter()
-                    .map(|(path, contents)| source.write_later(&path, &contents))
-                    .collect::<Vec<_>>()
-            });
-            parts.push((count, task));
-        }
-        let mut results = Vec::new();
-        for (count, task) in parts {
-            match task.await {
-                Ok(part) => results.extend(part),
-                Err(join) => results.extend(
-                    (0..count)
-                        .map(|_| FileSourceError::Io {
-                            operation: "run the blocking batch write for",
-                            path: String::new(),
-                            source: std::io::Error::other(join.to_string()),
-                        })
-                        .map(Err),
-                ),
-            }
-        }
-        results
+        let source = self.clone();
+        parallel::map_blocking(
+            files,
+            move |(path, contents)| source.write_later(&path, &contents),
+            |why| blocking_failure("run the blocking batch write for", why),
+        )
+        .await
+    }
+
+    async fn read_batch(
+        &self,
+        paths: &[SyncPath],
+        max_len: u64,
+    ) -> Vec<Result<Vec<u8>, FileSourceError>> {
+        let source = self.clone();
+        parallel::map_blocking(
+            paths.to_vec(),
+            move |path| {
+                source.item_mode(&path)?;
+                ops::read(&source.inner.home, &path, max_len)
+            },
+            |why| blocking_failure("run the blocking batch read for", why),
+        )
+        .await
     }
 
     async fn sync(&self) -> Result<(), FileSourceError> {
