@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+mod crash_support;
+
+use crash_support::{assert_database_opens, env_number};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use wazuh_clusterd::config::NodeType;
 use wazuh_clusterd::demo::{LocalCluster, NodeProcess, digests, wait_for_nodes, wait_until};
@@ -19,13 +22,6 @@ use wazuh_clusterd::demo::{LocalCluster, NodeProcess, digests, wait_for_nodes, w
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 const WAIT: Duration = Duration::from_secs(60);
 const SHARED: &str = "etc/shared";
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// `files` agent-group files of about 2 KB, 100 per group folder.
 fn plant_tree(home: &Path, files: u64) {
@@ -82,30 +78,6 @@ fn assert_no_partial_file(master: &BTreeMap<String, Vec<u8>>, worker_home: &Path
             "round {round}: {path} on the worker is neither absent nor the master's"
         );
     }
-}
-
-fn assert_database_opens(home: &Path, round: u64) {
-    let db = home.join("var/db/cluster.db");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&db)
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("round {round}: {} does not open: {e}", db.display()));
-        let check: (String,) = sqlx::query_as("PRAGMA integrity_check")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        assert_eq!(
-            check.0, "ok",
-            "round {round}: integrity_check of the database"
-        );
-    });
 }
 
 #[test]
