@@ -7,11 +7,11 @@ use wazuh_cluster_core::files::memory::{MemoryFileSource, OUTSIDE_VICTIM};
 use wazuh_cluster_core::files::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use wazuh_cluster_core::integrity::{
     CompareError, ComparisonCounts, Deferral, MetadataTable, RefreshMode, apply_sync,
-    build_sync_container, compare,
+    apply_sync_view, build_sync_container, compare,
 };
 use wazuh_cluster_proto::payload::{
-    Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
-    SkipReason, decode_container,
+    Blake2bHex, ContainerFile, ContainerLimits, ContainerView, DecodedContainer, FileMetadata,
+    FileTable, SkipReason, decode_container,
 };
 
 fn meta(key: &str, content: &[u8]) -> FileMetadata {
@@ -216,8 +216,8 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
     )
     .unwrap();
     let built = build_sync_container(&master, &plan, 1 << 30).await.unwrap();
-    let decoded = decode_container(&built.bytes, &ContainerLimits::default()).unwrap();
-    let report = apply_sync(&worker, decoded).await.unwrap();
+    let view = ContainerView::new(&built.bytes, &ContainerLimits::default()).unwrap();
+    let report = apply_sync_view(&worker, view).await.unwrap();
     assert_eq!((report.created, report.errors.total()), (2500, 0));
     assert_eq!(worker.snapshot(), master.snapshot());
     assert_eq!(
@@ -226,6 +226,30 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
         "one durable point for the whole apply"
     );
     assert_eq!(worker.unsynced_writes(), 0);
+}
+
+#[tokio::test]
+async fn a_viewed_container_fails_a_corrupt_body_alone() {
+    let m = |c: &[u8]| serde_json::to_value(meta("etc/shared/", c)).unwrap();
+    let metadata = json!({
+        "missing": {"etc/shared/a/agent.conf": m(b"a"), "etc/shared/b/agent.conf": m(b"b")},
+        "shared": {},
+        "extra": {},
+    });
+    let mut bytes = b"etc/shared/a/agent.conf|//@@//|not zlib|@@//@@|".to_vec();
+    let mut encoder = wazuh_cluster_proto::payload::ContainerEncoder::new(1 << 20);
+    encoder.add_file("etc/shared/b/agent.conf", b"b").unwrap();
+    bytes.extend(encoder.finish(&metadata).unwrap().bytes);
+    let worker = source(&[]);
+    let view = ContainerView::new(&bytes, &ContainerLimits::default()).unwrap();
+    let report = apply_sync_view(&worker, view).await.unwrap();
+    assert_eq!((report.created, report.errors.creating), (1, 1));
+    assert_eq!(worker.contents("etc/shared/a/agent.conf"), None);
+    assert_eq!(
+        worker.contents("etc/shared/b/agent.conf").as_deref(),
+        Some(&b"b"[..])
+    );
+    assert_eq!(worker.sync_count(), 1);
 }
 
 #[tokio::test]

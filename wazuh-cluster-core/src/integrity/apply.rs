@@ -8,11 +8,11 @@
 //! pruned for items with `remove_subdirs_if_empty`. Paths outside the items are refused and
 //! logged; nothing is written for them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use thiserror::Error;
-use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
+use wazuh_cluster_proto::payload::{ContainerView, DecodedContainer, MetadataError, SyncPlan};
 
 use crate::files::{FileSource, FileSourceError, SyncPath};
 
@@ -109,12 +109,71 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
     source: &S,
     container: DecodedContainer,
 ) -> Result<ApplyReport, ApplyError> {
-    let plan = SyncPlan::decode(container.metadata)?;
-    let mut contents: BTreeMap<String, Vec<u8>> = container
+    let contents: BTreeMap<String, Vec<u8>> = container
         .files
         .into_iter()
         .map(|file| (file.path, file.content))
         .collect();
+    apply_plan(source, container.metadata, contents).await
+}
+
+/// Applies a container received from the master whose files are still compressed, inflating
+/// them batch by batch as they are written: the tree is never held whole. A body that does
+/// not inflate fails its file alone.
+pub async fn apply_sync_view<S: FileSource + ?Sized>(
+    source: &S,
+    view: ContainerView<'_>,
+) -> Result<ApplyReport, ApplyError> {
+    let metadata = view.metadata.clone();
+    let index = (0..view.len()).map(|i| (view.path(i), i)).collect();
+    apply_plan(source, metadata, Viewed { view, index }).await
+}
+
+/// Where an apply takes each file's content from.
+trait Contents {
+    /// The content of `path`, no longer offered afterwards; `None` if the container lacks it.
+    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>>;
+    /// How many files were never taken.
+    fn left(&self) -> usize;
+}
+
+impl Contents for BTreeMap<String, Vec<u8>> {
+    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>> {
+        self.remove(path).map(Ok)
+    }
+
+    fn left(&self) -> usize {
+        self.len()
+    }
+}
+
+/// The files of a [`ContainerView`] by path.
+struct Viewed<'a> {
+    view: ContainerView<'a>,
+    index: HashMap<&'a str, usize>,
+}
+
+impl Contents for Viewed<'_> {
+    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>> {
+        let index = self.index.remove(path)?;
+        Some(
+            self.view
+                .inflate(index)
+                .map_err(|e| format!("refused the master's content: {e}")),
+        )
+    }
+
+    fn left(&self) -> usize {
+        self.index.len()
+    }
+}
+
+async fn apply_plan<S: FileSource + ?Sized>(
+    source: &S,
+    metadata: serde_json::Value,
+    mut contents: impl Contents,
+) -> Result<ApplyReport, ApplyError> {
+    let plan = SyncPlan::decode(metadata)?;
     let mut report = ApplyReport::default();
     let writes = plan
         .shared
@@ -123,13 +182,20 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
         .chain(plan.missing.keys().map(|p| (Kind::Create, p)));
     let mut batch = Batch::default();
     for (kind, path) in writes {
-        let Some(content) = contents.remove(path) else {
-            report.fail(
-                kind,
-                path,
-                "listed in the metadata but absent from the container".into(),
-            );
-            continue;
+        let content = match contents.take(path) {
+            Some(Ok(content)) => content,
+            Some(Err(corrupt)) => {
+                report.fail(kind, path, corrupt);
+                continue;
+            }
+            None => {
+                report.fail(
+                    kind,
+                    path,
+                    "listed in the metadata but absent from the container".into(),
+                );
+                continue;
+            }
         };
         match source.items().confine(path) {
             Ok(sync_path) => batch.push(kind, sync_path, content),
@@ -140,11 +206,11 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
         }
     }
     batch.write(source, &mut report).await;
-    report.unlisted = contents.len();
-    if !contents.is_empty() {
+    report.unlisted = contents.left();
+    if report.unlisted > 0 {
         tracing::warn!(
             subtag = "Integrity sync",
-            count = contents.len(),
+            count = report.unlisted,
             "Ignoring files the metadata does not list"
         );
     }

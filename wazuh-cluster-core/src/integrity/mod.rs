@@ -15,7 +15,7 @@ pub mod table;
 pub mod worker;
 pub mod zip_limit;
 
-pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_sync};
+pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_sync, apply_sync_view};
 pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,

@@ -321,51 +321,107 @@ pub fn decode_container(
     bytes: &[u8],
     limits: &ContainerLimits,
 ) -> Result<DecodedContainer, ContainerError> {
-    let mut entries = Vec::new();
-    let mut start = 0;
-    while let Some(at) = find(bytes, FILE_SEP, start) {
-        entries.push(&bytes[start..at]);
-        start = at + FILE_SEP.len();
-        if entries.len() >= limits.max_entries {
-            return Err(ContainerError::TooManyEntries {
-                max: limits.max_entries,
-            });
-        }
-    }
-    let last = &bytes[start..];
-    let mut budget = limits.max_decompressed;
-    let mut paths = HashSet::new();
-    let mut files = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.into_iter().enumerate() {
-        let (path, body) = split_entry(index, entry)?;
-        validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
-        if path == METADATA_NAME {
-            return Err(ContainerError::MetadataNotLast { index });
-        }
-        if !paths.insert(path) {
-            return Err(ContainerError::DuplicatePath {
-                index,
-                path: path.to_owned(),
-            });
-        }
-        let content = inflate(path, body, &mut budget, limits.max_decompressed)?;
+    let mut view = ContainerView::new(bytes, limits)?;
+    let mut files = Vec::with_capacity(view.len());
+    for index in 0..view.len() {
+        let content = view.inflate(index)?;
         files.push(ContainerFile {
-            path: path.to_owned(),
+            path: view.path(index).to_owned(),
             content,
         });
     }
-    let index = files.len();
-    let (name, body) = split_entry(index, last).map_err(|_| ContainerError::MissingMetadata {
-        found: String::from_utf8_lossy(&last[..last.len().min(64)]).into_owned(),
-    })?;
-    if name != METADATA_NAME {
-        return Err(ContainerError::MissingMetadata {
-            found: name.to_owned(),
-        });
+    Ok(DecodedContainer {
+        files,
+        metadata: view.metadata,
+    })
+}
+
+/// A container whose structure is checked (valid unique relative paths, the metadata last and
+/// inflated, at most `max_entries`) while its files stay compressed in the received bytes:
+/// each is inflated on demand ([`ContainerView::inflate`]), against one budget of inflated
+/// bytes for the whole container. Holding the view costs the compressed size, not the tree.
+#[derive(Debug)]
+pub struct ContainerView<'a> {
+    entries: Vec<(&'a str, &'a [u8])>,
+    budget: u64,
+    max_decompressed: u64,
+    /// The parsed `files_metadata.json`.
+    pub metadata: serde_json::Value,
+}
+
+impl<'a> ContainerView<'a> {
+    /// Checks the structure of `bytes` and inflates the metadata; no file is inflated yet.
+    pub fn new(bytes: &'a [u8], limits: &ContainerLimits) -> Result<Self, ContainerError> {
+        let mut raw = Vec::new();
+        let mut start = 0;
+        while let Some(at) = find(bytes, FILE_SEP, start) {
+            raw.push(&bytes[start..at]);
+            start = at + FILE_SEP.len();
+            if raw.len() >= limits.max_entries {
+                return Err(ContainerError::TooManyEntries {
+                    max: limits.max_entries,
+                });
+            }
+        }
+        let last = &bytes[start..];
+        let mut paths = HashSet::new();
+        let mut entries = Vec::with_capacity(raw.len());
+        for (index, entry) in raw.into_iter().enumerate() {
+            let (path, body) = split_entry(index, entry)?;
+            validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
+            if path == METADATA_NAME {
+                return Err(ContainerError::MetadataNotLast { index });
+            }
+            if !paths.insert(path) {
+                return Err(ContainerError::DuplicatePath {
+                    index,
+                    path: path.to_owned(),
+                });
+            }
+            entries.push((path, body));
+        }
+        let index = entries.len();
+        let (name, body) =
+            split_entry(index, last).map_err(|_| ContainerError::MissingMetadata {
+                found: String::from_utf8_lossy(&last[..last.len().min(64)]).into_owned(),
+            })?;
+        if name != METADATA_NAME {
+            return Err(ContainerError::MissingMetadata {
+                found: name.to_owned(),
+            });
+        }
+        let mut budget = limits.max_decompressed;
+        let json = inflate(name, body, &mut budget, limits.max_decompressed)?;
+        let metadata = serde_json::from_slice(&json)?;
+        Ok(Self {
+            entries,
+            budget,
+            max_decompressed: limits.max_decompressed,
+            metadata,
+        })
     }
-    let json = inflate(name, body, &mut budget, limits.max_decompressed)?;
-    let metadata = serde_json::from_slice(&json)?;
-    Ok(DecodedContainer { files, metadata })
+
+    /// How many files (the metadata not counted).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the container holds no file.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The validated relative path of file `index` (panics beyond [`len`](Self::len)).
+    pub fn path(&self, index: usize) -> &'a str {
+        self.entries[index].0
+    }
+
+    /// Inflates file `index` (panics beyond [`len`](Self::len)): one complete zlib stream,
+    /// within what is left of the container's budget, which it uses up.
+    pub fn inflate(&mut self, index: usize) -> Result<Vec<u8>, ContainerError> {
+        let (path, body) = self.entries[index];
+        inflate(path, body, &mut self.budget, self.max_decompressed)
+    }
 }
 
 fn split_entry(index: usize, entry: &[u8]) -> Result<(&str, &[u8]), ContainerError> {

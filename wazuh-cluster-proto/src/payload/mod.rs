@@ -26,8 +26,8 @@ pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
 pub use container::{
-    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
-    EncodedContainer, SkipReason, Skipped, decode_container,
+    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, ContainerView,
+    DecodedContainer, EncodedContainer, SkipReason, Skipped, decode_container,
 };
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,

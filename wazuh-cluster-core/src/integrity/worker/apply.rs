@@ -5,13 +5,13 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    SyncPlan, TaskError, TaskId, WazuhException, decode_container, error_codes,
+    ContainerView, SyncPlan, TaskError, TaskId, WazuhException, error_codes,
 };
 
 use super::error::ApplyTaskError;
 use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
-use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync};
+use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync_view};
 use crate::session::SessionHandle;
 use crate::transfer::{FileOutcome, wait_for_file};
 use std::time::SystemTime;
@@ -77,9 +77,10 @@ async fn apply(
 ) -> Result<(), ApplyTaskError> {
     let tag = integrity.tag.as_str();
     let received = bytes.len() as u64;
-    let container = decode_container(&bytes, &integrity.config.container_limits)
+    // The files stay compressed in `bytes` and are inflated batch by batch as they are
+    // written: the worker never holds the whole tree.
+    let container = ContainerView::new(&bytes, &integrity.config.container_limits)
         .map_err(ApplyTaskError::Container)?;
-    drop(bytes);
     let plan = SyncPlan::decode(container.metadata.clone()).map_err(ApplyTaskError::Plan)?;
     let counts = ComparisonCounts::of(&plan);
     tracing::info!(
@@ -90,7 +91,7 @@ async fn apply(
         counts.shared,
         counts.extra
     );
-    let report = apply_sync(&*integrity.files, container).await?;
+    let report = apply_sync_view(&*integrity.files, container).await?;
     if report.errors.total() > 0 {
         tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
     }
