@@ -9,8 +9,9 @@ bin=${2:-${CARGO_TARGET_DIR:-target}/release/wazuh-clusterd}
 root=$(mktemp -d /tmp/fresh-worker.XXXXXX)
 # The daemon of a node: the started process itself, or the child of `perf record`.
 daemon() { pgrep -P "$(pgrep -P "$1" perf || echo none)" 2>/dev/null || echo "$1"; }
-stop() { for p in $mpid $wpid; do kill -TERM "$(daemon "$p")" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$root"; }
+stop() { for p in $mpid $wpid; do kill -TERM "$(daemon "$p")" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$root"; }
 mpid=; wpid=; trap stop EXIT
+[ -n "${KEEP:-}" ] && echo "root: $root"
 key=$("$bin" keygen)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 conf() { # name type
