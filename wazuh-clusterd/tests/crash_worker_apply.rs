@@ -5,7 +5,7 @@
 //! next round converges (every file's BLAKE2b equal to the master's).
 //!
 //! `WAZUH_CRASH_KILLS` sets the number of kills (default 6, enough for CI in well under a
-//! minute; 50 or more by hand), `WAZUH_CRASH_FILES` the tree size (default 3000),
+//! minute; 50 or more by hand), `WAZUH_CRASH_FILES` the tree size (default 2000),
 //! `WAZUH_CRASH_SEED` the seed of the kill points (printed, to replay a failure).
 
 use std::collections::BTreeMap;
@@ -83,7 +83,7 @@ fn assert_no_partial_file(master: &BTreeMap<String, Vec<u8>>, worker_home: &Path
 #[test]
 fn a_worker_killed_while_applying_keeps_whole_files_and_converges() {
     let kills = env_number("WAZUH_CRASH_KILLS", 6);
-    let files = env_number("WAZUH_CRASH_FILES", 3000);
+    let files = env_number("WAZUH_CRASH_FILES", 2000);
     let seed = env_number("WAZUH_CRASH_SEED", rand::random::<u32>().into());
     println!("WAZUH_CRASH_KILLS={kills} WAZUH_CRASH_FILES={files} WAZUH_CRASH_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
