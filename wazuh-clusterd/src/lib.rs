@@ -8,6 +8,7 @@ pub mod control;
 pub mod daemon;
 pub mod demo;
 pub mod fs;
+pub mod home_path;
 pub mod keygen;
 pub mod logging;
 pub mod net;

@@ -1,8 +1,6 @@
 //! `DIR/var/run/wazuh-clusterd-<pid>.pid`, removed when the daemon stops.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -33,16 +31,9 @@ impl PidFile {
             let path = path.to_path_buf();
             move |source| PidFileError { path, source }
         };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(fail(dir))?;
-        }
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o640)
-            .open(&path)
-            .map_err(fail(&path))?;
+        let dir = path.parent().unwrap_or(home);
+        crate::home_path::real_dir(home, "var/run").map_err(fail(dir))?;
+        let mut file = crate::home_path::open_truncate(&path, 0o640).map_err(fail(&path))?;
         writeln!(file, "{pid}").map_err(fail(&path))?;
         Ok(PidFile { path })
     }

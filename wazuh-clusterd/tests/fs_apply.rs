@@ -5,7 +5,7 @@ use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
 use serde_json::json;
-use wazuh_cluster_core::files::ClusterItems;
+use wazuh_cluster_core::files::{ClusterItems, FileSource};
 use wazuh_cluster_core::integrity::{
     MetadataTable, RefreshMode, apply_sync, build_sync_container, compare,
 };
@@ -211,5 +211,42 @@ async fn apply_writes_nothing_outside_through_links_and_survives_a_failing_file(
     assert!(
         leftovers.is_empty(),
         "no temporary file remains: {leftovers:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_folder_that_is_a_link_inside_the_home_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    plant(&home, "var/db/cluster.db", b"database");
+    plant(&home, "etc/client.keys", b"001 a any k\n");
+    // `etc/shared` -> `var/db`: a link that stays inside the home.
+    symlink(home.join("var/db"), home.join("etc/shared")).unwrap();
+    let worker = DiskFileSource::new(&home, ClusterItems::wazuh_default()).unwrap();
+    let mut metadata = json!({"missing": {}, "shared": {}, "extra": {}});
+    metadata["shared"]["etc/shared/cluster.db"] = meta(b"overwritten");
+    let files = vec![ContainerFile {
+        path: "etc/shared/cluster.db".into(),
+        content: b"overwritten".to_vec(),
+    }];
+    let report = apply_sync(&worker, DecodedContainer { files, metadata })
+        .await
+        .unwrap();
+    assert_eq!(report.overwritten, 0);
+    assert_eq!(
+        fs::read(home.join("var/db/cluster.db")).unwrap(),
+        b"database"
+    );
+    let listed: Vec<String> = worker
+        .list()
+        .await
+        .expect("the other items still list")
+        .into_iter()
+        .map(|stat| stat.path.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        ["etc/client.keys"],
+        "nothing listed through the link"
     );
 }

@@ -20,6 +20,7 @@ pub mod commands;
 pub mod health;
 pub mod protocol;
 pub mod server;
+pub mod socket_file;
 pub mod tool;
 pub mod views;
 

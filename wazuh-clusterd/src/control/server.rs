@@ -2,7 +2,6 @@
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,17 +28,20 @@ pub struct ControlServer {
 }
 
 impl ControlServer {
-    /// Binds the socket at `path` (replacing a stale file left by a previous run) with mode 0660.
+    /// Binds the socket at `path` (replacing a stale file left by a previous run), created with
+    /// mode 0660 and, when the system has a `wazuh` group, that group
+    /// ([`super::socket_file::bind_final`]).
     pub fn bind(path: &Path) -> io::Result<Self> {
+        Self::bind_with_group(path, super::socket_file::wazuh_group())
+    }
+
+    /// Like [`ControlServer::bind`], with the socket's group chosen by the caller (`None`: the
+    /// process's group).
+    pub fn bind_with_group(path: &Path, gid: Option<u32>) -> io::Result<Self> {
         if let Some(folder) = path.parent() {
             std::fs::create_dir_all(folder)?;
         }
-        match std::fs::remove_file(path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
-        let listener = UnixListener::bind(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))?;
+        let listener = super::socket_file::bind_final(path, SOCKET_MODE, gid)?;
         Ok(Self {
             listener,
             path: path.to_path_buf(),

@@ -1,6 +1,6 @@
 //! Confined resolution of a relative path under the Wazuh home: every existing component is
-//! checked (a symbolic link must resolve inside the home, and below the item's folder once
-//! inside it) before anything below it is looked at or created.
+//! checked before anything below it is looked at or created. The item's folder and the folders
+//! above it must not be symbolic links; below the item's folder a link must resolve inside it.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -64,6 +64,13 @@ pub(crate) fn resolve_dir(
                 current = candidate;
             }
             Err(e) => return Err(io_error("inspect the folder of", shown, e)),
+            // The item's folder and the folders above it are never links (`etc/shared` ->
+            // `var/db` would let a sync write the database).
+            Ok(meta) if meta.file_type().is_symlink() && depth < item_depth => {
+                return Err(FileSourceError::SymlinkEscape {
+                    path: shown.to_owned(),
+                });
+            }
             Ok(meta) => {
                 let resolved = if meta.file_type().is_symlink() {
                     fs::canonicalize(&candidate).map_err(|_| FileSourceError::SymlinkEscape {

@@ -1,5 +1,6 @@
 //! Listing the synchronized files: a walk of each item's folder that stats files, skips
-//! symbolic links and fails as a whole on any error but a file vanishing mid-walk.
+//! symbolic links (and items whose folder is one) and fails as a whole on any other error but a
+//! file vanishing mid-walk.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -22,8 +23,19 @@ pub(crate) fn list(home: &Path, items: &ClusterItems) -> Result<Vec<FileStat>, F
     for item in items.items() {
         let key = item.key.trim_end_matches('/');
         let components: Vec<&str> = key.split('/').collect();
-        let Some(root) = resolve_dir(home, &item.key, &item.key, &components, false)? else {
-            continue;
+        let root = match resolve_dir(home, &item.key, &item.key, &components, false) {
+            Ok(Some(root)) => root,
+            Ok(None) => continue,
+            // An item folder that is a link is left out, the other items still synchronize.
+            Err(FileSourceError::SymlinkEscape { path }) => {
+                tracing::error!(
+                    subtag = "Integrity check",
+                    "Skipping the item {path}: it or a folder above it is a symbolic link, which \
+                     the cluster never follows; replace it with a real folder."
+                );
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         walk(&root.dir, &item.key, item, items, &mut out)?;
     }

@@ -8,9 +8,8 @@
 mod format;
 mod reopen;
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -21,6 +20,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::home_path;
 
 pub use reopen::ReopenableLog;
 
@@ -94,12 +95,11 @@ pub fn reopen() -> io::Result<Option<PathBuf>> {
 /// plus stderr with `foreground`. Returns the log file's path.
 pub fn init(options: &LogOptions) -> Result<PathBuf, LoggingError> {
     let path = log_path(&options.home);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| LoggingError::Open {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
+    // No link followed below the home: `logs` must be a real folder.
+    home_path::real_dir(&options.home, "logs").map_err(|source| LoggingError::Open {
+        path: options.home.join("logs"),
+        source,
+    })?;
     let file = Arc::new(ReopenableLog::new(&path, open_log_file).map_err(|source| {
         LoggingError::Open {
             path: path.clone(),
@@ -150,13 +150,10 @@ pub fn filter(debug: u8) -> Targets {
     )
 }
 
-/// Opens (creating it 0660) the log file at `path` for appending.
+/// Opens (creating it 0660) the log file at `path` for appending; a symbolic link there is
+/// refused (`O_NOFOLLOW`), also when the file is reopened after a rotation.
 fn open_log_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o660)
-        .open(path)
+    home_path::open_append(path, 0o660)
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@
 //! `sqlite::memory:` would open its own empty database.
 
 mod agents;
+mod file_mode;
 mod sqlite;
 mod sync_states;
 
+pub use file_mode::DB_MODE;
 pub use sqlite::{BUSY_TIMEOUT, DB_RELATIVE_PATH, OpenError, SqliteStorage};

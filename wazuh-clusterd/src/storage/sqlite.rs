@@ -38,6 +38,17 @@ pub enum OpenError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The database file could not be created with its mode, or is a symbolic link.
+    #[error(
+        "cannot prepare the cluster database {path} (mode 0640, no symbolic link): {source}; \
+         check that this user owns it"
+    )]
+    File {
+        /// The database file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
     /// SQLite refused to open the file.
     #[error(
         "cannot open the cluster database {path}: {source}; check its permissions, or move a \
@@ -84,6 +95,10 @@ impl SqliteStorage {
                 source,
             })?;
         }
+        super::file_mode::prepare(path).map_err(|source| OpenError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -105,12 +120,22 @@ impl SqliteStorage {
         let pool = connect(FILE_POOL_SIZE).await.map_err(connect_error)?;
         let storage = Self::migrated(pool, path).await?;
         let agents = connect(1).await.map_err(connect_error)?;
+        super::file_mode::restrict_companions(path).map_err(|source| OpenError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Self { agents, ..storage })
     }
 
     /// Opens `DIR/var/db/cluster.db` of the installation `home`.
     pub async fn open_in_home(home: &Path) -> Result<Self, OpenError> {
-        Self::open(&home.join(DB_RELATIVE_PATH)).await
+        let relative = Path::new(DB_RELATIVE_PATH);
+        let folder = relative.parent().unwrap_or(Path::new(""));
+        let dir = crate::home_path::real_dir(home, folder).map_err(|source| OpenError::Folder {
+            path: home.join(folder),
+            source,
+        })?;
+        Self::open(&dir.join(relative.file_name().unwrap_or_default())).await
     }
 
     /// A fresh database in memory (one connection), with the migrations applied.
