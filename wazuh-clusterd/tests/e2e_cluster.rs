@@ -216,26 +216,25 @@ fn sigterm_stops_the_node_and_removes_pid_file_and_socket() {
 }
 
 #[test]
-fn an_eleventh_connection_from_one_address_is_closed_at_once() {
+fn a_connection_over_the_pre_hello_cap_closes_the_oldest_waiting_one() {
     let root = tempfile::tempdir().unwrap();
     let cluster = cluster(root.path());
     let master = cluster.start_node("master01", NodeType::Master).unwrap();
     assert!(wait_for_nodes(&master.home, &["master01"], WAIT));
-    let held: Vec<TcpStream> = (0..wazuh_clusterd::net::MAX_CONNECTIONS_PER_IP)
+    let mut held: Vec<TcpStream> = (0..wazuh_clusterd::net::MAX_PRE_HELLO_PER_IP)
         .map(|_| TcpStream::connect(("127.0.0.1", cluster.port)).unwrap())
         .collect();
-    // The listener accepts in arrival order: the first ten take the slots before the eleventh.
-    let mut extra = TcpStream::connect(("127.0.0.1", cluster.port)).unwrap();
+    // The listener accepts in arrival order: the held ones take the places before this one.
+    let _newest = TcpStream::connect(("127.0.0.1", cluster.port)).unwrap();
     assert!(
-        closed_by_peer(&mut extra),
-        "the eleventh connection was not closed"
+        closed_by_peer(&mut held[0]),
+        "the oldest waiting connection was not closed"
     );
     assert!(
-        wait_until(WAIT, || master
-            .log()
-            .contains("Refused the connection from 127.0.0.1:")),
+        wait_until(WAIT, || master.log().contains(
+            "Closing the oldest connection from 127.0.0.1 that has not said hello"
+        )),
         "{}",
         master.log()
     );
-    drop(held);
 }

@@ -8,35 +8,36 @@ use tokio::net::TcpListener;
 use wazuh_cluster_core::{Connection, Listener, TransportError};
 use wazuh_cluster_proto::Fernet;
 
-use super::per_ip::{Counted, PerIpCounter};
+use super::per_ip::{PreHello, PreHelloSlots};
 use super::transport::tcp_transport;
 use crate::clock::SystemClock;
 
-/// Accepts workers' TCP connections, at most `max_per_ip` at a time from one address.
+/// Accepts workers' TCP connections; at most `max_pre_hello` per address wait for their
+/// `hello` at a time, and a newer one closes the oldest (see [`super::per_ip`]).
 #[derive(Debug)]
 pub struct TcpClusterListener {
     listener: TcpListener,
     fernet: Fernet,
     clock: SystemClock,
-    per_ip: PerIpCounter,
-    max_per_ip: usize,
+    pre_hello: PreHelloSlots,
+    max_pre_hello: usize,
 }
 
 impl TcpClusterListener {
-    /// Listens on `addr`, encrypting with `fernet`, capping connections per address at
-    /// `max_per_ip` ([`super::MAX_CONNECTIONS_PER_IP`] in the daemon).
+    /// Listens on `addr`, encrypting with `fernet`, letting `max_pre_hello` connections per
+    /// address wait for their `hello` ([`super::MAX_PRE_HELLO_PER_IP`] in the daemon).
     pub async fn bind(
         addr: SocketAddr,
         fernet: Fernet,
         clock: SystemClock,
-        max_per_ip: usize,
+        max_pre_hello: usize,
     ) -> io::Result<Self> {
         Ok(Self {
             listener: TcpListener::bind(addr).await?,
             fernet,
             clock,
-            per_ip: PerIpCounter::default(),
-            max_per_ip,
+            pre_hello: PreHelloSlots::default(),
+            max_pre_hello,
         })
     }
 
@@ -49,39 +50,36 @@ impl TcpClusterListener {
 #[async_trait]
 impl Listener for TcpClusterListener {
     async fn accept(&mut self) -> Result<Option<Connection>, TransportError> {
-        loop {
-            let (stream, peer) = self.listener.accept().await.map_err(|e| {
-                TransportError::new(
-                    self.listener
-                        .local_addr()
-                        .map_or("?".to_owned(), |a| a.to_string()),
-                    e,
-                )
-            })?;
-            let Some(slot) = self.per_ip.try_take(peer.ip(), self.max_per_ip) else {
-                tracing::warn!(
-                    tag = "Master",
-                    subtag = "Main",
-                    "Refused the connection from {peer}: {} already has {} connections open, the \
-                     limit per address.",
-                    peer.ip(),
-                    self.max_per_ip
-                );
-                drop(stream);
-                continue;
-            };
-            tracing::debug!(tag = "Master", subtag = "Main", "Connection from {peer}.");
-            let inner = tcp_transport(
-                stream,
-                peer,
-                self.fernet.clone(),
-                self.clock,
-                "Master".to_owned(),
+        let (stream, peer) = self.listener.accept().await.map_err(|e| {
+            TransportError::new(
+                self.listener
+                    .local_addr()
+                    .map_or("?".to_owned(), |a| a.to_string()),
+                e,
+            )
+        })?;
+        let (slot, evicted) = self.pre_hello.take(peer.ip(), self.max_pre_hello);
+        if evicted {
+            tracing::warn!(
+                tag = "Master",
+                subtag = "Main",
+                "Closing the oldest connection from {} that has not said hello: {peer} \
+                     arrived and {} may wait per address.",
+                peer.ip(),
+                self.max_pre_hello
             );
-            return Ok(Some(Connection {
-                transport: Box::pin(Counted { inner, _slot: slot }),
-                peer,
-            }));
         }
+        tracing::debug!(tag = "Master", subtag = "Main", "Connection from {peer}.");
+        let inner = tcp_transport(
+            stream,
+            peer,
+            self.fernet.clone(),
+            self.clock,
+            "Master".to_owned(),
+        );
+        Ok(Some(Connection {
+            transport: Box::pin(PreHello::new(inner, slot)),
+            peer,
+        }))
     }
 }

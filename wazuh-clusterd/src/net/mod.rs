@@ -2,9 +2,10 @@
 //! connection a `Framed<TcpStream, MessageCodec>` encrypted with the cluster key and handed to
 //! the core as a [`wazuh_cluster_core::BoxTransport`].
 //!
-//! Hardening of Wazuh 4.14.7 applied here: at most [`MAX_CONNECTIONS_PER_IP`] connections per
-//! source address (further ones are closed at once), and the codec's receive limits (256 MiB, 10
-//! divided messages) with its timers: a frame whose payload stays incomplete for 30 s closes the
+//! Hardening applied here: at most [`MAX_PRE_HELLO_PER_IP`] connections per source address
+//! waiting for their `hello` (a newer one closes the oldest; authenticated sessions are not
+//! counted, unlike Wazuh 4.14.7's cap of 10 on all connections), and the codec's receive
+//! limits (256 MiB, 10 divided messages) with its timers: a frame whose payload stays incomplete for 30 s closes the
 //! connection, incomplete divided messages expire. The core closes a connection that sends no
 //! valid `hello` in time.
 //! A payload that does not decrypt (Wazuh error 3025, usually a different cluster key) is logged
@@ -18,5 +19,5 @@ mod transport;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use listener::TcpClusterListener;
-pub use per_ip::MAX_CONNECTIONS_PER_IP;
+pub use per_ip::MAX_PRE_HELLO_PER_IP;
 pub use transport::tcp_transport;

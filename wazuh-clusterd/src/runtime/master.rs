@@ -19,7 +19,7 @@ use crate::config::ClusterConfig;
 use crate::control::cluster_queries::ClusterQueries;
 use crate::control::health::HealthModule;
 use crate::control::{ControlContext, ControlNode, MasterView};
-use crate::net::{MAX_CONNECTIONS_PER_IP, TcpClusterListener};
+use crate::net::{MAX_PRE_HELLO_PER_IP, TcpClusterListener};
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
@@ -33,7 +33,7 @@ pub(super) async fn start(
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let addr = SocketAddr::new(config.bind_addr, config.port);
-    let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_CONNECTIONS_PER_IP)
+    let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_PRE_HELLO_PER_IP)
         .await
         .map_err(|source| NodeError::Listen { addr, source })?;
     let storage = Arc::new(storage);
