@@ -16,6 +16,7 @@ use crate::fernet::Fernet;
 use crate::frame_writer::encode_message;
 use crate::limits::Limits;
 use crate::message::Message;
+use crate::replay::ReplayGuard;
 
 /// The time sources the codec needs; the daemon implements it with the system clocks, tests with
 /// fixed values.
@@ -64,6 +65,13 @@ impl MessageCodec {
         }
     }
 
+    /// Checks every message received with `guard` (token age, tokens seen before, request
+    /// counters; see [`crate::replay`]); the age is measured on the clock's unix time.
+    pub fn with_replay_guard(mut self, guard: ReplayGuard) -> Self {
+        self.assembler.set_replay_guard(guard);
+        self
+    }
+
     /// Drops divided messages whose first frame came [`Limits::divided_timeout`] or more before
     /// `now`; call it from a timer (`Framed::codec_mut`).
     pub fn expire(&mut self, now: Duration) -> Vec<DroppedPartial> {
@@ -79,7 +87,7 @@ impl Decoder for MessageCodec {
         let now = self.clock.monotonic();
         Ok(self
             .assembler
-            .next_message(src, now)?
+            .next_message(src, now, self.clock.unix_seconds())?
             .map(|decoded| decoded.message))
     }
 

@@ -10,6 +10,7 @@ use crate::fernet::{Fernet, FernetError};
 use crate::frame_reader::{FrameError, RawFrame, take_frame};
 use crate::limits::Limits;
 use crate::message::Message;
+use crate::replay::{ReplayError, ReplayGuard};
 
 /// Why a stream could not be decoded. Every variant means the connection should be closed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +32,16 @@ pub enum DecodeError {
         frames: usize,
         /// What Fernet refused.
         source: FernetError,
+    },
+    /// The message is a replay ([`crate::replay`]).
+    #[error("message {counter} ({command}) refused: {source}")]
+    Replay {
+        /// Counter of the message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// Why it is taken for a replay.
+        source: ReplayError,
     },
     /// The stream ended inside a frame.
     #[error(
@@ -68,6 +79,7 @@ pub(crate) struct MessageAssembler {
     fernet: Option<Fernet>,
     pub(crate) limits: Limits,
     reassembler: Reassembler,
+    guard: Option<ReplayGuard>,
 }
 
 impl MessageAssembler {
@@ -76,42 +88,79 @@ impl MessageAssembler {
             fernet,
             limits,
             reassembler: Reassembler::new(limits),
+            guard: None,
         }
     }
 
-    /// Cuts frames off `buf` until a message is whole or the buffer runs out.
+    /// Checks every message received from now on with `guard`.
+    pub(crate) fn set_replay_guard(&mut self, guard: ReplayGuard) {
+        self.guard = Some(guard);
+    }
+
+    /// Cuts frames off `buf` until a message is whole or the buffer runs out. `now` is
+    /// monotonic; `unix_now` (unix seconds) is needed by a replay guard only.
     pub(crate) fn next_message(
         &mut self,
         buf: &mut BytesMut,
         now: Duration,
+        unix_now: u64,
     ) -> Result<Option<DecodedMessage>, DecodeError> {
         while let Some(RawFrame { header, payload }) = take_frame(buf, &self.limits)? {
             if let Some(joined) = self.reassembler.push(header, payload, now)? {
-                return self.open(joined).map(Some);
+                return self.open(joined, unix_now).map(Some);
             }
         }
         Ok(None)
     }
 
-    fn open(&self, joined: JoinedPayload) -> Result<DecodedMessage, DecodeError> {
+    fn open(
+        &mut self,
+        joined: JoinedPayload,
+        unix_now: u64,
+    ) -> Result<DecodedMessage, DecodeError> {
+        if let Some(guard) = &mut self.guard {
+            let JoinedPayload {
+                counter, command, ..
+            } = &joined;
+            guard
+                .check_counter(*counter, command)
+                .map_err(|source| DecodeError::Replay {
+                    counter: *counter,
+                    command: *command,
+                    source,
+                })?;
+        }
         let JoinedPayload {
             counter,
             command,
             payload,
             frames,
         } = joined;
-        let plaintext =
-            match &self.fernet {
-                None => payload,
-                Some(fernet) => Bytes::from(fernet.decrypt(&payload).map_err(|source| {
-                    DecodeError::Decrypt {
-                        counter,
-                        command,
-                        frames,
-                        source,
+        let decrypt_error = |source| DecodeError::Decrypt {
+            counter,
+            command,
+            frames,
+            source,
+        };
+        let plaintext = match (&self.fernet, &self.guard) {
+            (None, _) => payload,
+            (Some(fernet), None) => Bytes::from(fernet.decrypt(&payload).map_err(decrypt_error)?),
+            (Some(fernet), Some(guard)) => {
+                match guard
+                    .open(fernet, &payload, unix_now)
+                    .map_err(decrypt_error)?
+                {
+                    Ok(plaintext) => Bytes::from(plaintext),
+                    Err(source) => {
+                        return Err(DecodeError::Replay {
+                            counter,
+                            command,
+                            source,
+                        });
                     }
-                })?),
-            };
+                }
+            }
+        };
         Ok(DecodedMessage {
             message: Message::new(counter, command, plaintext),
             frames,
@@ -169,7 +218,7 @@ impl MessageDecoder {
     /// The next whole message, if the bytes pushed so far complete one. `now` timestamps the
     /// first frame of a divided message for [`expire`](Self::expire).
     pub fn next_message(&mut self, now: Duration) -> Result<Option<DecodedMessage>, DecodeError> {
-        self.assembler.next_message(&mut self.buf, now)
+        self.assembler.next_message(&mut self.buf, now, 0)
     }
 
     /// Drops divided messages whose first frame came [`Limits::divided_timeout`] or more before

@@ -36,15 +36,17 @@ pub mod header;
 pub mod limits;
 pub mod message;
 pub mod payload;
+pub mod replay;
 
 #[cfg(feature = "codec")]
 pub use codec::{Clock, CodecError, MessageCodec};
 pub use command::{Command, CommandError};
 pub use decoder::{DecodeError, DecodedMessage, MessageDecoder};
 pub use division::{DivisionError, DroppedPartial, JoinedPayload, Reassembler};
-pub use fernet::{ClusterKeyError, Fernet, FernetError};
+pub use fernet::{ClusterKeyError, Fernet, FernetError, OpenedToken};
 pub use frame_reader::{FrameError, RawFrame, take_frame};
 pub use frame_writer::encode_message;
 pub use header::{FrameHeader, HEADER_LEN, HeaderError};
 pub use limits::Limits;
 pub use message::Message;
+pub use replay::{ReplayError, ReplayGuard, SeenTokens};

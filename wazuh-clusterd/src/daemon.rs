@@ -147,7 +147,7 @@ fn problem_lines(path: &Path, error: &ConfigError) -> Vec<String> {
 fn summary(config: &ClusterConfig) -> String {
     let nodes: Vec<String> = config.nodes.iter().map(ToString::to_string).collect();
     format!(
-        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}",
+        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}, {}",
         config.name,
         config.node_name,
         config.node_type,
@@ -161,6 +161,10 @@ fn summary(config: &ClusterConfig) -> String {
         nodes.join(", "),
         config.version,
         config.version_check,
-        if config.failover { "yes" } else { "no" }
+        if config.failover { "yes" } else { "no" },
+        config.max_message_age.map_or_else(
+            || "message age not checked".to_owned(),
+            |age| format!("messages older than {}s refused", age.as_secs())
+        )
     )
 }

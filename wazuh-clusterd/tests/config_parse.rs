@@ -635,3 +635,30 @@ fn with_failover_a_master_eligible_node_finds_itself_by_address_and_port() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn max_message_age_defaults_from_the_timeouts_and_takes_a_duration_or_no() {
+    let base = format!("<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>");
+    let config = enabled(parse_str(&cluster(&base), &NO_LOCAL).unwrap());
+    assert_eq!(config.max_message_age, Some(Duration::from_secs(300)));
+    let longer = cluster(&format!(
+        "{base}<intervals><timeout_receiving_file>10m</timeout_receiving_file></intervals>"
+    ));
+    let config = enabled(parse_str(&longer, &NO_LOCAL).unwrap());
+    assert_eq!(config.max_message_age, Some(Duration::from_secs(1260)));
+    let set = cluster(&format!("{base}<max_message_age>10m</max_message_age>"));
+    let config = enabled(parse_str(&set, &NO_LOCAL).unwrap());
+    assert_eq!(config.max_message_age, Some(Duration::from_secs(600)));
+    let off = cluster(&format!("{base}<max_message_age>no</max_message_age>"));
+    assert_eq!(
+        enabled(parse_str(&off, &NO_LOCAL).unwrap()).max_message_age,
+        None
+    );
+    let bad = cluster(&format!("{base}\n<max_message_age>0s</max_message_age>"));
+    let text: Vec<String> = problems(&bad).iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(
+        text[0].starts_with(r#"max_message_age = "0s" (line 4): no, or a duration of at least 1s"#),
+        "{text:?}"
+    );
+}

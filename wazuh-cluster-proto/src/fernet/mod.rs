@@ -36,7 +36,18 @@ const MAC_LEN: usize = 32;
 /// AES block size.
 const BLOCK: usize = 16;
 /// Fernet's tolerated clock skew for tokens from the future, in seconds.
-const MAX_CLOCK_SKEW: u64 = 60;
+pub const MAX_CLOCK_SKEW: u64 = 60;
+
+/// A verified, decrypted token with what identifies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedToken {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The token's timestamp (unix seconds, the sender's clock).
+    pub time: u64,
+    /// The token's HMAC-SHA256 tag.
+    pub tag: [u8; 32],
+}
 
 /// A Fernet key pair derived from a Wazuh cluster key.
 #[derive(Clone)]
@@ -131,19 +142,39 @@ impl Fernet {
         now: u64,
         ttl: u64,
     ) -> Result<Vec<u8>, FernetError> {
+        self.decrypt_fresh(token, now, ttl)
+            .map(|opened| opened.plaintext)
+    }
+
+    /// Like [`Fernet::decrypt_with_ttl`], also returning the token's timestamp and HMAC tag
+    /// (which identifies the token: every token has a random IV).
+    pub fn decrypt_fresh(
+        &self,
+        token: &[u8],
+        now: u64,
+        ttl: u64,
+    ) -> Result<OpenedToken, FernetError> {
         let raw = self.verified_raw(token)?;
-        let token_time = u64::from_be_bytes(raw[1..9].try_into().expect("8 bytes"));
-        if token_time.saturating_add(ttl) < now {
+        let time = u64::from_be_bytes(raw[1..9].try_into().expect("8 bytes"));
+        if time.saturating_add(ttl) < now {
             return Err(FernetError::Expired {
-                token_time,
+                token_time: time,
                 now,
                 ttl,
             });
         }
-        if now.saturating_add(MAX_CLOCK_SKEW) < token_time {
-            return Err(FernetError::FromTheFuture { token_time, now });
+        if now.saturating_add(MAX_CLOCK_SKEW) < time {
+            return Err(FernetError::FromTheFuture {
+                token_time: time,
+                now,
+            });
         }
-        self.open_raw(raw)
+        let tag: [u8; MAC_LEN] = raw[raw.len() - MAC_LEN..].try_into().expect("32 bytes");
+        Ok(OpenedToken {
+            plaintext: self.open_raw(raw)?,
+            time,
+            tag,
+        })
     }
 
     /// Decodes the base64, checks the layout and the HMAC (constant time); returns the raw token.

@@ -164,7 +164,7 @@ impl Intervals {
 }
 
 /// Parses `500ms`, `2`, `2s`, `1.5m`, `1h` into a positive duration.
-fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let (number, unit_secs) = if let Some(n) = text.strip_suffix("ms") {
         (n, 0.001)
     } else if let Some(n) = text.strip_suffix('s') {

@@ -36,6 +36,7 @@ mod error;
 mod intervals;
 mod key;
 mod local_addrs;
+mod message_age;
 mod model;
 mod parse;
 mod validate;
@@ -46,6 +47,7 @@ pub use error::{ConfigError, ConfigWarning, FieldError};
 pub use intervals::Intervals;
 pub use key::{ClusterKey, KEY_LEN, KeyError};
 pub use local_addrs::{LocalAddresses, SystemAddresses};
+pub use message_age::default_max_message_age;
 pub use model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,

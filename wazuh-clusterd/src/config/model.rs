@@ -83,6 +83,10 @@ pub struct ClusterConfig {
     /// `<failover>` (default no): every `<node>` is a master-eligible member and the master is
     /// elected among them; no: the first `<node>` is the master, as in Wazuh.
     pub failover: bool,
+    /// Received messages whose Fernet token is older are refused as possible replays
+    /// (`<max_message_age>`, default [`super::default_max_message_age`] of the intervals,
+    /// 300 s; `None` with `no`).
+    pub max_message_age: Option<std::time::Duration>,
 }
 
 impl ClusterConfig {

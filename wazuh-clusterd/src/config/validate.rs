@@ -7,6 +7,7 @@ use super::error::{ConfigError, ConfigWarning, FieldError};
 use super::intervals::{INTERVAL_ALLOWED, Intervals, SetOutcome};
 use super::key::ClusterKey;
 use super::local_addrs::LocalAddresses;
+use super::message_age::{MESSAGE_AGE_ALLOWED, default_max_message_age, parse_max_message_age};
 use super::model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
@@ -14,7 +15,7 @@ use super::model::{
 use super::parse::{RawCluster, RawField};
 
 /// Leaf tags of `<cluster>` this implementation reads.
-const KNOWN_TAGS: [&str; 12] = [
+const KNOWN_TAGS: [&str; 13] = [
     "name",
     "node_name",
     "node_type",
@@ -27,6 +28,7 @@ const KNOWN_TAGS: [&str; 12] = [
     "version",
     "version_check",
     "failover",
+    "max_message_age",
 ];
 
 /// `<node>` values Wazuh reserves as placeholders (compared case-insensitively).
@@ -141,6 +143,14 @@ pub(crate) fn validate(
         &mut errors,
     );
     let nodes = nodes(&raw.nodes, &mut errors);
+    let max_message_age = match (fields.get("max_message_age"), &intervals) {
+        (Some(field), _) => match parse_max_message_age(&field.text) {
+            Ok(age) => Some(age),
+            Err(()) => invalid(field, MESSAGE_AGE_ALLOWED, &mut errors),
+        },
+        (None, Some(intervals)) => Some(Some(default_max_message_age(intervals))),
+        (None, None) => None,
+    };
 
     let enabled = disabled == Some(false);
     if enabled && key.is_none() {
@@ -188,6 +198,7 @@ pub(crate) fn validate(
         version_check,
         intervals,
         failover,
+        max_message_age,
     ) {
         (
             Some(name),
@@ -202,6 +213,7 @@ pub(crate) fn validate(
             Some(version_check),
             Some(intervals),
             Some(failover),
+            Some(max_message_age),
         ) => ClusterConfig {
             name,
             node_name,
@@ -216,6 +228,7 @@ pub(crate) fn validate(
             version_check,
             intervals,
             failover,
+            max_message_age,
         },
         _ => unreachable!("every None above pushed an error"),
     };

@@ -10,6 +10,7 @@ use wazuh_cluster_core::{Connection, Connector, TransportError};
 use wazuh_cluster_proto::Fernet;
 use wazuh_cluster_proto::payload::MasterLocation;
 
+use super::replay::ReplayProtection;
 use super::transport::tcp_transport;
 use crate::clock::SystemClock;
 
@@ -24,6 +25,7 @@ pub struct TcpConnector {
     followed: Mutex<Option<Target>>,
     next: AtomicUsize,
     fernet: Fernet,
+    replay: ReplayProtection,
     clock: SystemClock,
     tag: String,
 }
@@ -65,9 +67,16 @@ impl TcpConnector {
             followed: Mutex::new(None),
             next: AtomicUsize::new(0),
             fernet,
+            replay: ReplayProtection::default(),
             clock,
             tag: tag.into(),
         }
+    }
+
+    /// Checks what every connection receives with `replay` (off by default).
+    pub fn with_replay(mut self, replay: ReplayProtection) -> Self {
+        self.replay = replay;
+        self
     }
 
     /// Adds `host:port` to the addresses tried in turn when the current one fails.
@@ -132,6 +141,7 @@ impl Connector for TcpConnector {
                 stream,
                 peer,
                 self.fernet.clone(),
+                self.replay.guard(),
                 self.clock,
                 self.tag.clone(),
             ),

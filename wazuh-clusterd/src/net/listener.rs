@@ -9,6 +9,7 @@ use wazuh_cluster_core::{Connection, Listener, TransportError};
 use wazuh_cluster_proto::Fernet;
 
 use super::per_ip::{PreHello, PreHelloSlots};
+use super::replay::ReplayProtection;
 use super::transport::tcp_transport;
 use crate::clock::SystemClock;
 
@@ -21,6 +22,7 @@ pub struct TcpClusterListener {
     clock: SystemClock,
     pre_hello: PreHelloSlots,
     max_pre_hello: usize,
+    replay: ReplayProtection,
 }
 
 impl TcpClusterListener {
@@ -38,7 +40,14 @@ impl TcpClusterListener {
             clock,
             pre_hello: PreHelloSlots::default(),
             max_pre_hello,
+            replay: ReplayProtection::default(),
         })
+    }
+
+    /// Checks what every connection receives with `replay` (off by default).
+    pub fn with_replay(mut self, replay: ReplayProtection) -> Self {
+        self.replay = replay;
+        self
     }
 
     /// The address it listens on (with the real port when bound to port 0).
@@ -74,6 +83,7 @@ impl Listener for TcpClusterListener {
             stream,
             peer,
             self.fernet.clone(),
+            self.replay.guard(),
             self.clock,
             "Master".to_owned(),
         );

@@ -14,10 +14,12 @@
 mod connector;
 mod listener;
 mod per_ip;
+mod replay;
 mod timers;
 mod transport;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use listener::TcpClusterListener;
 pub use per_ip::MAX_PRE_HELLO_PER_IP;
+pub use replay::ReplayProtection;
 pub use transport::tcp_transport;

@@ -9,22 +9,27 @@ use tokio::net::TcpStream;
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::BoxTransport;
 use wazuh_cluster_core::transport::boxed;
-use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec};
+use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec, ReplayGuard};
 
 use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
-/// Wraps `stream` (connected to `peer`) into an encrypted transport; `tag` is the log tag of the
-/// side that owns it (`Master`, `Worker worker01`).
+/// Wraps `stream` (connected to `peer`) into an encrypted transport, checking what it receives
+/// with `replay` when given; `tag` is the log tag of the side that owns it (`Master`,
+/// `Worker worker01`).
 pub fn tcp_transport(
     stream: TcpStream,
     peer: SocketAddr,
     fernet: Fernet,
+    replay: Option<ReplayGuard>,
     clock: SystemClock,
     tag: String,
 ) -> BoxTransport {
     let _ = stream.set_nodelay(true);
-    let codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
+    let mut codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
+    if let Some(guard) = replay {
+        codec = codec.with_replay_guard(guard);
+    }
     let framed = TimedFramed::with_default_timeout(Framed::new(stream, codec), clock)
         .inspect_err(move |error| log_decode_error(&tag, peer, error));
     boxed(framed, peer)
@@ -42,6 +47,11 @@ fn log_decode_error(tag: &str, peer: SocketAddr, error: &CodecError) {
             subtag = "Main",
             "Could not decrypt message from {peer} ({command} message {counter}): {source}; \
              closing the connection."
+        ),
+        CodecError::Decode(replay @ DecodeError::Replay { .. }) => tracing::error!(
+            tag,
+            subtag = "Main",
+            "Closing the connection from {peer}: {replay}."
         ),
         CodecError::Decode(decode) => tracing::warn!(
             tag,

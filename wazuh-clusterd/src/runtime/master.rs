@@ -19,7 +19,7 @@ use crate::config::ClusterConfig;
 use crate::control::cluster_queries::ClusterQueries;
 use crate::control::health::HealthModule;
 use crate::control::{ControlContext, ControlNode, MasterView};
-use crate::net::{MAX_PRE_HELLO_PER_IP, TcpClusterListener};
+use crate::net::{MAX_PRE_HELLO_PER_IP, ReplayProtection, TcpClusterListener};
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
@@ -35,7 +35,8 @@ pub(super) async fn start(
     let addr = SocketAddr::new(config.bind_addr, config.port);
     let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_PRE_HELLO_PER_IP)
         .await
-        .map_err(|source| NodeError::Listen { addr, source })?;
+        .map_err(|source| NodeError::Listen { addr, source })?
+        .with_replay(ReplayProtection::from_config(config));
     let storage = Arc::new(storage);
     let mut builder = MasterBuilder::new(
         settings::master_config(config),

@@ -14,7 +14,7 @@ use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::{ControlContext, ControlNode, WorkerView};
-use crate::net::TcpConnector;
+use crate::net::{ReplayProtection, TcpConnector};
 use crate::storage::SqliteStorage;
 
 /// Starts the worker over the synchronized files of `home`; `storage` keeps its agent-info.
@@ -38,7 +38,8 @@ pub(super) fn start(
     let (host, port) = candidates
         .next()
         .expect("the configuration lists another node than this one");
-    let mut connector = TcpConnector::new(host, port, fernet, clock, tag);
+    let mut connector = TcpConnector::new(host, port, fernet, clock, tag)
+        .with_replay(ReplayProtection::from_config(config));
     if config.failover {
         for (host, port) in candidates {
             connector = connector.also(host, port);
