@@ -1,80 +1,22 @@
 //! Interop with Python's `cryptography` Fernet and `struct`-built frames, as Wazuh's Python nodes
-//! use them (helper script: `tests/python/wazuh_peer.py`).
+//! use them (helper script: `tests/python/wazuh_peer.py`, run by `tests/python/mod.rs`).
 //!
 //! Skipped with a message when `python3` or `cryptography` is missing, unless
 //! `WAZUH_INTEROP_REQUIRED=1`, which turns the skip into a failure.
 
-use std::io::Write;
-use std::process::{Command as Process, Stdio};
+mod python;
+
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use bytes::BytesMut;
+use python::{KEY, pattern, payload_from_json, payload_json, python, python_available};
 use serde_json::{Value, json};
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::division::REQUEST_CHUNK;
+use wazuh_cluster_proto::payload::{ExceptionClass, WazuhException, error_codes};
 use wazuh_cluster_proto::{
     Command, DecodedMessage, Fernet, Limits, Message, MessageDecoder, encode_message,
 };
-
-const KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
-const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/wazuh_peer.py");
-
-/// Whether python3 with `cryptography` can run; false means skip (or panics when required).
-fn python_available() -> bool {
-    let ok = Process::new("python3")
-        .args(["-c", "import cryptography"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return true;
-    }
-    let message =
-        "python3 with the `cryptography` package is not available (pip install cryptography)";
-    if std::env::var("WAZUH_INTEROP_REQUIRED").as_deref() == Ok("1") {
-        panic!("{message}, and WAZUH_INTEROP_REQUIRED=1");
-    }
-    eprintln!("SKIPPED: {message}");
-    false
-}
-
-/// Runs the helper script in `mode` with `input` on stdin; returns its stdout.
-fn python(mode: &str, input: &[u8]) -> Vec<u8> {
-    let mut child = Process::new("python3")
-        .args([SCRIPT, mode, KEY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "wazuh_peer.py {mode} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output.stdout
-}
-
-/// The same pattern as the script's `{"pattern": n}`.
-fn pattern(n: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 7 + 3) % 251) as u8).collect()
-}
-
-fn payload_json(data: &[u8]) -> Value {
-    json!({ "b64": STANDARD.encode(data) })
-}
-
-fn payload_from_json(v: &Value) -> Vec<u8> {
-    STANDARD.decode(v["b64"].as_str().unwrap()).unwrap()
-}
 
 fn samples() -> Vec<Vec<u8>> {
     vec![
@@ -202,4 +144,67 @@ fn our_frames_unpack_in_python() {
             m.command
         );
     }
+}
+
+/// Exceptions whose JSON must be exactly what Python's `json.dumps` writes: every class, null
+/// and set extras, text Python escapes (non-ASCII as `\\uXXXX`, astral characters as surrogate
+/// pairs, control characters, quotes, backslashes, U+2028) and nested `dapi_errors`.
+fn exceptions() -> Vec<WazuhException> {
+    let mut dapi = WazuhException::cluster(error_codes::CLUSTER)
+        .with_extra_message("nodo caído: 😀 \"quoted\" back\\slash\n\t\u{1}\u{7f}\u{2028}/");
+    dapi.extra_remediation = Some("日本語 \u{e9}".to_owned());
+    dapi.cmd_error = true;
+    dapi.dapi_errors = serde_json::from_str(
+        r#"{"worker1": {"error": "Timeout \u00e9", "logfile": "WAZUH_HOME/logs/api.log"}, "n": [1, -2, true, null]}"#,
+    )
+    .unwrap();
+    let mut with_ids = WazuhException::error(1701).with_extra_message("agent 001");
+    with_ids.ids = Some(vec![json!("001"), json!(2)]);
+    vec![
+        WazuhException::cluster(error_codes::VERSION_MISMATCH),
+        WazuhException::cluster(error_codes::OTHER_CLUSTER),
+        WazuhException::cluster(error_codes::DUPLICATE_WORKER).with_extra_message("worker1"),
+        WazuhException::internal(1000).with_extra_message(""),
+        dapi,
+        with_ids,
+    ]
+}
+
+/// What the helper needs to rebuild `e` in Python.
+fn exception_spec(e: &WazuhException) -> Value {
+    let mut spec = json!({
+        "class": e.class.name(),
+        "type": e.kind,
+        "title": e.title,
+        "code": e.code,
+        "extra_message": e.extra_message,
+        "extra_remediation": e.extra_remediation,
+        "cmd_error": e.cmd_error,
+        "dapi_errors": e.dapi_errors,
+    });
+    if let Some(ids) = &e.ids {
+        spec["ids"] = json!(ids);
+    }
+    spec
+}
+
+#[test]
+fn error_payloads_are_byte_identical_to_python_json_dumps() {
+    if !python_available() {
+        return;
+    }
+    let exceptions = exceptions();
+    let specs: Vec<Value> = exceptions.iter().map(exception_spec).collect();
+    let dumped: Vec<String> =
+        serde_json::from_slice(&python("exception", &serde_json::to_vec(&specs).unwrap())).unwrap();
+    assert_eq!(dumped.len(), exceptions.len());
+    for (e, python) in exceptions.iter().zip(&dumped) {
+        assert_eq!(&e.to_json(), python, "{}", e.code);
+        assert_eq!(&WazuhException::from_json(python.as_bytes()).unwrap(), e);
+    }
+    assert_eq!(
+        exceptions[0].class,
+        ExceptionClass::Cluster,
+        "the first is the plain 3031 of a version mismatch"
+    );
 }

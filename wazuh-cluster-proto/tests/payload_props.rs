@@ -287,14 +287,6 @@ proptest! {
 }
 
 #[test]
-fn version_mismatch_error_is_byte_identical() {
-    assert_eq!(
-        WazuhException::cluster(error_codes::VERSION_MISMATCH).to_json(),
-        r#"{"__wazuh_exception__": {"__class__": "WazuhClusterError", "__object__": {"type": "about:blank", "title": "Wazuh Cluster Error", "code": 3031, "extra_message": null, "extra_remediation": null, "cmd_error": false, "dapi_errors": {}}}}"#
-    );
-}
-
-#[test]
 fn zlib_bomb_is_refused_within_the_limit() {
     let bomb = vec![0u8; 64 << 20];
     let bytes = container_with_file(b"etc/shared/bomb", &bomb);

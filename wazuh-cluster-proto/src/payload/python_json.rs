@@ -1,7 +1,7 @@
 //! JSON text exactly as Python's `json.dumps(obj)` writes it with default arguments.
 //!
 //! Python separates items with `", "` and keys from values with `": "`, and escapes every
-//! non-ASCII character as `\uXXXX` (lowercase hex, UTF-16 surrogate pairs above the BMP)
+//! non-ASCII character and DEL as `\uXXXX` (lowercase hex, UTF-16 surrogate pairs above the BMP)
 //! because `ensure_ascii=True`. Wazuh peers parse any valid JSON, so this matters only where
 //! byte-for-byte equality with a Python node is wanted (the error payload).
 
@@ -50,7 +50,8 @@ impl Formatter for PythonFormatter {
     ) -> io::Result<()> {
         let mut start = 0;
         for (at, ch) in fragment.char_indices() {
-            if ch.is_ascii() {
+            // Python escapes everything outside space..tilde, DEL included.
+            if ch.is_ascii() && ch != '\x7f' {
                 continue;
             }
             writer.write_all(&fragment.as_bytes()[start..at])?;
@@ -80,10 +81,10 @@ mod tests {
 
     #[test]
     fn matches_python_separators_and_ascii_escapes() {
-        let value = serde_json::json!({"a": [1, 2], "b": "é😀\n"});
+        let value = serde_json::json!({"a": [1, 2], "b": "é😀\n\u{7f}"});
         assert_eq!(
             to_python_json(&value),
-            r#"{"a": [1, 2], "b": "\u00e9\ud83d\ude00\n"}"#
+            r#"{"a": [1, 2], "b": "\u00e9\ud83d\ude00\n\u007f"}"#
         );
     }
 }

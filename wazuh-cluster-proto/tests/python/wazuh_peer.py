@@ -10,6 +10,9 @@ Usage (JSON on stdin/stdout; binary streams on stdin/stdout for build/parse):
   wazuh_peer.py decrypt KEY   ["token", ...]              -> [{"payload": P}]
   wazuh_peer.py build KEY     [{"counter","command","payload": P}] -> raw frame stream
   wazuh_peer.py parse KEY     raw frame stream            -> [{"counter","command","frames","payload": P}]
+  wazuh_peer.py dissect KEY   raw frame stream            -> [{"counter","command","headers","fernet_ts","payload": P}]
+  wazuh_peer.py container -   raw container bytes         -> [{"path","content": P}] (metadata last)
+  wazuh_peer.py exception -   [{"class","title","code",...}] -> ["json.dumps of Wazuh's exception", ...]
 A payload P is {"b64": standard base64} or {"pattern": N}: N bytes (i * 7 + 3) % 251.
 """
 
@@ -17,6 +20,7 @@ import base64
 import json
 import struct
 import sys
+import zlib
 
 from cryptography.fernet import Fernet
 
@@ -84,8 +88,67 @@ def parse(f, stream):
     return messages
 
 
+def dissect(f, stream):
+    """Like parse, with every frame header (hex) and the token's timestamp."""
+    messages, boxes, headers = [], {}, {}
+    pos = 0
+    while pos < len(stream):
+        header = stream[pos:pos + HEADER_LEN]
+        counter, size, field = struct.unpack("!2I12s", header)
+        payload = stream[pos + HEADER_LEN:pos + HEADER_LEN + size]
+        if len(payload) != size:
+            raise SystemExit("truncated frame at offset %d" % pos)
+        pos += HEADER_LEN + size
+        headers.setdefault(counter, []).append(header.hex())
+        boxes[counter] = boxes.get(counter, b"") + payload
+        if field[-1:] == b"d":
+            continue
+        token = boxes.pop(counter)
+        messages.append({
+            "counter": counter,
+            "command": field[:-1].split(b" ")[0].decode(),
+            "headers": headers.pop(counter),
+            "fernet_ts": int.from_bytes(base64.urlsafe_b64decode(token)[1:9], "big"),
+            "payload": payload_out(f.decrypt(token)),
+        })
+    return messages
+
+
+def container(data):
+    """Entries of a sync container, as Wazuh's decompress_files splits them."""
+    out = []
+    for entry in data.split(b"|@@//@@|"):
+        if not entry:
+            continue
+        path, body = entry.split(b"|//@@//|", 1)
+        out.append({"path": path.decode(), "content": payload_out(zlib.decompress(body))})
+    return out
+
+
+def exception(e):
+    """json.dumps of a Wazuh exception, as WazuhJSONEncoder writes it (to_dict's key order)."""
+    obj = {
+        "type": e.get("type", "about:blank"),
+        "title": e["title"],
+        "code": e["code"],
+        "extra_message": e.get("extra_message"),
+        "extra_remediation": e.get("extra_remediation"),
+        "cmd_error": e.get("cmd_error", False),
+        "dapi_errors": e.get("dapi_errors", {}),
+    }
+    if "ids" in e:
+        obj["ids"] = e["ids"]
+    return json.dumps({"__wazuh_exception__": {"__class__": e["class"], "__object__": obj}})
+
+
 def main():
     mode, key = sys.argv[1], sys.argv[2]
+    if mode == "container":
+        json.dump(container(sys.stdin.buffer.read()), sys.stdout)
+        return
+    if mode == "exception":
+        json.dump([exception(e) for e in json.load(sys.stdin)], sys.stdout)
+        return
     f = fernet(key)
     if mode == "encrypt":
         tokens = [f.encrypt(payload_in(p)).decode() for p in json.load(sys.stdin)]
@@ -99,6 +162,8 @@ def main():
         sys.stdout.buffer.write(stream)
     elif mode == "parse":
         json.dump(parse(f, sys.stdin.buffer.read()), sys.stdout)
+    elif mode == "dissect":
+        json.dump(dissect(f, sys.stdin.buffer.read()), sys.stdout)
     else:
         raise SystemExit("unknown mode " + mode)
 
