@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::daemon::{self, DaemonOptions};
-use crate::{demo, keygen};
+use crate::{certs, demo, keygen};
 
 /// Default installation folder.
 pub const DEFAULT_HOME: &str = "/var/ossec";
@@ -51,6 +51,19 @@ pub enum Command {
         /// Keep the temporary folder (homes, logs, databases).
         #[arg(long)]
         keep: bool,
+        /// Connect the nodes with mutual TLS (a CA and node certificates made for the demo).
+        #[arg(long)]
+        tls: bool,
+    },
+    /// Make a cluster CA (DIR/ca.pem, DIR/ca.key; reused when present) and a certificate and key
+    /// per node (DIR/NAME.pem, DIR/NAME.key) for <tls>.
+    Certs {
+        /// Folder of the CA and the certificates.
+        #[arg(long, value_name = "DIR")]
+        ca_dir: PathBuf,
+        /// Node names (<node_name> of each node), one certificate each.
+        #[arg(long = "node", value_name = "NAME", required = true, num_args = 1..)]
+        nodes: Vec<String>,
     },
 }
 
@@ -77,8 +90,9 @@ impl Cli {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Keygen) => print_key(),
-        Some(Command::Demo { keep }) => match std::env::current_exe() {
-            Ok(binary) => demo::main(demo::DemoOptions { binary, keep }),
+        Some(Command::Certs { ca_dir, nodes }) => make_certs(&ca_dir, &nodes),
+        Some(Command::Demo { keep, tls }) => match std::env::current_exe() {
+            Ok(binary) => demo::main(demo::DemoOptions { binary, keep, tls }),
             Err(e) => {
                 eprintln!("ERROR: cannot find this program's own binary to start the nodes: {e}");
                 ExitCode::FAILURE
@@ -86,6 +100,27 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         None if cli.test_config => daemon::test_config(&cli.config_path()),
         None => daemon::start(&cli.daemon_options()),
+    }
+}
+
+fn make_certs(dir: &std::path::Path, nodes: &[String]) -> ExitCode {
+    match certs::make(dir, nodes) {
+        Ok(written) => {
+            let ca = if written.ca_created {
+                "created"
+            } else {
+                "reused"
+            };
+            println!("CA {ca}: {}", written.ca.display());
+            for (cert, key) in &written.nodes {
+                println!("node: {} {}", cert.display(), key.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -147,7 +147,7 @@ fn problem_lines(path: &Path, error: &ConfigError) -> Vec<String> {
 fn summary(config: &ClusterConfig) -> String {
     let nodes: Vec<String> = config.nodes.iter().map(ToString::to_string).collect();
     format!(
-        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}, {}",
+        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}, {}, {}",
         config.name,
         config.node_name,
         config.node_type,
@@ -165,6 +165,11 @@ fn summary(config: &ClusterConfig) -> String {
         config.max_message_age.map_or_else(
             || "message age not checked".to_owned(),
             |age| format!("messages older than {}s refused", age.as_secs())
-        )
+        ),
+        if config.tls.is_some() {
+            "mutual TLS"
+        } else {
+            "plain TCP"
+        }
     )
 }

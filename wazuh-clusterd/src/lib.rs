@@ -1,6 +1,7 @@
 //! `wazuh-clusterd`: the reference daemon of the Wazuh manager cluster, as a library so that
 //! tests (and the thin binaries in `src/main.rs`) can call every part.
 
+pub mod certs;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -662,3 +662,28 @@ fn max_message_age_defaults_from_the_timeouts_and_takes_a_duration_or_no() {
         "{text:?}"
     );
 }
+
+#[test]
+fn tls_takes_three_paths_and_names_what_is_missing() {
+    let base = format!("<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>");
+    let config = enabled(parse_str(&cluster(&base), &NO_LOCAL).unwrap());
+    assert_eq!(config.tls, None, "off by default");
+    let set = cluster(&format!(
+        "{base}<tls><ca>etc/tls/ca.pem</ca><cert>/abs/node.pem</cert><key>etc/tls/node.key</key></tls>"
+    ));
+    let tls = enabled(parse_str(&set, &NO_LOCAL).unwrap()).tls.unwrap();
+    let home = std::path::Path::new("/var/ossec");
+    let under = tls.under(home);
+    assert_eq!(under.ca, home.join("etc/tls/ca.pem"));
+    assert_eq!(under.cert, std::path::Path::new("/abs/node.pem"));
+    assert_eq!(under.key, home.join("etc/tls/node.key"));
+    let missing = cluster(&format!(
+        "{base}\n<tls><ca>ca.pem</ca><cert>n.pem</cert></tls>"
+    ));
+    let text: Vec<String> = problems(&missing).iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 1, "{text:?}");
+    assert!(
+        text[0].contains("tls/key") && text[0].contains("<tls> needs <ca>, <cert> and <key>"),
+        "{text:?}"
+    );
+}

@@ -39,6 +39,7 @@ mod local_addrs;
 mod message_age;
 mod model;
 mod parse;
+mod tls;
 mod validate;
 
 use std::path::Path;
@@ -52,6 +53,7 @@ pub use model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
+pub use tls::TlsFiles;
 
 /// Reads `path` and checks its `<cluster>` block; `local` tells which addresses are this
 /// machine's (use [`SystemAddresses`]).

@@ -87,6 +87,8 @@ pub struct ClusterConfig {
     /// (`<max_message_age>`, default [`super::default_max_message_age`] of the intervals,
     /// 300 s; `None` with `no`).
     pub max_message_age: Option<std::time::Duration>,
+    /// Mutual TLS between the nodes (`<tls>`, default off).
+    pub tls: Option<super::TlsFiles>,
 }
 
 impl ClusterConfig {

@@ -30,6 +30,8 @@ pub(crate) struct RawCluster {
     pub nodes: Vec<RawField>,
     /// Children of every `<intervals>` block, in file order.
     pub intervals: Vec<RawField>,
+    /// The last `<tls>` block: the line of its start tag and its children.
+    pub tls: Option<(usize, Vec<RawField>)>,
     /// Unknown or repeated structure seen while reading.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -95,6 +97,15 @@ impl<'a> Parser<'a> {
                             let children = self.children("intervals", None)?;
                             self.raw.intervals.extend(children);
                         }
+                        "tls" => {
+                            if self.raw.tls.is_some() {
+                                self.raw.warnings.push(ConfigWarning::Repeated {
+                                    tag: tag.clone(),
+                                    line,
+                                });
+                            }
+                            self.raw.tls = Some((line, self.children("tls", None)?));
+                        }
                         _ => {
                             let text = self.text(&tag)?;
                             self.raw.fields.push(RawField { tag, text, line });
@@ -106,6 +117,8 @@ impl<'a> Parser<'a> {
                     let line = self.line();
                     if tag == "nodes" {
                         self.raw.nodes.clear();
+                    } else if tag == "tls" {
+                        self.raw.tls = Some((line, Vec::new()));
                     } else if tag != "intervals" {
                         self.raw.fields.push(RawField {
                             tag,

@@ -13,6 +13,7 @@ use super::model::{
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
 use super::parse::{RawCluster, RawField};
+use super::tls::tls_files;
 
 /// Leaf tags of `<cluster>` this implementation reads.
 const KNOWN_TAGS: [&str; 13] = [
@@ -143,6 +144,10 @@ pub(crate) fn validate(
         &mut errors,
     );
     let nodes = nodes(&raw.nodes, &mut errors);
+    let tls = match &raw.tls {
+        None => Some(None),
+        Some((line, children)) => tls_files(*line, children, &mut warnings, &mut errors).map(Some),
+    };
     let max_message_age = match (fields.get("max_message_age"), &intervals) {
         (Some(field), _) => match parse_max_message_age(&field.text) {
             Ok(age) => Some(age),
@@ -199,6 +204,7 @@ pub(crate) fn validate(
         intervals,
         failover,
         max_message_age,
+        tls,
     ) {
         (
             Some(name),
@@ -214,6 +220,7 @@ pub(crate) fn validate(
             Some(intervals),
             Some(failover),
             Some(max_message_age),
+            Some(tls),
         ) => ClusterConfig {
             name,
             node_name,
@@ -229,6 +236,7 @@ pub(crate) fn validate(
             intervals,
             failover,
             max_message_age,
+            tls,
         },
         _ => unreachable!("every None above pushed an error"),
     };

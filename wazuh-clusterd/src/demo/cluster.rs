@@ -11,7 +11,7 @@ use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::command::names;
 
 use super::node::{NodeProcess, NodeSpec, write_home};
-use crate::config::{ClusterKey, NodeType};
+use crate::config::{ClusterKey, NodeType, TlsFiles};
 use crate::control::client::{self, ClientError};
 use crate::keygen;
 
@@ -35,6 +35,8 @@ pub struct LocalCluster {
     pub port: u16,
     /// `<intervals>` of every node.
     pub intervals: Vec<(String, String)>,
+    /// Folder of the cluster CA and node certificates when the nodes use mutual TLS.
+    pub tls: Option<PathBuf>,
 }
 
 /// Short timers for demos and tests: keepalive, integrity check, agent-info and agent-groups
@@ -66,7 +68,14 @@ impl LocalCluster {
             key,
             port: free_port()?,
             intervals: short_intervals(),
+            tls: None,
         })
+    }
+
+    /// The same cluster with mutual TLS: a CA and node certificates under `root/tls`.
+    pub fn with_tls(mut self) -> Self {
+        self.tls = Some(self.root.join("tls"));
+        self
     }
 
     /// The home folder of node `name`.
@@ -83,6 +92,11 @@ impl LocalCluster {
             port: self.port,
             cluster: "demo".to_owned(),
             intervals: self.intervals.clone(),
+            tls: self.tls.as_ref().map(|dir| TlsFiles {
+                ca: dir.join("ca.pem"),
+                cert: dir.join(format!("{name}.pem")),
+                key: dir.join(format!("{name}.key")),
+            }),
         }
     }
 

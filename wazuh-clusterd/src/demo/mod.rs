@@ -31,6 +31,8 @@ pub struct DemoOptions {
     pub binary: PathBuf,
     /// Keep the temporary folder (homes, logs, databases) instead of removing it.
     pub keep: bool,
+    /// Connect the nodes with mutual TLS.
+    pub tls: bool,
 }
 
 /// Runs the demo and returns the exit code.

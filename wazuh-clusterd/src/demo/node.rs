@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::config::{ClusterKey, NodeType};
+use crate::config::{ClusterKey, NodeType, TlsFiles};
 
 /// What a node of a local cluster is.
 #[derive(Debug, Clone)]
@@ -22,6 +22,9 @@ pub struct NodeSpec {
     pub cluster: String,
     /// Children of `<intervals>`, e.g. `[("keep_alive", "1s")]`.
     pub intervals: Vec<(String, String)>,
+    /// `<tls>` (absolute paths); a certificate missing there is made for the node's name by
+    /// [`write_home`] with the CA of the certificate's folder.
+    pub tls: Option<TlsFiles>,
 }
 
 impl NodeSpec {
@@ -32,23 +35,37 @@ impl NodeSpec {
             .iter()
             .map(|(name, value)| format!("<{name}>{value}</{name}>"))
             .collect();
+        let tls = self.tls.as_ref().map_or(String::new(), |files| {
+            format!(
+                "    <tls><ca>{}</ca><cert>{}</cert><key>{}</key></tls>\n",
+                files.ca.display(),
+                files.cert.display(),
+                files.key.display()
+            )
+        });
         format!(
             "<ossec_config>\n  <cluster>\n    <name>{}</name>\n    <node_name>{}</node_name>\n    \
              <node_type>{}</node_type>\n    <key>{}</key>\n    <port>{}</port>\n    \
              <bind_addr>127.0.0.1</bind_addr>\n    <nodes>\n      <node>127.0.0.1</node>\n    \
              </nodes>\n    <hidden>no</hidden>\n    <disabled>no</disabled>\n    \
-             <intervals>{intervals}</intervals>\n  </cluster>\n</ossec_config>\n",
+             <intervals>{intervals}</intervals>\n{tls}  </cluster>\n</ossec_config>\n",
             self.cluster,
             self.name,
             self.node_type,
             self.key.as_str(),
-            self.port
+            self.port,
         )
     }
 }
 
-/// Creates `home/etc/ossec.conf` for `spec`.
+/// Creates `home/etc/ossec.conf` for `spec` (and its node certificate when missing).
 pub fn write_home(home: &Path, spec: &NodeSpec) -> io::Result<()> {
+    if let Some(files) = &spec.tls
+        && !files.cert.exists()
+    {
+        let dir = files.cert.parent().unwrap_or(Path::new("."));
+        crate::certs::make(dir, std::slice::from_ref(&spec.name)).map_err(io::Error::other)?;
+    }
     std::fs::create_dir_all(home.join("etc"))?;
     std::fs::write(home.join("etc/ossec.conf"), spec.ossec_conf())
 }

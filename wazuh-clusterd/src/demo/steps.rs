@@ -57,8 +57,11 @@ pub fn run(options: &DemoOptions) -> Result<(), DemoError> {
         .prefix("wazuh-cluster-demo-")
         .tempdir()
         .map_err(io_error("creating the demo folder"))?;
-    let cluster = LocalCluster::new(&options.binary, folder.path())
+    let mut cluster = LocalCluster::new(&options.binary, folder.path())
         .map_err(io_error("choosing a key and a port"))?;
+    if options.tls {
+        cluster = cluster.with_tls();
+    }
     println!(
         "Demo cluster in {} (127.0.0.1:{}).",
         folder.path().display(),

@@ -1,17 +1,20 @@
-//! The worker's way to its master.
+//! The worker's way to its master: TCP, or mutual TLS over TCP (`<tls>`), one code path.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
 use wazuh_cluster_core::{Connection, Connector, TransportError};
 use wazuh_cluster_proto::Fernet;
 use wazuh_cluster_proto::payload::MasterLocation;
 
 use super::replay::ReplayProtection;
-use super::transport::tcp_transport;
+use super::tls::{ClusterTls, HANDSHAKE_TIMEOUT};
+use super::transport::stream_transport;
 use crate::clock::SystemClock;
 
 /// Longest wait for the master to accept a TCP connection.
@@ -26,6 +29,9 @@ pub struct TcpConnector {
     next: AtomicUsize,
     fernet: Fernet,
     replay: ReplayProtection,
+    tls: Option<ClusterTls>,
+    /// The node name of the followed master (from its refusal), checked in its certificate.
+    followed_name: Mutex<Option<String>>,
     clock: SystemClock,
     tag: String,
 }
@@ -68,6 +74,8 @@ impl TcpConnector {
             next: AtomicUsize::new(0),
             fernet,
             replay: ReplayProtection::default(),
+            tls: None,
+            followed_name: Mutex::new(None),
             clock,
             tag: tag.into(),
         }
@@ -77,6 +85,44 @@ impl TcpConnector {
     pub fn with_replay(mut self, replay: ReplayProtection) -> Self {
         self.replay = replay;
         self
+    }
+
+    /// Requires mutual TLS with `tls` (`None`, the default: plain TCP).
+    pub fn with_tls(mut self, tls: Option<ClusterTls>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Runs the client side of a TLS handshake with the master at `target` (`name` for errors).
+    async fn handshake(
+        &self,
+        tls: &ClusterTls,
+        stream: TcpStream,
+        target: &Target,
+        name: &str,
+    ) -> Result<TlsStream<TcpStream>, TransportError> {
+        let master = self
+            .followed_name
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let connector = tls
+            .connector(master.as_deref())
+            .map_err(|e| TransportError::new(name, e))?;
+        let server_name = ServerName::try_from(target.host.clone())
+            .map_err(|e| TransportError::new(name, format!("{:?}: {e}", target.host)))?;
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, connector.connect(server_name, stream)).await
+        {
+            Ok(Ok(stream)) => Ok(stream),
+            Ok(Err(e)) => Err(TransportError::new(
+                name,
+                format!("TLS handshake failed: {e}"),
+            )),
+            Err(_) => Err(TransportError::new(
+                name,
+                format!("TLS handshake did not finish within {HANDSHAKE_TIMEOUT:?}"),
+            )),
+        }
     }
 
     /// Adds `host:port` to the addresses tried in turn when the current one fails.
@@ -103,6 +149,7 @@ impl TcpConnector {
         let mut followed = self.followed.lock().unwrap_or_else(|p| p.into_inner());
         if followed.as_ref() == Some(target) {
             *followed = None;
+            *self.followed_name.lock().unwrap_or_else(|p| p.into_inner()) = None;
         } else {
             self.next.fetch_add(1, Ordering::Relaxed);
         }
@@ -136,23 +183,30 @@ impl Connector for TcpConnector {
         let peer = stream
             .peer_addr()
             .map_err(|e| TransportError::new(&name, e))?;
-        Ok(Connection {
-            transport: tcp_transport(
-                stream,
-                peer,
-                self.fernet.clone(),
-                self.replay.guard(),
-                self.clock,
-                self.tag.clone(),
-            ),
-            peer,
-        })
+        let _ = stream.set_nodelay(true);
+        let (fernet, replay, tag) = (self.fernet.clone(), self.replay.guard(), self.tag.clone());
+        let transport = match &self.tls {
+            None => stream_transport(stream, peer, fernet, replay, self.clock, tag),
+            Some(tls) => {
+                let stream = match self.handshake(tls, stream, &target, &name).await {
+                    Ok(stream) => stream,
+                    Err(e) => {
+                        self.failed(&target);
+                        return Err(e);
+                    }
+                };
+                stream_transport(stream, peer, fernet, replay, self.clock, tag)
+            }
+        };
+        Ok(Connection { transport, peer })
     }
 
     fn follow(&self, master: &MasterLocation) {
         match Target::parse(&master.address) {
             Some(target) => {
                 *self.followed.lock().unwrap_or_else(|p| p.into_inner()) = Some(target);
+                *self.followed_name.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(master.name.clone());
             }
             None => tracing::warn!(
                 tag = self.tag.as_str(),

@@ -1,20 +1,29 @@
-//! The master's TCP listener.
+//! The master's listener: TCP, or mutual TLS over TCP (`<tls>`), one code path for both.
 
 use std::io;
 use std::net::SocketAddr;
 
 use async_trait::async_trait;
-use tokio::net::TcpListener;
-use wazuh_cluster_core::{Connection, Listener, TransportError};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::server::TlsStream;
+use wazuh_cluster_core::{BoxTransport, Connection, Listener, TransportError};
 use wazuh_cluster_proto::Fernet;
 
-use super::per_ip::{PreHello, PreHelloSlots};
+use super::per_ip::{PreHello, PreHelloSlots, Slot};
 use super::replay::ReplayProtection;
-use super::transport::tcp_transport;
+use super::tls::{ClusterTls, HANDSHAKE_TIMEOUT, HelloNameBound};
+use super::transport::stream_transport;
 use crate::clock::SystemClock;
 
-/// Accepts workers' TCP connections; at most `max_pre_hello` per address wait for their
-/// `hello` at a time, and a newer one closes the oldest (see [`super::per_ip`]).
+/// A TLS handshake that finished: the stream, its peer and its pre-`hello` slot.
+type Handshaken = (TlsStream<TcpStream>, SocketAddr, Slot);
+
+/// Accepts workers' connections; at most `max_pre_hello` per address wait for their `hello` at
+/// a time, and a newer one closes the oldest (see [`super::per_ip`]). With TLS, handshakes run
+/// concurrently (one slow peer never holds the others up), each bounded by
+/// [`HANDSHAKE_TIMEOUT`] and abandoned when its slot is taken.
 #[derive(Debug)]
 pub struct TcpClusterListener {
     listener: TcpListener,
@@ -23,6 +32,8 @@ pub struct TcpClusterListener {
     pre_hello: PreHelloSlots,
     max_pre_hello: usize,
     replay: ReplayProtection,
+    tls: Option<ClusterTls>,
+    handshakes: JoinSet<Option<Handshaken>>,
 }
 
 impl TcpClusterListener {
@@ -41,6 +52,8 @@ impl TcpClusterListener {
             pre_hello: PreHelloSlots::default(),
             max_pre_hello,
             replay: ReplayProtection::default(),
+            tls: None,
+            handshakes: JoinSet::new(),
         })
     }
 
@@ -50,36 +63,23 @@ impl TcpClusterListener {
         self
     }
 
+    /// Requires mutual TLS with `tls` on every connection (`None`, the default: plain TCP).
+    pub fn with_tls(mut self, tls: Option<ClusterTls>) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// The address it listens on (with the real port when bound to port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
-}
 
-#[async_trait]
-impl Listener for TcpClusterListener {
-    async fn accept(&mut self) -> Result<Option<Connection>, TransportError> {
-        let (stream, peer) = self.listener.accept().await.map_err(|e| {
-            TransportError::new(
-                self.listener
-                    .local_addr()
-                    .map_or("?".to_owned(), |a| a.to_string()),
-                e,
-            )
-        })?;
-        let (slot, evicted) = self.pre_hello.take(peer.ip(), self.max_pre_hello);
-        if evicted {
-            tracing::warn!(
-                tag = "Master",
-                subtag = "Main",
-                "Closing the oldest connection from {} that has not said hello: {peer} \
-                     arrived and {} may wait per address.",
-                peer.ip(),
-                self.max_pre_hello
-            );
-        }
-        tracing::debug!(tag = "Master", subtag = "Main", "Connection from {peer}.");
-        let inner = tcp_transport(
+    /// The core's transport over `stream`, holding `slot` until its `hello` succeeds.
+    fn transport<S>(&self, stream: S, peer: SocketAddr, slot: Slot) -> BoxTransport
+    where
+        S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    {
+        let inner = stream_transport(
             stream,
             peer,
             self.fernet.clone(),
@@ -87,9 +87,96 @@ impl Listener for TcpClusterListener {
             self.clock,
             "Master".to_owned(),
         );
-        Ok(Some(Connection {
-            transport: Box::pin(PreHello::new(inner, slot)),
-            peer,
-        }))
+        Box::pin(PreHello::new(inner, slot))
+    }
+}
+
+/// Runs the server side of a TLS handshake on `stream`, giving up after [`HANDSHAKE_TIMEOUT`]
+/// or when `slot` is taken by a newer connection.
+async fn handshake(
+    tls: ClusterTls,
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+) -> Option<Handshaken> {
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor().accept(stream)) => outcome,
+        () = slot.evicted_now() => return None,
+    };
+    match outcome {
+        Ok(Ok(stream)) => Some((stream, peer, slot)),
+        Ok(Err(error)) => {
+            tracing::warn!(
+                tag = "Master",
+                subtag = "Main",
+                "TLS handshake with {peer} failed: {error}; closing the connection."
+            );
+            None
+        }
+        Err(_) => {
+            tracing::warn!(
+                tag = "Master",
+                subtag = "Main",
+                "TLS handshake with {peer} did not finish within {HANDSHAKE_TIMEOUT:?}; closing \
+                 the connection."
+            );
+            None
+        }
+    }
+}
+
+#[async_trait]
+impl Listener for TcpClusterListener {
+    async fn accept(&mut self) -> Result<Option<Connection>, TransportError> {
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = accepted.map_err(|e| {
+                        TransportError::new(
+                            self.listener
+                                .local_addr()
+                                .map_or("?".to_owned(), |a| a.to_string()),
+                            e,
+                        )
+                    })?;
+                    let (slot, evicted) = self.pre_hello.take(peer.ip(), self.max_pre_hello);
+                    if evicted {
+                        tracing::warn!(
+                            tag = "Master",
+                            subtag = "Main",
+                            "Closing the oldest connection from {} that has not said hello: \
+                             {peer} arrived and {} may wait per address.",
+                            peer.ip(),
+                            self.max_pre_hello
+                        );
+                    }
+                    tracing::debug!(tag = "Master", subtag = "Main", "Connection from {peer}.");
+                    let _ = stream.set_nodelay(true);
+                    match &self.tls {
+                        None => {
+                            let transport = self.transport(stream, peer, slot);
+                            return Ok(Some(Connection { transport, peer }));
+                        }
+                        Some(tls) => {
+                            self.handshakes.spawn(handshake(tls.clone(), stream, peer, slot));
+                        }
+                    }
+                }
+                Some(done) = self.handshakes.join_next(), if !self.handshakes.is_empty() => {
+                    let Ok(Some((stream, peer, slot))) = done else {
+                        continue;
+                    };
+                    let certificate = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .cloned();
+                    let inner = self.transport(stream, peer, slot);
+                    let transport = Box::pin(HelloNameBound::new(inner, certificate, peer));
+                    return Ok(Some(Connection { transport, peer }));
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
-//! Node-to-node TCP: the master's [`TcpClusterListener`] and the worker's [`TcpConnector`], each
-//! connection a `Framed<TcpStream, MessageCodec>` encrypted with the cluster key and handed to
-//! the core as a [`wazuh_cluster_core::BoxTransport`].
+//! Node-to-node connections: the master's [`TcpClusterListener`] and the worker's
+//! [`TcpConnector`], each connection a `Framed<S, MessageCodec>` encrypted with the cluster key
+//! over a TCP stream or, with `<tls>`, a mutual-TLS stream ([`ClusterTls`]; one code path,
+//! [`stream_transport`]), handed to the core as a [`wazuh_cluster_core::BoxTransport`].
 //!
 //! Hardening applied here: at most [`MAX_PRE_HELLO_PER_IP`] connections per source address
 //! waiting for their `hello` (a newer one closes the oldest; authenticated sessions are not
@@ -16,10 +17,12 @@ mod listener;
 mod per_ip;
 mod replay;
 mod timers;
+mod tls;
 mod transport;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use listener::TcpClusterListener;
 pub use per_ip::MAX_PRE_HELLO_PER_IP;
 pub use replay::ReplayProtection;
-pub use transport::tcp_transport;
+pub use tls::{ClusterTls, HANDSHAKE_TIMEOUT, TlsError};
+pub use transport::stream_transport;

@@ -105,6 +105,19 @@ impl Slot {
         self.entry.waker.register(cx.waker());
         self.entry.evicted.load(Ordering::Acquire)
     }
+
+    /// Completes when a newer connection from the same address takes this one's place (to
+    /// abandon a TLS handshake that has not finished by then).
+    pub async fn evicted_now(&self) {
+        std::future::poll_fn(|cx| {
+            if self.evicted(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
 }
 
 impl Drop for Slot {

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{Sink, Stream, StreamExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Interval, MissedTickBehavior};
 use tokio_util::codec::Framed;
 use wazuh_cluster_proto::limits::PAYLOAD_TIMEOUT;
@@ -19,9 +19,9 @@ use crate::clock::SystemClock;
 /// How often the timers are checked.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
 
-/// A framed TCP stream with the receive timers applied.
-pub(crate) struct TimedFramed {
-    framed: Framed<TcpStream, MessageCodec>,
+/// A framed stream (TCP, or TLS over TCP) with the receive timers applied.
+pub(crate) struct TimedFramed<S> {
+    framed: Framed<S, MessageCodec>,
     clock: SystemClock,
     tick: Interval,
     /// Since when (monotonic) the read buffer has held an incomplete frame with no message
@@ -30,11 +30,11 @@ pub(crate) struct TimedFramed {
     payload_timeout: Duration,
 }
 
-impl TimedFramed {
+impl<S: AsyncRead + AsyncWrite + Unpin> TimedFramed<S> {
     /// Wraps `framed`, closing it when a payload stays incomplete for `payload_timeout`
     /// ([`PAYLOAD_TIMEOUT`] in the daemon).
     pub fn new(
-        framed: Framed<TcpStream, MessageCodec>,
+        framed: Framed<S, MessageCodec>,
         clock: SystemClock,
         payload_timeout: Duration,
     ) -> Self {
@@ -50,10 +50,7 @@ impl TimedFramed {
     }
 
     /// The daemon's setting: [`PAYLOAD_TIMEOUT`].
-    pub fn with_default_timeout(
-        framed: Framed<TcpStream, MessageCodec>,
-        clock: SystemClock,
-    ) -> Self {
+    pub fn with_default_timeout(framed: Framed<S, MessageCodec>, clock: SystemClock) -> Self {
         Self::new(framed, clock, PAYLOAD_TIMEOUT)
     }
 
@@ -85,7 +82,7 @@ impl TimedFramed {
     }
 }
 
-impl Stream for TimedFramed {
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for TimedFramed<S> {
     type Item = Result<Message, CodecError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -102,7 +99,7 @@ impl Stream for TimedFramed {
     }
 }
 
-impl Sink<Message> for TimedFramed {
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for TimedFramed<S> {
     type Error = CodecError;
 
     fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), CodecError>> {
@@ -127,7 +124,7 @@ mod tests {
     use std::sync::Arc;
 
     use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
     use wazuh_cluster_proto::Limits;
 
     use super::*;

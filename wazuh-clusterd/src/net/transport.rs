@@ -1,11 +1,12 @@
-//! One TCP stream as a core transport: framing, Fernet, the receive timers, and a clear log line
-//! when the peer's messages do not decrypt.
+//! One stream (TCP, or TLS over TCP: one code path for both) as a core transport: framing,
+//! Fernet, the replay guard, the receive timers, and a clear log line when the peer's messages
+//! do not decrypt.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use futures_util::TryStreamExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::BoxTransport;
 use wazuh_cluster_core::transport::boxed;
@@ -14,18 +15,20 @@ use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec,
 use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
-/// Wraps `stream` (connected to `peer`) into an encrypted transport, checking what it receives
-/// with `replay` when given; `tag` is the log tag of the side that owns it (`Master`,
-/// `Worker worker01`).
-pub fn tcp_transport(
-    stream: TcpStream,
+/// Wraps `stream` (connected to `peer`: a `TcpStream`, or a TLS stream over one) into an
+/// encrypted transport, checking what it receives with `replay` when given; `tag` is the log tag
+/// of the side that owns it (`Master`, `Worker worker01`).
+pub fn stream_transport<S>(
+    stream: S,
     peer: SocketAddr,
     fernet: Fernet,
     replay: Option<ReplayGuard>,
     clock: SystemClock,
     tag: String,
-) -> BoxTransport {
-    let _ = stream.set_nodelay(true);
+) -> BoxTransport
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let mut codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
     if let Some(guard) = replay {
         codec = codec.with_replay_guard(guard);

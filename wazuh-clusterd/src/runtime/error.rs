@@ -46,6 +46,9 @@ pub enum NodeError {
     /// The cluster database could not be opened.
     #[error(transparent)]
     Database(#[from] OpenError),
+    /// The `<tls>` files could not be used.
+    #[error(transparent)]
+    Tls(#[from] crate::net::TlsError),
     /// The master could not listen on its address.
     #[error(
         "cannot listen on {addr}: {source}; is another wazuh-clusterd running, or is <port> or \

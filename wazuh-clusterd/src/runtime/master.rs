@@ -19,7 +19,7 @@ use crate::config::ClusterConfig;
 use crate::control::cluster_queries::ClusterQueries;
 use crate::control::health::HealthModule;
 use crate::control::{ControlContext, ControlNode, MasterView};
-use crate::net::{MAX_PRE_HELLO_PER_IP, ReplayProtection, TcpClusterListener};
+use crate::net::{ClusterTls, MAX_PRE_HELLO_PER_IP, ReplayProtection, TcpClusterListener};
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
@@ -36,7 +36,8 @@ pub(super) async fn start(
     let listener = TcpClusterListener::bind(addr, fernet, clock, MAX_PRE_HELLO_PER_IP)
         .await
         .map_err(|source| NodeError::Listen { addr, source })?
-        .with_replay(ReplayProtection::from_config(config));
+        .with_replay(ReplayProtection::from_config(config))
+        .with_tls(ClusterTls::from_config(config, home)?);
     let storage = Arc::new(storage);
     let mut builder = MasterBuilder::new(
         settings::master_config(config),

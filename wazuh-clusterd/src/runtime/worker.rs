@@ -14,7 +14,7 @@ use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::{ControlContext, ControlNode, WorkerView};
-use crate::net::{ReplayProtection, TcpConnector};
+use crate::net::{ClusterTls, ReplayProtection, TcpConnector};
 use crate::storage::SqliteStorage;
 
 /// Starts the worker over the synchronized files of `home`; `storage` keeps its agent-info.
@@ -39,7 +39,8 @@ pub(super) fn start(
         .next()
         .expect("the configuration lists another node than this one");
     let mut connector = TcpConnector::new(host, port, fernet, clock, tag)
-        .with_replay(ReplayProtection::from_config(config));
+        .with_replay(ReplayProtection::from_config(config))
+        .with_tls(ClusterTls::from_config(config, home)?);
     if config.failover {
         for (host, port) in candidates {
             connector = connector.also(host, port);
