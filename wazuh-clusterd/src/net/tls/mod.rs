@@ -148,12 +148,12 @@ impl ClusterTls {
     }
 
     /// The master's acceptor.
-    pub(crate) fn acceptor(&self) -> TlsAcceptor {
+    pub fn acceptor(&self) -> TlsAcceptor {
         TlsAcceptor::from(self.server.clone())
     }
 
     /// A worker's connector; `master` is the master's node name when known.
-    pub(crate) fn connector(&self, master: Option<&str>) -> Result<TlsConnector, rustls::Error> {
+    pub fn connector(&self, master: Option<&str>) -> Result<TlsConnector, rustls::Error> {
         self.client(master).map(|c| TlsConnector::from(Arc::new(c)))
     }
 
