@@ -39,8 +39,8 @@ fn link(runtime: &Runtime, tls: Option<&ClusterTls>) -> (BoxTransport, BoxTransp
         let clock = SystemClock::new();
         match tls {
             None => (
-                stream_transport(c.0, c.1, c.2, None, clock, "bench".into()),
-                stream_transport(s.0, s.1, s.2, None, clock, "bench".into()),
+                stream_transport(c.0, c.1, c.2, None, None, clock, "bench".into()),
+                stream_transport(s.0, s.1, s.2, None, None, clock, "bench".into()),
             ),
             Some(tls) => {
                 let name = ServerName::try_from("127.0.0.1").expect("an IP is a name");
@@ -48,8 +48,24 @@ fn link(runtime: &Runtime, tls: Option<&ClusterTls>) -> (BoxTransport, BoxTransp
                 let (client, server) =
                     tokio::join!(connector.connect(name, c.0), tls.acceptor().accept(s.0));
                 (
-                    stream_transport(client.expect("client"), c.1, c.2, None, clock, "b".into()),
-                    stream_transport(server.expect("server"), s.1, s.2, None, clock, "b".into()),
+                    stream_transport(
+                        client.expect("client"),
+                        c.1,
+                        c.2,
+                        None,
+                        None,
+                        clock,
+                        "b".into(),
+                    ),
+                    stream_transport(
+                        server.expect("server"),
+                        s.1,
+                        s.2,
+                        None,
+                        None,
+                        clock,
+                        "b".into(),
+                    ),
                 )
             }
         }

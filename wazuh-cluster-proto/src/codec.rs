@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use tokio_util::codec::{Decoder, Encoder};
 
+use crate::budget::NodeBudget;
 use crate::decoder::{DecodeError, MessageAssembler};
 use crate::division::DroppedPartial;
 use crate::fernet::Fernet;
@@ -63,6 +64,20 @@ impl MessageCodec {
             fernet,
             clock,
         }
+    }
+
+    /// Applies `pre_auth` (normally [`Limits::pre_auth`]) until a message decrypts with the key;
+    /// the limits given to [`MessageCodec::new`] apply after. No effect without Fernet.
+    pub fn with_pre_auth_limits(mut self, pre_auth: Limits) -> Self {
+        self.assembler.set_pre_auth_limits(pre_auth);
+        self
+    }
+
+    /// Keeps this connection's incomplete divided messages within the node's `budget`, shared
+    /// with its other connections. Call before any byte is decoded.
+    pub fn with_node_budget(mut self, budget: NodeBudget) -> Self {
+        self.assembler.set_node_budget(budget);
+        self
     }
 
     /// Checks every message received with `guard` (token age, tokens seen before, request

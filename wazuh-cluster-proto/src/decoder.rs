@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::budget::NodeBudget;
 use crate::command::Command;
 use crate::division::{DivisionError, DroppedPartial, JoinedPayload, Reassembler};
 use crate::fernet::{Fernet, FernetError};
@@ -80,6 +81,8 @@ pub(crate) struct MessageAssembler {
     pub(crate) limits: Limits,
     reassembler: Reassembler,
     guard: Option<ReplayGuard>,
+    /// The limits to apply once a message authenticates, while [`Limits::pre_auth`] applies.
+    after_auth: Option<Limits>,
 }
 
 impl MessageAssembler {
@@ -89,6 +92,29 @@ impl MessageAssembler {
             limits,
             reassembler: Reassembler::new(limits),
             guard: None,
+            after_auth: None,
+        }
+    }
+
+    /// Applies `pre_auth` until a message decrypts with the key (encrypted connections only).
+    pub(crate) fn set_pre_auth_limits(&mut self, pre_auth: Limits) {
+        if self.fernet.is_some() {
+            self.after_auth = Some(*self.after_auth.get_or_insert(self.limits));
+            self.limits = pre_auth;
+            self.reassembler.set_limits(pre_auth);
+        }
+    }
+
+    /// Keeps incomplete divided messages within the node's `budget`.
+    pub(crate) fn set_node_budget(&mut self, budget: NodeBudget) {
+        self.reassembler = Reassembler::new(self.limits).with_budget(budget);
+    }
+
+    /// The first message decrypted: the full limits apply from now on.
+    fn authenticated(&mut self) {
+        if let Some(limits) = self.after_auth.take() {
+            self.limits = limits;
+            self.reassembler.set_limits(limits);
         }
     }
 
@@ -161,6 +187,7 @@ impl MessageAssembler {
                 }
             }
         };
+        self.authenticated();
         Ok(DecodedMessage {
             message: Message::new(counter, command, plaintext),
             frames,
@@ -210,6 +237,13 @@ impl MessageDecoder {
         }
     }
 
+    /// Applies `pre_auth` (normally [`Limits::pre_auth`]) until a message decrypts with the key;
+    /// the limits given to [`MessageDecoder::new`] apply after. No effect without Fernet.
+    pub fn with_pre_auth_limits(mut self, pre_auth: Limits) -> Self {
+        self.assembler.set_pre_auth_limits(pre_auth);
+        self
+    }
+
     /// Appends received bytes.
     pub fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
@@ -245,8 +279,9 @@ mod tests {
 
     use super::*;
     use crate::command::names;
+    use crate::frame_reader::FrameError;
     use crate::frame_writer::encode_message;
-    use crate::header::FrameHeader;
+    use crate::header::{FrameHeader, HEADER_LEN};
 
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
 
@@ -356,5 +391,47 @@ mod tests {
         ));
         let text = err.to_string();
         assert!(text.contains("hello") && text.contains("3025"), "{text}");
+    }
+
+    #[test]
+    fn before_a_message_authenticates_frames_are_small_and_after_they_are_not() {
+        let fernet = Fernet::from_cluster_key("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+        let big = Message::new(2, names::ECHO_C, vec![b'x'; 100 << 10]);
+        let mut wire = BytesMut::new();
+        encode_message(&big, Some(&fernet), 5, &mut wire);
+        let mut decoder = MessageDecoder::new(Some(fernet.clone()), Limits::default())
+            .with_pre_auth_limits(Limits::pre_auth());
+        decoder.push(&wire[..HEADER_LEN]);
+        assert!(matches!(
+            decoder.next_message(Duration::ZERO),
+            Err(DecodeError::Frame(FrameError::TooLarge { max, .. })) if max == 64 << 10
+        ));
+
+        let mut decoder = MessageDecoder::new(Some(fernet.clone()), Limits::default())
+            .with_pre_auth_limits(Limits::pre_auth());
+        let mut hello = BytesMut::new();
+        encode_message(
+            &Message::new(1, names::HELLO, "w1 c worker 4.9.2"),
+            Some(&fernet),
+            5,
+            &mut hello,
+        );
+        decoder.push(&hello);
+        decoder.push(&wire);
+        assert_eq!(
+            decoder
+                .next_message(Duration::ZERO)
+                .unwrap()
+                .unwrap()
+                .message
+                .counter,
+            1
+        );
+        let after = decoder.next_message(Duration::ZERO).unwrap().unwrap();
+        assert_eq!(
+            after.message.payload.len(),
+            100 << 10,
+            "full limits once authenticated"
+        );
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::budget::NodeBudget;
 use crate::command::Command;
 use crate::header::{FrameHeader, HEADER_LEN};
 use crate::limits::Limits;
@@ -66,6 +67,23 @@ pub enum DivisionError {
         count: usize,
         /// The limit.
         max: usize,
+    },
+    /// Keeping this frame would pass the node's budget for divided messages being joined.
+    #[error(
+        "divided message {counter} ({command}): {bytes} more bytes would pass the node's budget \
+         for divided messages ({used} of {cap} bytes held); closing the connection"
+    )]
+    NodeBudget {
+        /// Counter of the message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// Bytes of this frame.
+        bytes: usize,
+        /// Bytes held on the node.
+        used: usize,
+        /// The node's cap.
+        cap: usize,
     },
     /// A frame of a divided message carries another command than its first frame.
     #[error(
@@ -124,6 +142,7 @@ struct Partial {
 pub struct Reassembler {
     limits: Limits,
     partials: HashMap<u32, Partial>,
+    budget: Option<NodeBudget>,
 }
 
 impl Reassembler {
@@ -132,6 +151,40 @@ impl Reassembler {
         Self {
             limits,
             partials: HashMap::new(),
+            budget: None,
+        }
+    }
+
+    /// Also keeps the bytes of incomplete messages within `budget`, shared with other
+    /// connections.
+    pub fn with_budget(mut self, budget: NodeBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// Applies `limits` from now on (to frames and messages not yet started).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// Reserves `bytes` of the node's budget for message `counter`.
+    fn reserve(&self, counter: u32, command: Command, bytes: usize) -> Result<(), DivisionError> {
+        match &self.budget {
+            Some(budget) if !budget.try_take(bytes) => Err(DivisionError::NodeBudget {
+                counter,
+                command,
+                bytes,
+                used: budget.used(),
+                cap: budget.cap(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Gives back the budget of a message that completed or was dropped.
+    fn release(&self, bytes: usize) {
+        if let Some(budget) = &self.budget {
+            budget.give_back(bytes);
         }
     }
 
@@ -166,6 +219,7 @@ impl Reassembler {
                     max: self.limits.max_divided_in_flight,
                 });
             }
+            self.reserve(counter, header.command, payload.len())?;
             self.partials.insert(
                 counter,
                 Partial {
@@ -193,6 +247,12 @@ impl Reassembler {
                 max: self.limits.max_total_size,
             });
         }
+        let command = partial.command;
+        self.reserve(counter, command, payload.len())?;
+        let partial = self
+            .partials
+            .get_mut(&counter)
+            .expect("the entry was just borrowed");
         partial.payload.extend_from_slice(&payload);
         partial.frames += 1;
         if header.divided {
@@ -202,6 +262,7 @@ impl Reassembler {
             .partials
             .remove(&counter)
             .expect("the entry was just borrowed");
+        self.release(partial.payload.len());
         Ok(Some(JoinedPayload {
             counter,
             command: partial.command,
@@ -223,7 +284,11 @@ impl Reassembler {
         let mut dropped: Vec<DroppedPartial> = expired
             .into_iter()
             .filter_map(|counter| {
-                self.partials.remove(&counter).map(|p| DroppedPartial {
+                let partial = self.partials.remove(&counter);
+                if let Some(p) = &partial {
+                    self.release(p.payload.len());
+                }
+                partial.map(|p| DroppedPartial {
                     counter,
                     command: p.command,
                     frames: p.frames,
@@ -241,6 +306,13 @@ impl Reassembler {
             .iter()
             .map(|(&counter, p)| (counter, p.frames))
             .min()
+    }
+}
+
+impl Drop for Reassembler {
+    fn drop(&mut self) {
+        let held: usize = self.partials.values().map(|p| p.payload.len()).sum();
+        self.release(held);
     }
 }
 
@@ -377,5 +449,35 @@ mod tests {
         assert_eq!(divided_frame_count(DIVIDED_FRAME_PAYLOAD + 1), 2);
         assert!(!is_divided(REQUEST_CHUNK));
         assert!(is_divided(REQUEST_CHUNK + 1));
+    }
+
+    #[test]
+    fn the_node_budget_caps_every_connection_together_and_comes_back() {
+        let budget = NodeBudget::new(10);
+        let mut first = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        let mut second = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        let (h, p) = frame(1, true, b"123456");
+        first.push(h, p, Duration::ZERO).unwrap();
+        let (h, p) = frame(2, true, b"1234");
+        second.push(h, p, Duration::ZERO).unwrap();
+        assert_eq!(budget.used(), 10);
+        let (h, p) = frame(2, true, b"x");
+        assert!(matches!(
+            second.push(h, p, Duration::ZERO),
+            Err(DivisionError::NodeBudget {
+                used: 10,
+                cap: 10,
+                ..
+            })
+        ));
+        let (h, p) = frame(1, false, b"");
+        assert!(first.push(h, p, Duration::ZERO).unwrap().is_some());
+        assert_eq!(budget.used(), 4, "a completed message gives its bytes back");
+        drop(second);
+        assert_eq!(
+            budget.used(),
+            0,
+            "a closed connection gives everything back"
+        );
     }
 }

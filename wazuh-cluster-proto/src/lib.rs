@@ -24,6 +24,7 @@
 //!   declared payload does not complete within [`limits::PAYLOAD_TIMEOUT`].
 //! - Every decode error is a typed value; after one, close the connection.
 
+pub mod budget;
 #[cfg(feature = "codec")]
 pub mod codec;
 pub mod command;
@@ -38,6 +39,7 @@ pub mod message;
 pub mod payload;
 pub mod replay;
 
+pub use budget::NodeBudget;
 #[cfg(feature = "codec")]
 pub use codec::{Clock, CodecError, MessageCodec};
 pub use command::{Command, CommandError};

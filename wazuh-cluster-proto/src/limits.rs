@@ -28,6 +28,23 @@ pub struct Limits {
     pub divided_timeout: Duration,
 }
 
+/// Largest frame accepted on an encrypted connection before its first message authenticates
+/// (decrypts with the cluster key): a `hello` and its answer are a few hundred bytes.
+pub const PRE_AUTH_MAX_FRAME: usize = 64 << 10;
+
+impl Limits {
+    /// The limits before a connection's first message authenticates: frames of at most
+    /// [`PRE_AUTH_MAX_FRAME`], so no divided message (whose frames are 5 MiB) can start. A peer
+    /// without the key can make a node keep at most that much for it.
+    pub const fn pre_auth() -> Self {
+        Self {
+            max_total_size: PRE_AUTH_MAX_FRAME,
+            max_divided_in_flight: 1,
+            divided_timeout: DIVIDED_MESSAGE_TIMEOUT,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

@@ -185,8 +185,9 @@ impl Connector for TcpConnector {
             .map_err(|e| TransportError::new(&name, e))?;
         let _ = stream.set_nodelay(true);
         let (fernet, replay, tag) = (self.fernet.clone(), self.replay.guard(), self.tag.clone());
+        // One connection at a time: the per-connection limits bound it.
         let transport = match &self.tls {
-            None => stream_transport(stream, peer, fernet, replay, self.clock, tag),
+            None => stream_transport(stream, peer, fernet, replay, None, self.clock, tag),
             Some(tls) => {
                 let stream = match self.handshake(tls, stream, &target, &name).await {
                     Ok(stream) => stream,
@@ -195,7 +196,7 @@ impl Connector for TcpConnector {
                         return Err(e);
                     }
                 };
-                stream_transport(stream, peer, fernet, replay, self.clock, tag)
+                stream_transport(stream, peer, fernet, replay, None, self.clock, tag)
             }
         };
         Ok(Connection { transport, peer })

@@ -9,12 +9,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::server::TlsStream;
 use wazuh_cluster_core::{BoxTransport, Connection, Listener, TransportError};
-use wazuh_cluster_proto::Fernet;
+use wazuh_cluster_proto::{Fernet, NodeBudget};
 
 use super::per_ip::{PreHello, PreHelloSlots, Slot};
 use super::replay::ReplayProtection;
 use super::tls::{ClusterTls, HANDSHAKE_TIMEOUT, HelloNameBound};
-use super::transport::stream_transport;
+use super::transport::{NODE_DIVIDED_BUDGET, stream_transport};
 use crate::clock::SystemClock;
 
 /// A TLS handshake that finished: the stream, its peer and its pre-`hello` slot.
@@ -34,6 +34,8 @@ pub struct TcpClusterListener {
     replay: ReplayProtection,
     tls: Option<ClusterTls>,
     handshakes: JoinSet<Option<Handshaken>>,
+    /// Divided messages being joined, over every connection of this master.
+    budget: NodeBudget,
 }
 
 impl TcpClusterListener {
@@ -54,6 +56,7 @@ impl TcpClusterListener {
             replay: ReplayProtection::default(),
             tls: None,
             handshakes: JoinSet::new(),
+            budget: NodeBudget::new(NODE_DIVIDED_BUDGET),
         })
     }
 
@@ -84,6 +87,7 @@ impl TcpClusterListener {
             peer,
             self.fernet.clone(),
             self.replay.guard(),
+            Some(self.budget.clone()),
             self.clock,
             "Master".to_owned(),
         );

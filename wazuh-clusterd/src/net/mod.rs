@@ -25,4 +25,4 @@ pub use listener::TcpClusterListener;
 pub use per_ip::MAX_PRE_HELLO_PER_IP;
 pub use replay::ReplayProtection;
 pub use tls::{ClusterTls, HANDSHAKE_TIMEOUT, TlsError};
-pub use transport::stream_transport;
+pub use transport::{NODE_DIVIDED_BUDGET, stream_transport};

@@ -10,26 +10,39 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::BoxTransport;
 use wazuh_cluster_core::transport::boxed;
-use wazuh_cluster_proto::{CodecError, DecodeError, Fernet, Limits, MessageCodec, ReplayGuard};
+use wazuh_cluster_proto::{
+    CodecError, DecodeError, Fernet, Limits, MessageCodec, NodeBudget, ReplayGuard,
+};
 
 use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
+/// Bytes of incomplete divided messages a node keeps over all its connections
+/// ([`NodeBudget`]): two messages of the largest size (256 MiB) at a time.
+pub const NODE_DIVIDED_BUDGET: usize = 512 << 20;
+
 /// Wraps `stream` (connected to `peer`: a `TcpStream`, or a TLS stream over one) into an
-/// encrypted transport, checking what it receives with `replay` when given; `tag` is the log tag
-/// of the side that owns it (`Master`, `Worker worker01`).
+/// encrypted transport: frames of at most [`Limits::pre_auth`] until the peer's first message
+/// decrypts, then Wazuh 4.14.7's limits, divided messages within `budget` (the node's, shared
+/// by its connections) when given, and what it receives checked with `replay` when given. `tag`
+/// is the log tag of the side that owns it (`Master`, `Worker worker01`).
 pub fn stream_transport<S>(
     stream: S,
     peer: SocketAddr,
     fernet: Fernet,
     replay: Option<ReplayGuard>,
+    budget: Option<NodeBudget>,
     clock: SystemClock,
     tag: String,
 ) -> BoxTransport
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let mut codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock));
+    let mut codec = MessageCodec::new(Some(fernet), Limits::default(), Arc::new(clock))
+        .with_pre_auth_limits(Limits::pre_auth());
+    if let Some(budget) = budget {
+        codec = codec.with_node_budget(budget);
+    }
     if let Some(guard) = replay {
         codec = codec.with_replay_guard(guard);
     }
