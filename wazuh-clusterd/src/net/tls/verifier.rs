@@ -90,3 +90,46 @@ impl ServerCertVerifier for MasterVerifier {
             .supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rustls::pki_types::pem::PemObject;
+
+    use super::*;
+
+    #[test]
+    fn the_chain_is_checked_and_the_name_only_when_known() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::certs::make(dir.path(), &["master01".to_owned()]).unwrap();
+        let other = tempfile::tempdir().unwrap();
+        crate::certs::make(other.path(), &["master01".to_owned()]).unwrap();
+        let mut roots = RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(dir.path().join("ca.pem")).unwrap())
+            .unwrap();
+        let roots = Arc::new(roots);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verify = |master: Option<&str>, cert_dir: &std::path::Path| {
+            let cert = CertificateDer::from_pem_file(cert_dir.join("master01.pem")).unwrap();
+            MasterVerifier::new(roots.clone(), provider.clone(), master.map(str::to_owned))
+                .verify_server_cert(
+                    &cert,
+                    &[],
+                    &ServerName::try_from("127.0.0.1").unwrap(),
+                    &[],
+                    UnixTime::now(),
+                )
+                .is_ok()
+        };
+        assert!(
+            verify(None, dir.path()),
+            "chain only: an address is not a name"
+        );
+        assert!(verify(Some("master01"), dir.path()));
+        assert!(
+            !verify(Some("master02"), dir.path()),
+            "another master's name"
+        );
+        assert!(!verify(None, other.path()), "another CA");
+    }
+}
