@@ -98,7 +98,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        None if cli.test_config => daemon::test_config(&cli.config_path()),
+        None if cli.test_config => daemon::test_config(&cli.config_path(), &cli.home),
         None => daemon::start(&cli.daemon_options()),
     }
 }

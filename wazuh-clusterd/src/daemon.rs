@@ -23,9 +23,10 @@ pub struct DaemonOptions {
     pub debug: u8,
 }
 
-/// `-t`: loads `path`, prints warnings and every problem on stderr, a summary on stdout.
-/// Exit 0 when valid (also when the cluster is disabled), 1 otherwise.
-pub fn test_config(path: &Path) -> ExitCode {
+/// `-t`: loads `path`, prints warnings and every problem on stderr, a summary on stdout; the
+/// `<tls>` files are read (relative to `home`) and this node's certificate checked against its
+/// name. Exit 0 when valid (also when the cluster is disabled), 1 otherwise.
+pub fn test_config(path: &Path, home: &Path) -> ExitCode {
     match config::load(path, &SystemAddresses) {
         Ok(LoadedConfig { cluster, warnings }) => {
             for warning in &warnings {
@@ -39,6 +40,10 @@ pub fn test_config(path: &Path) -> ExitCode {
                     );
                 }
                 Cluster::Enabled(config) => {
+                    if let Err(e) = crate::net::ClusterTls::from_config(&config, home) {
+                        eprintln!("ERROR: {}: {e}", path.display());
+                        return ExitCode::FAILURE;
+                    }
                     println!("{}: configuration OK; {}", path.display(), summary(&config));
                 }
             }

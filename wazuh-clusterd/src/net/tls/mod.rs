@@ -18,10 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use rustls::client::verify_server_name;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::{ParsedCertificate, WebPkiClientVerifier};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use thiserror::Error;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -48,6 +49,18 @@ pub enum TlsError {
         path: PathBuf,
         /// What went wrong.
         reason: String,
+    },
+    /// This node's certificate is not valid for its own `<node_name>`: the master would refuse
+    /// its `hello`.
+    #[error(
+        "the certificate {cert} (<tls><cert>) is not valid for this node's name {name:?}; make \
+         one for it: wazuh-clusterd certs --ca-dir DIR --node {name}"
+    )]
+    OtherName {
+        /// The certificate file.
+        cert: PathBuf,
+        /// `<node_name>`.
+        name: String,
     },
     /// rustls refused the certificates or key.
     #[error("cannot set up TLS with <tls> ({files}): {source}")]
@@ -87,12 +100,21 @@ fn file_error(tag: &'static str, path: &Path, reason: impl ToString) -> TlsError
 
 impl ClusterTls {
     /// The `<tls>` of `config` loaded (relative paths from `home`), or `None` when it has none.
+    /// Its certificate must be valid for `<node_name>`.
     pub fn from_config(config: &ClusterConfig, home: &Path) -> Result<Option<Self>, TlsError> {
-        config
-            .tls
-            .as_ref()
-            .map(|files| Self::load(&files.under(home)))
-            .transpose()
+        let Some(files) = &config.tls else {
+            return Ok(None);
+        };
+        let files = files.under(home);
+        let tls = Self::load(&files)?;
+        let other_name = || TlsError::OtherName {
+            cert: files.cert.clone(),
+            name: config.node_name.clone(),
+        };
+        let parsed = ParsedCertificate::try_from(&tls.chain[0]).map_err(|_| other_name())?;
+        let name = ServerName::try_from(config.node_name.as_str()).map_err(|_| other_name())?;
+        verify_server_name(&parsed, &name).map_err(|_| other_name())?;
+        Ok(Some(tls))
     }
 
     /// Reads the CA certificate, this node's chain and key.
