@@ -56,7 +56,7 @@ pub enum Command {
         tls: bool,
     },
     /// Make a cluster CA (DIR/ca.pem, DIR/ca.key; reused when present) and a certificate and key
-    /// per node (DIR/NAME.pem, DIR/NAME.key) for <tls>.
+    /// per node (DIR/NAME.pem, DIR/NAME.key) for the tls block of ossec.conf.
     Certs {
         /// Folder of the CA and the certificates.
         #[arg(long, value_name = "DIR")]

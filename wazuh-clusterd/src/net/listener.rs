@@ -21,7 +21,7 @@ use crate::clock::SystemClock;
 type Handshaken = (TlsStream<TcpStream>, SocketAddr, Slot);
 
 /// Accepts workers' connections; at most `max_pre_hello` per address wait for their `hello` at
-/// a time, and a newer one closes the oldest (see [`super::per_ip`]). With TLS, handshakes run
+/// a time, and a newer one closes the oldest (see the `net` module). With TLS, handshakes run
 /// concurrently (one slow peer never holds the others up), each bounded by
 /// [`HANDSHAKE_TIMEOUT`] and abandoned when its slot is taken.
 #[derive(Debug)]

@@ -3,12 +3,18 @@
 //! over a TCP stream or, with `<tls>`, a mutual-TLS stream ([`ClusterTls`]; one code path,
 //! [`stream_transport`]), handed to the core as a [`wazuh_cluster_core::BoxTransport`].
 //!
-//! Hardening applied here: at most [`MAX_PRE_HELLO_PER_IP`] connections per source address
-//! waiting for their `hello` (a newer one closes the oldest; authenticated sessions are not
-//! counted, unlike Wazuh 4.14.7's cap of 10 on all connections), and the codec's receive
-//! limits (256 MiB, 10 divided messages) with its timers: a frame whose payload stays incomplete for 30 s closes the
-//! connection, incomplete divided messages expire. The core closes a connection that sends no
-//! valid `hello` in time.
+//! Hardening applied here:
+//! - at most [`MAX_PRE_HELLO_PER_IP`] connections per source address waiting for their `hello`
+//!   (a newer one closes the oldest; authenticated sessions are not counted, unlike Wazuh
+//!   4.14.7's cap of 10 on all connections);
+//! - until a connection's first message decrypts, frames of at most 64 KiB (no divided message
+//!   can start); after, the codec's limits (256 MiB, 10 divided messages), with the master's
+//!   incomplete divided messages within [`NODE_DIVIDED_BUDGET`] over all its connections;
+//! - the receive timers: a frame whose payload stays incomplete for 30 s closes the connection,
+//!   incomplete divided messages expire; the core closes a connection that sends no valid
+//!   `hello` in time;
+//! - replay protection ([`ReplayProtection`], `<max_message_age>`) and, with `<tls>`, mutual TLS.
+//!
 //! A payload that does not decrypt (Wazuh error 3025, usually a different cluster key) is logged
 //! with the peer's address and closes the connection.
 
