@@ -78,7 +78,7 @@ pub fn open_append(file: &Path, mode: u32) -> io::Result<File> {
             .create(true)
             .append(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(O_NOFOLLOW)
             .open(file),
         file,
     )
@@ -93,16 +93,34 @@ pub fn open_truncate(file: &Path, mode: u32) -> io::Result<File> {
             .create(true)
             .truncate(true)
             .mode(mode)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(O_NOFOLLOW)
             .open(file),
         file,
     )
 }
 
+/// Opens `file` for writing without truncating it, created with `mode` if missing; a symbolic
+/// link at `file` is refused (`O_NOFOLLOW`).
+pub fn open_keep(file: &Path, mode: u32) -> io::Result<File> {
+    no_link(
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(mode)
+            .custom_flags(O_NOFOLLOW)
+            .open(file),
+        file,
+    )
+}
+
+/// `open(2)`'s flag that refuses a symbolic link as the last component.
+const O_NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+
 /// `O_NOFOLLOW` on a link fails with `ELOOP`: say what it means.
 fn no_link(opened: io::Result<File>, file: &Path) -> io::Result<File> {
     opened.map_err(|e| {
-        if e.raw_os_error() == Some(libc::ELOOP) {
+        if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
             link_refused(file)
         } else {
             e

@@ -6,9 +6,9 @@
 //! [`restrict_companions`] applies it again once they exist, so files left by an older build
 //! with wider modes are tightened too.
 
-use std::fs::{self, OpenOptions, Permissions};
+use std::fs::{self, Permissions};
 use std::io::{self, ErrorKind};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// Mode of the database and its companions: owner read-write, group read (as `client.keys`).
@@ -21,25 +21,7 @@ const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
 /// SQLite), sets the mode of an existing one, and tightens existing companions. A symbolic
 /// link at `path` is refused.
 pub(crate) fn prepare(path: &Path) -> io::Result<()> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .mode(DB_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ELOOP) {
-                io::Error::new(
-                    ErrorKind::InvalidInput,
-                    format!(
-                        "{} is a symbolic link; the database must be a real file",
-                        path.display()
-                    ),
-                )
-            } else {
-                e
-            }
-        })?;
+    let file = crate::home_path::open_keep(path, DB_MODE)?;
     file.set_permissions(Permissions::from_mode(DB_MODE))?;
     restrict_companions(path)
 }
