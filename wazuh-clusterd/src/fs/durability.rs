@@ -1,6 +1,6 @@
 //! Making batched writes durable at once, and removing what a killed batch left behind.
 //!
-//! A batch renames its files into place without flushing them ([`super::ops::Durability::Later`]);
+//! A batch renames its files into place without flushing them (`Durability::Later` in the ops module);
 //! [`sync_filesystems`] then flushes every filesystem holding an item with one `syncfs(2)` each,
 //! which covers the files' data and the folders' entries together: two system calls where the
 //! per-file way needs two fsyncs per file. A process killed mid-batch leaves each file old or
