@@ -16,6 +16,7 @@
 //!   [`transfer`]: moving a file over a session; [`sync_state`]: per worker and file states;
 //! - [`redirect`]: what a node that is not the master answers workers (failover);
 //! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
+//! - [`replicated`]: the agent registry and file manifest replicated with Raft (openraft);
 //! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
 //!
 //! Logging convention: every `tracing` event carries the string fields `tag` (`Master`,
@@ -32,6 +33,7 @@ pub mod module;
 pub mod node;
 mod node_rng;
 pub mod redirect;
+pub mod replicated;
 pub mod session;
 pub mod storage;
 pub mod sync_state;

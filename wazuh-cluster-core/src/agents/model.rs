@@ -4,11 +4,14 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
 use super::error::AgentError;
 
 /// An agent id. `000` is the manager itself; agents start at `001`. Shown zero-padded to three
 /// digits, as in `client.keys`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct AgentId(pub u32);
 
 impl fmt::Display for AgentId {
@@ -100,6 +103,21 @@ impl FromStr for AgentIp {
     }
 }
 
+/// Written as its `client.keys` text (`any` or the address).
+impl Serialize for AgentIp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Read from its `client.keys` text, checked as [`AgentIp::from_str`] does.
+impl<'de> Deserialize<'de> for AgentIp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// An agent key: 64 lowercase hex characters.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AgentKey(String);
@@ -136,8 +154,23 @@ impl FromStr for AgentKey {
     }
 }
 
+/// Written as its hex text (the replicated registry carries keys in its log and snapshots).
+impl Serialize for AgentKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Read from its hex text, checked as [`AgentKey::from_str`] does.
+impl<'de> Deserialize<'de> for AgentKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// One registered agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentRecord {
     /// Its id.
     pub id: AgentId,

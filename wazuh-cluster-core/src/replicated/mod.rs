@@ -1,0 +1,45 @@
+//! The replicated registry: what only the master owns today (the agent registry and the file
+//! manifest it pushes), replicated through a Raft log among the master-eligible nodes with
+//! openraft.
+//!
+//! The pieces, each usable alone:
+//! - [`RegistryCommand`] (what the log carries) and [`Registry::apply`] (the deterministic rules:
+//!   unique names, unique IPs unless `any`, increasing ids; a refusal is a committed no-op that
+//!   answers [`CommandRefused`]);
+//! - [`MachineState`]: registry + last applied entry + membership, applied entry by entry the
+//!   same way by every state machine; snapshots are the whole registry;
+//! - [`RegistryRaftConfig`]: openraft's types, on [`runtime::RaftRuntime`] (tokio without
+//!   `rt-multi-thread`, seeded election draws);
+//! - [`network`]: the RPCs behind a transport-independent [`RaftPeer`] trait;
+//! - `memory` (feature `testing`): an in-memory log store, state machine and network that pass
+//!   openraft's storage conformance suite and run whole clusters in tests.
+//!
+//! How the role supervisor uses them: on a master-eligible node it builds the daemon's SQLite
+//! log store and state machine, a [`PeerNetwork`] over the cluster sessions, and starts a
+//! [`RegistryRaft`] with `Raft::new` (after [`runtime::seed_election_rng`]); it follows
+//! `raft.metrics()` (`current_leader`, `state`) to run the node as master while it leads and
+//! as a worker of the leader otherwise; the master's registry calls `raft.client_write(cmd)`
+//! and answers the [`CommandResponse`] (a `ForwardToLeader` or quorum error becomes a clear
+//! "no master" error); workers read the applied registry to render `client.keys`.
+
+mod command;
+mod machine;
+mod manifest;
+#[cfg(feature = "testing")]
+pub mod memory;
+pub mod network;
+mod refusal;
+mod registry;
+pub mod runtime;
+mod type_config;
+
+pub use command::{Applied, CommandResponse, RegistryCommand};
+pub use machine::{MachineState, PendingAnswers, RegistrySnapshot, apply_batch};
+pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};
+pub use network::{PeerConnector, PeerError, PeerNetwork, RaftPeer};
+pub use refusal::CommandRefused;
+pub use registry::{Registry, RegistryData};
+pub use type_config::{
+    RegistryEntry, RegistryLogId, RegistryMembership, RegistryRaft, RegistryRaftConfig,
+    RegistrySnapshotMeta, RegistryVote,
+};
