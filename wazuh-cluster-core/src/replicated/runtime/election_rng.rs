@@ -17,7 +17,7 @@ use rand_openraft::rngs::SmallRng;
 const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// The sequence's state; a fixed start until [`seed_election_rng`] is called.
-static STATE: AtomicU64 = AtomicU64::new(0x5eed_0f_2a_f7_0000);
+static STATE: AtomicU64 = AtomicU64::new(0x5eed_0f2a_f700_0000);
 
 /// Starts the process-wide sequence of openraft's random draws at `seed`.
 pub fn seed_election_rng(seed: u64) {
