@@ -14,6 +14,7 @@ pub mod keygen;
 pub mod logging;
 pub mod net;
 pub mod pidfile;
+pub mod replicated;
 pub mod runtime;
 pub mod storage;
 pub mod tools;
