@@ -75,7 +75,7 @@ async fn start(home: &Path, config: &Config, fresh: bool) -> (Node, SqliteStateM
     let raft = Node::new(
         1,
         Arc::new(config.clone().validate().expect("valid config")),
-        PeerNetwork::new(Arc::new(MemoryRouter::new())),
+        PeerNetwork::new(Arc::new(MemoryRouter::<SqliteStateMachine>::new())),
         db.log_store(),
         machine.clone(),
     )

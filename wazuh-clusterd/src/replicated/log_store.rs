@@ -7,6 +7,7 @@ use std::ops::{Bound, RangeBounds};
 use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite};
 use wazuh_cluster_core::replicated::{
     RegistryEntry, RegistryLogId, RegistryRaftConfig as C, RegistryVote,
 };
@@ -16,6 +17,10 @@ use super::db::{from_json, io_error, read_meta, to_json, write_meta};
 const VOTE: &str = "vote";
 const COMMITTED: &str = "committed";
 const LAST_PURGED: &str = "last_purged";
+
+/// Entries per `INSERT` statement (two parameters each, far below SQLite's 32,766): one
+/// statement per few hundred entries instead of one per entry.
+const ROWS_PER_INSERT: usize = 256;
 
 /// The log store; clones share the pool (a clone is openraft's log reader).
 #[derive(Debug, Clone)]
@@ -123,13 +128,19 @@ impl RaftLogStorage<C> for SqliteLogStore {
                 .begin()
                 .await
                 .map_err(|e| io_error("begin an append", e))?;
-            for entry in entries {
-                sqlx::query("INSERT OR REPLACE INTO raft_log (log_index, entry) VALUES (?, ?)")
-                    .bind(index(entry.index())?)
-                    .bind(to_json("log entry", &entry)?)
+            let rows = entries
+                .into_iter()
+                .map(|entry| Ok((index(entry.index())?, to_json("log entry", &entry)?)))
+                .collect::<io::Result<Vec<(i64, String)>>>()?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                QueryBuilder::<Sqlite>::new("INSERT OR REPLACE INTO raft_log (log_index, entry) ")
+                    .push_values(chunk, |mut row, (index, entry)| {
+                        row.push_bind(*index).push_bind(entry);
+                    })
+                    .build()
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| io_error("append a log entry", e))?;
+                    .map_err(|e| io_error("append log entries", e))?;
             }
             tx.commit()
                 .await

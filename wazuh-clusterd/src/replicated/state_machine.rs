@@ -14,6 +14,7 @@ use std::sync::Arc;
 use futures_util::Stream;
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite};
 use tokio::sync::Mutex;
 use wazuh_cluster_core::agents::{AgentId, AgentRecord};
 use wazuh_cluster_core::replicated::{
@@ -138,33 +139,68 @@ async fn write_applied(conn: &mut SqliteConnection, state: &MachineState) -> io:
     write_meta(&mut *conn, NEXT_ID, &state.registry.data().next_id).await
 }
 
-async fn write_agent(
-    conn: &mut SqliteConnection,
-    id: AgentId,
-    record: Option<&AgentRecord>,
-) -> io::Result<()> {
-    let Some(a) = record else {
-        sqlx::query("DELETE FROM raft_agent WHERE id = ?")
-            .bind(i64::from(id.0))
+/// Rows per multi-row `INSERT` (six parameters each, far below SQLite's 32,766).
+const ROWS_PER_INSERT: usize = 256;
+
+/// Writes these agents' rows (replacing any with the same id).
+async fn write_agents(conn: &mut SqliteConnection, agents: &[&AgentRecord]) -> io::Result<()> {
+    let rows = agents
+        .iter()
+        .map(|a| Ok((*a, to_json("agent groups", &a.groups)?)))
+        .collect::<io::Result<Vec<_>>>()?;
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO raft_agent (id, name, ip, key, groups, registered_at) ",
+        )
+        .push_values(chunk, |mut row, (a, groups)| {
+            row.push_bind(i64::from(a.id.0))
+                .push_bind(&a.name)
+                .push_bind(a.ip.to_string())
+                .push_bind(a.key.as_str())
+                .push_bind(groups)
+                .push_bind(a.registered_at);
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("write agents"))?;
+    }
+    Ok(())
+}
+
+/// Removes these agents' rows.
+async fn delete_agents(conn: &mut SqliteConnection, ids: &[AgentId]) -> io::Result<()> {
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM raft_agent WHERE id IN (");
+        let mut list = query.separated(", ");
+        for id in chunk {
+            list.push_bind(i64::from(id.0));
+        }
+        query
+            .push(")")
+            .build()
             .execute(&mut *conn)
             .await
-            .map_err(db("delete an agent"))?;
-        return Ok(());
-    };
-    sqlx::query(
-        "INSERT OR REPLACE INTO raft_agent (id, name, ip, key, groups, registered_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(i64::from(a.id.0))
-    .bind(&a.name)
-    .bind(a.ip.to_string())
-    .bind(a.key.as_str())
-    .bind(to_json("agent groups", &a.groups)?)
-    .bind(a.registered_at)
-    .execute(&mut *conn)
-    .await
-    .map_err(db("write an agent"))?;
+            .map_err(db("delete agents"))?;
+    }
     Ok(())
+}
+
+/// Writes the rows of the agents `ids` as `registry` has them: present ones replaced,
+/// absent ones removed.
+async fn sync_agents(
+    conn: &mut SqliteConnection,
+    registry: &Registry,
+    ids: &BTreeSet<AgentId>,
+) -> io::Result<()> {
+    let (present, absent): (Vec<AgentId>, Vec<AgentId>) =
+        ids.iter().partition(|id| registry.agent(**id).is_some());
+    delete_agents(conn, &absent).await?;
+    let records: Vec<&AgentRecord> = present
+        .iter()
+        .filter_map(|id| registry.agent(*id))
+        .collect();
+    write_agents(conn, &records).await
 }
 
 async fn write_group(conn: &mut SqliteConnection, name: &str) -> io::Result<()> {
@@ -210,9 +246,7 @@ async fn write_all(conn: &mut SqliteConnection, state: &MachineState) -> io::Res
             .map_err(db("clear the state machine"))?;
     }
     let data = state.registry.data();
-    for (id, record) in &data.agents {
-        write_agent(conn, *id, Some(record)).await?;
-    }
+    write_agents(conn, &data.agents.values().collect::<Vec<_>>()).await?;
     for group in &data.groups {
         write_group(conn, group).await?;
     }
@@ -255,10 +289,8 @@ impl RaftStateMachine<C> for SqliteStateMachine {
         let answers =
             apply_batch(&mut state, entries, |_, response| touched.note(response)).await?;
         let mut tx = self.pool.begin().await.map_err(db("begin an apply"))?;
+        sync_agents(&mut tx, &state.registry, &touched.agents).await?;
         let data = state.registry.data();
-        for id in &touched.agents {
-            write_agent(&mut tx, *id, data.agents.get(id)).await?;
-        }
         for group in &touched.groups {
             write_group(&mut tx, group).await?;
         }

@@ -1,5 +1,6 @@
 //! RPCs between `Raft` nodes of one process: each call goes straight to the target's `Raft`.
-//! Removing a node makes it unreachable, as a killed process would be.
+//! Removing a node makes it unreachable, as a killed process would be. The nodes may keep
+//! their state anywhere (in memory, SQLite): the router is generic over the state machine.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,45 +12,63 @@ use openraft::raft::{
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
 
+use openraft::storage::RaftStateMachine;
+
 use super::MemoryStateMachine;
 use crate::replicated::{
-    PeerConnector, PeerError, RaftPeer, RegistryRaft, RegistryRaftConfig as C, RegistrySnapshot,
-    RegistryVote,
+    PeerConnector, PeerError, RaftPeer, Registry, RegistryRaft, RegistryRaftConfig as C,
+    RegistrySnapshot, RegistryVote,
 };
 
-type Node = RegistryRaft<MemoryStateMachine>;
-type Nodes = Arc<Mutex<BTreeMap<u64, Node>>>;
+type Nodes<SM> = Arc<Mutex<BTreeMap<u64, RegistryRaft<SM>>>>;
 
-/// The nodes that can be reached, by id.
-#[derive(Clone, Default)]
-pub struct MemoryRouter {
-    nodes: Nodes,
+/// The nodes that can be reached, by id; `SM` is their state machine.
+pub struct MemoryRouter<SM: RaftStateMachine<C> = MemoryStateMachine> {
+    nodes: Nodes<SM>,
 }
 
-impl MemoryRouter {
+impl<SM: RaftStateMachine<C>> Clone for MemoryRouter<SM> {
+    fn clone(&self) -> Self {
+        MemoryRouter {
+            nodes: self.nodes.clone(),
+        }
+    }
+}
+
+impl<SM: RaftStateMachine<C>> Default for MemoryRouter<SM> {
+    fn default() -> Self {
+        MemoryRouter {
+            nodes: Arc::default(),
+        }
+    }
+}
+
+impl<SM: RaftStateMachine<C>> MemoryRouter<SM> {
     /// A router with no node.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Makes `raft` reachable as node `id`.
-    pub fn add(&self, id: u64, raft: Node) {
+    pub fn add(&self, id: u64, raft: RegistryRaft<SM>) {
         lock(&self.nodes).insert(id, raft);
     }
 
     /// Makes node `id` unreachable; answers its `Raft`, to shut it down.
-    pub fn remove(&self, id: u64) -> Option<Node> {
+    pub fn remove(&self, id: u64) -> Option<RegistryRaft<SM>> {
         lock(&self.nodes).remove(&id)
     }
 }
 
-fn lock(nodes: &Nodes) -> std::sync::MutexGuard<'_, BTreeMap<u64, Node>> {
+fn lock<SM: RaftStateMachine<C>>(
+    nodes: &Nodes<SM>,
+) -> std::sync::MutexGuard<'_, BTreeMap<u64, RegistryRaft<SM>>> {
     nodes
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl PeerConnector for MemoryRouter {
+impl<SM: RaftStateMachine<C, SnapshotData = Registry>> PeerConnector for MemoryRouter<SM> {
     fn connect(&self, target: u64, _node: &BasicNode) -> Arc<dyn RaftPeer> {
         Arc::new(MemoryPeer {
             nodes: self.nodes.clone(),
@@ -58,13 +77,13 @@ impl PeerConnector for MemoryRouter {
     }
 }
 
-struct MemoryPeer {
-    nodes: Nodes,
+struct MemoryPeer<SM: RaftStateMachine<C>> {
+    nodes: Nodes<SM>,
     target: u64,
 }
 
-impl MemoryPeer {
-    fn raft(&self) -> Result<Node, PeerError> {
+impl<SM: RaftStateMachine<C>> MemoryPeer<SM> {
+    fn raft(&self) -> Result<RegistryRaft<SM>, PeerError> {
         lock(&self.nodes)
             .get(&self.target)
             .cloned()
@@ -81,7 +100,7 @@ fn stopped(error: impl std::fmt::Display) -> PeerError {
 }
 
 #[async_trait]
-impl RaftPeer for MemoryPeer {
+impl<SM: RaftStateMachine<C, SnapshotData = Registry>> RaftPeer for MemoryPeer<SM> {
     async fn vote(&self, request: VoteRequest<C>) -> Result<VoteResponse<C>, PeerError> {
         self.raft()?.vote(request).await.map_err(stopped)
     }
