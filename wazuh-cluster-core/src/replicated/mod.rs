@@ -10,17 +10,24 @@
 //!   same way by every state machine; snapshots are the whole registry;
 //! - [`RegistryRaftConfig`]: openraft's types, on [`runtime::RaftRuntime`] (tokio without
 //!   `rt-multi-thread`, seeded election draws);
-//! - [`network`]: the RPCs behind a transport-independent [`RaftPeer`] trait;
+//! - [`network`]: the RPCs behind a transport-independent [`RaftPeer`] trait; over the
+//!   cluster's sessions with [`SessionConnector`] (sending) and [`install_raft_routes`]
+//!   (answering), as the `raft_*` commands of `wazuh_cluster_proto::payload::raft`;
 //! - `memory` (feature `testing`): an in-memory log store, state machine and network that pass
 //!   openraft's storage conformance suite and run whole clusters in tests.
 //!
-//! How the role supervisor uses them: on a master-eligible node it builds the daemon's SQLite
-//! log store and state machine, a [`PeerNetwork`] over the cluster sessions, and starts a
-//! [`RegistryRaft`] with `Raft::new` (after [`runtime::seed_election_rng`]); it follows
-//! `raft.metrics()` (`current_leader`, `state`) to run the node as master while it leads and
-//! as a worker of the leader otherwise; the master's registry calls `raft.client_write(cmd)`
-//! and answers the [`CommandResponse`] (a `ForwardToLeader` or quorum error becomes a clear
-//! "no master" error); workers read the applied registry to render `client.keys`.
+//! How the role supervisor uses them: on a master-eligible node it calls
+//! [`runtime::seed_election_rng`] with a seed of its own, builds the daemon's SQLite log store
+//! and state machine, a `PeerNetwork::new(Arc::new(SessionConnector::new(sessions)))` over the
+//! cluster sessions it keeps to the other members, and starts a [`RegistryRaft`] with `Raft::new`
+//! (`initialize` once, with every `<node>`, on a new cluster); it calls [`install_raft_routes`]
+//! on the router of every session between members. It follows `raft.metrics()`
+//! (`current_leader`, `state`) to run the node as master while it leads (once
+//! `wait().leader_with_quorum_acked` says a quorum acknowledged it: before that openraft refuses
+//! writes with `ForwardToLeader`/`LeaseExpired`) and as a worker of the leader otherwise. The
+//! master's registry proposes with `raft.client_write(cmd)` (key and time drawn by the
+//! proposer) and answers the [`CommandResponse`]; a `ForwardToLeader` or timeout becomes a
+//! clear "no master" error. Every node reads the applied registry to render `client.keys`.
 
 mod command;
 mod machine;
@@ -31,6 +38,9 @@ pub mod network;
 mod refusal;
 mod registry;
 pub mod runtime;
+mod session_peer;
+mod session_routes;
+mod snapshot_rpc;
 mod type_config;
 
 pub use command::{Applied, CommandResponse, RegistryCommand};
@@ -39,6 +49,9 @@ pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};
 pub use network::{PeerConnector, PeerError, PeerNetwork, RaftPeer};
 pub use refusal::CommandRefused;
 pub use registry::{Registry, RegistryData};
+pub use session_peer::{SessionConnector, SessionSource};
+pub use session_routes::install_raft_routes;
+pub use snapshot_rpc::SnapshotRpc;
 pub use type_config::{
     RegistryEntry, RegistryLogId, RegistryMembership, RegistryRaft, RegistryRaftConfig,
     RegistrySnapshotMeta, RegistryVote,

@@ -13,6 +13,7 @@ pub mod hello;
 pub mod metadata;
 pub mod not_master;
 mod python_json;
+pub mod raft;
 pub mod relpath;
 pub mod set_data;
 pub mod string_transfer;
@@ -41,6 +42,10 @@ pub use metadata::{
     decode_file_table,
 };
 pub use not_master::{MasterLocation, not_master};
+pub use raft::{
+    RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftPayloadError,
+    RaftRequest, decode_raft, encode_raft, is_unknown_command,
+};
 pub use relpath::{RelPathError, validate_relpath};
 pub use set_data::{SetDataEnvelope, SetDataError, pack_chunks};
 pub use string_transfer::{
