@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::future::join_all;
+use openraft::async_runtime::WatchReceiver;
 use openraft::raft::VoteRequest;
 use openraft::{BasicNode, Config, Vote};
 use wazuh_cluster_core::SessionConfig;
@@ -226,4 +227,39 @@ async fn a_node_that_does_not_know_raft_is_not_a_raft_peer() {
         nobody.vote(request).await,
         Err(PeerError::Unreachable { .. })
     ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_meant_for_another_member_is_refused() {
+    let clock = Arc::new(VirtualClock::default());
+    let node2 = Node::new(
+        2,
+        Arc::new(Config::default().validate().expect("config")),
+        PeerNetwork::new(Arc::new(SessionConnector::new(Arc::new(
+            Sessions::default(),
+        )))),
+        MemoryLogStore::new(),
+        MemoryStateMachine::new(),
+    )
+    .await
+    .expect("node starts");
+    let (a, b) = memory_pair(addr(1), addr(2));
+    let to_node2 = end(a, Router::new(), &clock, 2);
+    let _node2_end = end(b, raft_router(&node2, 2), &clock, 1);
+    // `<nodes>` wrongly gives node 3's address to node 2's daemon.
+    let sessions = Arc::new(Sessions::default());
+    sessions.0.lock().expect("lock").insert(3, to_node2);
+    let peer = SessionConnector::new(sessions).connect(3, &BasicNode::new(addr(2).to_string()));
+    match peer.vote(VoteRequest::new(Vote::new(1, 1), None)).await {
+        Err(PeerError::Unreachable { reason }) => {
+            assert!(
+                reason.contains("for Raft node 3 reached node 2"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let vote = node2.metrics().borrow_watched().vote;
+    assert_eq!(vote.leader_id().term, 0, "node 2 granted nothing");
+    node2.shutdown().await.expect("stops");
 }

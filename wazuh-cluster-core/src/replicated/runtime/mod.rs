@@ -5,7 +5,7 @@
 //! (current-thread, paused clock) started.
 //!
 //! Time is tokio's clock, so a test that pauses it drives openraft's timers too; randomness is
-//! [`election_rng`]'s seeded sequence.
+//! [`seed_election_rng`]'s seeded sequence.
 //!
 //! Adapted from `openraft-rt-tokio` 0.10.0-alpha.37 (MIT OR Apache-2.0).
 
