@@ -17,6 +17,8 @@
 //! - [`redirect`]: what a node that is not the master answers workers (failover);
 //! - [`config`]: timers with Wazuh's defaults; [`node`]: the node list;
 //! - [`replicated`]: the agent registry and file manifest replicated with Raft (openraft);
+//! - [`telemetry`]: the figures reported through the `metrics` facade (durations, bytes, files,
+//!   refused connections), for any exporter the embedder installs;
 //! - `testing` (feature): in-memory implementations, the storage conformance suite, the harness.
 //!
 //! Logging convention: every `tracing` event carries the string fields `tag` (`Master`,
@@ -37,6 +39,7 @@ pub mod replicated;
 pub mod session;
 pub mod storage;
 pub mod sync_state;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod transfer;

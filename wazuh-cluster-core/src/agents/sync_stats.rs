@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
+use crate::telemetry;
+
 /// One completed sync with a worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyncRun {
@@ -102,6 +104,9 @@ impl SyncStatsBook {
         let mut workers = self.lock();
         let entry = Self::entry(&mut workers, worker);
         entry.stats.receiving_agent_info = false;
+        if let Some(run) = &run {
+            telemetry::agent_sync(telemetry::task::AGENT_INFO, worker, run);
+        }
         if run.is_some() {
             entry.stats.agent_info = run;
         }
@@ -141,6 +146,11 @@ impl SyncStatsBook {
             chunks,
         };
         *slot = Some(run);
+        let task = match send {
+            GroupsSend::Changed => telemetry::task::AGENT_GROUPS,
+            GroupsSend::Full => telemetry::task::AGENT_GROUPS_FULL,
+        };
+        telemetry::agent_sync(task, worker, &run);
         run
     }
 

@@ -49,18 +49,27 @@ pub(crate) struct HelloHandler;
 #[async_trait]
 impl Handler<MasterConn> for HelloHandler {
     async fn handle(&self, conn: &MasterConn, request: Request) -> HandlerResult {
-        let shared = &conn.shared;
-        let fields = request.payload.split(|&b| b == b' ').count();
-        if fields != 4 {
-            return Err(HelloError::FieldCount { found: fields }.to_exception());
-        }
-        let raw_name = request.payload.split(|&b| b == b' ').next().unwrap_or(&[]);
-        validate_node_name(&String::from_utf8_lossy(raw_name)).map_err(|e| e.to_exception())?;
-        let hello = Hello::decode(&request.payload).map_err(|e| e.to_exception())?;
-        let name = hello.name().to_owned();
-        let now = shared.clock.now();
-        let wall = shared.clock.wall();
-        let replaced = {
+        hello(conn, request).await.inspect_err(|refused| {
+            crate::telemetry::rejected(crate::telemetry::hello_rejection_cause(refused.code));
+        })
+    }
+}
+
+/// Checks `request` and registers the worker (see the module docs).
+async fn hello(conn: &MasterConn, request: Request) -> HandlerResult {
+    let shared = &conn.shared;
+    let fields = request.payload.split(|&b| b == b' ').count();
+    if fields != 4 {
+        return Err(HelloError::FieldCount { found: fields }.to_exception());
+    }
+    let raw_name = request.payload.split(|&b| b == b' ').next().unwrap_or(&[]);
+    validate_node_name(&String::from_utf8_lossy(raw_name)).map_err(|e| e.to_exception())?;
+    let hello = Hello::decode(&request.payload).map_err(|e| e.to_exception())?;
+    let name = hello.name().to_owned();
+    let now = shared.clock.now();
+    let wall = shared.clock.wall();
+    let replaced =
+        {
             let mut registry = shared.registry();
             if let Some(current) = conn.worker_name() {
                 return Err(WazuhException::cluster(error_codes::DUPLICATE_WORKER)
@@ -105,32 +114,31 @@ impl Handler<MasterConn> for HelloHandler {
             conn.set_worker_name(name.clone());
             replaced
         };
-        let tag = conn.tag();
-        if let Some(old) = replaced {
-            tracing::warn!(
-                tag = tag.as_str(),
-                subtag = "Main",
-                "Replacing a stale session of {name}: no keep alives for {:.0}s.",
-                (now - old.last_keepalive).as_secs_f64()
-            );
-            old.session.close();
-        }
-        tracing::info!(
+    let tag = conn.tag();
+    if let Some(old) = replaced {
+        tracing::warn!(
             tag = tag.as_str(),
             subtag = "Main",
-            "Client {name} added ({}).",
-            conn.peer
+            "Replacing a stale session of {name}: no keep alives for {:.0}s.",
+            (now - old.last_keepalive).as_secs_f64()
         );
-        let record = NodeRecord {
-            name: name.clone(),
-            node_type: crate::node::NodeType::Worker,
-            version: hello.version().to_owned(),
-            address: conn.peer.ip().to_string(),
-            connected_since: wall,
-        };
-        if let Err(error) = shared.storage.record_node(record).await {
-            tracing::error!(tag = tag.as_str(), subtag = "Main", "{error}");
-        }
-        Ok(Some(Reply::ok(format!("Client {name} added"))))
+        old.session.close();
     }
+    tracing::info!(
+        tag = tag.as_str(),
+        subtag = "Main",
+        "Client {name} added ({}).",
+        conn.peer
+    );
+    let record = NodeRecord {
+        name: name.clone(),
+        node_type: crate::node::NodeType::Worker,
+        version: hello.version().to_owned(),
+        address: conn.peer.ip().to_string(),
+        connected_since: wall,
+    };
+    if let Err(error) = shared.storage.record_node(record).await {
+        tracing::error!(tag = tag.as_str(), subtag = "Main", "{error}");
+    }
+    Ok(Some(Reply::ok(format!("Client {name} added"))))
 }

@@ -139,6 +139,7 @@ async fn check(
         "{}",
         stats.finished_message()
     );
+    crate::telemetry::integrity(name, &stats, crate::telemetry::Direction::Received);
     integrity.with_worker(name, |w| w.last_check = Some(stats));
     record_check_states(integrity, name, tag, &master_table, &worker_table).await;
     if counts.is_empty() {
@@ -253,6 +254,7 @@ async fn sync(
         counts,
         bytes,
     );
+    crate::telemetry::integrity(name, &stats, crate::telemetry::Direction::Sent);
     let grown = integrity.with_worker(name, |w| {
         let before = w.zip_limit.current();
         w.zip_limit.after_sent(stats.elapsed);

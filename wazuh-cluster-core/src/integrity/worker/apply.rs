@@ -110,6 +110,11 @@ async fn apply(
         "{}",
         stats.finished_message()
     );
+    crate::telemetry::integrity(
+        crate::telemetry::MASTER_PEER,
+        &stats,
+        crate::telemetry::Direction::Received,
+    );
     let mut state = lock(&integrity.state);
     state.report.syncs += 1;
     state.report.last_sync = Some(stats);

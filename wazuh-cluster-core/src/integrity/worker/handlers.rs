@@ -146,6 +146,11 @@ fn finish_check(integrity: &WorkerIntegrity, required: bool) {
         subtag = "Integrity check",
         "{message}"
     );
+    crate::telemetry::integrity(
+        crate::telemetry::MASTER_PEER,
+        &stats,
+        crate::telemetry::Direction::Sent,
+    );
     state.report.last_check = Some(stats);
 }
 
