@@ -43,6 +43,7 @@ pub enum CodecError {
 /// Frames, divided messages and Fernet for one connection, as a tokio-util codec.
 pub struct MessageCodec {
     assembler: MessageAssembler,
+    last_token_time: Option<u64>,
     fernet: Option<Fernet>,
     clock: Arc<dyn Clock>,
 }
@@ -61,6 +62,7 @@ impl MessageCodec {
     pub fn new(fernet: Option<Fernet>, limits: Limits, clock: Arc<dyn Clock>) -> Self {
         Self {
             assembler: MessageAssembler::new(fernet.clone(), limits),
+            last_token_time: None,
             fernet,
             clock,
         }
@@ -92,6 +94,12 @@ impl MessageCodec {
     pub fn expire(&mut self, now: Duration) -> Vec<DroppedPartial> {
         self.assembler.expire(now)
     }
+
+    /// The Fernet timestamp (sender's unix seconds) of the last message decoded, `None` before
+    /// the first one or without encryption: the receiver's clue to the sender's clock offset.
+    pub fn last_token_time(&self) -> Option<u64> {
+        self.last_token_time
+    }
 }
 
 impl Decoder for MessageCodec {
@@ -100,10 +108,13 @@ impl Decoder for MessageCodec {
 
     fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, CodecError> {
         let now = self.clock.monotonic();
-        Ok(self
+        let decoded = self
             .assembler
-            .next_message(src, now, self.clock.unix_seconds())?
-            .map(|decoded| decoded.message))
+            .next_message(src, now, self.clock.unix_seconds())?;
+        Ok(decoded.map(|decoded| {
+            self.last_token_time = decoded.token_time.or(self.last_token_time);
+            decoded.message
+        }))
     }
 
     fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Message>, CodecError> {
@@ -153,6 +164,7 @@ mod tests {
     fn round_trips_encrypted_and_plain_byte_by_byte() {
         let fernet = Fernet::from_cluster_key("abcdefghijklmnopqrstuvwxyz012345").unwrap();
         for fernet in [Some(fernet), None] {
+            let encrypted = fernet.is_some();
             let mut codec = codec(fernet);
             let messages = [
                 Message::new(1, names::ECHO_C, "keepalive"),
@@ -171,6 +183,8 @@ mod tests {
                 }
             }
             assert_eq!(got, messages);
+            let stamped = codec.last_token_time();
+            assert_eq!(stamped, encrypted.then_some(1_795_701_891));
             assert!(codec.decode_eof(&mut src).unwrap().is_none());
         }
     }

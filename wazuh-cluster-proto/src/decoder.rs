@@ -71,6 +71,8 @@ pub struct DecodedMessage {
     pub message: Message,
     /// Frames it came in (1 unless divided).
     pub frames: usize,
+    /// The Fernet token's timestamp (the sender's unix seconds), `None` when unencrypted.
+    pub token_time: Option<u64>,
 }
 
 /// Frames in, messages out: joins divided messages and decrypts. Shared by [`MessageDecoder`] and
@@ -168,6 +170,11 @@ impl MessageAssembler {
             frames,
             source,
         };
+        // Read before the payload is consumed; kept only once the token authenticated below.
+        let token_time = self
+            .fernet
+            .as_ref()
+            .and_then(|_| crate::fernet::token_timestamp(&payload));
         let plaintext = match (&self.fernet, &self.guard) {
             (None, _) => payload,
             (Some(fernet), None) => Bytes::from(fernet.decrypt(&payload).map_err(decrypt_error)?),
@@ -191,6 +198,7 @@ impl MessageAssembler {
         Ok(DecodedMessage {
             message: Message::new(counter, command, plaintext),
             frames,
+            token_time,
         })
     }
 
