@@ -2,8 +2,17 @@
 //!
 //! The monotonic timeline is tokio's (`tokio::time::Instant`, origin when the clock was made),
 //! so `now` and `sleep` agree, also under tokio's paused test time.
+//!
+//! For tests only, the calendar time can be shifted ([`SystemClock::shifted`]; the daemon reads
+//! the shift from [`TEST_CLOCK_OFFSET_ENV`]) to play a node whose clock is wrong: its Fernet
+//! timestamps and the dates it records move, its peers see the skew.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Environment variable, for tests only, shifting the daemon's calendar clock by a whole number
+/// of seconds (`-30` runs 30 s late). Never set it in production: a shifted node writes wrong
+/// dates and its peers warn about its clock.
+pub const TEST_CLOCK_OFFSET_ENV: &str = "WAZUH_CLUSTERD_TEST_CLOCK_OFFSET";
 
 use async_trait::async_trait;
 use wazuh_cluster_core::{Clock, Instant};
@@ -12,6 +21,8 @@ use wazuh_cluster_core::{Clock, Instant};
 #[derive(Debug, Clone, Copy)]
 pub struct SystemClock {
     origin: tokio::time::Instant,
+    /// Seconds added to the calendar time (tests only).
+    shift: i64,
 }
 
 impl SystemClock {
@@ -20,7 +31,33 @@ impl SystemClock {
     pub fn new() -> Self {
         Self {
             origin: tokio::time::Instant::now(),
+            shift: 0,
         }
+    }
+
+    /// A clock whose calendar time is `shift` seconds off the system's (tests only).
+    pub fn shifted(shift: i64) -> Self {
+        Self {
+            shift,
+            ..Self::new()
+        }
+    }
+
+    /// The daemon's clock: the system's, shifted by [`TEST_CLOCK_OFFSET_ENV`] when a test set
+    /// it to a whole number of seconds.
+    pub fn from_environment() -> Self {
+        let shift = std::env::var(TEST_CLOCK_OFFSET_ENV)
+            .ok()
+            .and_then(|text| text.trim().parse::<i64>().ok())
+            .unwrap_or(0);
+        if shift != 0 {
+            tracing::warn!(
+                tag = "Cluster",
+                subtag = "Main",
+                "{TEST_CLOCK_OFFSET_ENV} shifts this node's clock by {shift}s: for tests only."
+            );
+        }
+        Self::shifted(shift)
     }
 
     fn elapsed(&self) -> Duration {
@@ -41,7 +78,9 @@ impl Clock for SystemClock {
     }
 
     fn wall(&self) -> SystemTime {
-        SystemTime::now()
+        let now = SystemTime::now();
+        let by = Duration::from_secs(self.shift.unsigned_abs());
+        if self.shift >= 0 { now + by } else { now - by }
     }
 
     async fn sleep(&self, duration: Duration) {
@@ -51,7 +90,7 @@ impl Clock for SystemClock {
 
 impl wazuh_cluster_proto::Clock for SystemClock {
     fn unix_seconds(&self) -> u64 {
-        SystemTime::now()
+        wazuh_cluster_core::Clock::wall(self)
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
     }
@@ -75,5 +114,17 @@ mod tests {
             wazuh_cluster_proto::Clock::monotonic(&clock),
             clock.now().since_origin()
         );
+    }
+
+    #[tokio::test]
+    async fn a_shifted_clock_moves_calendar_time_and_token_time() {
+        use wazuh_cluster_proto::Clock as _;
+        let late = SystemClock::shifted(-30);
+        let right = SystemClock::new();
+        let late_wall = late.wall();
+        let gap = right.wall().duration_since(late_wall).unwrap();
+        assert!(gap >= Duration::from_secs(30) && gap < Duration::from_secs(31));
+        let token_gap = right.unix_seconds() - late.unix_seconds();
+        assert!((29..=31).contains(&token_gap), "{token_gap}");
     }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use wazuh_clusterd::config::{
     Cluster, ClusterConfig, ConfigError, ConfigWarning, DisabledBy, FieldError, KeyError,
-    LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck, parse_str,
+    LoadedConfig, LogRotation, NodeAddress, NodeHost, NodeType, Operations, VersionCheck,
+    parse_str,
 };
 
 const KEY: &str = "c98b62a9b6169ac5f67dae55ae4a9088";
@@ -684,6 +685,55 @@ fn tls_takes_three_paths_and_names_what_is_missing() {
     assert_eq!(text.len(), 1, "{text:?}");
     assert!(
         text[0].contains("tls/key") && text[0].contains("<tls> needs <ca>, <cert> and <key>"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn operations_are_off_by_default_and_read_when_given() {
+    let base = format!("<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>");
+    let config = enabled(parse_str(&cluster(&base), &NO_LOCAL).unwrap());
+    assert_eq!(config.operations, Operations::default());
+    assert_eq!(config.operations.metrics_listen, None);
+    assert_eq!(config.operations.clock_skew_warning, Duration::from_secs(5));
+    assert_eq!(config.operations.log_rotation, LogRotation::None);
+
+    let xml = cluster(&format!(
+        "{base}<metrics><listen>127.0.0.1:9516</listen></metrics>\
+         <clock_skew_warning>2s</clock_skew_warning><log_rotation>daily</log_rotation>"
+    ));
+    let loaded = parse_str(&xml, &NO_LOCAL).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let config = enabled(loaded);
+    assert_eq!(
+        config.operations.metrics_listen,
+        Some("127.0.0.1:9516".parse().unwrap())
+    );
+    assert_eq!(config.operations.clock_skew_warning, Duration::from_secs(2));
+    assert_eq!(config.operations.log_rotation, LogRotation::Daily);
+}
+
+#[test]
+fn bad_operations_values_name_the_field_and_what_is_allowed() {
+    let xml = cluster(&format!(
+        "<key>{KEY}</key><nodes><node>10.0.0.1</node></nodes>\
+         <metrics><listen>localhost</listen><other/></metrics>\
+         <clock_skew_warning>soon</clock_skew_warning><log_rotation>weekly</log_rotation>"
+    ));
+    let text: Vec<String> = problems(&xml).iter().map(ToString::to_string).collect();
+    assert_eq!(text.len(), 3, "{text:?}");
+    assert!(
+        text[0].starts_with("metrics/listen = \"localhost\" (line 3): an IP address and a port"),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("clock_skew_warning = \"soon\"") && t.contains("5s")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("log_rotation = \"weekly\"") && t.ends_with("none or daily")),
         "{text:?}"
     );
 }

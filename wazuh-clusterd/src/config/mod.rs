@@ -30,6 +30,10 @@
 //!   position) and a worker need not.
 //! - Values present are checked even when the cluster is disabled; `key` and `nodes` are required
 //!   only when it is enabled.
+//! - Operations (this project's extensions, [`Operations`]): `<metrics><listen>ADDR:PORT</listen>
+//!   </metrics>` serves `GET /metrics` and `GET /health` (off when absent),
+//!   `<clock_skew_warning>` (5 s) the threshold of the clock skew warning, `<log_rotation>`
+//!   (`none` or `daily`) the daemon's own rotation of `cluster.log`.
 //! - Unknown tags are warnings, never errors. Every problem is collected and returned at once.
 
 mod error;
@@ -38,6 +42,7 @@ mod key;
 mod local_addrs;
 mod message_age;
 mod model;
+mod operations;
 mod parse;
 mod tls;
 mod validate;
@@ -53,6 +58,7 @@ pub use model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
+pub use operations::{DEFAULT_CLOCK_SKEW_WARNING, LogRotation, Operations};
 pub use tls::TlsFiles;
 
 /// Reads `path` and checks its `<cluster>` block; `local` tells which addresses are this

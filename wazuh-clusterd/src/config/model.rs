@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use super::error::ConfigWarning;
 use super::intervals::Intervals;
 use super::key::ClusterKey;
+use super::operations::Operations;
 
 /// Default cluster name (`<name>`).
 pub const DEFAULT_NAME: &str = "wazuh";
@@ -89,6 +90,8 @@ pub struct ClusterConfig {
     pub max_message_age: Option<std::time::Duration>,
     /// Mutual TLS between the nodes (`<tls>`, default off).
     pub tls: Option<super::TlsFiles>,
+    /// Metrics and health endpoint, clock skew threshold, log rotation.
+    pub operations: Operations,
 }
 
 impl ClusterConfig {

@@ -32,6 +32,8 @@ pub(crate) struct RawCluster {
     pub intervals: Vec<RawField>,
     /// The last `<tls>` block: the line of its start tag and its children.
     pub tls: Option<(usize, Vec<RawField>)>,
+    /// `<listen>` children of every `<metrics>` block, in file order.
+    pub metrics: Vec<RawField>,
     /// Unknown or repeated structure seen while reading.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -106,6 +108,10 @@ impl<'a> Parser<'a> {
                             }
                             self.raw.tls = Some((line, self.children("tls", None)?));
                         }
+                        "metrics" => {
+                            let children = self.children("metrics", Some("listen"))?;
+                            self.raw.metrics.extend(children);
+                        }
                         _ => {
                             let text = self.text(&tag)?;
                             self.raw.fields.push(RawField { tag, text, line });
@@ -119,7 +125,7 @@ impl<'a> Parser<'a> {
                         self.raw.nodes.clear();
                     } else if tag == "tls" {
                         self.raw.tls = Some((line, Vec::new()));
-                    } else if tag != "intervals" {
+                    } else if tag != "intervals" && tag != "metrics" {
                         self.raw.fields.push(RawField {
                             tag,
                             text: String::new(),

@@ -12,6 +12,7 @@ use super::model::{
     Cluster, ClusterConfig, DEFAULT_NAME, DEFAULT_NODE_NAME, DEFAULT_PORT, DEFAULT_VERSION,
     DisabledBy, LoadedConfig, NodeAddress, NodeHost, NodeType, VersionCheck,
 };
+use super::operations::{OPERATIONS_TAGS, operations};
 use super::parse::{RawCluster, RawField};
 use super::tls::tls_files;
 
@@ -156,6 +157,7 @@ pub(crate) fn validate(
         (None, Some(intervals)) => Some(Some(default_max_message_age(intervals))),
         (None, None) => None,
     };
+    let operations = operations(&fields, &raw.metrics, &mut warnings, &mut errors);
 
     let enabled = disabled == Some(false);
     if enabled && key.is_none() {
@@ -205,6 +207,7 @@ pub(crate) fn validate(
         failover,
         max_message_age,
         tls,
+        operations,
     ) {
         (
             Some(name),
@@ -221,6 +224,7 @@ pub(crate) fn validate(
             Some(failover),
             Some(max_message_age),
             Some(tls),
+            Some(operations),
         ) => ClusterConfig {
             name,
             node_name,
@@ -237,6 +241,7 @@ pub(crate) fn validate(
             failover,
             max_message_age,
             tls,
+            operations,
         },
         _ => unreachable!("every None above pushed an error"),
     };
@@ -253,7 +258,9 @@ fn last_of_each<'r>(
 ) -> HashMap<&'r str, &'r RawField> {
     let mut last: HashMap<&str, &RawField> = HashMap::new();
     for field in fields {
-        if !KNOWN_TAGS.contains(&field.tag.as_str()) {
+        if !KNOWN_TAGS.contains(&field.tag.as_str())
+            && !OPERATIONS_TAGS.contains(&field.tag.as_str())
+        {
             warnings.push(ConfigWarning::UnknownTag {
                 tag: field.tag.clone(),
                 parent: "cluster".to_string(),
