@@ -106,6 +106,7 @@ pub fn start(options: &DaemonOptions) -> ExitCode {
         }
         Cluster::Enabled(config) => *config,
     };
+    logging::set_rotation(config.operations.log_rotation);
     let pid_file = match PidFile::create(&options.home) {
         Ok(pid_file) => pid_file,
         Err(e) => {
@@ -151,8 +152,12 @@ fn problem_lines(path: &Path, error: &ConfigError) -> Vec<String> {
 /// One line describing an enabled node.
 fn summary(config: &ClusterConfig) -> String {
     let nodes: Vec<String> = config.nodes.iter().map(ToString::to_string).collect();
+    let metrics = config
+        .operations
+        .metrics_listen
+        .map_or_else(String::new, |addr| format!(", metrics on http://{addr}"));
     format!(
-        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}, {}, {}",
+        "cluster {}, node {} ({}), {}:{}, master {}, nodes [{}], announcing Wazuh {} (version check {}), failover {}, {}, {}{metrics}",
         config.name,
         config.node_name,
         config.node_type,

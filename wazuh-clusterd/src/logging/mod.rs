@@ -4,9 +4,13 @@
 //! see [`WazuhFormat`] for the convention. Levels: INFO by default, DEBUG with `-d`, and with
 //! `-dd` tracing's TRACE, printed as Wazuh's `DEBUG2`. This project's crates log at the chosen
 //! level; other crates (sqlx, tokio...) only from WARNING up.
+//!
+//! The file is a [`ReopenableLog`]: SIGHUP reopens it ([`reopen`], for logrotate's rename) and
+//! `<log_rotation>daily</log_rotation>` rotates it as Wazuh does ([`set_rotation`], [`rotate`]).
 
 mod format;
 mod reopen;
+mod rotate;
 
 use std::fs::File;
 use std::io;
@@ -24,6 +28,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::home_path;
 
 pub use reopen::ReopenableLog;
+pub use rotate::{DailyRotation, archive_stem};
 
 pub use format::{
     DEFAULT_SUBTAG, DEFAULT_TAG, FixedClock, LocalClock, LogClock, TIME_FORMAT, WazuhFormat,
@@ -88,6 +93,16 @@ pub fn reopen() -> io::Result<Option<PathBuf>> {
     match INSTALLED.get() {
         Some(log) => log.reopen().map(|()| Some(log.path().to_path_buf())),
         None => Ok(None),
+    }
+}
+
+/// Turns the daily rotation of the installed `cluster.log` on or off
+/// (`<log_rotation>`; no-op before [`init`]).
+pub fn set_rotation(rotation: crate::config::LogRotation) {
+    if let Some(log) = INSTALLED.get() {
+        let daily = (rotation == crate::config::LogRotation::Daily)
+            .then(|| DailyRotation::new(log.path(), Arc::new(LocalClock)));
+        log.rotate_daily(daily);
     }
 }
 
