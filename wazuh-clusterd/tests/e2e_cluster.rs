@@ -72,11 +72,11 @@ fn cluster_control_lists_all_three_nodes_on_master_and_worker() {
         let table = stdout(&control(home, &["-l"]));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(
-            lines[0], "NAME      TYPE    VERSION  ADDRESS    ",
+            lines[0], "NAME      TYPE    VERSION  ADDRESS    AGENTS  ",
             "{table}"
         );
         assert_eq!(
-            lines[1], "master01  master  4.9.2    127.0.0.1  ",
+            lines[1], "master01  master  4.9.2    127.0.0.1  0       ",
             "{table}"
         );
         assert_eq!(lines.len(), 4, "{table}");

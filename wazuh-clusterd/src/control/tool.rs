@@ -16,6 +16,7 @@ use wazuh_cluster_proto::command::names;
 use super::client::{self, ClientError};
 use super::protocol::files::{FilesFilter, GET_FILES};
 use super::protocol::health::HealthReply;
+use super::protocol::skew::{GET_SKEW, SkewReply};
 use super::views;
 use crate::cli::DEFAULT_HOME;
 use crate::config::{self, Cluster, SystemAddresses};
@@ -32,7 +33,7 @@ pub struct ControlCli {
     /// Installation folder of the node to ask (its control socket is DIR/queue/cluster/c-internal.sock).
     #[arg(long, value_name = "DIR", default_value = DEFAULT_HOME)]
     pub home: PathBuf,
-    /// List the nodes: NAME TYPE VERSION ADDRESS.
+    /// List the nodes: NAME TYPE VERSION ADDRESS AGENTS (active agents reporting to the node).
     #[arg(short = 'l', long = "list-nodes")]
     pub list_nodes: bool,
     /// Health of the cluster; `-i more` for the detail.
@@ -140,7 +141,9 @@ fn watch(cli: &ControlCli, runtime: &tokio::runtime::Runtime) -> ExitCode {
         let screen = runtime.block_on(async {
             let reply = ask(cli, names::GET_HEALTH, Value::Null).await?;
             let reply: HealthReply = typed(cli, names::GET_HEALTH, reply)?;
-            Ok::<_, ClientError>(views::watch_screen(&name, &reply, chrono::Utc::now()))
+            let skew = skew(cli).await;
+            let now = chrono::Utc::now();
+            Ok::<_, ClientError>(views::watch_screen(&name, &reply, now, skew.as_ref()))
         });
         if clear {
             print!("\x1b[H\x1b[2J");
@@ -179,11 +182,15 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     if cli.list_nodes {
         let args = json!({"filter_node": filter});
         let reply = ask(cli, names::GET_NODES, args).await?;
-        return Ok(if cli.json {
-            reply.to_string()
-        } else {
-            views::nodes_table(&typed(cli, names::GET_NODES, reply)?)
-        });
+        if cli.json {
+            return Ok(reply.to_string());
+        }
+        let health = ask(cli, names::GET_HEALTH, json!(filter))
+            .await
+            .ok()
+            .and_then(|health| typed::<HealthReply>(cli, names::GET_HEALTH, health).ok());
+        let nodes = typed(cli, names::GET_NODES, reply)?;
+        return Ok(views::nodes_table(&nodes, health.as_ref()));
     }
     let reply = ask(cli, names::GET_HEALTH, json!(filter)).await?;
     if cli.json {
@@ -191,12 +198,14 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     }
     let reply: HealthReply = typed(cli, names::GET_HEALTH, reply)?;
     let name = cluster_name(cli);
-    Ok(match cli.health.as_deref() {
+    let mut text = match cli.health.as_deref() {
         Some("more") => views::health_more(&name, &reply),
         _ => views::health_summary(&name, &reply),
+    };
+    if let Some(skew) = skew(cli).await {
+        text.push_str(&views::skew_section(&skew));
     }
-    .trim_end_matches('\n')
-    .to_owned())
+    Ok(text.trim_end_matches('\n').to_owned())
 }
 
 async fn ask(cli: &ControlCli, command: Command, args: Value) -> Result<Value, ClientError> {
@@ -206,6 +215,12 @@ async fn ask(cli: &ControlCli, command: Command, args: Value) -> Result<Value, C
         socket: super::socket_path(&cli.home),
         source,
     })
+}
+
+/// This node's measured clock offsets; `None` when the daemon cannot say (an older one).
+async fn skew(cli: &ControlCli) -> Option<SkewReply> {
+    let reply = ask(cli, GET_SKEW, Value::Null).await.ok()?;
+    typed(cli, GET_SKEW, reply).ok()
 }
 
 /// `reply`, the JSON answer to `command`, as that command's reply type.

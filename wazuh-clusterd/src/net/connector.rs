@@ -12,6 +12,7 @@ use wazuh_cluster_core::{Connection, Connector, TransportError};
 use wazuh_cluster_proto::Fernet;
 use wazuh_cluster_proto::payload::MasterLocation;
 
+use super::observed::{LinkSide, PeerObserver};
 use super::replay::ReplayProtection;
 use super::tls::{ClusterTls, HANDSHAKE_TIMEOUT};
 use super::transport::stream_transport;
@@ -34,6 +35,7 @@ pub struct TcpConnector {
     followed_name: Mutex<Option<String>>,
     clock: SystemClock,
     tag: String,
+    observer: PeerObserver,
 }
 
 /// A `host:port` to connect to.
@@ -78,7 +80,14 @@ impl TcpConnector {
             followed_name: Mutex::new(None),
             clock,
             tag: tag.into(),
+            observer: PeerObserver::default(),
         }
+    }
+
+    /// Reports every connection's traffic and the master's clock to `observer`.
+    pub fn observed_by(mut self, observer: PeerObserver) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Checks what every connection receives with `replay` (off by default).
@@ -184,7 +193,12 @@ impl Connector for TcpConnector {
             .peer_addr()
             .map_err(|e| TransportError::new(&name, e))?;
         let _ = stream.set_nodelay(true);
-        let (fernet, replay, tag) = (self.fernet.clone(), self.replay.guard(), self.tag.clone());
+        let (fernet, replay) = (self.fernet.clone(), self.replay.guard());
+        let tag = LinkSide {
+            tag: self.tag.clone(),
+            observer: self.observer.clone(),
+            peer: Some(wazuh_cluster_core::telemetry::MASTER_PEER),
+        };
         // One connection at a time: the per-connection limits bound it.
         let transport = match &self.tls {
             None => stream_transport(stream, peer, fernet, replay, None, self.clock, tag),

@@ -8,9 +8,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::server::TlsStream;
+use wazuh_cluster_core::telemetry;
 use wazuh_cluster_core::{BoxTransport, Connection, Listener, TransportError};
 use wazuh_cluster_proto::{Fernet, NodeBudget};
 
+use super::observed::{LinkSide, PeerObserver};
 use super::per_ip::{PreHello, PreHelloSlots, Slot};
 use super::replay::ReplayProtection;
 use super::tls::{ClusterTls, HANDSHAKE_TIMEOUT, HelloNameBound};
@@ -36,6 +38,7 @@ pub struct TcpClusterListener {
     handshakes: JoinSet<Option<Handshaken>>,
     /// Divided messages being joined, over every connection of this master.
     budget: NodeBudget,
+    observer: PeerObserver,
 }
 
 impl TcpClusterListener {
@@ -57,7 +60,14 @@ impl TcpClusterListener {
             tls: None,
             handshakes: JoinSet::new(),
             budget: NodeBudget::new(NODE_DIVIDED_BUDGET),
+            observer: PeerObserver::default(),
         })
+    }
+
+    /// Reports every connection's traffic, refusals and peer clock to `observer`.
+    pub fn observed_by(mut self, observer: PeerObserver) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Checks what every connection receives with `replay` (off by default).
@@ -89,7 +99,11 @@ impl TcpClusterListener {
             self.replay.guard(),
             Some(self.budget.clone()),
             self.clock,
-            "Master".to_owned(),
+            LinkSide {
+                tag: "Master".to_owned(),
+                observer: self.observer.clone(),
+                peer: None,
+            },
         );
         Box::pin(PreHello::new(inner, slot))
     }
@@ -110,6 +124,7 @@ async fn handshake(
     match outcome {
         Ok(Ok(stream)) => Some((stream, peer, slot)),
         Ok(Err(error)) => {
+            telemetry::rejected("tls_handshake");
             tracing::warn!(
                 tag = "Master",
                 subtag = "Main",
@@ -118,6 +133,7 @@ async fn handshake(
             None
         }
         Err(_) => {
+            telemetry::rejected("tls_handshake");
             tracing::warn!(
                 tag = "Master",
                 subtag = "Main",
@@ -145,6 +161,7 @@ impl Listener for TcpClusterListener {
                     })?;
                     let (slot, evicted) = self.pre_hello.take(peer.ip(), self.max_pre_hello);
                     if evicted {
+                        telemetry::rejected("per_address_limit");
                         tracing::warn!(
                             tag = "Master",
                             subtag = "Main",

@@ -17,9 +17,13 @@
 //!
 //! A payload that does not decrypt (Wazuh error 3025, usually a different cluster key) is logged
 //! with the peer's address and closes the connection.
+//!
+//! Every connection reports its traffic, its refusals and its peer's clock offset
+//! ([`PeerObserver`], given with `observed_by` on the listener and the connector).
 
 mod connector;
 mod listener;
+mod observed;
 mod per_ip;
 mod replay;
 mod timers;
@@ -28,6 +32,7 @@ mod transport;
 
 pub use connector::{CONNECT_TIMEOUT, TcpConnector};
 pub use listener::TcpClusterListener;
+pub use observed::{LinkSide, PeerObserver, TRANSPORT_BYTES_TOTAL, TRANSPORT_MESSAGES_TOTAL};
 pub use per_ip::MAX_PRE_HELLO_PER_IP;
 pub use replay::ReplayProtection;
 pub use tls::{ClusterTls, HANDSHAKE_TIMEOUT, TlsError};

@@ -54,6 +54,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TimedFramed<S> {
         Self::new(framed, clock, PAYLOAD_TIMEOUT)
     }
 
+    /// The Fernet timestamp of the last message received (see [`MessageCodec::last_token_time`]).
+    pub fn last_token_time(&self) -> Option<u64> {
+        self.framed.codec().last_token_time()
+    }
+
     /// Runs the timers; an error when a payload has waited too long.
     fn check(&mut self) -> Result<(), CodecError> {
         let now = self.clock.monotonic();

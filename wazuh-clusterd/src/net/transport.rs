@@ -9,11 +9,13 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::Framed;
 use wazuh_cluster_core::BoxTransport;
+use wazuh_cluster_core::telemetry;
 use wazuh_cluster_core::transport::boxed;
 use wazuh_cluster_proto::{
     CodecError, DecodeError, Fernet, Limits, MessageCodec, NodeBudget, ReplayGuard,
 };
 
+use super::observed::{LinkSide, Observed};
 use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
@@ -24,8 +26,9 @@ pub const NODE_DIVIDED_BUDGET: usize = 512 << 20;
 /// Wraps `stream` (connected to `peer`: a `TcpStream`, or a TLS stream over one) into an
 /// encrypted transport: frames of at most [`Limits::pre_auth`] until the peer's first message
 /// decrypts, then Wazuh 4.14.7's limits, divided messages within `budget` (the node's, shared
-/// by its connections) when given, and what it receives checked with `replay` when given. `tag`
-/// is the log tag of the side that owns it (`Master`, `Worker worker01`).
+/// by its connections) when given, and what it receives checked with `replay` when given. `side`
+/// names the side that owns it for the logs (`Master`, `Worker worker01`) and says what its
+/// traffic and its peer's clock are reported to ([`LinkSide`]; a bare tag reports to nothing).
 pub fn stream_transport<S>(
     stream: S,
     peer: SocketAddr,
@@ -33,7 +36,7 @@ pub fn stream_transport<S>(
     replay: Option<ReplayGuard>,
     budget: Option<NodeBudget>,
     clock: SystemClock,
-    tag: String,
+    side: LinkSide,
 ) -> BoxTransport
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -46,8 +49,9 @@ where
     if let Some(guard) = replay {
         codec = codec.with_replay_guard(guard);
     }
-    let framed = TimedFramed::with_default_timeout(Framed::new(stream, codec), clock)
-        .inspect_err(move |error| log_decode_error(&tag, peer, error));
+    let timed = TimedFramed::with_default_timeout(Framed::new(stream, codec), clock);
+    let framed = Observed::new(timed, &side, clock, peer.to_string())
+        .inspect_err(move |error| log_decode_error(&side.tag, peer, error));
     boxed(framed, peer)
 }
 
@@ -58,22 +62,31 @@ fn log_decode_error(tag: &str, peer: SocketAddr, error: &CodecError) {
             command,
             source,
             ..
-        }) => tracing::error!(
-            tag,
-            subtag = "Main",
-            "Could not decrypt message from {peer} ({command} message {counter}): {source}; \
-             closing the connection."
-        ),
-        CodecError::Decode(replay @ DecodeError::Replay { .. }) => tracing::error!(
-            tag,
-            subtag = "Main",
-            "Closing the connection from {peer}: {replay}."
-        ),
-        CodecError::Decode(decode) => tracing::warn!(
-            tag,
-            subtag = "Main",
-            "Closing the connection from {peer}: its data is not a cluster message stream ({decode})."
-        ),
+        }) => {
+            telemetry::rejected("undecryptable");
+            tracing::error!(
+                tag,
+                subtag = "Main",
+                "Could not decrypt message from {peer} ({command} message {counter}): {source}; \
+                 closing the connection."
+            )
+        }
+        CodecError::Decode(replay @ DecodeError::Replay { .. }) => {
+            telemetry::rejected("replay");
+            tracing::error!(
+                tag,
+                subtag = "Main",
+                "Closing the connection from {peer}: {replay}."
+            )
+        }
+        CodecError::Decode(decode) => {
+            telemetry::rejected("not_a_cluster_stream");
+            tracing::warn!(
+                tag,
+                subtag = "Main",
+                "Closing the connection from {peer}: its data is not a cluster message stream ({decode})."
+            )
+        }
         CodecError::Io(io) => {
             tracing::debug!(tag, subtag = "Main", "Connection with {peer} failed: {io}.")
         }

@@ -19,7 +19,9 @@ use crate::config::ClusterConfig;
 use crate::control::cluster_queries::ClusterQueries;
 use crate::control::health::HealthModule;
 use crate::control::{ControlContext, ControlNode, MasterView};
-use crate::net::{ClusterTls, MAX_PRE_HELLO_PER_IP, ReplayProtection, TcpClusterListener};
+use crate::net::{
+    ClusterTls, MAX_PRE_HELLO_PER_IP, PeerObserver, ReplayProtection, TcpClusterListener,
+};
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
@@ -30,6 +32,7 @@ pub(super) async fn start(
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
+    peers: &PeerObserver,
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let addr = SocketAddr::new(config.bind_addr, config.port);
@@ -37,7 +40,8 @@ pub(super) async fn start(
         .await
         .map_err(|source| NodeError::Listen { addr, source })?
         .with_replay(ReplayProtection::from_config(config))
-        .with_tls(ClusterTls::from_config(config, home)?);
+        .with_tls(ClusterTls::from_config(config, home)?)
+        .observed_by(peers.clone());
     let storage = Arc::new(storage);
     let mut builder = MasterBuilder::new(
         settings::master_config(config),

@@ -40,6 +40,9 @@ use crate::clock::SystemClock;
 use crate::config::{ClusterConfig, NodeType};
 use crate::control::server::ControlServer;
 use crate::control::{self, ControlContext};
+use crate::net::PeerObserver;
+use crate::operations::Operations;
+use crate::skew::SkewBook;
 use crate::storage::SqliteStorage;
 use supervisor::{RoleStarter, Started};
 
@@ -74,9 +77,13 @@ async fn serve(
     let roles = NodeRoles {
         config,
         home,
-        clock: SystemClock::new(),
+        clock: SystemClock::from_environment(),
         storage,
         fernet: Fernet::from_cluster_key(config.key.as_str())?,
+        peers: PeerObserver::with_skew(SkewBook::new(
+            config.operations.clock_skew_warning,
+            role_tag(config),
+        )),
     };
     // The wanted role: fixed by <node_type> in the single-master mode. The sender lives as
     // long as the node, so the supervisor keeps the role until a stop signal.
@@ -88,12 +95,17 @@ async fn serve(
         path: socket,
         source,
     })?;
+    let operations = Operations::prepare(config, control_rx.clone()).await?;
     let announce = systemd::announce(control_rx.clone());
-    let serve_control = server.serve(control::commands::router(), control_rx, roles.clock);
+    let mut router = control::commands::router();
+    control::commands::clock_skew::register(&mut router, roles.peers.skew())
+        .expect("get_skew is registered once");
+    let serve_control = server.serve(router, control_rx, roles.clock);
     tokio::select! {
         () = supervisor::supervise(&roles, wanted, first, &control_tx) => {}
         () = serve_control => {}
         () = announce => {}
+        () = operations.run() => {}
         () = signals::reopen_logs_on_sighup() => {}
         signal = signals::stop_requested() => {
             tracing::info!(tag = "Cluster", subtag = "Main", "Received {signal}: stopping the node.");
@@ -110,6 +122,8 @@ struct NodeRoles<'a> {
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
+    /// What every connection reports its traffic and its peer's clock to.
+    peers: PeerObserver,
 }
 
 impl RoleStarter<NodeType> for NodeRoles<'_> {
@@ -118,12 +132,20 @@ impl RoleStarter<NodeType> for NodeRoles<'_> {
 
     async fn start(&self, role: NodeType) -> Result<Started<ControlContext>, NodeError> {
         let (config, home, clock) = (self.config, self.home, self.clock);
-        let (storage, fernet) = (self.storage.clone(), self.fernet.clone());
+        let (storage, fernet, peers) = (self.storage.clone(), self.fernet.clone(), &self.peers);
         match role {
-            NodeType::Master => master::start(config, home, clock, storage, fernet).await,
+            NodeType::Master => master::start(config, home, clock, storage, fernet, peers).await,
             NodeType::Worker | NodeType::Client => {
-                worker::start(config, home, clock, storage, fernet)
+                worker::start(config, home, clock, storage, fernet, peers)
             }
         }
+    }
+}
+
+/// The log tag of this node's role (`Master`, `Worker worker01`).
+fn role_tag(config: &ClusterConfig) -> String {
+    match config.node_type {
+        NodeType::Master => "Master".to_owned(),
+        NodeType::Worker | NodeType::Client => format!("Worker {}", config.node_name),
     }
 }

@@ -31,14 +31,9 @@ fn notify(state: &[NotifyState<'_>]) {
     }
 }
 
-/// Whether the role `node` serves (see the module docs).
+/// Whether the role `node` serves: [`crate::readiness`], shared with `GET /health`.
 fn serves(node: &ControlNode) -> bool {
-    match node {
-        ControlNode::Master(_) => true,
-        ControlNode::Worker(worker) => {
-            worker.handle.status().connected && worker.integrity.report().checks > 0
-        }
-    }
+    crate::readiness::is_synchronized(node)
 }
 
 /// Says `READY=1` once the running role serves, then keeps the watchdog fed if the unit asks

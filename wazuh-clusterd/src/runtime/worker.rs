@@ -14,7 +14,7 @@ use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
 use crate::config::ClusterConfig;
 use crate::control::{ControlContext, ControlNode, WorkerView};
-use crate::net::{ClusterTls, ReplayProtection, TcpConnector};
+use crate::net::{ClusterTls, PeerObserver, ReplayProtection, TcpConnector};
 use crate::storage::SqliteStorage;
 
 /// Starts the worker over the synchronized files of `home`; `storage` keeps its agent-info.
@@ -24,6 +24,7 @@ pub(super) fn start(
     clock: SystemClock,
     storage: SqliteStorage,
     fernet: Fernet,
+    peers: &PeerObserver,
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let tag = format!("Worker {}", config.node_name);
@@ -40,7 +41,8 @@ pub(super) fn start(
         .expect("the configuration lists another node than this one");
     let mut connector = TcpConnector::new(host, port, fernet, clock, tag)
         .with_replay(ReplayProtection::from_config(config))
-        .with_tls(ClusterTls::from_config(config, home)?);
+        .with_tls(ClusterTls::from_config(config, home)?)
+        .observed_by(peers.clone());
     if config.failover {
         for (host, port) in candidates {
             connector = connector.also(host, port);

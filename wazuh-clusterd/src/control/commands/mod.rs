@@ -2,6 +2,7 @@
 //! module with a `register` function called from there.
 
 pub mod agents;
+pub mod clock_skew;
 mod echo;
 pub mod files;
 mod forward;

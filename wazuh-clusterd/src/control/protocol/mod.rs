@@ -1,4 +1,4 @@
-//! The replies of the control commands `get_health` and `get_files` as typed JSON, shared by the
+//! The replies of the control commands `get_health`, `get_files` and `get_skew` as typed JSON, shared by the
 //! daemon (which builds and serializes them) and `cluster_control` (which reads them back into
 //! the same types). The agent commands have theirs in
 //! [`agents::protocol`](super::commands::agents::protocol); `get_nodes`, answered by the core,
@@ -8,6 +8,7 @@
 //! |--------------|---------------------------------------------------------|------------|
 //! | `get_health` | `null` (every node), `{}` (the workers) or `["name"..]` | [`HealthReply`](health::HealthReply): `{"n_connected_nodes": n, "nodes": {name: {"info": {..}, "status": {..}?}}}` |
 //! | `get_nodes`  | [`GetNodesArgs`](wazuh_cluster_core::master::GetNodesArgs) (`{"filter_node": [..]?, ..}`) | [`NodesReply`](wazuh_cluster_core::master::NodesReply): `{"items": [{"name", "type", "version", "ip"}..], "totalItems": n}` |
+//! | `get_skew`   | none (local only)                                       | [`SkewReply`](skew::SkewReply): `{"threshold_seconds": 5.0, "peers": {name: {"offset_seconds", "samples", "last_sample"}}}` |
 //! | `get_files`  | `{"node": [..]?, "file": [..]?}` ([`FilesFilter`](files::FilesFilter)) | [`FilesReply`](files::FilesReply): `{"items": [{"node", "file", "state", "last_change"}..], "totalItems": n}` |
 //!
 //! Field names are Wazuh's (`wazuh4-protocol.md` section 8). Dates are strings,
@@ -17,6 +18,7 @@
 
 pub mod files;
 pub mod health;
+pub mod skew;
 
 use serde::Serialize;
 use wazuh_cluster_core::session::{HandlerResult, Reply};

@@ -4,6 +4,7 @@ mod agents;
 mod files;
 mod health;
 mod nodes;
+mod skew;
 mod table;
 mod watch;
 
@@ -11,5 +12,6 @@ pub use agents::agents_table;
 pub use files::files_table;
 pub use health::{health_more, health_summary};
 pub use nodes::nodes_table;
+pub use skew::skew_section;
 pub use table::table;
 pub use watch::watch_screen;

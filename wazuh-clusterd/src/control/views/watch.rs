@@ -1,11 +1,13 @@
 //! `cluster_control --watch`: one compact screen of the whole cluster, refreshed: every node
 //! with its role, address, active agents (the load balance) and, for workers, when their last
-//! keepalive, integrity sync and agent-info sync ended, as seconds ago.
+//! keepalive, integrity sync and agent-info sync ended, as seconds ago, and the clock offset
+//! this node measured (`get_skew`: the master measures every worker, a worker its master).
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::table::table;
 use crate::control::protocol::health::{HealthReply, NEVER};
+use crate::control::protocol::skew::SkewReply;
 
 /// Wazuh's date format in health replies.
 const DATE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.fZ";
@@ -21,8 +23,28 @@ fn ago(date: &str, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The screen for `reply` of cluster `name` at `now`.
-pub fn watch_screen(name: &str, reply: &HealthReply, now: DateTime<Utc>) -> String {
+/// The offset this node measured of `node` (a worker knows only its master's), from a
+/// `get_skew` reply.
+fn clock(skew: Option<&SkewReply>, node: &str, node_type: &str) -> String {
+    let peers = skew.map(|s| &s.peers);
+    let mine = peers.and_then(|p| p.get(node));
+    let master = peers
+        .and_then(|p| p.get("master"))
+        .filter(|_| node_type == "master");
+    match mine.or(master) {
+        Some(peer) => format!("{:+.1}s", peer.offset_seconds),
+        None => "-".to_owned(),
+    }
+}
+
+/// The screen for `reply` of cluster `name` at `now`, with the clock offsets of the
+/// `get_skew` reply `skew`.
+pub fn watch_screen(
+    name: &str,
+    reply: &HealthReply,
+    now: DateTime<Utc>,
+    skew: Option<&SkewReply>,
+) -> String {
     let total: usize = reply.nodes.values().map(|n| n.info.n_active_agents).sum();
     let rows: Vec<Vec<String>> = reply
         .nodes
@@ -50,6 +72,7 @@ pub fn watch_screen(name: &str, reply: &HealthReply, now: DateTime<Utc>) -> Stri
                 keepalive,
                 integrity,
                 agent_info,
+                clock(skew, &info.name, &info.node_type),
             ]
         })
         .collect();
@@ -65,7 +88,8 @@ pub fn watch_screen(name: &str, reply: &HealthReply, now: DateTime<Utc>) -> Stri
                 "agents",
                 "keepalive",
                 "integrity sync",
-                "agent-info"
+                "agent-info",
+                "clock"
             ],
             &rows
         )
@@ -103,7 +127,12 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2024-10-01T12:00:10Z")
             .unwrap()
             .with_timezone(&Utc);
-        let screen = watch_screen("wazuh", &reply, now);
+        let peer = |offset| serde_json::json!({"offset_seconds": offset, "samples": 1, "last_sample": "n/a"});
+        let skew: SkewReply = serde_json::from_value(
+            serde_json::json!({"threshold_seconds": 5.0, "peers": {"w1": peer(-30.24)}}),
+        )
+        .unwrap();
+        let screen = watch_screen("wazuh", &reply, now, Some(&skew));
         assert!(screen.starts_with(
             "Cluster wazuh at 2024-10-01 12:00:10 UTC: 1 connected workers, 4 active agents"
         ));
@@ -118,6 +147,17 @@ mod tests {
             lines[2].contains("1.5s ago") && lines[2].contains("10.0s ago"),
             "{screen}"
         );
-        assert!(lines[2].trim_end().ends_with("n/a"), "{screen}");
+        assert!(
+            lines[2].trim_end().ends_with("n/a         -30.2s"),
+            "{screen}"
+        );
+        assert!(lines[1].trim_end().ends_with(" -"), "{screen}");
+        let on_worker: SkewReply = serde_json::from_value(
+            serde_json::json!({"threshold_seconds": 5.0, "peers": {"master": peer(0.4)}}),
+        )
+        .unwrap();
+        let screen = watch_screen("wazuh", &reply, now, Some(&on_worker));
+        let master_row = screen.lines().nth(3).unwrap();
+        assert!(master_row.trim_end().ends_with("+0.4s"), "{screen}");
     }
 }
