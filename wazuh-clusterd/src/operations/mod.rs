@@ -19,7 +19,19 @@ use crate::control::ControlContext;
 use crate::http::{Endpoints, HttpServer, Response};
 use crate::metrics::Exporter;
 use crate::metrics::scrape::NodeView;
-use crate::runtime::NodeError;
+
+/// The endpoint could not listen on `<metrics><listen>`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot serve the metrics on {addr} (<metrics><listen>): {source}; is the port taken, or the \
+     address not this machine's?"
+)]
+pub struct MetricsListenError {
+    /// The address from `<metrics><listen>`.
+    pub addr: std::net::SocketAddr,
+    /// What the operating system said.
+    pub source: std::io::Error,
+}
 
 /// The operations side of a running node.
 pub struct Operations {
@@ -33,7 +45,7 @@ impl Operations {
     pub async fn prepare(
         config: &ClusterConfig,
         control: watch::Receiver<ControlContext>,
-    ) -> Result<Self, NodeError> {
+    ) -> Result<Self, MetricsListenError> {
         let view = NodeView {
             control,
             name: config.node_name.clone(),
@@ -45,7 +57,7 @@ impl Operations {
         };
         let server = HttpServer::bind(addr)
             .await
-            .map_err(|source| NodeError::MetricsListen { addr, source })?;
+            .map_err(|source| MetricsListenError { addr, source })?;
         let (exporter, installed) = Exporter::install();
         if let Err(error) = installed {
             tracing::warn!(

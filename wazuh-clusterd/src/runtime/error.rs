@@ -61,16 +61,8 @@ pub enum NodeError {
         source: std::io::Error,
     },
     /// The metrics and health endpoint could not listen on `<metrics><listen>`.
-    #[error(
-        "cannot serve the metrics on {addr} (<metrics><listen>): {source}; is the port taken, or \
-         the address not this machine's?"
-    )]
-    MetricsListen {
-        /// The address from `<metrics><listen>`.
-        addr: SocketAddr,
-        /// What the operating system said.
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    MetricsListen(#[from] crate::operations::MetricsListenError),
     /// The control socket could not be created.
     #[error(
         "cannot create the control socket {path}: {source}; check that this user owns the folder"
