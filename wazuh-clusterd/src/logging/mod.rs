@@ -6,7 +6,7 @@
 //! level; other crates (sqlx, tokio...) only from WARNING up.
 //!
 //! The file is a [`ReopenableLog`]: SIGHUP reopens it ([`reopen`], for logrotate's rename) and
-//! `<log_rotation>daily</log_rotation>` rotates it as Wazuh does ([`set_rotation`], [`rotate`]).
+//! `<log_rotation>daily</log_rotation>` rotates it as Wazuh does ([`set_rotation`], [`DailyRotation`]).
 
 mod format;
 mod reopen;
