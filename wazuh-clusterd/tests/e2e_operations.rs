@@ -301,6 +301,20 @@ fn health_metrics_and_systemd_follow_a_workers_sync() {
         Some(1.0)
     );
     assert_eq!(sample(&scrape, "wazuh_cluster_synchronized"), Some(1.0));
+    assert_eq!(
+        sample(
+            &scrape,
+            "wazuh_cluster_memory_budget_bytes{budget=\"divided_messages\",kind=\"limit\"}"
+        ),
+        Some(512.0 * 1024.0 * 1024.0)
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            "wazuh_cluster_memory_budget_bytes{budget=\"divided_messages\",kind=\"used\"}"
+        ),
+        Some(0.0)
+    );
     assert!(
         scrape.ends_with("# EOF\n"),
         "not OpenMetrics text:\n{scrape}"

@@ -11,7 +11,8 @@
 //! The process-wide recorder is set once, at start ([`Exporter::install`]); tests of the
 //! recorder use `metrics::with_local_recorder` instead, so they never race each other.
 //!
-//! No memory budget is tracked by the core yet, so none is exported.
+//! Memory budgets: the master's node-wide budget of incomplete divided messages (used and
+//! limit); the per-connection limits are fixed sizes and not exported.
 
 pub mod names;
 mod recorder;
@@ -61,6 +62,7 @@ impl Exporter {
             connected_workers: gauge(names::CONNECTED_WORKERS),
             master_connected: gauge(names::MASTER_CONNECTED),
             agents: gauge(names::AGENTS),
+            memory_budget: gauge(names::MEMORY_BUDGET_BYTES),
         };
         (Self { registry, gauges }, recorder)
     }

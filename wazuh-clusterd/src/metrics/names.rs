@@ -19,6 +19,9 @@ pub const MASTER_CONNECTED: &str = "wazuh_cluster_master_connected";
 /// Gauge: agents by `node` they report to and `status`.
 pub const AGENTS: &str = "wazuh_cluster_agents";
 
+/// Gauge: bytes of a node-wide memory budget, labels `budget` and `kind` (`used`, `limit`).
+pub const MEMORY_BUDGET_BYTES: &str = "wazuh_cluster_memory_budget_bytes";
+
 /// What kind of metric a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -58,7 +61,7 @@ const fn spec(
 }
 
 /// Every metric, reported through the facade or set at scrape time.
-pub const CATALOG: [MetricSpec; 13] = [
+pub const CATALOG: [MetricSpec; 14] = [
     spec(
         core::TASK_DURATION_SECONDS,
         MetricKind::Histogram,
@@ -130,6 +133,12 @@ pub const CATALOG: [MetricSpec; 13] = [
         MetricKind::Gauge,
         "",
         "1 when this worker is connected to its master (0 on the master)",
+    ),
+    spec(
+        MEMORY_BUDGET_BYTES,
+        MetricKind::Gauge,
+        "budget, kind",
+        "Node-wide memory budgets: bytes used and the limit (divided_messages: incomplete divided messages over every connection of a master)",
     ),
     spec(
         AGENTS,

@@ -19,6 +19,8 @@ pub struct NodeView {
     pub cluster: String,
     /// The Wazuh version it announces.
     pub version: String,
+    /// What the connections report to, with the memory budgets they share.
+    pub peers: crate::net::PeerObserver,
 }
 
 impl NodeView {
@@ -43,6 +45,7 @@ pub(super) struct ScrapeGauges {
     pub connected_workers: GaugeFamily,
     pub master_connected: GaugeFamily,
     pub agents: GaugeFamily,
+    pub memory_budget: GaugeFamily,
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -89,6 +92,13 @@ impl ScrapeGauges {
         self.master_connected
             .get_or_create(&Labels::new())
             .set(flag(master));
+        for (budget, figures) in view.peers.budgets() {
+            for (kind, bytes) in [("used", figures.used()), ("limit", figures.cap())] {
+                self.memory_budget
+                    .get_or_create(&labels(&[("budget", budget), ("kind", kind)]))
+                    .set(bytes as f64);
+            }
+        }
         match control.agent_store.infos().await {
             Ok(infos) => {
                 let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();

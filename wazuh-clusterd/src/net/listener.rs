@@ -66,6 +66,7 @@ impl TcpClusterListener {
 
     /// Reports every connection's traffic, refusals and peer clock to `observer`.
     pub fn observed_by(mut self, observer: PeerObserver) -> Self {
+        observer.track_budget("divided_messages", self.budget.clone());
         self.observer = observer;
         self
     }

@@ -6,13 +6,14 @@
 //! until then); on a worker, `master`.
 
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite};
 use wazuh_cluster_core::Clock as _;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::{CodecError, Message};
+use wazuh_cluster_proto::{CodecError, Message, NodeBudget};
 
 use super::timers::TimedFramed;
 use crate::clock::SystemClock;
@@ -23,16 +24,36 @@ pub const TRANSPORT_BYTES_TOTAL: &str = "wazuh_cluster_transport_bytes_total";
 /// Counter of messages per peer and direction.
 pub const TRANSPORT_MESSAGES_TOTAL: &str = "wazuh_cluster_transport_messages_total";
 
-/// What a node's connections report to; cheap to clone.
+/// What a node's connections report to, and the memory budgets they share; cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct PeerObserver {
     skew: Option<SkewBook>,
+    budgets: Arc<Mutex<Vec<(&'static str, NodeBudget)>>>,
 }
 
 impl PeerObserver {
     /// Connections feed `skew` with their peers' clock offsets.
     pub fn with_skew(skew: SkewBook) -> Self {
-        Self { skew: Some(skew) }
+        Self {
+            skew: Some(skew),
+            budgets: Arc::default(),
+        }
+    }
+
+    /// Shows `budget` under `name` among the node's memory budgets, in place of an earlier
+    /// one of that name (the listener gives its divided-message budget when it is observed).
+    pub fn track_budget(&self, name: &'static str, budget: NodeBudget) {
+        let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        budgets.retain(|(known, _)| *known != name);
+        budgets.push((name, budget));
+    }
+
+    /// The memory budgets given with [`PeerObserver::track_budget`].
+    pub fn budgets(&self) -> Vec<(&'static str, NodeBudget)> {
+        self.budgets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The book the connections feed (an empty one, never fed, when none was given).

@@ -19,6 +19,7 @@ use crate::control::ControlContext;
 use crate::http::{Endpoints, HttpServer, Response};
 use crate::metrics::Exporter;
 use crate::metrics::scrape::NodeView;
+use crate::net::PeerObserver;
 
 /// The endpoint could not listen on `<metrics><listen>`.
 #[derive(Debug, thiserror::Error)]
@@ -41,13 +42,15 @@ pub struct Operations {
 
 impl Operations {
     /// Prepares the endpoint of the node `config` describes, looking at the running role in
-    /// `control`.
+    /// `control` and at the memory budgets of its connections in `peers`.
     pub async fn prepare(
         config: &ClusterConfig,
         control: watch::Receiver<ControlContext>,
+        peers: PeerObserver,
     ) -> Result<Self, MetricsListenError> {
         let view = NodeView {
             control,
+            peers,
             name: config.node_name.clone(),
             cluster: config.name.clone(),
             version: config.version.clone(),

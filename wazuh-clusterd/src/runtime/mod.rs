@@ -95,7 +95,7 @@ async fn serve(
         path: socket,
         source,
     })?;
-    let operations = Operations::prepare(config, control_rx.clone()).await?;
+    let operations = Operations::prepare(config, control_rx.clone(), roles.peers.clone()).await?;
     let announce = systemd::announce(control_rx.clone());
     let mut router = control::commands::router();
     control::commands::clock_skew::register(&mut router, roles.peers.skew())
