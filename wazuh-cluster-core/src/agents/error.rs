@@ -27,6 +27,8 @@ pub mod codes {
     pub const NOT_IN_CLIENT_KEYS: u32 = 1760;
     /// A worker could not reach its master (Wazuh 3023, worker not connected).
     pub const MASTER_UNREACHABLE: u32 = 3023;
+    /// With failover: a change was not committed by a quorum of master-eligible nodes.
+    pub const NOT_COMMITTED: u32 = 3071;
     /// Anything unexpected: storage, files, protocol (Wazuh 1000).
     pub const INTERNAL: u32 = 1000;
 }
@@ -137,6 +139,15 @@ pub enum AgentError {
         /// Why.
         reason: String,
     },
+    /// With failover: a registry change was not committed by a quorum of master-eligible
+    /// nodes (this node lost leadership, or no quorum answered in time).
+    #[error("{what} was not committed: {reason}")]
+    NotCommitted {
+        /// The change.
+        what: String,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The master refused or failed a forwarded request; its code and message.
     #[error("the master answered error {code}: {message}")]
     Master {
@@ -186,6 +197,7 @@ impl AgentError {
             NotInGroup { .. } => codes::NOT_IN_GROUP,
             NotInClientKeys { .. } => codes::NOT_IN_CLIENT_KEYS,
             MasterUnreachable { .. } => codes::MASTER_UNREACHABLE,
+            NotCommitted { .. } => codes::NOT_COMMITTED,
             Master { code, .. } => *code,
             Storage(_) | Files { .. } | Protocol { .. } => codes::INTERNAL,
         }

@@ -25,7 +25,7 @@ use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
 use super::error::AgentError;
-use super::registry::AgentRegistry;
+use super::registry_backend::RegistryBackend;
 use super::strings::{StringInbox, send_string};
 use crate::session::{Handler, HandlerResult, Reply, Request, SessionHandle};
 use crate::transfer::TaskSpawner;
@@ -98,7 +98,10 @@ struct Answer {
 }
 
 /// Runs `request` on the master's registry; the answer's `data`.
-pub async fn execute(registry: &AgentRegistry, request: AgentRequest) -> Result<Value, AgentError> {
+pub async fn execute(
+    registry: &dyn RegistryBackend,
+    request: AgentRequest,
+) -> Result<Value, AgentError> {
     Ok(match request {
         AgentRequest::Add { name, ip, groups } => {
             let r = registry.register(&name, &ip, &groups).await?;
@@ -175,7 +178,7 @@ fn split_lc_id(payload: &[u8]) -> Result<(u32, &[u8]), WazuhException> {
 /// The master's `sendsync` handler: queues the request, answers later with `sendsyn_res`.
 pub struct SendSyncHandler {
     /// The registry that executes requests.
-    pub registry: Arc<AgentRegistry>,
+    pub registry: Arc<dyn RegistryBackend>,
     /// Runs the request beside the master (it ends with the master).
     pub spawner: TaskSpawner,
     /// Requests executing or answering at once, node-wide ([`MAX_SENDSYNC_IN_FLIGHT`]); a
@@ -203,7 +206,7 @@ impl<Ctx: Send + Sync + 'static> Handler<Ctx> for SendSyncHandler {
         self.spawner.spawn(async move {
             let _permit = permit;
             let answer = if envelope.daemon_name == AUTHD {
-                encode_answer(execute(&registry, envelope.message).await)
+                encode_answer(execute(registry.as_ref(), envelope.message).await)
             } else {
                 encode_answer(Err(AgentError::Protocol {
                     what: "sendsync daemon",

@@ -25,6 +25,7 @@ use super::forward::{MAX_SENDSYNC_IN_FLIGHT, SendSyncHandler};
 use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::{AgentRegistry, unix_secs};
+use super::registry_backend::RegistryBackend;
 use super::status::row_for_event;
 use super::store::AgentStore;
 use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
@@ -40,6 +41,7 @@ use futures_util::future::BoxFuture;
 struct Inner {
     node_name: String,
     registry: Arc<AgentRegistry>,
+    backend: Arc<dyn RegistryBackend>,
     store: Arc<dyn AgentStore>,
     keys: KeysReader,
     clock: Arc<dyn Clock>,
@@ -75,17 +77,33 @@ impl MasterAgents {
         config: AgentsConfig,
         seed: Option<u64>,
     ) -> Arc<Self> {
+        Self::with_backend(ctx, store, files, config, seed, |registry| registry)
+    }
+
+    /// As [`new`](Self::new), with the registry operations executed by the backend `backend`
+    /// makes from the local registry (the replicated registry with failover: it commits each
+    /// change through Raft, then has the local registry adopt it).
+    pub fn with_backend(
+        ctx: ModuleContext<MasterRole>,
+        store: Arc<dyn AgentStore>,
+        files: Arc<dyn FileSource>,
+        config: AgentsConfig,
+        seed: Option<u64>,
+        backend: impl FnOnce(Arc<AgentRegistry>) -> Arc<dyn RegistryBackend>,
+    ) -> Arc<Self> {
         let registry = Arc::new(AgentRegistry::new(
             store.clone(),
             files.clone(),
             ctx.clock.clone(),
             seed,
         ));
+        let backend = backend(registry.clone());
         let (tasks, spawner) = PendingTasks::new();
         Arc::new(Self {
             inner: Arc::new(Inner {
                 node_name: ctx.node_name,
                 registry,
+                backend,
                 store,
                 keys: KeysReader::new(files),
                 clock: ctx.clock,
@@ -140,7 +158,7 @@ impl Module<MasterRole> for MasterAgents {
             .route(
                 names::SENDSYNC,
                 SendSyncHandler {
-                    registry: inner.registry.clone(),
+                    registry: inner.backend.clone(),
                     spawner: inner.spawner.clone(),
                     in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_SENDSYNC_IN_FLIGHT)),
                 },
@@ -253,31 +271,31 @@ impl AgentApi for MasterAgents {
         ip: &str,
         groups: &[String],
     ) -> Result<Registration, AgentError> {
-        self.inner.registry.register(name, ip, groups).await
+        self.inner.backend.register(name, ip, groups).await
     }
 
     async fn delete(&self, id: AgentId) -> Result<(), AgentError> {
-        self.inner.registry.delete(id).await
+        self.inner.backend.delete(id).await
     }
 
     async fn create_group(&self, group: &str) -> Result<(), AgentError> {
-        self.inner.registry.create_group(group).await
+        self.inner.backend.create_group(group).await
     }
 
     async fn assign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
-        self.inner.registry.assign_group(id, group).await
+        self.inner.backend.assign_group(id, group).await
     }
 
     async fn unassign_group(&self, id: AgentId, group: &str) -> Result<(), AgentError> {
-        self.inner.registry.unassign_group(id, group).await
+        self.inner.backend.unassign_group(id, group).await
     }
 
     async fn list_agents(&self) -> Result<Vec<AgentSummary>, AgentError> {
-        self.inner.registry.list_agents().await
+        self.inner.backend.list_agents().await
     }
 
     async fn list_groups(&self) -> Result<Vec<String>, AgentError> {
-        self.inner.registry.list_groups().await
+        self.inner.backend.list_groups().await
     }
 
     async fn report(&self, id: AgentId, event: AgentEvent) -> Result<(), AgentError> {

@@ -35,6 +35,7 @@ pub mod master_node;
 pub mod memory_store;
 pub mod model;
 pub mod registry;
+pub mod registry_backend;
 pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
@@ -51,6 +52,7 @@ pub use master_node::MasterAgents;
 pub use memory_store::MemoryAgentStore;
 pub use model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
 pub use registry::AgentRegistry;
+pub use registry_backend::RegistryBackend;
 pub use store::{AgentStore, InfoIngested};
 pub use sync_stats::{SyncRun, WorkerAgentSync};
 pub use worker_node::WorkerAgents;

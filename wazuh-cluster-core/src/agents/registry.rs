@@ -316,6 +316,89 @@ impl AgentRegistry {
         Ok(())
     }
 
+    /// Adopts a registration decided and committed elsewhere (the replicated registry): stores
+    /// `record` as it is (replacing an agent with the same id), creates its groups' folders if
+    /// missing and rewrites the files. No rule is checked: the committed log already did.
+    pub async fn adopt_agent(&self, record: &AgentRecord) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        for group in &record.groups {
+            self.ensure_group(group).await?;
+        }
+        self.store.remove_agent(record.id).await?;
+        self.store.insert_agent(record).await?;
+        self.write_files().await?;
+        self.mark_changed(record.id);
+        tracing::info!(
+            tag = "Master",
+            subtag = "Agents",
+            "Agent {} ({}) registered.",
+            record.id,
+            record.name
+        );
+        Ok(())
+    }
+
+    /// Adopts a committed deletion of agent `id` (nothing to do when it is not stored).
+    pub async fn adopt_deletion(&self, id: AgentId) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        if self.store.remove_agent(id).await? {
+            self.write_files().await?;
+            tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} deleted.");
+        }
+        Ok(())
+    }
+
+    /// Adopts a committed change of agent `id`'s groups.
+    pub async fn adopt_groups(&self, id: AgentId, groups: &[String]) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        for group in groups {
+            self.ensure_group(group).await?;
+        }
+        self.store.set_agent_groups(id, groups).await?;
+        self.write_files().await?;
+        self.mark_changed(id);
+        Ok(())
+    }
+
+    /// Adopts a committed group creation: its folder and `agent.conf` when missing.
+    pub async fn adopt_group(&self, group: &str) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        self.ensure_group(group).await?;
+        Ok(())
+    }
+
+    /// Makes the store and the files hold exactly `agents` and at least `groups` (a node that
+    /// becomes master adopts the committed registry whole). Agents the store holds that are
+    /// not in `agents` are removed; changed ones replaced.
+    pub async fn adopt_all(
+        &self,
+        agents: &[AgentRecord],
+        groups: &BTreeSet<String>,
+    ) -> Result<(), AgentError> {
+        let _guard = self.lock.lock().await;
+        for group in groups {
+            self.ensure_group(group).await?;
+        }
+        let stored: BTreeMap<AgentId, AgentRecord> = self
+            .store
+            .agents()
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let wanted: BTreeSet<AgentId> = agents.iter().map(|a| a.id).collect();
+        for id in stored.keys().filter(|id| !wanted.contains(id)) {
+            self.store.remove_agent(*id).await?;
+        }
+        for record in agents {
+            if stored.get(&record.id) != Some(record) {
+                self.store.remove_agent(record.id).await?;
+                self.store.insert_agent(record).await?;
+            }
+        }
+        self.write_files().await
+    }
+
     /// Every agent, ascending by id.
     pub async fn list_agents(&self) -> Result<Vec<AgentSummary>, AgentError> {
         Ok(self

@@ -29,6 +29,7 @@
 //! proposer) and answers the [`CommandResponse`]; a `ForwardToLeader` or timeout becomes a
 //! clear "no master" error. Every node reads the applied registry to render `client.keys`.
 
+mod agent_backend;
 mod command;
 mod machine;
 mod manifest;
@@ -43,6 +44,7 @@ mod session_routes;
 mod snapshot_rpc;
 mod type_config;
 
+pub use agent_backend::{COMMIT_TIMEOUT, ReplicatedRegistry};
 pub use command::{Applied, CommandResponse, RegistryCommand};
 pub use machine::{MachineState, PendingAnswers, RegistrySnapshot, apply_batch};
 pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};

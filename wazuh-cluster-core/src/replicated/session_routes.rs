@@ -1,9 +1,11 @@
 //! The receiving side of Raft over sessions: handlers for the `raft_*` commands that hand each
 //! request to the local `Raft` and reply `ok` with its answer.
 //!
-//! The supervisor installs them, with [`install_raft_routes`], in the router of every session a
-//! master-eligible node accepts or opens (as master and as worker), so that any member can
-//! reach any other over whichever connection exists.
+//! The daemon installs them, with [`install_raft_routes`], in the router of the listener every
+//! master-eligible node keeps on its cluster port (as master, and as standby beside the
+//! redirections). They are open routes ([`Router::route_open`]): a member sends them on a
+//! connection of their own without `hello` (a Raft RPC names its target member and carries the
+//! sender's vote; Fernet authenticates it as it does `hello`), and no role's gate refuses them.
 
 use async_trait::async_trait;
 use openraft::error::Fatal;
@@ -55,7 +57,7 @@ where
         (RAFT_SNAPSHOT, Rpc::Snapshot),
         (RAFT_TRANSFER, Rpc::Transfer),
     ] {
-        router.route(
+        router.route_open(
             command,
             RaftHandler {
                 raft: raft.clone(),

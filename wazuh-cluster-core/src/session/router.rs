@@ -4,7 +4,7 @@
 //! registration forwarding) is a module that adds its handlers with [`Router::route`]; nothing
 //! edits a central `match`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -59,6 +59,7 @@ pub trait Gate<Ctx>: Send + Sync + 'static {
 /// The table from command to handler of one role, and its admission rule.
 pub struct Router<Ctx> {
     routes: BTreeMap<Command, Arc<dyn Handler<Ctx>>>,
+    open: BTreeSet<Command>,
     gate: Option<Box<dyn Gate<Ctx>>>,
 }
 
@@ -66,6 +67,7 @@ impl<Ctx> Default for Router<Ctx> {
     fn default() -> Self {
         Self {
             routes: BTreeMap::new(),
+            open: BTreeSet::new(),
             gate: None,
         }
     }
@@ -96,6 +98,20 @@ impl<Ctx: Send + Sync + 'static> Router<Ctx> {
         Ok(self)
     }
 
+    /// Routes `command` to `handler` and admits it whatever the gate says: for a protocol that
+    /// authenticates each request by itself and needs no session identity (the Raft RPCs between
+    /// master-eligible nodes, which name their target member and are sent without `hello`).
+    /// Refuses a command that already has a handler.
+    pub fn route_open(
+        &mut self,
+        command: Command,
+        handler: impl Handler<Ctx>,
+    ) -> Result<&mut Self, DuplicateRoute> {
+        self.route(command, handler)?;
+        self.open.insert(command);
+        Ok(self)
+    }
+
     /// Sets the admission rule checked before every inbound request (none: everything is
     /// admitted).
     pub fn gate(&mut self, gate: impl Gate<Ctx>) -> &mut Self {
@@ -105,6 +121,9 @@ impl<Ctx: Send + Sync + 'static> Router<Ctx> {
 
     /// Whether `command` may run now on the connection of `ctx` (see [`Gate`]).
     pub fn admit(&self, ctx: &Ctx, command: &Command) -> Result<(), Box<WazuhException>> {
+        if self.open.contains(command) {
+            return Ok(());
+        }
         self.gate
             .as_ref()
             .map_or(Ok(()), |gate| gate.admit(ctx, command))
@@ -113,5 +132,48 @@ impl<Ctx: Send + Sync + 'static> Router<Ctx> {
     /// The handler of `command`, if any.
     pub fn handler(&self, command: &Command) -> Option<Arc<dyn Handler<Ctx>>> {
         self.routes.get(command).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Nothing;
+
+    #[async_trait]
+    impl Handler<()> for Nothing {
+        async fn handle(&self, _: &(), _: Request) -> HandlerResult {
+            Ok(None)
+        }
+    }
+
+    struct RefuseAll;
+
+    impl Gate<()> for RefuseAll {
+        fn admit(&self, _: &(), command: &Command) -> Result<(), Box<WazuhException>> {
+            Err(Box::new(
+                WazuhException::internal(1000).with_extra_message(command.to_string()),
+            ))
+        }
+    }
+
+    #[test]
+    fn open_routes_pass_the_gate_and_others_do_not() {
+        let mut router = Router::new();
+        router.gate(RefuseAll);
+        router
+            .route(Command::from_static("closed"), Nothing)
+            .and_then(|r| r.route_open(Command::from_static("open"), Nothing))
+            .expect("distinct routes");
+        assert!(router.admit(&(), &Command::from_static("open")).is_ok());
+        assert!(router.admit(&(), &Command::from_static("closed")).is_err());
+        assert!(router.admit(&(), &Command::from_static("unknown")).is_err());
+        assert!(
+            router
+                .route_open(Command::from_static("closed"), Nothing)
+                .is_err(),
+            "an open route cannot take a routed command"
+        );
     }
 }
