@@ -18,7 +18,7 @@ use wazuh_cluster_core::agents::{AgentIp, AgentKey};
 use wazuh_cluster_core::replicated::memory::{MemoryLogStore, MemoryStateMachine};
 use wazuh_cluster_core::replicated::runtime::seed_election_rng;
 use wazuh_cluster_core::replicated::{
-    Applied, PeerConnector, PeerError, PeerNetwork, RegistryCommand, RegistryRaft,
+    Applied, MemberDirectory, PeerConnector, PeerError, PeerNetwork, RegistryCommand, RegistryRaft,
     SessionConnector, SessionSource, install_raft_routes,
 };
 use wazuh_cluster_core::session::{Router, SessionHandle, SessionParts, session};
@@ -75,7 +75,12 @@ fn end(
 
 fn raft_router(raft: &Node, id: u64) -> Router<()> {
     let mut router = Router::new();
-    install_raft_routes(&mut router, raft.clone(), id).expect("raft routes");
+    install_raft_routes(
+        &mut router,
+        raft.clone(),
+        &MemberDirectory::new(id, format!("master-{id}")),
+    )
+    .expect("raft routes");
     router
 }
 
@@ -113,7 +118,10 @@ async fn three_nodes_replicate_over_sessions_and_survive_the_leader() {
         let raft = Node::new(
             id,
             config.clone(),
-            PeerNetwork::new(Arc::new(SessionConnector::new(sessions.clone()))),
+            PeerNetwork::new(Arc::new(SessionConnector::new(
+                sessions.clone(),
+                MemberDirectory::new(id, format!("master-{id}")),
+            ))),
             MemoryLogStore::new(),
             machine.clone(),
         )
@@ -212,7 +220,8 @@ async fn a_node_that_does_not_know_raft_is_not_a_raft_peer() {
     let _python = end(b, Router::new(), &clock, 1);
     let sessions = Arc::new(Sessions::default());
     sessions.0.lock().expect("lock").insert(4, to_python);
-    let peer = SessionConnector::new(sessions).connect(4, &BasicNode::new(addr(4).to_string()));
+    let peer = SessionConnector::new(sessions, MemberDirectory::new(1, "master-1"))
+        .connect(4, &BasicNode::new(addr(4).to_string()));
     let request = VoteRequest::new(Vote::new(1, 1), None);
     match peer.vote(request.clone()).await {
         Err(PeerError::NotRaftPeer { reason }) => {
@@ -221,8 +230,11 @@ async fn a_node_that_does_not_know_raft_is_not_a_raft_peer() {
         other => panic!("expected NotRaftPeer, got {other:?}"),
     }
     // No session at all: unreachable, and openraft backs off.
-    let nobody = SessionConnector::new(Arc::new(Sessions::default()))
-        .connect(5, &BasicNode::new(addr(5).to_string()));
+    let nobody = SessionConnector::new(
+        Arc::new(Sessions::default()),
+        MemberDirectory::new(1, "master-1"),
+    )
+    .connect(5, &BasicNode::new(addr(5).to_string()));
     assert!(matches!(
         nobody.vote(request).await,
         Err(PeerError::Unreachable { .. })
@@ -235,9 +247,10 @@ async fn a_request_meant_for_another_member_is_refused() {
     let node2 = Node::new(
         2,
         Arc::new(Config::default().validate().expect("config")),
-        PeerNetwork::new(Arc::new(SessionConnector::new(Arc::new(
-            Sessions::default(),
-        )))),
+        PeerNetwork::new(Arc::new(SessionConnector::new(
+            Arc::new(Sessions::default()),
+            MemberDirectory::new(2, "master-2"),
+        ))),
         MemoryLogStore::new(),
         MemoryStateMachine::new(),
     )
@@ -249,7 +262,8 @@ async fn a_request_meant_for_another_member_is_refused() {
     // `<nodes>` wrongly gives node 3's address to node 2's daemon.
     let sessions = Arc::new(Sessions::default());
     sessions.0.lock().expect("lock").insert(3, to_node2);
-    let peer = SessionConnector::new(sessions).connect(3, &BasicNode::new(addr(2).to_string()));
+    let peer = SessionConnector::new(sessions, MemberDirectory::new(1, "master-1"))
+        .connect(3, &BasicNode::new(addr(2).to_string()));
     match peer.vote(VoteRequest::new(Vote::new(1, 1), None)).await {
         Err(PeerError::Unreachable { reason }) => {
             assert!(

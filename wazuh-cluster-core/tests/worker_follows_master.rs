@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::watch;
 use wazuh_cluster_core::redirect::serve_redirects;
+use wazuh_cluster_core::session::Router;
 use wazuh_cluster_core::testing::SimNet;
 use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
 use wazuh_cluster_core::{Connection, Connector, TransportError, WorkerBuilder, WorkerConfig};
@@ -50,6 +51,7 @@ async fn a_worker_sent_to_a_standby_node_follows_it_to_the_master() {
         master,
         sim.clock().clone(),
         "Standby",
+        Router::new(),
     ));
     let connector = Arc::new(Following {
         net: sim.net().clone(),

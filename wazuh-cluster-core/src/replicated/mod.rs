@@ -33,6 +33,7 @@ mod agent_backend;
 mod command;
 mod machine;
 mod manifest;
+mod members;
 #[cfg(feature = "testing")]
 pub mod memory;
 pub mod network;
@@ -48,6 +49,7 @@ pub use agent_backend::{COMMIT_TIMEOUT, ReplicatedRegistry};
 pub use command::{Applied, CommandResponse, RegistryCommand};
 pub use machine::{MachineState, PendingAnswers, RegistrySnapshot, apply_batch};
 pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};
+pub use members::MemberDirectory;
 pub use network::{PeerConnector, PeerError, PeerNetwork, RaftPeer};
 pub use refusal::CommandRefused;
 pub use registry::{Registry, RegistryData};

@@ -18,11 +18,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wazuh_cluster_proto::Command;
 use wazuh_cluster_proto::payload::raft::{
-    RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftRequest, decode_raft,
-    encode_raft, is_unknown_command,
+    RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftReply, RaftRequest,
+    decode_raft, encode_raft, is_unknown_command,
 };
 
 use super::machine::RegistrySnapshot;
+use super::members::MemberDirectory;
 use super::network::{PeerConnector, PeerError, RaftPeer};
 use super::snapshot_rpc::SnapshotRpc;
 use super::type_config::{RegistryRaftConfig as C, RegistryVote};
@@ -39,12 +40,14 @@ pub trait SessionSource: Send + Sync + 'static {
 /// The [`PeerConnector`] whose peers talk through a [`SessionSource`].
 pub struct SessionConnector<S> {
     source: Arc<S>,
+    members: MemberDirectory,
 }
 
 impl<S> SessionConnector<S> {
-    /// Peers reached through `source`'s sessions.
-    pub fn new(source: Arc<S>) -> Self {
-        SessionConnector { source }
+    /// Peers reached through `source`'s sessions, from the member `members` names as this
+    /// node (the names peers answer with are noted there).
+    pub fn new(source: Arc<S>, members: MemberDirectory) -> Self {
+        SessionConnector { source, members }
     }
 }
 
@@ -52,6 +55,7 @@ impl<S: SessionSource> PeerConnector for SessionConnector<S> {
     fn connect(&self, target: u64, node: &BasicNode) -> Arc<dyn RaftPeer> {
         Arc::new(SessionPeer {
             source: self.source.clone(),
+            members: self.members.clone(),
             target,
             node: node.clone(),
         })
@@ -60,6 +64,7 @@ impl<S: SessionSource> PeerConnector for SessionConnector<S> {
 
 struct SessionPeer<S> {
     source: Arc<S>,
+    members: MemberDirectory,
     target: u64,
     node: BasicNode,
 }
@@ -78,6 +83,8 @@ impl<S: SessionSource> SessionPeer<S> {
         };
         let request = RaftRequest {
             to: self.target,
+            from: self.members.own_id(),
+            name: self.members.own_name().to_owned(),
             rpc,
         };
         let payload = encode_raft("Raft request", &request).map_err(|e| failed(&e))?;
@@ -86,7 +93,10 @@ impl<S: SessionSource> SessionPeer<S> {
             .request(command, payload)
             .await
             .map_err(|e| self.refused(e))?;
-        decode_raft("Raft reply", &reply.payload).map_err(|e| failed(&e))
+        let reply: RaftReply<R> =
+            decode_raft("Raft reply", &reply.payload).map_err(|e| failed(&e))?;
+        self.members.note(self.target, &reply.name);
+        Ok(reply.rpc)
     }
 
     fn refused(&self, error: RequestError) -> PeerError {

@@ -14,11 +14,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wazuh_cluster_proto::payload::WazuhException;
 use wazuh_cluster_proto::payload::raft::{
-    RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftRequest, decode_raft,
-    encode_raft,
+    RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftReply, RaftRequest,
+    decode_raft, encode_raft,
 };
 
 use super::machine::RegistrySnapshot;
+use super::members::MemberDirectory;
 use super::registry::Registry;
 use super::snapshot_rpc::SnapshotRpc;
 use super::type_config::{RegistryRaft, RegistryRaftConfig as C};
@@ -36,15 +37,16 @@ enum Rpc {
 
 struct RaftHandler<SM: RaftStateMachine<C>> {
     raft: RegistryRaft<SM>,
-    id: u64,
+    members: MemberDirectory,
     rpc: Rpc,
 }
 
-/// Routes the `raft_*` commands of `router` to `raft`, node `id`.
+/// Routes the `raft_*` commands of `router` to `raft`, the member `members` names as this node
+/// (the names of the senders are noted there).
 pub fn install_raft_routes<Ctx, SM>(
     router: &mut Router<Ctx>,
     raft: RegistryRaft<SM>,
-    id: u64,
+    members: &MemberDirectory,
 ) -> Result<(), DuplicateRoute>
 where
     Ctx: Send + Sync + 'static,
@@ -61,7 +63,7 @@ where
             command,
             RaftHandler {
                 raft: raft.clone(),
-                id,
+                members: members.clone(),
                 rpc,
             },
         )?;
@@ -74,9 +76,15 @@ fn refused(error: impl std::fmt::Display) -> WazuhException {
 }
 
 #[allow(clippy::result_large_err)] // the error is what a handler answers (`HandlerResult`)
-fn answer<R: Serialize, E: std::fmt::Display>(result: Result<R, E>) -> HandlerResult {
-    let response = result.map_err(refused)?;
-    let payload = encode_raft("Raft reply", &response).map_err(refused)?;
+fn answer<R: Serialize, E: std::fmt::Display>(
+    members: &MemberDirectory,
+    result: Result<R, E>,
+) -> HandlerResult {
+    let reply = RaftReply {
+        name: members.own_name().to_owned(),
+        rpc: result.map_err(refused)?,
+    };
+    let payload = encode_raft("Raft reply", &reply).map_err(refused)?;
     Ok(Some(Reply::ok(payload)))
 }
 
@@ -86,12 +94,14 @@ impl<SM: RaftStateMachine<C, SnapshotData = Registry>> RaftHandler<SM> {
     fn body<T: DeserializeOwned>(&self, request: &Request) -> Result<T, WazuhException> {
         let envelope: RaftRequest<T> =
             decode_raft("Raft request", &request.payload).map_err(refused)?;
-        if envelope.to != self.id {
+        let id = self.members.own_id();
+        if envelope.to != id {
             return Err(refused(format!(
-                "{} for Raft node {} reached node {}; check that <nodes> lists each member's own address",
-                request.command, envelope.to, self.id
+                "{} for Raft node {} reached node {id}; check that every node lists the same <nodes> in the same order",
+                request.command, envelope.to
             )));
         }
+        self.members.note(envelope.from, &envelope.name);
         Ok(envelope.rpc)
     }
 }
@@ -103,19 +113,23 @@ where
     SM: RaftStateMachine<C, SnapshotData = Registry>,
 {
     async fn handle(&self, _: &Ctx, request: Request) -> HandlerResult {
+        let m = &self.members;
         match self.rpc {
-            Rpc::Vote => answer(self.raft.vote(self.body(&request)?).await),
-            Rpc::PreVote => answer(self.raft.pre_vote(self.body(&request)?).await),
-            Rpc::Append => answer(self.raft.append_entries(self.body(&request)?).await),
+            Rpc::Vote => answer(m, self.raft.vote(self.body(&request)?).await),
+            Rpc::PreVote => answer(m, self.raft.pre_vote(self.body(&request)?).await),
+            Rpc::Append => answer(m, self.raft.append_entries(self.body(&request)?).await),
             Rpc::Snapshot => {
                 let rpc: SnapshotRpc = self.body(&request)?;
                 let snapshot = RegistrySnapshot {
                     meta: rpc.meta,
                     snapshot: rpc.registry,
                 };
-                answer::<_, Fatal<C>>(self.raft.install_full_snapshot(rpc.vote, snapshot).await)
+                answer::<_, Fatal<C>>(m, self.raft.install_full_snapshot(rpc.vote, snapshot).await)
             }
-            Rpc::Transfer => answer(self.raft.handle_transfer_leader(self.body(&request)?).await),
+            Rpc::Transfer => answer(
+                m,
+                self.raft.handle_transfer_leader(self.body(&request)?).await,
+            ),
         }
     }
 }

@@ -44,7 +44,7 @@ pub use metadata::{
 pub use not_master::{MasterLocation, not_master};
 pub use raft::{
     RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftPayloadError,
-    RaftRequest, decode_raft, encode_raft, is_unknown_command,
+    RaftReply, RaftRequest, decode_raft, encode_raft, is_unknown_command,
 };
 pub use relpath::{RelPathError, validate_relpath};
 pub use set_data::{SetDataEnvelope, SetDataError, pack_chunks};

@@ -37,13 +37,27 @@ pub const RAFT_SNAPSHOT: Command = Command::from_static("raft_snap");
 /// Ask the peer to take over leadership.
 pub const RAFT_TRANSFER: Command = Command::from_static("raft_xfer");
 
-/// A Raft request: the node it is meant for and the RPC.
+/// A Raft request: the node it is meant for, who sends it, and the RPC.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RaftRequest<T> {
     /// The Raft node id of the intended receiver.
     pub to: u64,
+    /// The Raft node id of the sender.
+    pub from: u64,
+    /// The sender's node name (`<node_name>`), so that members know each other's names.
+    pub name: String,
     /// The RPC body.
+    pub rpc: T,
+}
+
+/// A Raft reply: who answers, and the RPC's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaftReply<T> {
+    /// The answering node's name (`<node_name>`).
+    pub name: String,
+    /// The RPC's answer.
     pub rpc: T,
 }
 
@@ -71,6 +85,18 @@ pub fn decode_raft<T: DeserializeOwned>(
     payload: &[u8],
 ) -> Result<T, RaftPayloadError> {
     serde_json::from_slice(payload).map_err(|source| RaftPayloadError { what, source })
+}
+
+/// Whether `command` is one of the Raft RPCs.
+pub fn is_raft_command(command: &Command) -> bool {
+    [
+        RAFT_VOTE,
+        RAFT_PREVOTE,
+        RAFT_APPEND,
+        RAFT_SNAPSHOT,
+        RAFT_TRANSFER,
+    ]
+    .contains(command)
 }
 
 /// Whether an `err` reply says the node does not know the command (Wazuh's plain text
@@ -106,17 +132,20 @@ mod tests {
     fn requests_decode_strictly() {
         let request = RaftRequest {
             to: 2,
+            from: 1,
+            name: "master-1".to_owned(),
             rpc: vec![1u8, 2],
         };
         let bytes = encode_raft("test", &request).expect("encodes");
-        assert_eq!(bytes, br#"{"to":2,"rpc":[1,2]}"#);
+        assert_eq!(bytes, br#"{"to":2,"from":1,"name":"master-1","rpc":[1,2]}"#);
         let back: RaftRequest<Vec<u8>> = decode_raft("test", &bytes).expect("decodes");
         assert_eq!(back, request);
         for bad in [
-            &br#"{"to":2,"rpc":[1,2]} x"#[..],
-            br#"{"to":2,"rpc":[1,2],"extra":0}"#,
-            br#"{"rpc":[1,2]}"#,
-            br#"{"to":-1,"rpc":[1,2]}"#,
+            &br#"{"to":2,"from":1,"name":"m","rpc":[1,2]} x"#[..],
+            br#"{"to":2,"from":1,"name":"m","rpc":[1,2],"extra":0}"#,
+            br#"{"from":1,"name":"m","rpc":[1,2]}"#,
+            br#"{"to":2,"name":"m","rpc":[1,2]}"#,
+            br#"{"to":-1,"from":1,"name":"m","rpc":[1,2]}"#,
         ] {
             let error =
                 decode_raft::<RaftRequest<Vec<u8>>>("raft_vote request", bad).expect_err("refused");

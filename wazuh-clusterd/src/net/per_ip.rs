@@ -12,7 +12,9 @@
 //! How the listener learns that a connection authenticated, without the core telling it: the
 //! wrapper sees every message both ways, and the master answers a successful `hello` with `ok`
 //! under the `hello`'s counter (a refused one gets `err`, and anything else before `hello` is
-//! refused and closed by the core's gate). Seeing that reply go out frees the slot.
+//! refused and closed by the core's gate). Seeing that reply go out frees the slot. With
+//! failover, an `ok` to a Raft RPC (sent without `hello` by another master-eligible node, and
+//! answered only when it names this node as its target) frees it the same way.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -26,6 +28,7 @@ use futures_util::{Sink, Stream};
 use wazuh_cluster_core::{BoxTransport, TransportError};
 use wazuh_cluster_proto::Message;
 use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::raft::is_raft_command;
 
 /// Most connections from one address that may wait for their `hello` at the same time; the
 /// oldest is closed when one more arrives.
@@ -166,7 +169,7 @@ impl Stream for PreHello {
         let item = self.inner.as_mut().poll_next(cx);
         if let Poll::Ready(Some(Ok(message))) = &item
             && self.slot.is_some()
-            && message.command == names::HELLO
+            && (message.command == names::HELLO || is_raft_command(&message.command))
         {
             self.hello = Some(message.counter);
         }
