@@ -31,6 +31,7 @@
 
 mod agent_backend;
 mod command;
+mod leadership;
 mod machine;
 mod manifest;
 mod members;
@@ -47,6 +48,7 @@ mod type_config;
 
 pub use agent_backend::{COMMIT_TIMEOUT, ReplicatedRegistry};
 pub use command::{Applied, CommandResponse, RegistryCommand};
+pub use leadership::Leadership;
 pub use machine::{MachineState, PendingAnswers, RegistrySnapshot, apply_batch};
 pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};
 pub use members::MemberDirectory;

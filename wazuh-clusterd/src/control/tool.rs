@@ -3,6 +3,7 @@
 //! Wazuh spells two flags with two letters after one dash, `-fn` and `-fs`; they are read as
 //! `--filter-node` and `--filter-agent-status` ([`normalize_args`]).
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use wazuh_cluster_proto::command::names;
 use super::client::{self, ClientError};
 use super::protocol::files::{FilesFilter, GET_FILES};
 use super::protocol::health::HealthReply;
+use super::protocol::raft::{GET_RAFT, RaftReply, TRANSFER_MASTER};
 use super::protocol::skew::{GET_SKEW, SkewReply};
 use super::views;
 use crate::cli::DEFAULT_HOME;
@@ -27,7 +29,7 @@ use crate::config::{self, Cluster, SystemAddresses};
     name = "cluster_control",
     version,
     about = "Shows the state of the Wazuh cluster this node belongs to, from any node",
-    group(ArgGroup::new("view").required(true).args(["list_nodes", "health", "list_agents", "files", "watch"]))
+    group(ArgGroup::new("view").required(true).args(["list_nodes", "health", "list_agents", "files", "watch", "transfer_master"]))
 )]
 pub struct ControlCli {
     /// Installation folder of the node to ask (its control socket is DIR/queue/cluster/c-internal.sock).
@@ -56,6 +58,10 @@ pub struct ControlCli {
     /// Only agents with these statuses (`-fs STATUS...`, with `-a`).
     #[arg(long = "filter-agent-status", value_name = "STATUS", num_args = 0..)]
     pub filter_agent_status: Option<Vec<String>>,
+    /// With failover, on the master: hand the master role over to the master-eligible node
+    /// NODE (planned maintenance); it serves as master once elected.
+    #[arg(long = "transfer-master", value_name = "NODE")]
+    pub transfer_master: Option<String>,
     /// Print the daemon's JSON reply instead of the text view.
     #[arg(long)]
     pub json: bool,
@@ -163,6 +169,13 @@ fn watch(cli: &ControlCli, runtime: &tokio::runtime::Runtime) -> ExitCode {
 
 async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     let filter = cli.filter_node.clone().filter(|names| !names.is_empty());
+    if let Some(target) = &cli.transfer_master {
+        let reply = ask(cli, TRANSFER_MASTER, json!(target)).await?;
+        return Ok(match reply {
+            Value::String(text) => text,
+            other => other.to_string(),
+        });
+    }
     if cli.list_agents {
         let statuses = cli.filter_agent_status.clone();
         return crate::tools::cluster_agents::view(&cli.home, filter, statuses, cli.json).await;
@@ -190,7 +203,14 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
             .ok()
             .and_then(|health| typed::<HealthReply>(cli, names::GET_HEALTH, health).ok());
         let nodes = typed(cli, names::GET_NODES, reply)?;
-        return Ok(views::nodes_table(&nodes, health.as_ref()));
+        let eligible: Option<BTreeSet<String>> = raft(cli)
+            .await
+            .map(|raft| raft.members.into_iter().filter_map(|m| m.name).collect());
+        return Ok(views::nodes_table(
+            &nodes,
+            health.as_ref(),
+            eligible.as_ref(),
+        ));
     }
     let reply = ask(cli, names::GET_HEALTH, json!(filter)).await?;
     if cli.json {
@@ -204,6 +224,9 @@ async fn view(cli: &ControlCli) -> Result<String, ClientError> {
     };
     if let Some(skew) = skew(cli).await {
         text.push_str(&views::skew_section(&skew));
+    }
+    if let Some(raft) = raft(cli).await {
+        text.push_str(&views::raft_section(&raft));
     }
     Ok(text.trim_end_matches('\n').to_owned())
 }
@@ -221,6 +244,12 @@ async fn ask(cli: &ControlCli, command: Command, args: Value) -> Result<Value, C
 async fn skew(cli: &ControlCli) -> Option<SkewReply> {
     let reply = ask(cli, GET_SKEW, Value::Null).await.ok()?;
     typed(cli, GET_SKEW, reply).ok()
+}
+
+/// This node's view of the master election; `None` without failover (or from an older daemon).
+async fn raft(cli: &ControlCli) -> Option<RaftReply> {
+    let reply = ask(cli, GET_RAFT, Value::Null).await.ok()?;
+    typed(cli, GET_RAFT, reply).ok()
 }
 
 /// `reply`, the JSON answer to `command`, as that command's reply type.

@@ -97,6 +97,21 @@ impl LocalCluster {
                 cert: dir.join(format!("{name}.pem")),
                 key: dir.join(format!("{name}.key")),
             }),
+            failover: None,
+        }
+    }
+
+    /// The configuration of node `name` in a failover cluster whose master-eligible nodes
+    /// listen on `ports`: master-eligible on `own` (one of them), or a worker with `None`.
+    pub fn failover_spec(&self, name: &str, ports: &[u16], own: Option<u16>) -> NodeSpec {
+        let node_type = match own {
+            Some(_) => NodeType::Master,
+            None => NodeType::Worker,
+        };
+        NodeSpec {
+            port: own.unwrap_or(ports[0]),
+            failover: Some(ports.to_vec()),
+            ..self.spec(name, node_type)
         }
     }
 

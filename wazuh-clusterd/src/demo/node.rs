@@ -25,6 +25,10 @@ pub struct NodeSpec {
     /// `<tls>` (absolute paths); a certificate missing there is made for the node's name by
     /// [`write_home`] with the CA of the certificate's folder.
     pub tls: Option<TlsFiles>,
+    /// With failover: the cluster ports of the master-eligible nodes on 127.0.0.1, written as
+    /// `<failover>yes</failover>` and one `<node>127.0.0.1:PORT</node>` each (`port` is then
+    /// this node's own port on a master-eligible node). `None`: one master at `127.0.0.1:port`.
+    pub failover: Option<Vec<u16>>,
 }
 
 impl NodeSpec {
@@ -43,11 +47,21 @@ impl NodeSpec {
                 files.key.display()
             )
         });
+        let (failover, nodes) = match &self.failover {
+            None => (String::new(), "<node>127.0.0.1</node>".to_owned()),
+            Some(ports) => (
+                "    <failover>yes</failover>\n".to_owned(),
+                ports
+                    .iter()
+                    .map(|port| format!("<node>127.0.0.1:{port}</node>"))
+                    .collect(),
+            ),
+        };
         format!(
             "<ossec_config>\n  <cluster>\n    <name>{}</name>\n    <node_name>{}</node_name>\n    \
              <node_type>{}</node_type>\n    <key>{}</key>\n    <port>{}</port>\n    \
-             <bind_addr>127.0.0.1</bind_addr>\n    <nodes>\n      <node>127.0.0.1</node>\n    \
-             </nodes>\n    <hidden>no</hidden>\n    <disabled>no</disabled>\n    \
+             <bind_addr>127.0.0.1</bind_addr>\n    <nodes>\n      {nodes}\n    \
+             </nodes>\n{failover}    <hidden>no</hidden>\n    <disabled>no</disabled>\n    \
              <intervals>{intervals}</intervals>\n{tls}  </cluster>\n</ossec_config>\n",
             self.cluster,
             self.name,

@@ -220,8 +220,10 @@ impl Connector for TcpConnector {
         match Target::parse(&master.address) {
             Some(target) => {
                 *self.followed.lock().unwrap_or_else(|p| p.into_inner()) = Some(target);
-                *self.followed_name.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some(master.name.clone());
+                // A standby names the master by its address until it has heard its name;
+                // only a node name can be checked in the master's certificate.
+                let name = (master.name != master.address).then(|| master.name.clone());
+                *self.followed_name.lock().unwrap_or_else(|p| p.into_inner()) = name;
             }
             None => tracing::warn!(
                 tag = self.tag.as_str(),

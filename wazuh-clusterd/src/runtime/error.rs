@@ -73,12 +73,12 @@ pub enum NodeError {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// `<failover>yes</failover>` while this build cannot elect a master yet.
-    #[error(
-        "<failover>yes</failover>: master election is not available in this build yet; set \
-         <failover>no</failover> (the first <node> is the master) and see CHANGELOG.md"
-    )]
-    FailoverUnavailable,
+    /// The Raft storage of the replicated registry could not be opened.
+    #[error(transparent)]
+    RaftStorage(#[from] crate::replicated::RaftDbError),
+    /// The Raft node of the replicated registry could not start.
+    #[error("the master election (Raft) could not start: {0}")]
+    Raft(String),
     /// The key could not be turned into a Fernet key.
     #[error("the cluster key cannot be used for encryption: {0}")]
     Key(#[from] wazuh_cluster_proto::ClusterKeyError),

@@ -12,6 +12,8 @@ use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::integrity::MasterIntegrity;
 use wazuh_cluster_proto::Fernet;
 
+use super::failover::FailoverNode;
+use super::failover::master_side::{self, RaftModule};
 use super::supervisor::Started;
 use super::{NodeError, files, settings};
 use crate::clock::SystemClock;
@@ -25,7 +27,9 @@ use crate::net::{
 use crate::storage::SqliteStorage;
 use crate::watch::SyncFolderWatcher;
 
-/// Binds `bind_addr:port` and starts the master over the synchronized files of `home`.
+/// Binds `bind_addr:port` and starts the master over the synchronized files of `home`. With
+/// `failover`, the master also answers the Raft RPCs, registers agents through the replicated
+/// registry, and adopts the committed registry before it serves.
 pub(super) async fn start(
     config: &ClusterConfig,
     home: &Path,
@@ -33,6 +37,7 @@ pub(super) async fn start(
     storage: SqliteStorage,
     fernet: Fernet,
     peers: &PeerObserver,
+    failover: Option<&FailoverNode>,
 ) -> Result<Started<ControlContext>, NodeError> {
     let files = files::disk_files(home)?;
     let addr = SocketAddr::new(config.bind_addr, config.port);
@@ -60,15 +65,27 @@ pub(super) async fn start(
         .expect("the integrity module is the first module");
     let agents = builder
         .module(|ctx| {
-            MasterAgents::new(
-                ctx,
-                storage.clone(),
-                files,
-                settings::agents_config(config),
-                None,
-            )
+            let clock = ctx.clock.clone();
+            let (store, config) = (storage.clone(), settings::agents_config(config));
+            match failover {
+                None => MasterAgents::new(ctx, store, files, config, None),
+                Some(failover) => MasterAgents::with_backend(
+                    ctx,
+                    store,
+                    files,
+                    config,
+                    None,
+                    master_side::backend(failover, clock),
+                ),
+            }
         })
         .expect("the agent commands are not integrity commands");
+    if let Some(failover) = failover {
+        builder
+            .module(|_| Arc::new(RaftModule(failover.clone())))
+            .expect("the Raft commands belong to no other module");
+        master_side::adopt_committed(failover, &agents).await?;
+    }
     builder
         .module(|ctx| HealthModule::new(ctx, integrity.clone(), agents.clone(), storage.clone()))
         .and_then(|_| builder.module(|_| ClusterQueries::new(storage.clone(), storage.clone())))

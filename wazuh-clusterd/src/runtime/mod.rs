@@ -19,6 +19,7 @@
 //! `recalculate_integrity` as well.
 
 mod error;
+pub mod failover;
 mod files;
 mod master;
 mod queue;
@@ -44,6 +45,8 @@ use crate::net::PeerObserver;
 use crate::operations::Operations;
 use crate::skew::SkewBook;
 use crate::storage::SqliteStorage;
+use failover::FailoverNode;
+use failover::standby::Standby;
 use supervisor::{RoleStarter, Started};
 
 /// Runs the node until a stop signal (see the module docs).
@@ -57,9 +60,6 @@ pub fn run(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError>
 }
 
 async fn run_async(config: ClusterConfig, context: NodeContext) -> Result<(), NodeError> {
-    if config.failover {
-        return Err(NodeError::FailoverUnavailable);
-    }
     let home = &context.home;
     queue::clean(home)?;
     let storage = SqliteStorage::open_in_home(home).await?;
@@ -74,21 +74,47 @@ async fn serve(
     home: &Path,
     storage: SqliteStorage,
 ) -> Result<(), NodeError> {
+    let clock = SystemClock::from_environment();
+    let fernet = Fernet::from_cluster_key(config.key.as_str())?;
+    let peers = PeerObserver::with_skew(SkewBook::new(
+        config.operations.clock_skew_warning,
+        role_tag(config),
+    ));
+    let master_eligible = config.failover && config.own_node.is_some();
+    let failover = match master_eligible {
+        true => {
+            Some(FailoverNode::start(config, home, &storage, fernet.clone(), clock, &peers).await?)
+        }
+        false => None,
+    };
+    // The wanted role: fixed by <node_type> in the single-master mode; with failover, a
+    // master-eligible node starts as standby and follows the election. The senders live as
+    // long as the node, so the supervisor keeps the role until a stop signal.
+    let first_role = match master_eligible {
+        true => NodeType::Worker,
+        false => config.node_type,
+    };
+    let (role_source, wanted) = watch::channel(first_role);
+    let (master_source, master) = watch::channel(None);
     let roles = NodeRoles {
         config,
         home,
-        clock: SystemClock::from_environment(),
+        clock,
         storage,
-        fernet: Fernet::from_cluster_key(config.key.as_str())?,
-        peers: PeerObserver::with_skew(SkewBook::new(
-            config.operations.clock_skew_warning,
-            role_tag(config),
-        )),
+        fernet,
+        peers,
+        failover: failover.as_ref().map(|node| Standby {
+            failover: node,
+            master,
+        }),
     };
-    // The wanted role: fixed by <node_type> in the single-master mode. The sender lives as
-    // long as the node, so the supervisor keeps the role until a stop signal.
-    let (_role_source, wanted) = watch::channel(config.node_type);
-    let first = roles.start(config.node_type).await?;
+    let follow = async {
+        match &failover {
+            Some(node) => node.follow(role_source, master_source).await,
+            None => std::future::pending().await,
+        }
+    };
+    let first = roles.start(first_role).await?;
     let (control_tx, control_rx) = watch::channel(first.control.clone());
     let socket = control::socket_path(home);
     let server = ControlServer::bind(&socket).map_err(|source| NodeError::ControlSocket {
@@ -100,12 +126,17 @@ async fn serve(
     let mut router = control::commands::router();
     control::commands::clock_skew::register(&mut router, roles.peers.skew())
         .expect("get_skew is registered once");
+    if let Some(node) = &failover {
+        control::commands::raft::register(&mut router, node.clone())
+            .expect("the Raft control commands are registered once");
+    }
     let serve_control = server.serve(router, control_rx, roles.clock);
     tokio::select! {
         () = supervisor::supervise(&roles, wanted, first, &control_tx) => {}
         () = serve_control => {}
         () = announce => {}
         () = operations.run() => {}
+        () = follow => {}
         () = signals::reopen_logs_on_sighup() => {}
         signal = signals::stop_requested() => {
             tracing::info!(tag = "Cluster", subtag = "Main", "Received {signal}: stopping the node.");
@@ -124,6 +155,8 @@ struct NodeRoles<'a> {
     fernet: Fernet,
     /// What every connection reports its traffic and its peer's clock to.
     peers: PeerObserver,
+    /// With failover: the Raft membership, which makes the worker role a standby.
+    failover: Option<Standby<'a>>,
 }
 
 impl RoleStarter<NodeType> for NodeRoles<'_> {
@@ -133,9 +166,18 @@ impl RoleStarter<NodeType> for NodeRoles<'_> {
     async fn start(&self, role: NodeType) -> Result<Started<ControlContext>, NodeError> {
         let (config, home, clock) = (self.config, self.home, self.clock);
         let (storage, fernet, peers) = (self.storage.clone(), self.fernet.clone(), &self.peers);
-        match role {
-            NodeType::Master => master::start(config, home, clock, storage, fernet, peers).await,
-            NodeType::Worker | NodeType::Client => {
+        let failover = self.failover.as_ref();
+        match (role, failover) {
+            (NodeType::Master, _) => {
+                let node = failover.map(|standby| standby.failover);
+                master::start(config, home, clock, storage, fernet, peers, node).await
+            }
+            (NodeType::Worker | NodeType::Client, Some(standby)) => {
+                standby
+                    .start(config, home, clock, storage, fernet, peers)
+                    .await
+            }
+            (NodeType::Worker | NodeType::Client, None) => {
                 worker::start(config, home, clock, storage, fernet, peers)
             }
         }

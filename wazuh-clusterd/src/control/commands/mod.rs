@@ -8,6 +8,7 @@ pub mod files;
 mod forward;
 mod get_health;
 mod get_nodes;
+pub mod raft;
 
 use wazuh_cluster_core::session::Router;
 
