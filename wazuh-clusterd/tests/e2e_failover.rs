@@ -68,8 +68,13 @@ fn register(home: &Path, name: &str) -> Option<String> {
 
 #[test]
 fn the_master_is_killed_during_registrations_and_nothing_acknowledged_is_lost() {
-    let root = tempfile::tempdir().unwrap();
-    let cluster = LocalCluster::new(Path::new(DAEMON), root.path()).unwrap();
+    let tempdir = tempfile::tempdir().unwrap();
+    // WAZUH_E2E_KEEP=1 keeps the nodes' homes (and logs) to read after the run.
+    let root = match std::env::var_os("WAZUH_E2E_KEEP") {
+        Some(_) => tempdir.keep(),
+        None => tempdir.path().to_path_buf(),
+    };
+    let cluster = LocalCluster::new(Path::new(DAEMON), &root).unwrap();
     let ports: Vec<u16> = (0..3).map(|_| free_port().unwrap()).collect();
     let mut processes: Vec<Option<NodeProcess>> = Vec::new();
     let mut nodes: Vec<(String, PathBuf)> = Vec::new();
@@ -212,4 +217,26 @@ fn the_master_is_killed_during_registrations_and_nothing_acknowledged_is_lost() 
             .collect();
         assert!(complete, "{} lacks {missing:?}", home.display());
     }
+
+    // `-i` shows the election; a planned hand-over moves the master role to the other
+    // survivor.
+    let health = tool(CONTROL, &new_master.1, &["-i"]);
+    let health = String::from_utf8_lossy(&health.stdout).into_owned();
+    assert!(health.contains("Master election (Raft)"), "{health}");
+    assert!(health.contains("serving as master"), "{health}");
+    let other = &survivors[1 - second.unwrap()];
+    let refused = tool(CONTROL, &other.1, &["--transfer-master", &new_master.0]);
+    assert!(!refused.status.success(), "a standby cannot hand over");
+    let moved = tool(CONTROL, &new_master.1, &["--transfer-master", &other.0]);
+    assert!(
+        moved.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&moved.stdout),
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    assert!(
+        wait_until(WAIT, || serving(&survivors) == Some(1 - second.unwrap())),
+        "{} never took over",
+        other.0
+    );
 }

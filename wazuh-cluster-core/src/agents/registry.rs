@@ -43,6 +43,9 @@ pub struct AgentRegistry {
     clock: Arc<dyn Clock>,
     rng: Mutex<StdRng>,
     lock: AsyncMutex<()>,
+    /// Adopted changes so far, and (under the lock) how many the files on disk include.
+    adopted: std::sync::atomic::AtomicU64,
+    written: AsyncMutex<u64>,
     changed_groups: Mutex<BTreeSet<AgentId>>,
 }
 
@@ -72,6 +75,8 @@ impl AgentRegistry {
                 None => StdRng::from_os_rng(),
             }),
             lock: AsyncMutex::new(()),
+            adopted: std::sync::atomic::AtomicU64::new(0),
+            written: AsyncMutex::new(0),
             changed_groups: Mutex::default(),
         }
     }
@@ -320,13 +325,14 @@ impl AgentRegistry {
     /// `record` as it is (replacing an agent with the same id), creates its groups' folders if
     /// missing and rewrites the files. No rule is checked: the committed log already did.
     pub async fn adopt_agent(&self, record: &AgentRecord) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        for group in &record.groups {
-            self.ensure_group(group).await?;
+        {
+            let _guard = self.lock.lock().await;
+            for group in &record.groups {
+                self.ensure_group(group).await?;
+            }
+            self.store.remove_agent(record.id).await?;
+            self.store.insert_agent(record).await?;
         }
-        self.store.remove_agent(record.id).await?;
-        self.store.insert_agent(record).await?;
-        self.write_files().await?;
         self.mark_changed(record.id);
         tracing::info!(
             tag = "Master",
@@ -335,29 +341,49 @@ impl AgentRegistry {
             record.id,
             record.name
         );
+        self.write_adopted().await
+    }
+
+    /// Rewrites the files after an adopted change, once for every change adopted while a
+    /// previous rewrite ran: a burst of registrations costs a few rewrites of `client.keys`,
+    /// not one per agent.
+    async fn write_adopted(&self) -> Result<(), AgentError> {
+        use std::sync::atomic::Ordering;
+        let mine = self.adopted.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut written = self.written.lock().await;
+        if *written >= mine {
+            return Ok(());
+        }
+        let upto = self.adopted.load(Ordering::SeqCst);
+        self.write_files().await?;
+        *written = upto;
         Ok(())
     }
 
     /// Adopts a committed deletion of agent `id` (nothing to do when it is not stored).
     pub async fn adopt_deletion(&self, id: AgentId) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        if self.store.remove_agent(id).await? {
-            self.write_files().await?;
+        let removed = {
+            let _guard = self.lock.lock().await;
+            self.store.remove_agent(id).await?
+        };
+        if removed {
             tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} deleted.");
+            self.write_adopted().await?;
         }
         Ok(())
     }
 
     /// Adopts a committed change of agent `id`'s groups.
     pub async fn adopt_groups(&self, id: AgentId, groups: &[String]) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        for group in groups {
-            self.ensure_group(group).await?;
+        {
+            let _guard = self.lock.lock().await;
+            for group in groups {
+                self.ensure_group(group).await?;
+            }
+            self.store.set_agent_groups(id, groups).await?;
         }
-        self.store.set_agent_groups(id, groups).await?;
-        self.write_files().await?;
         self.mark_changed(id);
-        Ok(())
+        self.write_adopted().await
     }
 
     /// Adopts a committed group creation: its folder and `agent.conf` when missing.

@@ -156,11 +156,20 @@ where
         .with_writer(writer)
 }
 
-/// This project's crates at the level of `debug`, everything else from WARNING up.
+/// This project's crates at the level of `debug`, everything else from WARNING up, but
+/// openraft from ERROR up unless `-dd`: it warns at every heartbeat a dead member misses, while
+/// the daemon logs each election and step-down itself.
 pub fn filter(debug: u8) -> Targets {
     let level = level_for(debug);
+    let raft = if debug >= 2 {
+        LevelFilter::WARN
+    } else {
+        LevelFilter::ERROR
+    };
     OWN_TARGETS.iter().fold(
-        Targets::new().with_default(LevelFilter::WARN),
+        Targets::new()
+            .with_default(LevelFilter::WARN)
+            .with_target("openraft", raft),
         |t, target| t.with_target(*target, level),
     )
 }

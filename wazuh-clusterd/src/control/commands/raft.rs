@@ -47,6 +47,13 @@ fn status(node: &FailoverNode) -> RaftReply {
     }
 }
 
+/// Longest wait for the target of a hand-over to hold the whole log.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(5);
+/// Longest wait for the target to be elected after one hand-over request.
+const ELECTED_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+/// Hand-over requests before giving up.
+const TRANSFER_ATTEMPTS: usize = 3;
+
 struct TransferMaster(FailoverNode);
 
 #[async_trait]
@@ -86,20 +93,62 @@ impl Handler<ControlContext> for TransferMaster {
         if target.id == status.id {
             return Err(refuse(format!("{wanted} is the master already")));
         }
+        // A member behind the leader's log cannot be elected: let it catch up first.
+        let target_id = target.id;
+        let caught_up = node
+            .raft
+            .wait(Some(CATCH_UP))
+            .metrics(
+                |m| {
+                    let matched = m
+                        .replication
+                        .as_ref()
+                        .and_then(|r| r.get(&target_id).cloned().flatten())
+                        .map(|log| log.index);
+                    matched.is_some() && matched >= m.last_log_index
+                },
+                "the target holds the whole log",
+            )
+            .await;
+        if caught_up.is_err() {
+            return Err(refuse(format!(
+                "{wanted} did not catch up with the master's log within {}s; check that it is \
+                 running and connected, then retry",
+                CATCH_UP.as_secs()
+            )));
+        }
         tracing::info!(
             tag = "Cluster",
             subtag = "Raft",
-            "Handing the master role over to {wanted} (member {}) on request.",
-            target.id
+            "Handing the master role over to {wanted} (member {target_id}) on request."
         );
-        node.raft
-            .trigger()
-            .transfer_leader(target.id)
-            .await
-            .map_err(|e| refuse(e.to_string()))?;
-        json_reply(&format!(
-            "Master role handed over to {wanted}; it serves as master once elected."
-        ))
+        // Leader transfer is best effort in Raft (another member may win the election it
+        // starts): try a few times, and answer what happened.
+        for _ in 0..TRANSFER_ATTEMPTS {
+            node.raft
+                .trigger()
+                .transfer_leader(target_id)
+                .await
+                .map_err(|e| refuse(e.to_string()))?;
+            let elected = node
+                .raft
+                .wait(Some(ELECTED_WITHIN))
+                .metrics(|m| m.current_leader == Some(target_id), "the target leads")
+                .await;
+            if elected.is_ok() {
+                return json_reply(&format!(
+                    "Master role handed over to {wanted}; it serves as master now."
+                ));
+            }
+            if node.raft.metrics().borrow_watched().current_leader != Some(status.id) {
+                break;
+            }
+        }
+        let now = node.raft.metrics().borrow_watched().current_leader;
+        Err(refuse(format!(
+            "{wanted} was not elected (the master is now member {}); retry, or check its log",
+            now.map_or("none".to_owned(), |id| id.to_string())
+        )))
     }
 }
 

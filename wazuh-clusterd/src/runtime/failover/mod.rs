@@ -48,12 +48,12 @@ use sessions::RaftSessions;
 pub type ReplicatedRaft = RegistryRaft<SqliteStateMachine>;
 
 /// How often the leader sends heartbeats.
-pub const HEARTBEAT: Duration = Duration::from_millis(300);
+pub const HEARTBEAT: Duration = Duration::from_millis(250);
 /// A follower that hears no leader for a random time in this range starts an election.
 pub const ELECTION_TIMEOUT: RangeInclusive<Duration> =
-    Duration::from_millis(2000)..=Duration::from_millis(4000);
+    Duration::from_millis(1200)..=Duration::from_millis(2400);
 /// How fresh a leader's last quorum acknowledgement must be for it to serve as master.
-pub const LEASE: Duration = Duration::from_millis(1500);
+pub const LEASE: Duration = Duration::from_millis(1000);
 /// Log entries between two snapshots (a snapshot holds the whole registry).
 const SNAPSHOT_EVERY: u64 = 20_000;
 
