@@ -54,6 +54,10 @@ pub enum Command {
         /// Connect the nodes with mutual TLS (a CA and node certificates made for the demo).
         #[arg(long)]
         tls: bool,
+        /// Master failover instead: three master-eligible nodes and a worker; registers
+        /// agents, kills the master with SIGKILL, shows the new master and the agents.
+        #[arg(long)]
+        failover: bool,
     },
     /// Make a cluster CA (DIR/ca.pem, DIR/ca.key; reused when present) and a certificate and key
     /// per node (DIR/NAME.pem, DIR/NAME.key) for the tls block of ossec.conf.
@@ -91,8 +95,17 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Keygen) => print_key(),
         Some(Command::Certs { ca_dir, nodes }) => make_certs(&ca_dir, &nodes),
-        Some(Command::Demo { keep, tls }) => match std::env::current_exe() {
-            Ok(binary) => demo::main(demo::DemoOptions { binary, keep, tls }),
+        Some(Command::Demo {
+            keep,
+            tls,
+            failover,
+        }) => match std::env::current_exe() {
+            Ok(binary) => demo::main(demo::DemoOptions {
+                binary,
+                keep,
+                tls,
+                failover,
+            }),
             Err(e) => {
                 eprintln!("ERROR: cannot find this program's own binary to start the nodes: {e}");
                 ExitCode::FAILURE

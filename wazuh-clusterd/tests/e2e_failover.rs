@@ -240,3 +240,25 @@ fn the_master_is_killed_during_registrations_and_nothing_acknowledged_is_lost() 
         other.0
     );
 }
+
+#[test]
+fn the_failover_demo_runs_to_the_end() {
+    let out = Command::new(DAEMON)
+        .args(["demo", "--failover"])
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("serves as master"), "{stdout}");
+    assert!(stdout.contains("MASTER-ELIGIBLE"), "{stdout}");
+    for name in ["web-01", "web-02", "web-03", "web-04"] {
+        assert!(
+            stdout.lines().any(|l| l.split(' ').nth(1) == Some(name)),
+            "{name} missing from the worker's client.keys: {stdout}"
+        );
+    }
+}

@@ -49,7 +49,7 @@ fn run_tool(
     }
 }
 
-fn manage_agents(home: &Path, args: &[&str]) -> Result<(), DemoError> {
+pub(super) fn manage_agents(home: &Path, args: &[&str]) -> Result<(), DemoError> {
     run_tool("manage_agents", home, args, tools::manage_agents::main)
 }
 

@@ -1,5 +1,6 @@
 //! `wazuh-clusterd demo`: a master and two workers on 127.0.0.1 as real processes, under a
-//! temporary folder, shown with `cluster_control`, then stopped.
+//! temporary folder, shown with `cluster_control`, then stopped. `demo --failover`: three
+//! master-eligible nodes and a worker, the master killed, another elected (`failover`).
 //!
 //! The demo is a list of steps (`steps`) run in order over a [`LocalCluster`]; each prints
 //! what it did. Later features (file sync, agents) add a step. [`LocalCluster`] is also what the
@@ -8,6 +9,7 @@
 mod agents;
 mod cluster;
 mod compare;
+mod failover;
 mod node;
 mod state;
 mod steps;
@@ -33,11 +35,17 @@ pub struct DemoOptions {
     pub keep: bool,
     /// Connect the nodes with mutual TLS.
     pub tls: bool,
+    /// Run the failover demo: three master-eligible nodes, the master killed.
+    pub failover: bool,
 }
 
 /// Runs the demo and returns the exit code.
 pub fn main(options: DemoOptions) -> ExitCode {
-    match run(&options) {
+    let outcome = match options.failover {
+        true => failover::run(&options),
+        false => run(&options),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ERROR: demo failed: {e}");

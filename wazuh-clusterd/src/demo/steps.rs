@@ -46,7 +46,7 @@ const STEPS: [(&str, Step); 7] = [
     ("Stop every node with SIGTERM", stop_nodes),
 ];
 
-fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DemoError {
+pub(super) fn io_error(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DemoError {
     let what = what.into();
     move |source| DemoError::Io { what, source }
 }
@@ -150,7 +150,7 @@ fn wait_for_workers(demo: &mut Demo) -> Result<(), DemoError> {
 }
 
 /// Runs `cluster_control --home <node's home> args` in this process, as an operator would.
-fn cluster_control(demo: &Demo, node: &str, args: &[&str]) -> Result<(), DemoError> {
+pub(super) fn cluster_control(demo: &Demo, node: &str, args: &[&str]) -> Result<(), DemoError> {
     let home = demo.cluster.home(node);
     println!(
         "\n$ cluster_control --home {} {}",
