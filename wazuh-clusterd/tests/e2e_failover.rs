@@ -262,3 +262,67 @@ fn the_failover_demo_runs_to_the_end() {
         );
     }
 }
+
+fn signal(process: &NodeProcess, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &process.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{name} {}", process.pid());
+}
+
+#[test]
+fn a_master_cut_off_from_its_quorum_stops_serving_and_refuses_changes() {
+    let tempdir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::new(Path::new(DAEMON), tempdir.path()).unwrap();
+    let ports: Vec<u16> = (0..3).map(|_| free_port().unwrap()).collect();
+    let mut processes = Vec::new();
+    let mut nodes: Vec<(String, PathBuf)> = Vec::new();
+    for (name, port) in ELIGIBLE.iter().zip(&ports) {
+        let spec = cluster.failover_spec(name, &ports, Some(*port));
+        processes.push(cluster.start(&spec, None).unwrap());
+        nodes.push((name.to_string(), cluster.home(name)));
+    }
+    let mut master = None;
+    assert!(wait_until(WAIT, || {
+        master = serving(&nodes);
+        master.is_some()
+    }));
+    let master = master.unwrap();
+    let home = nodes[master].1.clone();
+    assert!(register(&home, "before-the-cut").is_some());
+
+    // Freeze both other members: the master hears from no quorum any more.
+    let others: Vec<usize> = (0..3).filter(|&i| i != master).collect();
+    for &i in &others {
+        signal(&processes[i], "STOP");
+    }
+    let refused = tool(MANAGE, &home, &["-a", "any", "-n", "during-the-cut"]);
+    let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(!refused.status.success(), "registered without a quorum");
+    assert!(
+        stderr.contains("quorum") || stderr.contains("master"),
+        "the refusal does not say why: {stderr}"
+    );
+    assert!(
+        wait_until(WAIT, || raft(&home).is_some_and(|r| !r.serving)),
+        "the master kept serving without a quorum"
+    );
+    let log = processes[master].log();
+    assert!(log.contains("Stepping down"), "{log}");
+
+    // The quorum comes back: one master again, and registrations work.
+    for &i in &others {
+        signal(&processes[i], "CONT");
+    }
+    let mut again = None;
+    assert!(wait_until(WAIT, || {
+        again = serving(&nodes);
+        again.is_some()
+    }));
+    let home = nodes[again.unwrap()].1.clone();
+    assert!(
+        wait_until(WAIT, || register(&home, "after-the-cut").is_some()),
+        "no registration after the quorum came back"
+    );
+}
