@@ -224,6 +224,15 @@ fn the_master_is_killed_during_registrations_and_nothing_acknowledged_is_lost() 
     let health = String::from_utf8_lossy(&health.stdout).into_owned();
     assert!(health.contains("Master election (Raft)"), "{health}");
     assert!(health.contains("serving as master"), "{health}");
+    // The manifest of the master's files reached the other survivor through the log.
+    let other_home = survivors[1 - second.unwrap()].1.clone();
+    assert!(
+        wait_until(WAIT, || raft(&other_home).is_some_and(|r| r.manifest_files
+            > 0
+            && r.agents >= acknowledged.len())),
+        "the replicated registry on the standby: {:?}",
+        raft(&other_home)
+    );
     let other = &survivors[1 - second.unwrap()];
     let refused = tool(CONTROL, &other.1, &["--transfer-master", &new_master.0]);
     assert!(!refused.status.success(), "a standby cannot hand over");

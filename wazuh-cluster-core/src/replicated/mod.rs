@@ -34,6 +34,7 @@ mod command;
 mod leadership;
 mod machine;
 mod manifest;
+mod manifest_diff;
 mod members;
 #[cfg(feature = "testing")]
 pub mod memory;
@@ -51,6 +52,7 @@ pub use command::{Applied, CommandResponse, RegistryCommand};
 pub use leadership::Leadership;
 pub use machine::{MachineState, PendingAnswers, RegistrySnapshot, apply_batch};
 pub use manifest::{HASH_HEX_LEN, MAX_PATH_LEN, ManifestEntry, check_path};
+pub use manifest_diff::{MANIFEST_BATCH, manifest_changes};
 pub use members::MemberDirectory;
 pub use network::{PeerConnector, PeerError, PeerNetwork, RaftPeer};
 pub use refusal::CommandRefused;

@@ -13,6 +13,7 @@ use wazuh_cluster_core::integrity::MasterIntegrity;
 use wazuh_cluster_proto::Fernet;
 
 use super::failover::FailoverNode;
+use super::failover::manifest;
 use super::failover::master_side::{self, RaftModule};
 use super::supervisor::Started;
 use super::{NodeError, files, settings};
@@ -93,10 +94,20 @@ pub(super) async fn start(
     let handle = builder.handle();
     let master = builder.build();
     let watch = watch_changes(home, integrity.clone());
+    let manifest = failover.map(|node| manifest::publish(node.clone(), integrity.clone()));
+    let manifest = async move {
+        match manifest {
+            Some(publish) => publish.await,
+            None => std::future::pending().await,
+        }
+    };
     tracing::info!(tag = "Master", subtag = "Main", "Listening on {addr}.");
     Ok(Started {
         role: Box::pin(async move {
-            tokio::join!(master.run(listener), watch);
+            tokio::select! {
+                ((), ()) = async { tokio::join!(master.run(listener), watch) } => {}
+                () = manifest => {}
+            }
         }),
         control: ControlContext {
             node: ControlNode::Master(MasterView {

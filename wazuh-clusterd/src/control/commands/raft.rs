@@ -17,11 +17,23 @@ struct GetRaft(FailoverNode);
 #[async_trait]
 impl Handler<ControlContext> for GetRaft {
     async fn handle(&self, _ctx: &ControlContext, _request: Request) -> HandlerResult {
-        json_reply(&status(&self.0))
+        let (agents, manifest_files) = self
+            .0
+            .machine
+            .read(|state| {
+                let data = state.registry.data();
+                (data.agents.len(), data.manifest.len())
+            })
+            .await;
+        json_reply(&RaftReply {
+            agents,
+            manifest_files,
+            ..status(&self.0)
+        })
     }
 }
 
-/// This node's view of the election.
+/// This node's view of the election (without the registry's counts).
 fn status(node: &FailoverNode) -> RaftReply {
     let metrics = node.raft.metrics().borrow_watched().clone();
     let matched = metrics.replication.clone().unwrap_or_default();
@@ -43,6 +55,8 @@ fn status(node: &FailoverNode) -> RaftReply {
         leader: metrics.current_leader,
         committed: metrics.local_committed.map(|log| log.index),
         applied: metrics.last_applied.map(|log| log.index),
+        agents: 0,
+        manifest_files: 0,
         members,
     }
 }

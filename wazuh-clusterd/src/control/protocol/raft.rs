@@ -41,6 +41,10 @@ pub struct RaftReply {
     pub committed: Option<u64>,
     /// The last applied log index.
     pub applied: Option<u64>,
+    /// Agents in the replicated registry (as applied here).
+    pub agents: usize,
+    /// Files in the replicated manifest of the master's synchronized files (as applied here).
+    pub manifest_files: usize,
     /// The members.
     pub members: Vec<RaftMember>,
 }

@@ -15,6 +15,7 @@
 //! - Timers: heartbeat [`HEARTBEAT`], election timeout [`ELECTION_TIMEOUT`], and the lease
 //!   [`LEASE`] (shorter than the shortest election timeout) a leader must hold to serve.
 
+pub mod manifest;
 pub mod master_side;
 mod sessions;
 pub mod standby;
