@@ -7,7 +7,7 @@ use wazuh_cluster_core::replicated::Leadership;
 use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_proto::payload::WazuhException;
 
-use crate::control::ControlContext;
+use crate::control::{ControlContext, ControlNode};
 use crate::control::protocol::json_reply;
 use crate::control::protocol::raft::{GET_RAFT, RaftMember, RaftReply, TRANSFER_MASTER};
 use crate::runtime::failover::{FailoverNode, LEASE};
@@ -16,7 +16,7 @@ struct GetRaft(FailoverNode);
 
 #[async_trait]
 impl Handler<ControlContext> for GetRaft {
-    async fn handle(&self, _ctx: &ControlContext, _request: Request) -> HandlerResult {
+    async fn handle(&self, ctx: &ControlContext, _request: Request) -> HandlerResult {
         let (agents, manifest_files) = self
             .0
             .machine
@@ -28,13 +28,14 @@ impl Handler<ControlContext> for GetRaft {
         json_reply(&RaftReply {
             agents,
             manifest_files,
-            ..status(&self.0)
+            ..status(&self.0, ctx)
         })
     }
 }
 
-/// This node's view of the election (without the registry's counts).
-fn status(node: &FailoverNode) -> RaftReply {
+/// This node's view of the election (without the registry's counts); it serves as master when
+/// it leads with a fresh quorum and its master role runs (the control socket points at it).
+fn status(node: &FailoverNode, ctx: &ControlContext) -> RaftReply {
     let metrics = node.raft.metrics().borrow_watched().clone();
     let matched = metrics.replication.clone().unwrap_or_default();
     let members = node
@@ -50,7 +51,8 @@ fn status(node: &FailoverNode) -> RaftReply {
     RaftReply {
         id: metrics.id,
         state: format!("{:?}", metrics.state),
-        serving: Leadership::of(&metrics, LEASE).leads(),
+        serving: Leadership::of(&metrics, LEASE).leads()
+            && matches!(ctx.node, ControlNode::Master(_)),
         term: metrics.current_term,
         leader: metrics.current_leader,
         committed: metrics.local_committed.map(|log| log.index),
@@ -72,12 +74,12 @@ struct TransferMaster(FailoverNode);
 
 #[async_trait]
 impl Handler<ControlContext> for TransferMaster {
-    async fn handle(&self, _ctx: &ControlContext, request: Request) -> HandlerResult {
+    async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
         let node = &self.0;
         let wanted = serde_json::from_slice::<String>(&request.payload)
             .unwrap_or_else(|_| String::from_utf8_lossy(&request.payload).trim().to_owned());
         let refuse = |message: String| WazuhException::internal(1000).with_extra_message(message);
-        let status = status(node);
+        let status = status(node, ctx);
         if !status.serving {
             let master = status
                 .leader

@@ -31,7 +31,8 @@ pub struct RaftReply {
     pub id: u64,
     /// `Leader`, `Follower`, `Candidate` or `Learner`.
     pub state: String,
-    /// Whether this node serves as master now (leads with a fresh quorum).
+    /// Whether this node serves as master now (leads with a fresh quorum and runs the master
+    /// role).
     pub serving: bool,
     /// The current term.
     pub term: u64,
