@@ -63,6 +63,9 @@ impl AgentStore for Watched {
         *self.inserts.lock().unwrap() += 1;
         self.inner.insert_agent(agent).await
     }
+    async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError> {
+        self.inner.upsert_agents(agents).await
+    }
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
         self.inner.remove_agent(id).await
     }

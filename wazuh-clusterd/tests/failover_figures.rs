@@ -113,8 +113,11 @@ fn election_time_after_sigkill() {
         let all = [0, 1, 2];
         let master = group.master(&all);
         // Every member must be up to date before the kill, as in steady operation.
-        assert!(wait_until(WAIT, || all.iter().all(|&i| raft(&group.homes[i])
-            .is_some_and(|r| r.leader == Some(master as u64 + 1)))));
+        assert!(wait_until(WAIT, || all
+            .iter()
+            .all(
+                |&i| raft(&group.homes[i]).is_some_and(|r| r.leader == Some(master as u64 + 1))
+            )));
         std::thread::sleep(Duration::from_secs(1));
         let killed = Instant::now();
         group.processes[master].as_mut().unwrap().kill().unwrap();
@@ -170,16 +173,31 @@ fn registrations_and_memory() {
                     ip: "any".into(),
                     groups: Vec::new(),
                 };
-                match call::<_, AddedAgent>(&home, AGENT_ADD, &add).await {
-                    Ok(_) => done += 1,
-                    Err(error) => panic!("registration {n} failed: {error}"),
+                // A registration refused while an election runs is retried, as an operator would.
+                let mut tries = 0;
+                loop {
+                    match call::<_, AddedAgent>(&home, AGENT_ADD, &add).await {
+                        Ok(_) => break done += 1,
+                        Err(error) if tries < 20 => {
+                            tries += 1;
+                            eprintln!("registration {n} refused ({error}); retrying");
+                            tokio::time::sleep(Duration::from_millis(250)).await;
+                        }
+                        Err(error) => panic!("registration {n} failed: {error}"),
+                    }
                 }
                 if n.is_multiple_of(10_000) && n > 0 {
-                    eprintln!("{n} registrations after {:.1}s", started.elapsed().as_secs_f64());
+                    eprintln!(
+                        "{n} registrations after {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    );
                 }
             }
         });
-        futures_util::future::join_all(tasks).await.into_iter().sum::<usize>()
+        futures_util::future::join_all(tasks)
+            .await
+            .into_iter()
+            .sum::<usize>()
     });
     let took = started.elapsed();
     eprintln!(

@@ -82,6 +82,19 @@ impl AgentStore for MemoryAgentStore {
         Ok(())
     }
 
+    async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError> {
+        let mut state = self.state();
+        for agent in agents {
+            state.agents.insert(agent.id, agent.clone());
+            if agent.groups.is_empty() {
+                state.assignments.remove(&agent.id);
+            } else {
+                state.assignments.insert(agent.id, agent.groups.clone());
+            }
+        }
+        Ok(())
+    }
+
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
         let mut state = self.state();
         let a = state.agents.remove(&id).is_some();

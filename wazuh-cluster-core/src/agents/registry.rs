@@ -46,6 +46,8 @@ pub struct AgentRegistry {
     /// Adopted changes so far, and (under the lock) how many the files on disk include.
     adopted: std::sync::atomic::AtomicU64,
     written: AsyncMutex<u64>,
+    /// Committed registrations waiting to be stored (one write stores every waiting one).
+    pending: Mutex<Vec<AgentRecord>>,
     changed_groups: Mutex<BTreeSet<AgentId>>,
 }
 
@@ -77,6 +79,7 @@ impl AgentRegistry {
             lock: AsyncMutex::new(()),
             adopted: std::sync::atomic::AtomicU64::new(0),
             written: AsyncMutex::new(0),
+            pending: Mutex::default(),
             changed_groups: Mutex::default(),
         }
     }
@@ -325,13 +328,27 @@ impl AgentRegistry {
     /// `record` as it is (replacing an agent with the same id), creates its groups' folders if
     /// missing and rewrites the files. No rule is checked: the committed log already did.
     pub async fn adopt_agent(&self, record: &AgentRecord) -> Result<(), AgentError> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(record.clone());
         {
+            // Whoever takes the lock first stores every registration waiting by then: a burst
+            // costs a few writes, not one per agent. Ours is stored once we hold the lock.
             let _guard = self.lock.lock().await;
-            for group in &record.groups {
-                self.ensure_group(group).await?;
+            let batch = std::mem::take(
+                &mut *self
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            if !batch.is_empty() {
+                let groups: BTreeSet<&String> = batch.iter().flat_map(|a| &a.groups).collect();
+                for group in groups {
+                    self.ensure_group(group).await?;
+                }
+                self.store.upsert_agents(&batch).await?;
             }
-            self.store.remove_agent(record.id).await?;
-            self.store.insert_agent(record).await?;
         }
         self.mark_changed(record.id);
         tracing::info!(
@@ -416,12 +433,12 @@ impl AgentRegistry {
         for id in stored.keys().filter(|id| !wanted.contains(id)) {
             self.store.remove_agent(*id).await?;
         }
-        for record in agents {
-            if stored.get(&record.id) != Some(record) {
-                self.store.remove_agent(record.id).await?;
-                self.store.insert_agent(record).await?;
-            }
-        }
+        let changed: Vec<AgentRecord> = agents
+            .iter()
+            .filter(|record| stored.get(&record.id) != Some(*record))
+            .cloned()
+            .collect();
+        self.store.upsert_agents(&changed).await?;
         self.write_files().await
     }
 

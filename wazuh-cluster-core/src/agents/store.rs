@@ -46,6 +46,11 @@ pub trait AgentStore: Send + Sync + 'static {
     /// Registers `agent` with its groups; refuses an existing id.
     async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError>;
 
+    /// Stores `agents` with their groups, replacing the records (and groups) of existing ids
+    /// and keeping their agent-info: all or none. How a node adopts registrations committed
+    /// elsewhere, many in one write.
+    async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError>;
+
     /// Removes the record, groups and info of `id`; `false` if nothing was held for it.
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError>;
 

@@ -39,6 +39,7 @@ pub async fn check_agent_store(store: &dyn AgentStore) {
         "the suite needs an empty store"
     );
     registry_round_trip(store).await;
+    upsert_replaces_and_keeps_info(store).await;
     groups_and_assignments(store).await;
     info_newer_wins(store).await;
     ingest_registered_newer_wins(store).await;
@@ -63,6 +64,37 @@ async fn registry_round_trip(store: &dyn AgentStore) {
         "ascending by id, groups included"
     );
     assert_eq!(agents[1].key.as_str(), a.key.as_str());
+}
+
+async fn upsert_replaces_and_keeps_info(store: &dyn AgentStore) {
+    let old = record(21, "edge", &["default"]);
+    store.insert_agent(&old).await.unwrap();
+    let info = AgentInfoRecord {
+        id: AgentId(21),
+        status: ConnectionStatus::Active,
+        last_keepalive: Some(1_700_000_000),
+        disconnection_time: None,
+        version: Some("Wazuh v4.9.2".to_owned()),
+        os: None,
+        node: Some("worker01".to_owned()),
+    };
+    store.apply_info(std::slice::from_ref(&info)).await.unwrap();
+    let changed = record(21, "edge", &["default", "dmz"]);
+    let new = record(22, "core", &[]);
+    store
+        .upsert_agents(&[changed.clone(), new.clone()])
+        .await
+        .unwrap();
+    let agents = store.agents().await.unwrap();
+    let held: Vec<&AgentRecord> = agents.iter().filter(|a| a.id.0 >= 21).collect();
+    assert_eq!(held, vec![&changed, &new], "replaced and inserted");
+    assert_eq!(
+        store.infos_of(&[AgentId(21)]).await.unwrap(),
+        vec![info],
+        "an upsert keeps the agent-info"
+    );
+    store.remove_agent(AgentId(21)).await.unwrap();
+    store.remove_agent(AgentId(22)).await.unwrap();
 }
 
 async fn groups_and_assignments(store: &dyn AgentStore) {

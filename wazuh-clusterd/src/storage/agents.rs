@@ -227,6 +227,35 @@ impl AgentStore for SqliteStorage {
             .map_err(|e| StorageError::new(operation(), e))
     }
 
+    async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError> {
+        let operation = || format!("store {} agents", agents.len());
+        let mut tx = self
+            .agents_pool()
+            .begin()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+        for agent in agents {
+            sqlx::query(
+                "INSERT OR REPLACE INTO agent (id, name, ip, key, registered_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .bind(i64::from(agent.id.0))
+            .bind(&agent.name)
+            .bind(agent.ip.to_string())
+            .bind(agent.key.as_str())
+            .bind(agent.registered_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StorageError::new(operation(), e))?;
+            replace_groups(&mut tx, agent.id, &agent.groups)
+                .await
+                .map_err(|e| StorageError::new(operation(), e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| StorageError::new(operation(), e))
+    }
+
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
         let operation = || format!("remove agent {id}");
         let mut tx = self

@@ -7,9 +7,9 @@ use wazuh_cluster_core::replicated::Leadership;
 use wazuh_cluster_core::session::{DuplicateRoute, Handler, HandlerResult, Request, Router};
 use wazuh_cluster_proto::payload::WazuhException;
 
-use crate::control::{ControlContext, ControlNode};
 use crate::control::protocol::json_reply;
 use crate::control::protocol::raft::{GET_RAFT, RaftMember, RaftReply, TRANSFER_MASTER};
+use crate::control::{ControlContext, ControlNode};
 use crate::runtime::failover::{FailoverNode, LEASE};
 
 struct GetRaft(FailoverNode);
