@@ -251,9 +251,9 @@ fn the_master_is_killed_during_registrations_and_nothing_acknowledged_is_lost() 
 }
 
 #[test]
-fn the_failover_demo_runs_to_the_end() {
+fn the_failover_demo_runs_to_the_end_over_mutual_tls() {
     let out = Command::new(DAEMON)
-        .args(["demo", "--failover"])
+        .args(["demo", "--failover", "--tls"])
         .output()
         .expect("run the demo");
     let stdout = String::from_utf8_lossy(&out.stdout);
