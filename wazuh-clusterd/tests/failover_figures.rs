@@ -12,13 +12,17 @@
 //!   control socket (64 concurrent clients, as `manage_agents -a` sends them), committed by the
 //!   three-node Raft group; prints registrations per second and each node's RSS (VmRSS and
 //!   VmHWM) once every node applied them.
+//! - `memory_with_imported_agents`: a master that ran without failover holds
+//!   `WAZUH_FAILOVER_AGENTS` agents (rows written straight into its database); it restarts with
+//!   failover, is elected first, and imports them into the replicated registry; prints the import
+//!   time and each node's RSS once every member holds them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wazuh_clusterd::control::commands::agents::protocol::{AGENT_ADD, AddAgent, AddedAgent};
-use wazuh_clusterd::control::protocol::raft::{GET_RAFT, RaftReply};
+use wazuh_clusterd::control::protocol::raft::{GET_RAFT, RaftReply, TRANSFER_MASTER};
 use wazuh_clusterd::demo::{LocalCluster, NodeProcess, free_port, query, wait_until};
 use wazuh_clusterd::tools::request::call;
 
@@ -70,6 +74,18 @@ impl Group {
             group.processes.push(Some(process));
         }
         group
+    }
+
+    fn spawn_later(root: &Path) -> Group {
+        let cluster = LocalCluster::new(Path::new(DAEMON), root).unwrap();
+        let ports: Vec<u16> = (0..3).map(|_| free_port().unwrap()).collect();
+        let homes = ELIGIBLE.iter().map(|name| cluster.home(name)).collect();
+        Group {
+            cluster,
+            ports,
+            processes: vec![None, None, None],
+            homes,
+        }
     }
 
     fn spawn(&self, i: usize) -> NodeProcess {
@@ -211,6 +227,96 @@ fn registrations_and_memory() {
         .iter()
         .all(|h| raft(h).is_some_and(|r| r.agents == agents))));
     std::thread::sleep(Duration::from_secs(5));
+    for (i, process) in group.processes.iter().enumerate() {
+        let pid = process.as_ref().unwrap().pid();
+        eprintln!(
+            "{}{}: VmRSS {} MiB, VmHWM {} MiB",
+            ELIGIBLE[i],
+            if i == master { " (master)" } else { "" },
+            rss_kib(pid, "VmRSS:") / 1024,
+            rss_kib(pid, "VmHWM:") / 1024
+        );
+    }
+}
+
+/// Writes `count` agents (group `default`) straight into the agent tables of `db`.
+async fn write_agents(db: &Path, count: usize) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    sqlx::query("INSERT OR IGNORE INTO agent_group (name) VALUES ('default')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    for n in 1..=count {
+        let key = format!("{:064x}", n as u128 * 0x9e37_79b9_7f4a_7c15);
+        sqlx::query(
+            "INSERT INTO agent (id, name, ip, key, registered_at) VALUES (?1, ?2, 'any', ?3, ?4)",
+        )
+        .bind(n as i64)
+        .bind(format!("agent-{n:06}"))
+        .bind(key)
+        .bind(1_700_000_000i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO agent_group_assignment (agent_id, position, group_name) \
+             VALUES (?1, 0, 'default')",
+        )
+        .bind(n as i64)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[test]
+#[ignore = "figures by hand: see the module docs"]
+fn memory_with_imported_agents() {
+    let agents = env_or("WAZUH_FAILOVER_AGENTS", 100_000);
+    let root = tempfile::tempdir().unwrap();
+    let mut group = Group::spawn_later(root.path());
+    // master-1 alone first: its database is created, then it stops and gets the agents.
+    let mut first = group.spawn(0);
+    assert!(wait_until(WAIT, || raft(&group.homes[0]).is_some()));
+    assert!(first.stop(Duration::from_secs(10)).unwrap());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(write_agents(
+        &group.homes[0].join("var/db/cluster.db"),
+        agents,
+    ));
+    let started = Instant::now();
+    group.processes[0] = Some(group.spawn(0));
+    std::thread::sleep(Duration::from_secs(3));
+    group.processes[1] = Some(group.spawn(1));
+    group.processes[2] = Some(group.spawn(2));
+    let mut master = group.master(&[0, 1, 2]);
+    if master != 0 {
+        // The upgrade procedure: the old master must lead while the registry is empty.
+        let answer = query(&group.homes[master], TRANSFER_MASTER, "\"master-1\"");
+        assert!(answer.is_ok(), "hand-over to master-1: {answer:?}");
+        master = group.master(&[0, 1, 2]);
+        assert_eq!(master, 0, "master-1 leads after the hand-over");
+    }
+    assert!(
+        wait_until(Duration::from_secs(600), || group
+            .homes
+            .iter()
+            .all(|h| raft(h).is_some_and(|r| r.agents == agents))),
+        "not every member holds the imported agents"
+    );
+    eprintln!(
+        "{agents} agents imported and replicated to 3 members {:.1}s after the restart",
+        started.elapsed().as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs(10));
     for (i, process) in group.processes.iter().enumerate() {
         let pid = process.as_ref().unwrap().pid();
         eprintln!(

@@ -5,17 +5,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use futures_util::future::BoxFuture;
 use openraft::ReadPolicy;
 use wazuh_cluster_core::agents::groups::DEFAULT_GROUP;
-use wazuh_cluster_core::agents::{AgentRegistry, AgentStore, MasterAgents, RegistryBackend};
+use wazuh_cluster_core::agents::{AgentRegistry, MasterAgents, RegistryBackend};
 use wazuh_cluster_core::master::{MasterConn, MasterRole};
 use wazuh_cluster_core::replicated::{RegistryCommand, ReplicatedRegistry};
 use wazuh_cluster_core::session::{DuplicateRoute, Router};
 use wazuh_cluster_core::{Clock, Module};
 
-use super::FailoverNode;
+use super::{FailoverNode, LocalRegistry};
 use crate::runtime::NodeError;
+
+/// Entries of an import handed to Raft in one message.
+const IMPORT_BATCH: usize = 1024;
 
 /// How long a new master waits for its state machine to catch up with the committed log.
 const CATCH_UP: Duration = Duration::from_secs(10);
@@ -67,8 +72,21 @@ pub async fn adopt_committed(
         .machine
         .read(|state| state.registry.data().agents.is_empty())
         .await;
-    if empty {
-        import_local(failover, registry.store().as_ref()).await?;
+    let pending = failover
+        .pending_import
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    match (pending, empty) {
+        (Some(local), true) => import_local(failover, local).await?,
+        (Some(local), false) => tracing::warn!(
+            tag = "Master",
+            subtag = "Agents",
+            "{} agents of this node's single-master registry were not imported: the replicated \
+             registry has agents already (another master registered them first).",
+            local.agents.len()
+        ),
+        (None, _) => {}
     }
     let (records, groups) = failover
         .machine
@@ -94,15 +112,11 @@ pub async fn adopt_committed(
     Ok(())
 }
 
-/// Proposes the agents and groups of `store` (a master upgraded from the single-master mode)
+/// Proposes the agents and groups of `local` (a master upgraded from the single-master mode)
 /// with their ids, keys and times unchanged.
-async fn import_local(failover: &FailoverNode, store: &dyn AgentStore) -> Result<(), NodeError> {
+async fn import_local(failover: &FailoverNode, local: LocalRegistry) -> Result<(), NodeError> {
     let raft_error = |e: &dyn std::fmt::Display| NodeError::Raft(e.to_string());
-    let agents = store.agents().await.map_err(|e| raft_error(&e))?;
-    if agents.is_empty() {
-        return Ok(());
-    }
-    let groups = store.groups().await.map_err(|e| raft_error(&e))?;
+    let LocalRegistry { agents, groups } = local;
     let mut commands: Vec<RegistryCommand> = groups
         .into_iter()
         .filter(|name| name != DEFAULT_GROUP)
@@ -117,19 +131,31 @@ async fn import_local(failover: &FailoverNode, store: &dyn AgentStore) -> Result
         registered_at: a.registered_at,
     }));
     let count = agents.len();
-    for command in commands {
-        let what = command.to_string();
-        let answer = failover
+    // Groups first (agents refer to them), then the agents, in order (ids only increase), many
+    // entries per message to the Raft core: one append (one fsync) per batch.
+    for chunk in commands.chunks(IMPORT_BATCH) {
+        let whats: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+        let mut answers = failover
             .raft
-            .client_write(command)
+            .client_write_many(chunk.iter().cloned())
             .await
             .map_err(|e| raft_error(&e))?;
-        if let Err(refused) = &answer.response().0 {
-            tracing::warn!(
-                tag = "Master",
-                subtag = "Agents",
-                "Import: {what}: {refused}"
-            );
+        let mut whats = whats.into_iter();
+        while let Some(answer) = answers.next().await {
+            let what = whats.next().unwrap_or_default();
+            let written = answer.map_err(|e| raft_error(&e))?;
+            match written {
+                Ok(response) => {
+                    if let Err(refused) = &response.response.0 {
+                        tracing::warn!(
+                            tag = "Master",
+                            subtag = "Agents",
+                            "Import: {what}: {refused}"
+                        );
+                    }
+                }
+                Err(error) => return Err(raft_error(&format!("import: {what}: {error}"))),
+            }
         }
     }
     tracing::info!(

@@ -44,6 +44,7 @@ use crate::net::{ClusterTls, PeerObserver, ReplayProtection, TcpConnector};
 use crate::replicated::{RaftDb, SqliteStateMachine};
 use crate::storage::SqliteStorage;
 use sessions::RaftSessions;
+use wazuh_cluster_core::agents::{AgentRecord, AgentStore};
 
 /// The replicated registry's Raft node in the daemon.
 pub type ReplicatedRaft = RegistryRaft<SqliteStateMachine>;
@@ -69,6 +70,18 @@ pub struct FailoverNode {
     pub members: MemberDirectory,
     /// Member addresses (`host:port`), by member id.
     pub addresses: Arc<BTreeMap<u64, String>>,
+    /// The agents and groups this node held from the single-master mode when it joined a
+    /// replicated registry that had none, until it leads and imports them.
+    pub pending_import: Arc<std::sync::Mutex<Option<LocalRegistry>>>,
+}
+
+/// The agents and groups of a node's own store (what a master that ran without failover holds).
+#[derive(Debug, Clone)]
+pub struct LocalRegistry {
+    /// The agents.
+    pub agents: Vec<AgentRecord>,
+    /// The groups.
+    pub groups: Vec<String>,
 }
 
 impl std::fmt::Debug for FailoverNode {
@@ -143,6 +156,7 @@ impl FailoverNode {
         let network = PeerNetwork::new(Arc::new(SessionConnector::new(sessions, members.clone())));
         let db = RaftDb::open(storage).await?;
         let machine = db.state_machine().await?;
+        let pending_import = pending_import(storage, &machine).await?;
         seed_election_rng(rand::rng().random());
         let raft_config = Arc::new(raft_config().validate().expect("the Raft timers are valid"));
         let raft = ReplicatedRaft::new(own, raft_config, network, db.log_store(), machine.clone())
@@ -183,6 +197,7 @@ impl FailoverNode {
             machine,
             members,
             addresses: Arc::new(nodes.into_iter().map(|(id, n)| (id, n.addr)).collect()),
+            pending_import: Arc::new(std::sync::Mutex::new(pending_import)),
         })
     }
 
@@ -286,6 +301,38 @@ impl FailoverNode {
             }
         }
     }
+}
+
+/// The agents of this node's store when the replicated registry has none: kept before any role
+/// runs (a standby's worker role drops agents that are not in the master's `client.keys`), to
+/// be imported when this node leads.
+async fn pending_import(
+    storage: &SqliteStorage,
+    machine: &SqliteStateMachine,
+) -> Result<Option<LocalRegistry>, NodeError> {
+    let replicated = machine
+        .read(|state| !state.registry.data().agents.is_empty())
+        .await;
+    if replicated {
+        return Ok(None);
+    }
+    let failed = |e: &dyn std::fmt::Display| {
+        NodeError::Raft(format!("reading the local agents to import: {e}"))
+    };
+    let agents = storage.agents().await.map_err(|e| failed(&e))?;
+    if agents.is_empty() {
+        return Ok(None);
+    }
+    let groups = storage.groups().await.map_err(|e| failed(&e))?;
+    tracing::info!(
+        tag = "Cluster",
+        subtag = "Raft",
+        "{} agents of the single-master registry wait to be imported into the replicated \
+         registry; they are imported when this node is master (hand the role to it with \
+         cluster_control --transfer-master if another node is elected first).",
+        agents.len()
+    );
+    Ok(Some(LocalRegistry { agents, groups }))
 }
 
 /// `host:port`, with brackets around an IPv6 address.
