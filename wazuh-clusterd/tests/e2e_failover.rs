@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use wazuh_clusterd::config::NodeType;
 use wazuh_clusterd::control::protocol::raft::{GET_RAFT, RaftReply};
 use wazuh_clusterd::demo::{LocalCluster, NodeProcess, free_port, query, wait_until};
 
@@ -334,4 +335,65 @@ fn a_master_cut_off_from_its_quorum_stops_serving_and_refuses_changes() {
         wait_until(WAIT, || register(&home, "after-the-cut").is_some()),
         "no registration after the quorum came back"
     );
+}
+
+#[test]
+fn a_master_upgraded_to_failover_keeps_its_agents() {
+    let tempdir = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::new(Path::new(DAEMON), tempdir.path()).unwrap();
+    // The single master of yesterday, on the first port, with its agents.
+    let mut old = cluster.start_node(ELIGIBLE[0], NodeType::Master).unwrap();
+    let home = cluster.home(ELIGIBLE[0]);
+    let mut lines = BTreeSet::new();
+    for n in 0..5 {
+        let name = format!("old-{n}");
+        assert!(
+            wait_until(WAIT, || register(&home, &name)
+                .map(|l| lines.insert(l))
+                .is_some()),
+            "the single master did not register {name}"
+        );
+    }
+    assert!(old.stop(Duration::from_secs(10)).unwrap());
+
+    // Restarted with failover, the old master first, then two new master-eligible nodes.
+    let ports = vec![cluster.port, free_port().unwrap(), free_port().unwrap()];
+    let mut processes = Vec::new();
+    let mut nodes: Vec<(String, PathBuf)> = Vec::new();
+    for (i, (name, port)) in ELIGIBLE.iter().zip(&ports).enumerate() {
+        let spec = cluster.failover_spec(name, &ports, Some(*port));
+        processes.push(cluster.start(&spec, None).unwrap());
+        nodes.push((name.to_string(), cluster.home(name)));
+        if i == 0 {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    }
+    let mut master = None;
+    assert!(wait_until(WAIT, || {
+        master = serving(&nodes);
+        master.is_some()
+    }));
+    if master != Some(0) {
+        let moved = tool(
+            CONTROL,
+            &nodes[master.unwrap()].1,
+            &["--transfer-master", ELIGIBLE[0]],
+        );
+        assert!(moved.status.success(), "{moved:?}");
+    }
+    for (name, home) in &nodes {
+        assert!(
+            wait_until(WAIT, || raft(home).is_some_and(|r| r.agents == lines.len())),
+            "{name} lacks the imported agents: {:?}",
+            raft(home)
+        );
+        assert!(
+            wait_until(WAIT, || {
+                let keys = client_keys(home);
+                lines.iter().all(|line| keys.lines().any(|l| l == line))
+            }),
+            "{name}'s client.keys lacks an imported agent: {}",
+            client_keys(home)
+        );
+    }
 }
