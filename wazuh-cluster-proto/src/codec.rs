@@ -95,6 +95,12 @@ impl MessageCodec {
         self.assembler.expire(now)
     }
 
+    /// Whether this connection holds more than its fair share of the node's budget while
+    /// another peer needs its own ([`NodeBudget`]): close it from the same timer.
+    pub fn over_fair_share(&self) -> bool {
+        self.assembler.over_fair_share()
+    }
+
     /// The Fernet timestamp (sender's unix seconds) of the last message decoded, `None` before
     /// the first one or without encryption: the receiver's clue to the sender's clock offset.
     pub fn last_token_time(&self) -> Option<u64> {

@@ -104,12 +104,15 @@ impl MessageAssembler {
             self.after_auth = Some(*self.after_auth.get_or_insert(self.limits));
             self.limits = pre_auth;
             self.reassembler.set_limits(pre_auth);
+            self.reassembler.set_budget_peer(false);
         }
     }
 
-    /// Keeps incomplete divided messages within the node's `budget`.
+    /// Keeps incomplete divided messages within the node's `budget`, where this connection
+    /// counts as a peer (guaranteed a fair share) once a message authenticates.
     pub(crate) fn set_node_budget(&mut self, budget: NodeBudget) {
         self.reassembler = Reassembler::new(self.limits).with_budget(budget);
+        self.reassembler.set_budget_peer(self.after_auth.is_none());
     }
 
     /// The first message decrypted: the full limits apply from now on.
@@ -117,6 +120,7 @@ impl MessageAssembler {
         if let Some(limits) = self.after_auth.take() {
             self.limits = limits;
             self.reassembler.set_limits(limits);
+            self.reassembler.set_budget_peer(true);
         }
     }
 
@@ -204,6 +208,10 @@ impl MessageAssembler {
 
     pub(crate) fn expire(&mut self, now: Duration) -> Vec<DroppedPartial> {
         self.reassembler.expire(now)
+    }
+
+    pub(crate) fn over_fair_share(&self) -> bool {
+        self.reassembler.over_fair_share()
     }
 
     /// Error for a stream that ends now with `buffered` bytes left, if it is not at a boundary.
@@ -401,6 +409,18 @@ mod tests {
         assert!(text.contains("hello") && text.contains("3025"), "{text}");
     }
 
+    /// A worker's `hello`, encrypted with `fernet`, on the wire.
+    fn hello_wire(fernet: &Fernet) -> BytesMut {
+        let mut hello = BytesMut::new();
+        encode_message(
+            &Message::new(1, names::HELLO, "w1 c worker 4.9.2"),
+            Some(fernet),
+            5,
+            &mut hello,
+        );
+        hello
+    }
+
     #[test]
     fn before_a_message_authenticates_frames_are_small_and_after_they_are_not() {
         let fernet = Fernet::from_cluster_key("abcdefghijklmnopqrstuvwxyz012345").unwrap();
@@ -417,13 +437,7 @@ mod tests {
 
         let mut decoder = MessageDecoder::new(Some(fernet.clone()), Limits::default())
             .with_pre_auth_limits(Limits::pre_auth());
-        let mut hello = BytesMut::new();
-        encode_message(
-            &Message::new(1, names::HELLO, "w1 c worker 4.9.2"),
-            Some(&fernet),
-            5,
-            &mut hello,
-        );
+        let hello = hello_wire(&fernet);
         decoder.push(&hello);
         decoder.push(&wire);
         assert_eq!(
@@ -441,5 +455,21 @@ mod tests {
             100 << 10,
             "full limits once authenticated"
         );
+    }
+
+    #[test]
+    fn a_connection_counts_as_a_peer_of_the_node_budget_once_a_message_authenticates() {
+        let fernet = Fernet::from_cluster_key("abcdefghijklmnopqrstuvwxyz012345").unwrap();
+        let budget = NodeBudget::new(1 << 20);
+        let mut decoder = MessageDecoder::new(Some(fernet.clone()), Limits::default())
+            .with_pre_auth_limits(Limits::pre_auth());
+        decoder.assembler.set_node_budget(budget.clone());
+        assert_eq!(budget.peers(), 0, "no fair share without the key");
+        let hello = hello_wire(&fernet);
+        decoder.push(&hello);
+        assert!(decoder.next_message(Duration::ZERO).unwrap().is_some());
+        assert_eq!(budget.peers(), 1);
+        drop(decoder);
+        assert_eq!(budget.peers(), 0, "a closed connection leaves the budget");
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::budget::NodeBudget;
+use crate::budget::{BudgetShare, NodeBudget, Refusal};
 use crate::command::Command;
 use crate::header::{FrameHeader, HEADER_LEN};
 use crate::limits::Limits;
@@ -85,6 +85,25 @@ pub enum DivisionError {
         /// The node's cap.
         cap: usize,
     },
+    /// This connection holds more than its fair share of the node's budget while another peer
+    /// needs its own (see [`NodeBudget`]).
+    #[error(
+        "divided message {counter} ({command}): this connection holds {held} bytes of divided \
+         messages, over its fair share of {share} bytes (the node's budget over {peers} \
+         authenticated connections) while another peer needs its share; closing the connection"
+    )]
+    UnfairShare {
+        /// Counter of the message.
+        counter: u32,
+        /// Its command.
+        command: Command,
+        /// Bytes this connection holds.
+        held: usize,
+        /// Its fair share.
+        share: usize,
+        /// Authenticated connections sharing the budget.
+        peers: usize,
+    },
     /// A frame of a divided message carries another command than its first frame.
     #[error(
         "frame of divided message {counter} has command {found}, but the message started as {expected}"
@@ -142,7 +161,7 @@ struct Partial {
 pub struct Reassembler {
     limits: Limits,
     partials: HashMap<u32, Partial>,
-    budget: Option<NodeBudget>,
+    budget: Option<BudgetShare>,
 }
 
 impl Reassembler {
@@ -155,11 +174,21 @@ impl Reassembler {
         }
     }
 
-    /// Also keeps the bytes of incomplete messages within `budget`, shared with other
-    /// connections.
+    /// Also keeps the bytes of incomplete messages within `budget`, shared fairly with other
+    /// connections; this one counts as an authenticated peer of it.
     pub fn with_budget(mut self, budget: NodeBudget) -> Self {
-        self.budget = Some(budget);
+        let share = budget.share();
+        share.set_peer(true);
+        self.budget = Some(share);
         self
+    }
+
+    /// Counts this connection as an authenticated peer of its budget (guaranteed a fair share)
+    /// or not yet.
+    pub(crate) fn set_budget_peer(&mut self, peer: bool) {
+        if let Some(share) = &self.budget {
+            share.set_peer(peer);
+        }
     }
 
     /// Applies `limits` from now on (to frames and messages not yet started).
@@ -169,22 +198,31 @@ impl Reassembler {
 
     /// Reserves `bytes` of the node's budget for message `counter`.
     fn reserve(&self, counter: u32, command: Command, bytes: usize) -> Result<(), DivisionError> {
-        match &self.budget {
-            Some(budget) if !budget.try_take(bytes) => Err(DivisionError::NodeBudget {
+        let Some(share) = &self.budget else {
+            return Ok(());
+        };
+        share.take(bytes).map_err(|refusal| match refusal {
+            Refusal::Full { used } => DivisionError::NodeBudget {
                 counter,
                 command,
                 bytes,
-                used: budget.used(),
-                cap: budget.cap(),
-            }),
-            _ => Ok(()),
-        }
+                used,
+                cap: share.budget().cap(),
+            },
+            Refusal::Squeezed { held, share, peers } => DivisionError::UnfairShare {
+                counter,
+                command,
+                held,
+                share,
+                peers,
+            },
+        })
     }
 
     /// Gives back the budget of a message that completed or was dropped.
     fn release(&self, bytes: usize) {
-        if let Some(budget) = &self.budget {
-            budget.give_back(bytes);
+        if let Some(share) = &self.budget {
+            share.give_back(bytes);
         }
     }
 
@@ -271,6 +309,12 @@ impl Reassembler {
         }))
     }
 
+    /// Whether this connection holds more than its fair share of the node's budget while
+    /// another peer needs its own: the caller closes it (its next frame is refused anyway).
+    pub fn over_fair_share(&self) -> bool {
+        self.budget.as_ref().is_some_and(BudgetShare::is_squeezed)
+    }
+
     /// Drops every incomplete message whose first frame came at least `divided_timeout` before
     /// `now`, and returns what was dropped. The caller calls it from its own timer.
     pub fn expire(&mut self, now: Duration) -> Vec<DroppedPartial> {
@@ -306,13 +350,6 @@ impl Reassembler {
             .iter()
             .map(|(&counter, p)| (counter, p.frames))
             .min()
-    }
-}
-
-impl Drop for Reassembler {
-    fn drop(&mut self) {
-        let held: usize = self.partials.values().map(|p| p.payload.len()).sum();
-        self.release(held);
     }
 }
 
@@ -461,23 +498,67 @@ mod tests {
         let (h, p) = frame(2, true, b"1234");
         second.push(h, p, Duration::ZERO).unwrap();
         assert_eq!(budget.used(), 10);
-        let (h, p) = frame(2, true, b"x");
+        // Past its fair share (5) and the budget full: refused.
+        let (h, p) = frame(3, true, b"x");
         assert!(matches!(
-            second.push(h, p, Duration::ZERO),
+            first.push(h, p, Duration::ZERO),
             Err(DivisionError::NodeBudget {
                 used: 10,
                 cap: 10,
                 ..
             })
         ));
-        let (h, p) = frame(1, false, b"");
-        assert!(first.push(h, p, Duration::ZERO).unwrap().is_some());
-        assert_eq!(budget.used(), 4, "a completed message gives its bytes back");
-        drop(second);
+        let (h, p) = frame(2, false, b"");
+        assert!(second.push(h, p, Duration::ZERO).unwrap().is_some());
+        assert_eq!(budget.used(), 6, "a completed message gives its bytes back");
+        drop(first);
         assert_eq!(
             budget.used(),
             0,
             "a closed connection gives everything back"
         );
+    }
+
+    #[test]
+    fn a_hog_cannot_keep_another_peer_from_its_share() {
+        let budget = NodeBudget::new(10);
+        let mut hog = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        for counter in 1..=5 {
+            let (h, p) = frame(counter, true, b"xx");
+            hog.push(h, p, Duration::ZERO).unwrap();
+        }
+        assert_eq!(budget.used(), 10, "alone, it may fill the budget");
+        let mut honest = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        let (h, p) = frame(1, true, b"abc");
+        honest.push(h, p, Duration::ZERO).unwrap();
+        let (h, p) = frame(1, false, b"de");
+        let joined = honest.push(h, p, Duration::ZERO).unwrap().unwrap();
+        assert_eq!(&joined.payload[..], b"abcde", "within its share of 5 bytes");
+        let (h, p) = frame(1, false, b"y");
+        assert!(matches!(
+            hog.push(h, p, Duration::ZERO),
+            Err(DivisionError::UnfairShare {
+                held: 10,
+                share: 5,
+                peers: 2,
+                ..
+            })
+        ));
+        // An idle hog is told to close at its next timer tick.
+        assert!(hog.over_fair_share());
+        assert!(!honest.over_fair_share());
+        drop(hog);
+        assert_eq!(budget.used(), 0);
+    }
+
+    #[test]
+    fn a_connection_before_authentication_is_no_peer() {
+        let budget = NodeBudget::new(10);
+        let mut stranger = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        stranger.set_budget_peer(false);
+        let _peer = Reassembler::new(Limits::default()).with_budget(budget.clone());
+        assert_eq!(budget.peers(), 1);
+        drop(stranger);
+        assert_eq!(budget.peers(), 1);
     }
 }

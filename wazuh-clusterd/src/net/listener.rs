@@ -202,3 +202,149 @@ impl Listener for TcpClusterListener {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use bytes::BytesMut;
+    use futures_util::StreamExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::mpsc;
+    use wazuh_cluster_proto::command::names;
+    use wazuh_cluster_proto::division::DIVIDED_FRAME_PAYLOAD;
+    use wazuh_cluster_proto::{FrameHeader, Message, encode_message};
+
+    use super::*;
+
+    const KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
+    const WAIT: Duration = Duration::from_secs(20);
+    /// Six divided frames' worth: small enough for a unit test, same rules as 512 MiB.
+    const BUDGET: usize = 6 * DIVIDED_FRAME_PAYLOAD;
+
+    fn wire(message: &Message) -> BytesMut {
+        let mut out = BytesMut::new();
+        let fernet = Fernet::from_cluster_key(KEY).unwrap();
+        encode_message(message, Some(&fernet), 1_800_000_000, &mut out);
+        out
+    }
+
+    /// Waits until `check` holds, checking every 10 ms for at most [`WAIT`].
+    async fn until(mut check: impl FnMut() -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while tokio::time::Instant::now() < deadline {
+            if check() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        check()
+    }
+
+    #[tokio::test]
+    async fn a_peer_hogging_the_divided_budget_cannot_keep_an_honest_worker_out() {
+        let mut listener = TcpClusterListener::bind(
+            "127.0.0.1:0".parse().unwrap(),
+            Fernet::from_cluster_key(KEY).unwrap(),
+            SystemClock::new(),
+            4,
+        )
+        .await
+        .unwrap();
+        listener.budget = NodeBudget::new(BUDGET);
+        let budget = listener.budget.clone();
+        let addr = listener.local_addr().unwrap();
+        // Every message received, tagged by connection; a closed connection sends `None`.
+        let (tx, mut rx) = mpsc::unbounded_channel::<(usize, Option<Message>)>();
+        tokio::spawn(async move {
+            let mut index = 0;
+            while let Ok(Some(connection)) = listener.accept().await {
+                let tx = tx.clone();
+                let mut transport = connection.transport;
+                tokio::spawn(async move {
+                    while let Some(Ok(message)) = transport.next().await {
+                        let _ = tx.send((index, Some(message)));
+                    }
+                    let _ = tx.send((index, None));
+                });
+                index += 1;
+            }
+        });
+
+        // The hog has the key: it says hello, then starts six divided messages it never ends.
+        let mut hog = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let hello = Message::new(1, names::HELLO, "hog wazuh worker 4.9.2");
+        hog.write_all(&wire(&hello)).await.unwrap();
+        let junk = vec![b'A'; DIVIDED_FRAME_PAYLOAD];
+        for counter in 2..8 {
+            let header = FrameHeader {
+                counter,
+                size: junk.len() as u32,
+                command: names::SENDSYNC,
+                divided: true,
+            };
+            hog.write_all(&header.encode()).await.unwrap();
+            hog.write_all(&junk).await.unwrap();
+        }
+        assert!(
+            until(|| budget.used() == BUDGET).await,
+            "the hog filled {} of {BUDGET} bytes",
+            budget.used()
+        );
+
+        // The honest worker sends a divided message within its half of the budget.
+        let mut honest = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let hello = Message::new(1, names::HELLO, "worker01 wazuh worker 4.9.2");
+        honest.write_all(&wire(&hello)).await.unwrap();
+        let payload: Vec<u8> = (0..(7 << 20)).map(|i| (i % 251) as u8).collect();
+        let big = Message::new(2, names::SYN_A_W_M, payload.clone());
+        honest.write_all(&wire(&big)).await.unwrap();
+
+        let mut honest_got = None;
+        let mut hog_closed = false;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while honest_got.is_none() || !hog_closed {
+            let Ok(Some((index, message))) = tokio::time::timeout_at(deadline, rx.recv()).await
+            else {
+                break;
+            };
+            match (index, message) {
+                (1, Some(message)) if message.counter == 2 => honest_got = Some(message),
+                (0, None) => hog_closed = true,
+                _ => {}
+            }
+        }
+        let honest_got = honest_got.expect("the honest worker's divided message got through");
+        assert_eq!(honest_got.payload.len(), payload.len());
+        assert!(honest_got.payload[..] == payload[..], "intact");
+
+        // The hog was squeezed: its next frame closes its connection and frees its bytes.
+        if !hog_closed {
+            let header = FrameHeader {
+                counter: 2,
+                size: 1,
+                command: names::SENDSYNC,
+                divided: true,
+            };
+            let _ = hog.write_all(&header.encode()).await;
+            let _ = hog.write_all(b"A").await;
+        }
+        let mut buf = [0u8; 64];
+        let closed = tokio::time::timeout(WAIT, async {
+            loop {
+                match hog.read(&mut buf).await {
+                    Ok(0) | Err(_) => return true,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .unwrap_or(false);
+        assert!(closed, "the hog's connection stays open");
+        assert!(
+            until(|| budget.used() == 0).await,
+            "{} bytes still held",
+            budget.used()
+        );
+    }
+}

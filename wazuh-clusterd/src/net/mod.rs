@@ -9,9 +9,11 @@
 //!   4.14.7's cap of 10 on all connections);
 //! - until a connection's first message decrypts, frames of at most 64 KiB (no divided message
 //!   can start); after, the codec's limits (256 MiB, 10 divided messages), with the master's
-//!   incomplete divided messages within [`NODE_DIVIDED_BUDGET`] over all its connections;
+//!   incomplete divided messages within [`NODE_DIVIDED_BUDGET`] over all its connections, shared
+//!   fairly (each authenticated connection is guaranteed its part; see `NodeBudget`);
 //! - the receive timers: a frame whose payload stays incomplete for 30 s closes the connection,
-//!   incomplete divided messages expire; the core closes a connection that sends no valid
+//!   incomplete divided messages expire, a connection over its fair share of the budget while
+//!   another needs its own is closed; the core closes a connection that sends no valid
 //!   `hello` in time;
 //! - replay protection ([`ReplayProtection`], `<max_message_age>`) and, with `<tls>`, mutual TLS.
 //!

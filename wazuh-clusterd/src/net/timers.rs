@@ -1,6 +1,8 @@
 //! The receive timers the codec leaves to its caller (Wazuh 4.14.7): a frame whose payload
-//! stays incomplete for [`PAYLOAD_TIMEOUT`] closes the connection, and divided messages older
-//! than the codec's limit are dropped. Checked once a second while the connection is read.
+//! stays incomplete for [`PAYLOAD_TIMEOUT`] closes the connection, divided messages older than
+//! the codec's limit are dropped, and a connection over its fair share of the node's budget
+//! while another peer needs its own is closed. Checked once a second while the connection is
+//! read.
 
 use std::io;
 use std::pin::Pin;
@@ -67,6 +69,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TimedFramed<S> {
                 subtag = "Main",
                 "Dropped an incomplete divided message: {dropped:?}."
             );
+        }
+        if self.framed.codec().over_fair_share() {
+            return Err(CodecError::Io(io::Error::other(
+                "this connection holds more than its fair share of the node's budget for divided \
+                 messages while another peer needs its own; closing the connection",
+            )));
         }
         if self.framed.read_buffer().is_empty() {
             self.partial_since = None;
