@@ -332,6 +332,45 @@ fn divided_budget_hog() {
 
 #[test]
 #[ignore = "figures by hand"]
+fn divided_budget_hog_and_an_honest_worker() {
+    let case = Case::start();
+    let mut hog = Peer::worker(case.port(), &case.fernet, "hog01");
+    let junk = vec![b'A'; DIVIDED_FRAME_PAYLOAD];
+    // 102 frames over 10 messages: just under the node's 512 MiB, so nothing is refused yet.
+    let frames = (512usize << 20) / DIVIDED_FRAME_PAYLOAD;
+    for frame in 0..frames {
+        let header = FrameHeader {
+            counter: 100 + (frame % 10) as u32,
+            size: junk.len() as u32,
+            command: names::SENDSYNC,
+            divided: true,
+        };
+        assert!(hog.send_raw(&header.encode()) && hog.send_raw(&junk));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    // An honest worker's 12 MiB message (3 divided frames) while the budget is full.
+    let mut honest = Peer::worker(case.port(), &case.fernet, "worker01");
+    let payload: Vec<u8> = (0..12u32 << 20).map(|i| (i % 251) as u8).collect();
+    let echo = honest.request(names::ECHO_C, &payload);
+    assert!(
+        echo.as_ref()
+            .is_some_and(|m| m.command == names::OK_M && m.payload[..] == payload[..]),
+        "the honest worker's divided message did not get through; log:\n{}",
+        case.master.log()
+    );
+    assert!(hog.closed(), "the hog over its fair share was not closed");
+    case.report(
+        "divided-message budget: hog at 512 MiB, then an honest worker",
+        &format!(
+            "{} MiB held by the hog; the worker's 12 MiB echo-c answered, the hog closed",
+            (frames * DIVIDED_FRAME_PAYLOAD) >> 20
+        ),
+        768,
+    );
+}
+
+#[test]
+#[ignore = "figures by hand"]
 fn string_budget_exhaustion() {
     let case = Case::start();
     let mut evil = Peer::worker(case.port(), &case.fernet, "evil01");
