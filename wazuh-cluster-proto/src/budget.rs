@@ -4,8 +4,9 @@
 //!
 //! Fair sharing: every authenticated connection (a *peer*) is guaranteed `cap / peers` bytes.
 //! - A frame that keeps its connection within that guarantee is always kept, even when the
-//!   node's budget is full: the connections holding more than their guarantee are then
-//!   *squeezed*: their next frame is refused and their receive timer closes them
+//!   node's budget is full: the connections then holding more than their guarantee are
+//!   *squeezed* (for as long as they still do): their next frame is refused and their receive
+//!   timer closes them
 //!   ([`Reassembler::over_fair_share`](crate::Reassembler::over_fair_share)), which gives back
 //!   what they hold. One peer alone may fill the whole budget, but it cannot keep another peer
 //!   from its share.
@@ -39,6 +40,7 @@ struct State {
 struct ShareState {
     held: usize,
     peer: bool,
+    /// Held more than its guarantee when a peer took its own from a full budget.
     squeezed: bool,
 }
 
@@ -46,6 +48,22 @@ impl State {
     /// What an authenticated connection is guaranteed now.
     fn guarantee(&self, cap: usize, peer: bool) -> usize {
         if peer { cap / self.peers.max(1) } else { 0 }
+    }
+
+    /// Whether `share` must give back what it holds: it held more than its guarantee when a
+    /// peer took its own from a full budget, and it still does.
+    fn squeezed(&self, cap: usize, share: &ShareState) -> bool {
+        share.squeezed && share.held > self.guarantee(cap, share.peer)
+    }
+
+    /// After a peer took its guarantee from a full budget: every share over its own is
+    /// squeezed, the others are not.
+    fn mark_squeezed(&mut self, cap: usize) {
+        let peer_share = self.guarantee(cap, true);
+        for share in self.shares.values_mut() {
+            let own = if share.peer { peer_share } else { 0 };
+            share.squeezed = share.held > own;
+        }
     }
 }
 
@@ -147,12 +165,12 @@ impl BudgetShare {
     pub(crate) fn take(&self, bytes: usize) -> Result<(), Refusal> {
         let cap = self.budget.cap;
         let mut state = self.budget.lock();
-        let (held, peer, squeezed) = match state.shares.get(&self.id) {
-            Some(share) => (share.held, share.peer, share.squeezed),
-            None => (0, false, false),
+        let Some(share) = state.shares.get(&self.id) else {
+            return Err(Refusal::Full { used: state.used });
         };
+        let (held, peer) = (share.held, share.peer);
         let guarantee = state.guarantee(cap, peer);
-        if squeezed {
+        if state.squeezed(cap, share) {
             return Err(Refusal::Squeezed {
                 held,
                 share: guarantee,
@@ -168,43 +186,28 @@ impl BudgetShare {
         if let Some(share) = state.shares.get_mut(&self.id) {
             share.held += bytes;
         }
-        if state.used > cap {
-            let peer_share = state.guarantee(cap, true);
-            for share in state.shares.values_mut() {
-                let own = if share.peer { peer_share } else { 0 };
-                if share.held > own {
-                    share.squeezed = true;
-                }
-            }
+        if !fits {
+            state.mark_squeezed(cap);
         }
         Ok(())
     }
 
     /// Gives back `bytes` kept before.
     pub(crate) fn give_back(&self, bytes: usize) {
-        let cap = self.budget.cap;
         let mut state = self.budget.lock();
         state.used = state.used.saturating_sub(bytes);
-        let guarantee = |peer| state.guarantee(cap, peer);
-        let Some((held, peer)) = state.shares.get(&self.id).map(|s| (s.held, s.peer)) else {
-            return;
-        };
-        let within = held.saturating_sub(bytes) <= guarantee(peer);
         if let Some(share) = state.shares.get_mut(&self.id) {
-            share.held = held.saturating_sub(bytes);
-            if within {
-                share.squeezed = false;
-            }
+            share.held = share.held.saturating_sub(bytes);
         }
     }
 
     /// Whether this connection must give back what it holds (see the module's docs).
     pub(crate) fn is_squeezed(&self) -> bool {
-        self.budget
-            .lock()
+        let state = self.budget.lock();
+        state
             .shares
             .get(&self.id)
-            .is_some_and(|share| share.squeezed)
+            .is_some_and(|share| state.squeezed(self.budget.cap, share))
     }
 }
 
