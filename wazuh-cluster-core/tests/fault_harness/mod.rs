@@ -88,6 +88,7 @@ pub struct Harness {
     /// Agents whose deletion was acknowledged.
     pub deleted: BTreeSet<AgentId>,
     names: u32,
+    started: tokio::time::Instant,
 }
 
 /// The daemon's Raft configuration, with snapshots every `snapshot_every` entries (small, to
@@ -135,6 +136,7 @@ impl Harness {
             delete_attempted: BTreeSet::new(),
             deleted: BTreeSet::new(),
             names: 0,
+            started: tokio::time::Instant::now(),
         };
         for id in 1..=size {
             harness.slots.insert(
@@ -344,8 +346,8 @@ impl Harness {
         let serving = self.serving();
         assert!(
             serving.len() <= 1,
-            "nodes {serving:?} all serve as master at {:?}",
-            tokio::time::Instant::now()
+            "nodes {serving:?} all serve as master {:?} after the start",
+            self.started.elapsed()
         );
     }
 
