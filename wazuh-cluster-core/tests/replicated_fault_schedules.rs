@@ -1,6 +1,6 @@
 //! A property test over random fault schedules on three in-memory nodes of the replicated
 //! registry (the daemon's timers, tokio's paused clock, seeded elections and faults): crashes,
-//! restarts on the kept log, partitions, heals, message loss, bursts of registrations,
+//! restarts on the kept log, partitions, heals, message loss and delay, bursts of registrations,
 //! deletions and waits, with every invariant of `fault_harness` checked after every step and
 //! convergence checked once the faults end.
 //!
@@ -24,8 +24,11 @@ enum Step {
     /// These nodes on one side, the others on the other.
     Partition(Vec<u64>),
     Heal,
-    /// Percent of messages lost.
-    DropRate(u8),
+    /// Percent of messages lost, and the longest delay of the others.
+    Network {
+        drop_percent: u8,
+        max_delay: Duration,
+    },
     Register(usize),
     /// Deletes the n-th acknowledged agent still there.
     Delete(usize),
@@ -41,7 +44,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => proptest::sample::subsequence((1..=NODES).collect::<Vec<_>>(), 1..NODES as usize)
             .prop_map(Step::Partition),
         2 => Just(Step::Heal),
-        1 => (0u8..=40).prop_map(Step::DropRate),
+        1 => (0u8..=40, 0u64..=300).prop_map(|(drop_percent, ms)| Step::Network {
+            drop_percent,
+            max_delay: Duration::from_millis(ms),
+        }),
         4 => (1usize..=8).prop_map(Step::Register),
         1 => any::<usize>().prop_map(Step::Delete),
         3 => (100u64..=6000).prop_map(|ms| Step::Advance(Duration::from_millis(ms))),
@@ -65,7 +71,15 @@ async fn run(seed: u64, snapshot_every: u64, schedule: Vec<Step>) {
                 harness.router.partition(&[&side, &other]);
             }
             Step::Heal => harness.router.heal(),
-            Step::DropRate(percent) => harness.router.set_drop_rate(f64::from(percent) / 100.0),
+            Step::Network {
+                drop_percent,
+                max_delay,
+            } => {
+                harness
+                    .router
+                    .set_drop_rate(f64::from(drop_percent) / 100.0);
+                harness.router.set_max_delay(max_delay);
+            }
             Step::Register(count) => {
                 harness.register(count).await;
             }
