@@ -30,6 +30,8 @@ enum Step {
         max_delay: Duration,
     },
     Register(usize),
+    /// A burst through every node that believes it leads, deposed ones included.
+    RegisterToEveryLeader(usize),
     /// Deletes the n-th acknowledged agent still there.
     Delete(usize),
     Advance(Duration),
@@ -49,6 +51,7 @@ fn step() -> impl Strategy<Value = Step> {
             max_delay: Duration::from_millis(ms),
         }),
         4 => (1usize..=8).prop_map(Step::Register),
+        1 => (1usize..=4).prop_map(Step::RegisterToEveryLeader),
         1 => any::<usize>().prop_map(Step::Delete),
         3 => (100u64..=6000).prop_map(|ms| Step::Advance(Duration::from_millis(ms))),
     ]
@@ -82,6 +85,9 @@ async fn run(seed: u64, snapshot_every: u64, schedule: Vec<Step>) {
             }
             Step::Register(count) => {
                 harness.register(count).await;
+            }
+            Step::RegisterToEveryLeader(count) => {
+                harness.register_to_every_leader(count).await;
             }
             Step::Delete(pick) => harness.delete(pick).await,
             Step::Advance(duration) => harness.advance(duration).await,

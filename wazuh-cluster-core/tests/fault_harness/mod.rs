@@ -308,6 +308,17 @@ impl Harness {
         }
     }
 
+    /// Proposes `count` registrations through every node that believes it leads, one after
+    /// the other: a deposed leader that does not know it yet takes them too (and must not
+    /// acknowledge them).
+    pub async fn register_to_every_leader(&mut self, count: usize) -> usize {
+        let mut acknowledged = 0;
+        for leader in self.leaders() {
+            acknowledged += self.register_via(leader, count).await;
+        }
+        acknowledged
+    }
+
     /// Proposes deleting the `pick`-th acknowledged agent not yet proposed for deletion,
     /// through the node that believes it leads.
     pub async fn delete(&mut self, pick: usize) {
