@@ -20,6 +20,10 @@ use proptest::prelude::*;
 #[derive(Debug, Clone)]
 enum Step {
     Crash(u64),
+    /// Crashes the node that believes it leads (highest term).
+    CrashLeader,
+    /// Cuts the node that believes it leads off from the others.
+    IsolateLeader,
     Restart(u64),
     /// These nodes on one side, the others on the other.
     Partition(Vec<u64>),
@@ -29,6 +33,7 @@ enum Step {
         drop_percent: u8,
         max_delay: Duration,
     },
+    /// A burst through the serving master, waiting up to 5 s for one (a client retrying).
     Register(usize),
     /// A burst through every node that believes it leads, deposed ones included.
     RegisterToEveryLeader(usize),
@@ -42,6 +47,8 @@ const NODES: u64 = 3;
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => (1..=NODES).prop_map(Step::Crash),
+        2 => Just(Step::CrashLeader),
+        2 => Just(Step::IsolateLeader),
         2 => (1..=NODES).prop_map(Step::Restart),
         2 => proptest::sample::subsequence((1..=NODES).collect::<Vec<_>>(), 1..NODES as usize)
             .prop_map(Step::Partition),
@@ -50,9 +57,9 @@ fn step() -> impl Strategy<Value = Step> {
             drop_percent,
             max_delay: Duration::from_millis(ms),
         }),
-        4 => (1usize..=8).prop_map(Step::Register),
+        5 => (1usize..=8).prop_map(Step::Register),
         1 => (1usize..=4).prop_map(Step::RegisterToEveryLeader),
-        1 => any::<usize>().prop_map(Step::Delete),
+        2 => any::<usize>().prop_map(Step::Delete),
         3 => (100u64..=6000).prop_map(|ms| Step::Advance(Duration::from_millis(ms))),
     ]
 }
@@ -64,6 +71,21 @@ async fn run(seed: u64, snapshot_every: u64, schedule: Vec<Step>) {
     for step in schedule {
         match step {
             Step::Crash(id) => harness.crash(id).await,
+            Step::CrashLeader => {
+                if let Some(&leader) = harness.leaders().first() {
+                    harness.crash(leader).await;
+                }
+            }
+            Step::IsolateLeader => {
+                if let Some(&leader) = harness.leaders().first() {
+                    let others: Vec<u64> = harness
+                        .ids()
+                        .into_iter()
+                        .filter(|&id| id != leader)
+                        .collect();
+                    harness.router.partition(&[&[leader], &others]);
+                }
+            }
             Step::Restart(id) => harness.restart(id).await,
             Step::Partition(side) => {
                 let other: Vec<u64> = harness
@@ -84,7 +106,9 @@ async fn run(seed: u64, snapshot_every: u64, schedule: Vec<Step>) {
                 harness.router.set_max_delay(max_delay);
             }
             Step::Register(count) => {
-                harness.register(count).await;
+                harness
+                    .register_patiently(count, Duration::from_secs(5))
+                    .await;
             }
             Step::RegisterToEveryLeader(count) => {
                 harness.register_to_every_leader(count).await;
@@ -112,7 +136,7 @@ proptest! {
     fn no_fault_schedule_breaks_the_invariants(
         seed in any::<u64>(),
         snapshot_every in prop_oneof![Just(10u64), Just(1000)],
-        schedule in proptest::collection::vec(step(), 1..16),
+        schedule in proptest::collection::vec(step(), 4..20),
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

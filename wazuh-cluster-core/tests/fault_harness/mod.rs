@@ -308,6 +308,15 @@ impl Harness {
         }
     }
 
+    /// Proposes `count` registrations as a client that retries: through the node serving as
+    /// master, waiting up to `patience` for one, else through whichever believes it leads.
+    pub async fn register_patiently(&mut self, count: usize, patience: Duration) -> usize {
+        match self.wait_serving(patience).await {
+            Some(master) => self.register_via(master, count).await,
+            None => self.register(count).await,
+        }
+    }
+
     /// Proposes `count` registrations through every node that believes it leads, one after
     /// the other: a deposed leader that does not know it yet takes them too (and must not
     /// acknowledge them).
