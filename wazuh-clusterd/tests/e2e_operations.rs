@@ -320,13 +320,20 @@ fn health_metrics_and_systemd_follow_a_workers_sync() {
         "not OpenMetrics text:\n{scrape}"
     );
 
-    // The worker's side of the same sync.
-    let (_, scrape) = get(worker_port, "/metrics").unwrap();
-    let received = sample(
-        &scrape,
-        "wazuh_cluster_sync_files_total{peer=\"master\",direction=\"received\"}",
-    );
-    assert!(received.is_some_and(|n| n >= 1.0), "{scrape}");
+    // The worker's side of the same sync (its counter moves once the files are applied and
+    // made durable, which on a busy disk comes a while after the master sent them).
+    let mut scrape = String::new();
+    let received = wait_until(WAIT, || {
+        scrape = get(worker_port, "/metrics")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        sample(
+            &scrape,
+            "wazuh_cluster_sync_files_total{peer=\"master\",direction=\"received\"}",
+        )
+        .is_some_and(|n| n >= 1.0)
+    });
+    assert!(received, "{scrape}");
     assert_eq!(sample(&scrape, "wazuh_cluster_master_connected"), Some(1.0));
 
     worker.terminate();
