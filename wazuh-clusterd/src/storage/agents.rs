@@ -346,9 +346,12 @@ impl AgentStore for SqliteStorage {
         if rows.is_empty() {
             return Ok(InfoIngested::default());
         }
+        // IMMEDIATE: the transaction reads before it writes, and a deferred one would then fail
+        // at once with `database is locked` (no busy wait) when another connection of this
+        // database (the main pool) wrote since its read began.
         let mut tx = self
             .agents_pool()
-            .begin()
+            .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         let ids: Vec<AgentId> = rows.iter().map(|row| row.id).collect();
