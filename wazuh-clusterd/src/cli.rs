@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand};
 
 use crate::daemon::{self, DaemonOptions};
-use crate::{certs, demo, keygen};
+use crate::{certs, demo, keygen, loadtest};
 
 /// Default installation folder.
 pub const DEFAULT_HOME: &str = "/var/ossec";
@@ -59,6 +59,9 @@ pub enum Command {
         #[arg(long)]
         failover: bool,
     },
+    /// Start one master and N workers on 127.0.0.1, register and play agents, change files, and
+    /// report task durations, memory, CPU, disconnects and ERROR lines per phase.
+    Loadtest(loadtest::LoadtestArgs),
     /// Make a cluster CA (DIR/ca.pem, DIR/ca.key; reused when present) and a certificate and key
     /// per node (DIR/NAME.pem, DIR/NAME.key) for the tls block of ossec.conf.
     Certs {
@@ -106,6 +109,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 tls,
                 failover,
             }),
+            Err(e) => {
+                eprintln!("ERROR: cannot find this program's own binary to start the nodes: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::Loadtest(args)) => match std::env::current_exe() {
+            Ok(binary) => loadtest::main(&args, binary),
             Err(e) => {
                 eprintln!("ERROR: cannot find this program's own binary to start the nodes: {e}");
                 ExitCode::FAILURE

@@ -12,6 +12,7 @@ pub mod fs;
 pub mod home_path;
 pub mod http;
 pub mod keygen;
+pub mod loadtest;
 pub mod logging;
 pub mod metrics;
 pub mod net;
