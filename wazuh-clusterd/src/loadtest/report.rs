@@ -61,8 +61,9 @@ pub struct Report {
     pub registration: Registration,
     /// From the last registration to every worker holding the master's `client.keys`, seconds.
     pub keys_synced_seconds: f64,
-    /// From starting the simulators to the master seeing every agent active, seconds.
-    pub agents_seen_seconds: f64,
+    /// From starting the simulators to the master seeing every agent active, seconds (`None`:
+    /// not within the setup timeout).
+    pub agents_seen_seconds: Option<f64>,
     /// Setup, stable, storm.
     pub phases: Vec<Phase>,
     /// Files changed during the storm.
@@ -140,8 +141,8 @@ impl Report {
             out,
             "setup: tree written in {:.1} s; {} agents seeded in {:.1} s; workers connected {:.1} \
              s after start; {} agents registered through the control socket in {:.1} s ({:.0}/s; first tenth {:.0}/s, last tenth {:.0}/s, {} in \
-             flight); client.keys on every worker {:.1} s later; every agent seen active {:.1} s \
-             after the simulators started",
+             flight); client.keys on every worker {:.1} s later; every agent seen active {} after \
+             the simulators started",
             self.tree_seconds,
             r.seeded,
             self.seed_seconds,
@@ -154,6 +155,7 @@ impl Report {
             r.burst,
             self.keys_synced_seconds,
             self.agents_seen_seconds
+                .map_or("not within the timeout".to_owned(), |s| format!("{s:.1} s"))
         );
         for phase in &self.phases {
             let _ = writeln!(
