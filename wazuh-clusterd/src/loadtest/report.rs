@@ -79,10 +79,16 @@ pub struct Report {
     pub simulators_running: usize,
     /// Workers the master logged as disconnected over the run (before the rig stopped them).
     pub disconnects: usize,
-    /// `ERROR` lines in every node's `cluster.log`, shutdown included.
+    /// `ERROR` lines in every node's `cluster.log` during the run (until the rig stops the
+    /// nodes).
     pub error_lines: usize,
     /// The first few of them, prefixed with the node's name.
     pub first_errors: Vec<String>,
+    /// `ERROR` lines written while the nodes stop on SIGTERM (shown, not counted as a problem
+    /// of the run).
+    pub stop_error_lines: usize,
+    /// The first few of them.
+    pub first_stop_errors: Vec<String>,
     /// The folder kept with `--keep`.
     pub kept: Option<PathBuf>,
 }
@@ -214,6 +220,16 @@ impl Report {
         );
         for line in &self.first_errors {
             let _ = writeln!(out, "  {line}");
+        }
+        if self.stop_error_lines > 0 {
+            let _ = writeln!(
+                out,
+                "{} ERROR line(s) while the nodes stopped on SIGTERM:",
+                self.stop_error_lines
+            );
+            for line in &self.first_stop_errors {
+                let _ = writeln!(out, "  {line}");
+            }
         }
         if let Some(root) = &self.kept {
             let _ = writeln!(out, "homes, logs and databases kept in {}", root.display());

@@ -184,8 +184,14 @@ impl Rig {
             .count()
     }
 
-    /// Stops the simulators, the workers, then the master; counts ERROR lines in every log.
-    fn stop(&mut self) -> (usize, Vec<String>) {
+    /// Stops the simulators, the workers, then the master. Answers the ERROR lines of every
+    /// log written during the run and those written while stopping (`(count, first ten)`
+    /// each).
+    fn stop(&mut self) -> ((usize, Vec<String>), (usize, Vec<String>)) {
+        let lengths: Vec<usize> = std::iter::once(&self.master)
+            .chain(&self.workers)
+            .map(|node| node.process.log().len())
+            .collect();
         for child in &mut self.simulators {
             let _ = child.kill();
             let _ = child.wait();
@@ -193,22 +199,23 @@ impl Rig {
         for node in self.workers.iter_mut().chain([&mut self.master]) {
             let _ = node.process.stop(Duration::from_secs(15));
         }
-        let mut count = 0;
-        let mut first = Vec::new();
-        for node in std::iter::once(&self.master).chain(&self.workers) {
-            for line in node
-                .process
-                .log()
-                .lines()
-                .filter(|l| l.contains(ERROR_LEVEL))
-            {
-                count += 1;
-                if first.len() < 10 {
-                    first.push(format!("{}: {line}", node.process.name));
+        let (mut run, mut stopping) = ((0, Vec::new()), (0, Vec::new()));
+        for (node, length) in std::iter::once(&self.master)
+            .chain(&self.workers)
+            .zip(lengths)
+        {
+            let log = node.process.log();
+            let (before, after) = log.split_at(length.min(log.len()));
+            for (text, errors) in [(before, &mut run), (after, &mut stopping)] {
+                for line in text.lines().filter(|l| l.contains(ERROR_LEVEL)) {
+                    errors.0 += 1;
+                    if errors.1.len() < 10 {
+                        errors.1.push(format!("{}: {line}", node.process.name));
+                    }
                 }
             }
         }
-        (count, first)
+        (run, stopping)
     }
 }
 
@@ -304,7 +311,7 @@ pub fn run(settings: Settings, root: &Path) -> Result<Report, RigError> {
     );
     let usage = sampler.finish(&groups);
     let simulators_running = rig.simulators_running();
-    let (error_lines, first_errors) = rig.stop();
+    let ((error_lines, first_errors), (stop_error_lines, first_stop_errors)) = rig.stop();
     let mut report = outcome?;
     for (phase, usage) in report.phases.iter_mut().zip(usage) {
         phase.master_usage = usage[0];
@@ -313,6 +320,8 @@ pub fn run(settings: Settings, root: &Path) -> Result<Report, RigError> {
     report.simulators_running = report.simulators_running.min(simulators_running);
     report.error_lines = error_lines;
     report.first_errors = first_errors;
+    report.stop_error_lines = stop_error_lines;
+    report.first_stop_errors = first_stop_errors;
     Ok(report)
 }
 
@@ -437,6 +446,8 @@ fn measure(
         disconnects,
         error_lines: 0,
         first_errors: Vec::new(),
+        stop_error_lines: 0,
+        first_stop_errors: Vec::new(),
         kept: rig.settings.keep.then(|| rig.root.clone()),
     })
 }
