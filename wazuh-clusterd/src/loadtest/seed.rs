@@ -14,7 +14,7 @@ use wazuh_cluster_core::agents::{AgentId, AgentIp, AgentKey, AgentRecord, AgentS
 use super::names::{GROUPS, agent_name, group_name};
 use crate::storage::SqliteStorage;
 
-/// Creates the rig's groups and agents `0..count` (named by [`super::names`]) in
+/// Creates the rig's groups and agents `0..count` (named by the `names` module) in
 /// the database and `client.keys` of the master at `home`, which must not run yet. Returns
 /// their ids.
 pub fn seed(home: &Path, count: usize) -> std::io::Result<Vec<String>> {
