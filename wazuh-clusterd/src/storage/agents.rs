@@ -141,6 +141,31 @@ async fn upsert_info(
     Ok(written)
 }
 
+/// A new agent's row (an existing id is refused).
+const INSERT_AGENT: &str =
+    "INSERT INTO agent (id, name, ip, key, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+/// An agent's row, replacing the one with the same id (its agent-info, in its own table, stays).
+const UPSERT_AGENT: &str =
+    "INSERT OR REPLACE INTO agent (id, name, ip, key, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Writes `agent`'s row with `statement` ([`INSERT_AGENT`] or [`UPSERT_AGENT`]) and its group
+/// assignments.
+async fn write_agent(
+    tx: &mut Transaction<'_, Sqlite>,
+    agent: &AgentRecord,
+    statement: &'static str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(statement)
+        .bind(i64::from(agent.id.0))
+        .bind(&agent.name)
+        .bind(agent.ip.to_string())
+        .bind(agent.key.as_str())
+        .bind(agent.registered_at)
+        .execute(&mut **tx)
+        .await?;
+    replace_groups(tx, agent.id, &agent.groups).await
+}
+
 async fn replace_groups(
     tx: &mut Transaction<'_, Sqlite>,
     id: AgentId,
@@ -208,18 +233,7 @@ impl AgentStore for SqliteStorage {
             .begin()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
-        sqlx::query(
-            "INSERT INTO agent (id, name, ip, key, registered_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(i64::from(agent.id.0))
-        .bind(&agent.name)
-        .bind(agent.ip.to_string())
-        .bind(agent.key.as_str())
-        .bind(agent.registered_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| StorageError::new(operation(), e))?;
-        replace_groups(&mut tx, agent.id, &agent.groups)
+        write_agent(&mut tx, agent, INSERT_AGENT)
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         tx.commit()
@@ -235,19 +249,7 @@ impl AgentStore for SqliteStorage {
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         for agent in agents {
-            sqlx::query(
-                "INSERT OR REPLACE INTO agent (id, name, ip, key, registered_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .bind(i64::from(agent.id.0))
-            .bind(&agent.name)
-            .bind(agent.ip.to_string())
-            .bind(agent.key.as_str())
-            .bind(agent.registered_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StorageError::new(operation(), e))?;
-            replace_groups(&mut tx, agent.id, &agent.groups)
+            write_agent(&mut tx, agent, UPSERT_AGENT)
                 .await
                 .map_err(|e| StorageError::new(operation(), e))?;
         }
