@@ -66,7 +66,7 @@ async fn cluster(ids: &[u64]) -> (MemoryRouter, BTreeMap<u64, Member>) {
             clock.clone(),
             Some(id),
         ));
-        let backend = ReplicatedRegistry::new(raft.clone(), local, clock.clone(), Some(id))
+        let backend = ReplicatedRegistry::new(raft.clone(), local)
             .with_commit_timeout(Duration::from_secs(5));
         members.insert(
             id,

@@ -89,11 +89,13 @@ impl AgentRegistry {
         &self.store
     }
 
-    fn now(&self) -> i64 {
+    /// The registry clock's time, seconds since the Unix epoch.
+    pub(crate) fn now(&self) -> i64 {
         unix_secs(self.clock.wall())
     }
 
-    fn fresh_key(&self) -> AgentKey {
+    /// A new agent key from the registry's generator.
+    pub(crate) fn fresh_key(&self) -> AgentKey {
         let bytes: [u8; 32] = self
             .rng
             .lock()

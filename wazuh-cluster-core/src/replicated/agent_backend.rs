@@ -8,26 +8,22 @@
 //! the master any more (and which node is), or no quorum answered within the commit timeout (the
 //! change may still be committed later, when the quorum comes back: list before retrying).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::storage::RaftStateMachine;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use super::command::{Applied, RegistryCommand};
 use super::registry::Registry;
 use super::type_config::{RegistryRaft, RegistryRaftConfig as C};
 use crate::agents::groups::DEFAULT_GROUP;
 use crate::agents::model::{validate_agent_name, validate_group_name};
-use crate::agents::registry::unix_secs;
 use crate::agents::{
-    AgentError, AgentId, AgentIp, AgentKey, AgentRecord, AgentRegistry, AgentSummary, Registration,
+    AgentError, AgentId, AgentIp, AgentRecord, AgentRegistry, AgentSummary, Registration,
     RegistryBackend,
 };
-use crate::clock::Clock;
 
 /// How long a change may wait for a quorum before it is answered as not committed.
 pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,28 +32,16 @@ pub const COMMIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct ReplicatedRegistry<SM: RaftStateMachine<C>> {
     raft: RegistryRaft<SM>,
     local: Arc<AgentRegistry>,
-    clock: Arc<dyn Clock>,
-    rng: Mutex<StdRng>,
     commit_timeout: Duration,
 }
 
 impl<SM: RaftStateMachine<C, SnapshotData = Registry>> ReplicatedRegistry<SM> {
-    /// Operations proposed to `raft` and adopted by `local`; keys from an OS-seeded generator,
-    /// or from `seed` (tests).
-    pub fn new(
-        raft: RegistryRaft<SM>,
-        local: Arc<AgentRegistry>,
-        clock: Arc<dyn Clock>,
-        seed: Option<u64>,
-    ) -> Self {
+    /// Operations proposed to `raft` and adopted by `local` (whose clock and key generator
+    /// decide the registration time and key).
+    pub fn new(raft: RegistryRaft<SM>, local: Arc<AgentRegistry>) -> Self {
         ReplicatedRegistry {
             raft,
             local,
-            clock,
-            rng: Mutex::new(match seed {
-                Some(seed) => StdRng::seed_from_u64(seed),
-                None => StdRng::from_os_rng(),
-            }),
             commit_timeout: COMMIT_TIMEOUT,
         }
     }
@@ -66,15 +50,6 @@ impl<SM: RaftStateMachine<C, SnapshotData = Registry>> ReplicatedRegistry<SM> {
     pub fn with_commit_timeout(mut self, timeout: Duration) -> Self {
         self.commit_timeout = timeout;
         self
-    }
-
-    fn fresh_key(&self) -> AgentKey {
-        let bytes: [u8; 32] = self
-            .rng
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .random();
-        AgentKey::from_bytes(bytes)
     }
 
     /// Proposes `command` and waits for its answer: what it changed, or why nothing changed.
@@ -150,8 +125,8 @@ impl<SM: RaftStateMachine<C, SnapshotData = Registry>> RegistryBackend for Repli
                 unique.push(group.clone());
             }
         }
-        let key = self.fresh_key();
-        let registered_at = unix_secs(self.clock.wall());
+        let key = self.local.fresh_key();
+        let registered_at = self.local.now();
         let command = RegistryCommand::RegisterAgent {
             id: None,
             name: name.to_owned(),

@@ -66,7 +66,6 @@ pub(super) async fn start(
         .expect("the integrity module is the first module");
     let agents = builder
         .module(|ctx| {
-            let clock = ctx.clock.clone();
             let (store, config) = (storage.clone(), settings::agents_config(config));
             match failover {
                 None => MasterAgents::new(ctx, store, files, config, None),
@@ -76,7 +75,7 @@ pub(super) async fn start(
                     files,
                     config,
                     None,
-                    master_side::backend(failover, clock),
+                    master_side::backend(failover),
                 ),
             }
         })

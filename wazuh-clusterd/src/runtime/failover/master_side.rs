@@ -9,12 +9,12 @@ use futures_util::StreamExt;
 
 use futures_util::future::BoxFuture;
 use openraft::ReadPolicy;
+use wazuh_cluster_core::Module;
 use wazuh_cluster_core::agents::groups::DEFAULT_GROUP;
 use wazuh_cluster_core::agents::{AgentRegistry, MasterAgents, RegistryBackend};
 use wazuh_cluster_core::master::{MasterConn, MasterRole};
 use wazuh_cluster_core::replicated::{RegistryCommand, ReplicatedRegistry};
 use wazuh_cluster_core::session::{DuplicateRoute, Router};
-use wazuh_cluster_core::{Clock, Module};
 
 use super::{FailoverNode, LocalRegistry};
 use crate::runtime::NodeError;
@@ -41,10 +41,9 @@ impl Module<MasterRole> for RaftModule {
 /// The agents' registry backend of a master with failover: each change through the Raft log.
 pub fn backend(
     failover: &FailoverNode,
-    clock: Arc<dyn Clock>,
 ) -> impl FnOnce(Arc<AgentRegistry>) -> Arc<dyn RegistryBackend> {
     let raft = failover.raft.clone();
-    move |local| Arc::new(ReplicatedRegistry::new(raft, local, clock, None))
+    move |local| Arc::new(ReplicatedRegistry::new(raft, local))
 }
 
 /// Brings the new master's store and files to the committed registry: waits until this node
