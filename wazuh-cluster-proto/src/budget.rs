@@ -1,6 +1,8 @@
-//! A node-wide cap on the bytes of divided messages being joined, shared fairly by every
-//! connection's [`Reassembler`](crate::Reassembler): each connection's own limits (256 MiB per
-//! message, 10 in flight) still allow gigabytes per connection, so a node caps the sum.
+//! A node-wide cap on bytes peers make a node hold, shared fairly by the connections: the
+//! divided messages being joined by every connection's [`Reassembler`](crate::Reassembler) (each
+//! connection's own limits, 256 MiB per message and 10 in flight, still allow gigabytes per
+//! connection, so a node caps the sum), and, with a budget of their own, the strings being
+//! received (`new_str` / `str_upd`, in the core crate's agents module).
 //!
 //! Fair sharing: every authenticated connection (a *peer*) is guaranteed `cap / peers` bytes.
 //! - A frame that keeps its connection within that guarantee is always kept, even when the
@@ -67,9 +69,9 @@ impl State {
     }
 }
 
-/// Why a frame's bytes were not kept.
+/// Why bytes were not kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refusal {
+pub enum Refusal {
     /// The node's budget is full and this connection is past its guarantee.
     Full {
         /// Bytes held on the node.
@@ -119,7 +121,7 @@ impl NodeBudget {
 
     /// A new connection's share: it holds nothing and is guaranteed nothing until
     /// [`BudgetShare::set_peer`] counts it.
-    pub(crate) fn share(&self) -> BudgetShare {
+    pub fn share(&self) -> BudgetShare {
         let mut state = self.lock();
         let id = state.next_id;
         state.next_id += 1;
@@ -133,19 +135,19 @@ impl NodeBudget {
 
 /// One connection's part of a [`NodeBudget`]; dropping it gives back what it holds.
 #[derive(Debug)]
-pub(crate) struct BudgetShare {
+pub struct BudgetShare {
     budget: NodeBudget,
     id: u64,
 }
 
 impl BudgetShare {
     /// The node's budget this share belongs to.
-    pub(crate) fn budget(&self) -> &NodeBudget {
+    pub fn budget(&self) -> &NodeBudget {
         &self.budget
     }
 
     /// Counts this connection as an authenticated peer (guaranteed its share) or not.
-    pub(crate) fn set_peer(&self, peer: bool) {
+    pub fn set_peer(&self, peer: bool) {
         let mut state = self.budget.lock();
         let Some(share) = state.shares.get_mut(&self.id) else {
             return;
@@ -162,7 +164,7 @@ impl BudgetShare {
     }
 
     /// Keeps `bytes` more for this connection, or says why not (nothing kept).
-    pub(crate) fn take(&self, bytes: usize) -> Result<(), Refusal> {
+    pub fn take(&self, bytes: usize) -> Result<(), Refusal> {
         let cap = self.budget.cap;
         let mut state = self.budget.lock();
         let Some(share) = state.shares.get(&self.id) else {
@@ -193,7 +195,7 @@ impl BudgetShare {
     }
 
     /// Gives back `bytes` kept before.
-    pub(crate) fn give_back(&self, bytes: usize) {
+    pub fn give_back(&self, bytes: usize) {
         let mut state = self.budget.lock();
         state.used = state.used.saturating_sub(bytes);
         if let Some(share) = state.shares.get_mut(&self.id) {
@@ -202,7 +204,7 @@ impl BudgetShare {
     }
 
     /// Whether this connection must give back what it holds (see the module's docs).
-    pub(crate) fn is_squeezed(&self) -> bool {
+    pub fn is_squeezed(&self) -> bool {
         let state = self.budget.lock();
         state
             .shares

@@ -39,7 +39,7 @@ pub mod message;
 pub mod payload;
 pub mod replay;
 
-pub use budget::NodeBudget;
+pub use budget::{BudgetShare, NodeBudget, Refusal};
 #[cfg(feature = "codec")]
 pub use codec::{Clock, CodecError, MessageCodec};
 pub use command::{Command, CommandError};

@@ -10,24 +10,24 @@
 //! `| case | what was sent | master VmHWM before | after |` (KiB, `/proc/PID/status`). The goal:
 //! under 256 MiB per case, 64 MiB for the cases before authentication.
 
-use std::io::{ErrorKind, Read, Write};
+mod hostile_peer;
+
 use std::net::TcpStream;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use hostile_peer::{Peer, WAIT, now, wire};
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::division::DIVIDED_FRAME_PAYLOAD;
 use wazuh_cluster_proto::payload::{
     AgentInfoRow, AgentInfoSync, Blake2bHex, ContainerEncoder, DEFAULT_CHUNK_BYTES, FileSender,
     TransferPath, new_str_payload, parse_string_id, str_upd_requests,
 };
-use wazuh_cluster_proto::{Command, Fernet, FrameHeader, Limits, Message, MessageDecoder};
+use wazuh_cluster_proto::{Fernet, FrameHeader, Message};
 use wazuh_clusterd::config::NodeType;
 use wazuh_clusterd::demo::{LocalCluster, NodeProcess, wait_for_nodes};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
-const WAIT: Duration = Duration::from_secs(30);
 
 /// Peak resident memory of process `pid`, in KiB (`VmHWM`).
 fn peak_rss_kib(pid: u32) -> u64 {
@@ -37,116 +37,6 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .find(|l| l.starts_with("VmHWM:"))
         .expect("VmHWM");
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// One encrypted frame sequence for `message`, dated now.
-fn wire(fernet: &Fernet, message: &Message) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    wazuh_cluster_proto::encode_message(message, Some(fernet), now(), &mut out);
-    out.to_vec()
-}
-
-/// A hostile peer speaking the cluster protocol by hand.
-struct Peer {
-    stream: TcpStream,
-    decoder: MessageDecoder,
-    fernet: Fernet,
-    counter: u32,
-}
-
-impl Peer {
-    fn connect(port: u16, fernet: &Fernet) -> Peer {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(WAIT)).unwrap();
-        stream.set_write_timeout(Some(WAIT)).unwrap();
-        Peer {
-            stream,
-            decoder: MessageDecoder::new(Some(fernet.clone()), Limits::default()),
-            fernet: fernet.clone(),
-            counter: 10,
-        }
-    }
-
-    /// Connects and says `hello` as `name`; panics unless the master accepts it.
-    fn worker(port: u16, fernet: &Fernet, name: &str) -> Peer {
-        let mut peer = Peer::connect(port, fernet);
-        let reply = peer.request(names::HELLO, format!("{name} demo worker 4.9.2").as_bytes());
-        assert_eq!(reply.map(|m| m.command), Some(names::OK), "hello of {name}");
-        peer
-    }
-
-    /// Writes `bytes`; `false` once the master closed the connection.
-    fn send_raw(&mut self, bytes: &[u8]) -> bool {
-        self.stream.write_all(bytes).is_ok()
-    }
-
-    /// Sends a request without waiting for its reply; `false` once the connection closed.
-    fn send(&mut self, command: Command, payload: &[u8]) -> bool {
-        self.counter += 1;
-        let message = Message::new(self.counter, command, payload.to_vec());
-        let frames = wire(&self.fernet, &message);
-        self.send_raw(&frames)
-    }
-
-    /// The next message; `None` when the connection closed or nothing came in time.
-    fn read(&mut self) -> Option<Message> {
-        let mut buf = vec![0u8; 64 << 10];
-        loop {
-            if let Some(decoded) = self.decoder.next_message(Duration::ZERO).ok()? {
-                return Some(decoded.message);
-            }
-            match self.stream.read(&mut buf) {
-                Ok(0) => return None,
-                Ok(n) => self.decoder.push(&buf[..n]),
-                Err(_) => return None,
-            }
-        }
-    }
-
-    /// Sends a request and returns its reply, answering the master's own requests with `ok`.
-    fn request(&mut self, command: Command, payload: &[u8]) -> Option<Message> {
-        if !self.send(command, payload) {
-            return None;
-        }
-        let counter = self.counter;
-        loop {
-            let message = self.read()?;
-            if message.counter == counter {
-                return Some(message);
-            }
-            let answer = Message::new(message.counter, names::OK, b"ok".to_vec());
-            let frames = wire(&self.fernet, &answer);
-            self.send_raw(&frames);
-        }
-    }
-
-    fn is_err(reply: &Option<Message>) -> bool {
-        reply.as_ref().is_none_or(|m| m.command == names::ERR)
-    }
-
-    /// Whether the master closed the connection (read returns nothing within a few seconds).
-    fn closed(&mut self) -> bool {
-        self.stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let mut buf = [0u8; 4096];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => {}
-                Err(e) => {
-                    return !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut);
-                }
-            }
-        }
-    }
 }
 
 /// A fresh master, its key and its VmHWM before the case.

@@ -40,6 +40,7 @@ pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod store_suite;
+pub mod string_shares;
 pub mod strings;
 pub mod sync_stats;
 pub mod worker_node;

@@ -8,18 +8,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use wazuh_cluster_proto::Refusal;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
     DEFAULT_MAX_STRING, StringStore, WazuhException, error_codes, new_str_payload, parse_new_str,
     parse_string_id, str_upd_requests, string_id_payload,
 };
 
+use super::string_shares::{NODE_STRING_BUDGET, SessionShares};
 use crate::session::{Handler, HandlerResult, Reply, Request, RequestError, SessionHandle};
 
 /// Most strings one session may have pending at once.
 pub const MAX_PENDING_PER_SESSION: usize = 8;
 /// Most bytes one session may have declared across its pending strings: one string of the
-/// largest size, a quarter of the node's budget, so one peer cannot starve the others.
+/// largest size. Sessions share the node's [`NODE_STRING_BUDGET`] fairly on top of it.
 pub const MAX_DECLARED_PER_SESSION: u64 = DEFAULT_MAX_STRING;
 /// Most strings pending on the node, from every session.
 pub const MAX_PENDING: usize = 1024;
@@ -28,12 +30,50 @@ struct Inner {
     store: StringStore,
     /// The session that declared each pending string, and the bytes it declared.
     owners: HashMap<u32, (SessionHandle, u64)>,
+    /// The node's budget of declared bytes, shared fairly by the sessions.
+    shares: SessionShares,
     rng: StdRng,
 }
 
+impl Inner {
+    /// Drops the pending string `id` and gives its bytes back.
+    fn drop_string(&mut self, id: u32) {
+        self.store.remove(id);
+        if let Some((session, declared)) = self.owners.remove(&id) {
+            self.shares.give_back(&session, declared);
+        }
+    }
+
+    /// Drops the pending strings of every session squeezed out of its fair share, in id order,
+    /// until each is back within it; returns how many were dropped.
+    fn drop_squeezed(&mut self) -> usize {
+        let mut ids: Vec<u32> = self
+            .owners
+            .iter()
+            .filter(|(_, (session, _))| self.shares.is_squeezed(session))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        let mut dropped = 0;
+        for id in ids {
+            let still = self
+                .owners
+                .get(&id)
+                .is_some_and(|(session, _)| self.shares.is_squeezed(session));
+            if still {
+                self.drop_string(id);
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+}
+
 /// Strings being received on one node, from any of its sessions. Budgets, checked before
-/// anything is stored: 256 MiB a string and 1 GiB declared on the node ([`StringStore`]), at
-/// most [`MAX_PENDING_PER_SESSION`] strings and [`MAX_DECLARED_PER_SESSION`] bytes per session,
+/// anything is stored: 256 MiB a string ([`StringStore`]), [`NODE_STRING_BUDGET`] declared on
+/// the node and shared fairly by the sessions (a session over its fair share when another needs
+/// its own has its pending strings dropped: see [`NODE_STRING_BUDGET`]'s module), at most
+/// [`MAX_PENDING_PER_SESSION`] strings and [`MAX_DECLARED_PER_SESSION`] bytes per session,
 /// [`MAX_PENDING`] strings on the node; strings of closed sessions are dropped.
 pub struct StringInbox {
     inner: Mutex<Inner>,
@@ -44,8 +84,11 @@ impl StringInbox {
     pub fn new(seed: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner {
-                store: StringStore::default(),
+                // The node's total is the fair-share budget's (which may pass its cap by at
+                // most itself while squeezed strings are being dropped).
+                store: StringStore::new(DEFAULT_MAX_STRING, 2 * NODE_STRING_BUDGET as u64),
                 owners: HashMap::new(),
+                shares: SessionShares::new(NODE_STRING_BUDGET),
                 rng: match seed {
                     Some(seed) => StdRng::seed_from_u64(seed),
                     None => StdRng::from_os_rng(),
@@ -72,7 +115,9 @@ impl StringInbox {
             WazuhException::cluster(error_codes::STRING_NOT_FOUND)
                 .with_extra_message(format!("string {id} is unknown or incomplete"))
         })?;
-        inner.owners.remove(&id);
+        if let Some((session, declared)) = inner.owners.remove(&id) {
+            inner.shares.give_back(&session, declared);
+        }
         Ok((id, data))
     }
 
@@ -86,9 +131,9 @@ impl StringInbox {
             .map(|(id, _)| *id)
             .collect();
         for id in closed {
-            inner.store.remove(id);
-            inner.owners.remove(&id);
+            inner.drop_string(id);
         }
+        inner.shares.forget_closed();
         let (count, declared_before) = inner
             .owners
             .values()
@@ -115,16 +160,20 @@ impl StringInbox {
                 "the node has {MAX_PENDING} strings pending; retry in a moment"
             )));
         }
+        if let Err(refusal) = inner.shares.take(&session, declared) {
+            return Err(refuse(refusal_text(refusal, declared, inner.shares.cap())));
+        }
+        inner.drop_squeezed();
         let id = loop {
             let id = inner.rng.random::<u32>();
             if !inner.owners.contains_key(&id) {
                 break id;
             }
         };
-        inner.store.start(id, declared).map_err(|e| {
-            WazuhException::cluster(error_codes::MESSAGE_TOO_LARGE)
-                .with_extra_message(e.to_string())
-        })?;
+        if let Err(e) = inner.store.start(id, declared) {
+            inner.shares.give_back(&session, declared);
+            return Err(refuse(e.to_string()));
+        }
         inner.owners.insert(id, (session, declared));
         Ok(id)
     }
@@ -134,6 +183,22 @@ impl StringInbox {
         self.inner().store.update(payload).map(|_| ()).map_err(|e| {
             WazuhException::cluster(error_codes::CLUSTER).with_extra_message(e.to_string())
         })
+    }
+}
+
+/// Why a string of `declared` bytes was refused by the node's budget of `cap` bytes, for the
+/// peer's error message.
+fn refusal_text(refusal: Refusal, declared: u64, cap: usize) -> String {
+    match refusal {
+        Refusal::Full { used } => format!(
+            "a string of {declared} bytes would pass the node's string budget ({used} of {cap} \
+             bytes declared by other connections); finish pending strings or retry later"
+        ),
+        Refusal::Squeezed { held, share, peers } => format!(
+            "this connection has {held} bytes of strings pending, over its fair share of \
+             {share} bytes ({cap} bytes over {peers} connections); finish pending strings \
+             first"
+        ),
     }
 }
 
@@ -175,4 +240,91 @@ pub async fn send_string(session: &SessionHandle, data: &[u8]) -> Result<u32, Re
         session.request(command, payload).await?;
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use wazuh_cluster_proto::payload::DEFAULT_MAX_STRING;
+
+    use super::*;
+    use crate::session::detached_handle;
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn four_hogs_cannot_keep_an_honest_workers_string_out() {
+        let inbox = StringInbox::new(Some(7));
+        let sessions: Vec<_> = (0..5).map(|_| detached_handle()).collect();
+        let (hogs, honest) = (&sessions[..4], &sessions[4].0);
+        // The first hog alone may declare the whole node budget...
+        let hog_string = inbox.start(DEFAULT_MAX_STRING, hogs[0].0.clone()).unwrap();
+        // ...the others are refused: the budget is full and they are past their fair share.
+        for (hog, _) in &hogs[1..] {
+            let refused = inbox.start(DEFAULT_MAX_STRING, hog.clone()).unwrap_err();
+            assert_eq!(refused.code, error_codes::MESSAGE_TOO_LARGE);
+            let text = refused.extra_message.unwrap_or_default();
+            assert!(text.contains("string budget"), "{text}");
+        }
+        // The honest worker is within its guarantee (256 MiB over 5 sessions): served, and
+        // the hog that held the whole budget loses its pending string.
+        let honest_string = inbox.start(40 * MIB, honest.clone()).unwrap();
+        let (_, update) = str_upd_requests(hog_string, b"data").next().unwrap();
+        assert!(
+            inbox.update(&update).is_err(),
+            "the hog's string was dropped"
+        );
+        let data = vec![b'a'; 3000];
+        for (_, update) in str_upd_requests(honest_string, &data) {
+            inbox.update(&update).unwrap();
+        }
+        let short = vec![b'a'; 40 * MIB as usize - data.len()];
+        for (_, update) in str_upd_requests(honest_string, &short) {
+            inbox.update(&update).unwrap();
+        }
+        let (id, received) = inbox.take(honest_string.to_string().as_bytes()).unwrap();
+        assert_eq!((id, received.len() as u64), (honest_string, 40 * MIB));
+    }
+
+    #[test]
+    fn a_session_alone_may_use_the_whole_budget_and_gets_it_back() {
+        let inbox = StringInbox::new(Some(7));
+        let (worker, _open) = detached_handle();
+        let first = inbox
+            .start(NODE_STRING_BUDGET as u64, worker.clone())
+            .unwrap();
+        let other = detached_handle();
+        assert!(
+            inbox
+                .start(NODE_STRING_BUDGET as u64 / 2 + 1, other.0.clone())
+                .is_err()
+        );
+        // Dropping the first (its session closes) gives the whole budget back.
+        drop(_open);
+        inbox
+            .start(NODE_STRING_BUDGET as u64, other.0.clone())
+            .unwrap();
+        let (_, update) = str_upd_requests(first, b"x").next().unwrap();
+        assert!(
+            inbox.update(&update).is_err(),
+            "a closed session's string is gone"
+        );
+    }
+
+    #[test]
+    fn a_taken_string_gives_its_bytes_back() {
+        let inbox = StringInbox::new(Some(7));
+        let (worker, _open) = detached_handle();
+        let id = inbox.start(4, worker.clone()).unwrap();
+        for (_, update) in str_upd_requests(id, b"abcd") {
+            inbox.update(&update).unwrap();
+        }
+        inbox.take(id.to_string().as_bytes()).unwrap();
+        // The whole budget is free again for one string of the largest size.
+        let (other, _other_open) = detached_handle();
+        inbox.start(DEFAULT_MAX_STRING, worker).unwrap();
+        assert!(
+            inbox.start(1, other).is_ok(),
+            "within the newcomer's guarantee"
+        );
+    }
 }

@@ -148,3 +148,22 @@ impl SessionHandle {
         let _ = closed.wait_for(|closed| *closed).await;
     }
 }
+
+/// A handle on no running session, for unit tests of what keys state by session: it stays open
+/// while the returned receiver lives and closes when it is dropped.
+#[cfg(test)]
+pub(crate) fn detached_handle() -> (SessionHandle, mpsc::UnboundedReceiver<Outbound>) {
+    let (outbound, outbound_rx) = mpsc::unbounded_channel();
+    let (closed_tx, closed) = watch::channel(false);
+    // The receiver alone says whether the session is open; the sender may go.
+    drop(closed_tx);
+    let clock = crate::testing::VirtualClock::new(std::time::SystemTime::UNIX_EPOCH);
+    let handle = SessionHandle {
+        outbound,
+        closed,
+        clock: Arc::new(clock),
+        request_timeout: Duration::from_secs(20),
+        peer: SocketAddr::from(([127, 0, 0, 1], 1516)),
+    };
+    (handle, outbound_rx)
+}

@@ -31,6 +31,8 @@ use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::unknown_command_payload;
 use wazuh_cluster_proto::{Command, Message};
 
+#[cfg(test)]
+pub(crate) use handle::detached_handle;
 pub use handle::{RequestError, SessionHandle};
 pub use router::{DuplicateRoute, Gate, Handler, HandlerResult, Reply, Request, Router};
 

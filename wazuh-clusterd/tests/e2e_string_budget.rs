@@ -1,0 +1,71 @@
+//! End-to-end: workers holding the cluster key that declare the largest strings (`new_str`)
+//! cannot keep an honest worker's string (its agent-info) out of the real master: the node's
+//! string budget is shared fairly, and the hog that held it all loses its pending string.
+
+mod hostile_peer;
+
+use std::path::Path;
+
+use hostile_peer::{Peer, WAIT};
+use wazuh_cluster_proto::Fernet;
+use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::payload::{
+    DEFAULT_MAX_STRING, WazuhException, new_str_payload, parse_string_id, str_upd_requests,
+};
+use wazuh_clusterd::config::NodeType;
+use wazuh_clusterd::demo::{LocalCluster, wait_for_nodes};
+
+const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
+
+#[test]
+fn hogs_declaring_the_largest_strings_cannot_keep_an_honest_worker_out() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::new(Path::new(DAEMON), root.path()).expect("cluster");
+    let master = cluster.start_node("master01", NodeType::Master).unwrap();
+    assert!(wait_for_nodes(&master.home, &["master01"], WAIT));
+    let fernet = Fernet::from_cluster_key(cluster.key.as_str()).unwrap();
+
+    let mut hogs: Vec<Peer> = (1..=4)
+        .map(|i| Peer::worker(cluster.port, &fernet, &format!("hog0{i}")))
+        .collect();
+    let declared: Vec<Option<u32>> = hogs
+        .iter_mut()
+        .map(|hog| {
+            hog.request(names::NEW_STR, &new_str_payload(DEFAULT_MAX_STRING))
+                .filter(|reply| reply.command == names::OK)
+                .map(|reply| parse_string_id(&reply.payload).unwrap())
+        })
+        .collect();
+    let first = declared[0].expect("the first hog alone may declare the whole budget");
+    for (i, refused) in declared.iter().enumerate().skip(1) {
+        assert!(refused.is_none(), "hog {i} declared past the node's budget");
+    }
+
+    let mut honest = Peer::worker(cluster.port, &fernet, "worker01");
+    let data: Vec<u8> = (0..(3 << 20)).map(|i| (i % 251) as u8).collect();
+    let reply = honest
+        .request(names::NEW_STR, &new_str_payload(data.len() as u64))
+        .expect("an answer to the honest new_str");
+    assert_eq!(
+        reply.command,
+        names::OK,
+        "the honest worker's string was refused: {}",
+        WazuhException::from_err_reply(&reply.payload)
+    );
+    let id = parse_string_id(&reply.payload).unwrap();
+    for (command, payload) in str_upd_requests(id, &data) {
+        let reply = honest.request(command, &payload).expect("str_upd answered");
+        assert_eq!(reply.command, names::OK, "honest str_upd refused");
+    }
+
+    // The hog that held the whole budget was squeezed out: its string is gone.
+    let (command, payload) = str_upd_requests(first, b"more").next().unwrap();
+    let reply = hogs[0]
+        .request(command, &payload)
+        .expect("an answer to the hog");
+    assert_eq!(
+        reply.command,
+        names::ERR,
+        "the hog's string is still pending"
+    );
+}
