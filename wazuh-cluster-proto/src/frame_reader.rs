@@ -43,12 +43,13 @@ pub fn peek_header(buf: &[u8], limits: &Limits) -> Result<Option<FrameHeader>, F
         return Ok(None);
     };
     let header = FrameHeader::parse(bytes)?;
-    if header.size as usize > limits.max_total_size {
+    let max = limits.max_frame_size.min(limits.max_total_size);
+    if header.size as usize > max {
         return Err(FrameError::TooLarge {
             counter: header.counter,
             command: header.command,
             size: header.size,
-            max: limits.max_total_size,
+            max,
         });
     }
     Ok(Some(header))
@@ -112,12 +113,18 @@ mod tests {
             FrameError::TooLarge {
                 counter: 7,
                 size: u32::MAX,
-                max: 268_435_456,
+                max: 7_340_032,
                 ..
             }
         ));
         assert_eq!(buf.capacity(), capacity, "nothing was allocated");
-        let mut at_limit = frame_bytes(268_435_456, b"");
+        // A frame over 7 MiB is refused: Wazuh divides anything bigger.
+        let mut over = frame_bytes(7_340_033, b"");
+        assert!(matches!(
+            take_frame(&mut over, &Limits::default()),
+            Err(FrameError::TooLarge { max: 7_340_032, .. })
+        ));
+        let mut at_limit = frame_bytes(7_340_032, b"");
         let capacity = at_limit.capacity();
         assert_eq!(take_frame(&mut at_limit, &Limits::default()).unwrap(), None);
         assert_eq!(

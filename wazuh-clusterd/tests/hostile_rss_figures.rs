@@ -17,6 +17,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hostile_peer::{Peer, WAIT, now, wire};
+use wazuh_cluster_core::agents::string_shares::NODE_STRING_BUDGET;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::division::DIVIDED_FRAME_PAYLOAD;
 use wazuh_cluster_proto::payload::{
@@ -189,6 +190,41 @@ fn replay_attempts() {
 
 #[test]
 #[ignore = "figures by hand"]
+fn large_single_frames() {
+    let case = Case::start();
+    let junk = vec![b'A'; 1 << 20];
+    let mut sent = 0usize;
+    // Eight workers, each a frame declaring 256 MiB (Wazuh accepts it) and its bytes.
+    for i in 0..8 {
+        let mut evil = Peer::worker(case.port(), &case.fernet, &format!("evil{i:02}"));
+        let header = FrameHeader {
+            counter: 99,
+            size: 256 << 20,
+            command: names::SENDSYNC,
+            divided: false,
+        };
+        if !evil.send_raw(&header.encode()) {
+            continue;
+        }
+        for _ in 0..256 {
+            if !evil.send_raw(&junk) {
+                break;
+            }
+            sent += junk.len();
+        }
+    }
+    case.report(
+        "single frames of 256 MiB (authenticated)",
+        &format!(
+            "8 workers, each a 256 MiB frame header; {} MiB written before the closes",
+            sent >> 20
+        ),
+        256,
+    );
+}
+
+#[test]
+#[ignore = "figures by hand"]
 fn divided_budget_hog() {
     let case = Case::start();
     let mut hog = Peer::worker(case.port(), &case.fernet, "hog01");
@@ -215,7 +251,6 @@ fn divided_budget_hog() {
             "{} MiB of divided frames, 10 messages never ended",
             sent >> 20
         ),
-        // The node's budget alone is 512 MiB (two messages of the largest size).
         256,
     );
 }
@@ -267,11 +302,11 @@ fn string_budget_exhaustion() {
     let mut declared = 0u64;
     let mut ids = Vec::new();
     for _ in 0..20 {
-        let reply = evil.request(names::NEW_STR, &new_str_payload(256 << 20));
+        let reply = evil.request(names::NEW_STR, &new_str_payload(NODE_STRING_BUDGET as u64));
         if Peer::is_err(&reply) {
             continue;
         }
-        declared += 256 << 20;
+        declared += NODE_STRING_BUDGET as u64;
         ids.push(parse_string_id(&reply.unwrap().payload).unwrap());
     }
     for _ in 0..20 {
@@ -281,8 +316,8 @@ fn string_budget_exhaustion() {
             ids.push(parse_string_id(&id.payload).unwrap());
         }
     }
-    // Fill the first string for real: 256 MiB of data, the largest string Wazuh sends.
-    let data = vec![b'x'; 256 << 20];
+    // Fill the first string for real with the largest string the node takes.
+    let data = vec![b'x'; NODE_STRING_BUDGET];
     let mut filled = 0usize;
     if let Some(&id) = ids.first() {
         for (i, (command, payload)) in str_upd_requests(id, &data).enumerate() {
@@ -305,7 +340,6 @@ fn string_budget_exhaustion() {
             declared >> 20,
             filled >> 20
         ),
-        // One string of the largest size is legal: 256 MiB are kept by design.
         256,
     );
 }

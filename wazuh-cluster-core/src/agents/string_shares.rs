@@ -8,10 +8,13 @@ use wazuh_cluster_proto::{BudgetShare, NodeBudget, Refusal};
 
 use crate::session::SessionHandle;
 
-/// Bytes of strings a node keeps for all its sessions together: one string of the largest
-/// size Wazuh sends (256 MiB). A session alone may use all of it; with others each is
-/// guaranteed its fair part.
-pub const NODE_STRING_BUDGET: usize = 256 << 20;
+/// Bytes of strings a node keeps for all its sessions together, and so the largest string it
+/// accepts: 128 MiB. A session alone may use all of it; with others each is guaranteed its fair
+/// part. Wazuh allows strings of 256 MiB (`MAX_TOTAL_SIZE`); the largest a worker sends is its
+/// agent-info, a few hundred bytes per agent, so 128 MiB holds the agent-info of well over
+/// 100,000 agents on one worker, and a hostile worker can make the node hold half what it could
+/// in Wazuh.
+pub const NODE_STRING_BUDGET: usize = 128 << 20;
 
 /// Each sending session's part of the node's string budget.
 pub(crate) struct SessionShares {

@@ -11,8 +11,8 @@ use rand::{Rng, SeedableRng};
 use wazuh_cluster_proto::Refusal;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    DEFAULT_MAX_STRING, StringStore, WazuhException, error_codes, new_str_payload, parse_new_str,
-    parse_string_id, str_upd_requests, string_id_payload,
+    StringStore, WazuhException, error_codes, new_str_payload, parse_new_str, parse_string_id,
+    str_upd_requests, string_id_payload,
 };
 
 use super::string_shares::{NODE_STRING_BUDGET, SessionShares};
@@ -20,9 +20,9 @@ use crate::session::{Handler, HandlerResult, Reply, Request, RequestError, Sessi
 
 /// Most strings one session may have pending at once.
 pub const MAX_PENDING_PER_SESSION: usize = 8;
-/// Most bytes one session may have declared across its pending strings: one string of the
-/// largest size. Sessions share the node's [`NODE_STRING_BUDGET`] fairly on top of it.
-pub const MAX_DECLARED_PER_SESSION: u64 = DEFAULT_MAX_STRING;
+/// Most bytes one session may have declared across its pending strings: the node's whole
+/// [`NODE_STRING_BUDGET`], which sessions share fairly.
+pub const MAX_DECLARED_PER_SESSION: u64 = NODE_STRING_BUDGET as u64;
 /// Most strings pending on the node, from every session.
 pub const MAX_PENDING: usize = 1024;
 
@@ -70,7 +70,7 @@ impl Inner {
 }
 
 /// Strings being received on one node, from any of its sessions. Budgets, checked before
-/// anything is stored: 256 MiB a string ([`StringStore`]), [`NODE_STRING_BUDGET`] declared on
+/// anything is stored: [`NODE_STRING_BUDGET`] a string ([`StringStore`]) and declared on
 /// the node and shared fairly by the sessions (a session over its fair share when another needs
 /// its own has its pending strings dropped: see [`NODE_STRING_BUDGET`]'s module), at most
 /// [`MAX_PENDING_PER_SESSION`] strings and [`MAX_DECLARED_PER_SESSION`] bytes per session,
@@ -80,13 +80,13 @@ pub struct StringInbox {
 }
 
 impl StringInbox {
-    /// An inbox with Wazuh's limits (256 MiB a string); ids from `seed`, or the OS.
+    /// An inbox with the node's limits ([`NODE_STRING_BUDGET`]); ids from `seed`, or the OS.
     pub fn new(seed: Option<u64>) -> Arc<Self> {
         Arc::new(Self {
             inner: Mutex::new(Inner {
                 // The node's total is the fair-share budget's (which may pass its cap by at
                 // most itself while squeezed strings are being dropped).
-                store: StringStore::new(DEFAULT_MAX_STRING, 2 * NODE_STRING_BUDGET as u64),
+                store: StringStore::new(NODE_STRING_BUDGET as u64, 2 * NODE_STRING_BUDGET as u64),
                 owners: HashMap::new(),
                 shares: SessionShares::new(NODE_STRING_BUDGET),
                 rng: match seed {
@@ -244,8 +244,6 @@ pub async fn send_string(session: &SessionHandle, data: &[u8]) -> Result<u32, Re
 
 #[cfg(test)]
 mod tests {
-    use wazuh_cluster_proto::payload::DEFAULT_MAX_STRING;
-
     use super::*;
     use crate::session::detached_handle;
 
@@ -257,17 +255,21 @@ mod tests {
         let sessions: Vec<_> = (0..5).map(|_| detached_handle()).collect();
         let (hogs, honest) = (&sessions[..4], &sessions[4].0);
         // The first hog alone may declare the whole node budget...
-        let hog_string = inbox.start(DEFAULT_MAX_STRING, hogs[0].0.clone()).unwrap();
+        let hog_string = inbox
+            .start(NODE_STRING_BUDGET as u64, hogs[0].0.clone())
+            .unwrap();
         // ...the others are refused: the budget is full and they are past their fair share.
         for (hog, _) in &hogs[1..] {
-            let refused = inbox.start(DEFAULT_MAX_STRING, hog.clone()).unwrap_err();
+            let refused = inbox
+                .start(NODE_STRING_BUDGET as u64, hog.clone())
+                .unwrap_err();
             assert_eq!(refused.code, error_codes::MESSAGE_TOO_LARGE);
             let text = refused.extra_message.unwrap_or_default();
             assert!(text.contains("string budget"), "{text}");
         }
-        // The honest worker is within its guarantee (256 MiB over 5 sessions): served, and
+        // The honest worker is within its guarantee (128 MiB over 5 sessions): served, and
         // the hog that held the whole budget loses its pending string.
-        let honest_string = inbox.start(40 * MIB, honest.clone()).unwrap();
+        let honest_string = inbox.start(20 * MIB, honest.clone()).unwrap();
         let (_, update) = str_upd_requests(hog_string, b"data").next().unwrap();
         assert!(
             inbox.update(&update).is_err(),
@@ -277,12 +279,12 @@ mod tests {
         for (_, update) in str_upd_requests(honest_string, &data) {
             inbox.update(&update).unwrap();
         }
-        let short = vec![b'a'; 40 * MIB as usize - data.len()];
+        let short = vec![b'a'; 20 * MIB as usize - data.len()];
         for (_, update) in str_upd_requests(honest_string, &short) {
             inbox.update(&update).unwrap();
         }
         let (id, received) = inbox.take(honest_string.to_string().as_bytes()).unwrap();
-        assert_eq!((id, received.len() as u64), (honest_string, 40 * MIB));
+        assert_eq!((id, received.len() as u64), (honest_string, 20 * MIB));
     }
 
     #[test]
@@ -321,7 +323,7 @@ mod tests {
         inbox.take(id.to_string().as_bytes()).unwrap();
         // The whole budget is free again for one string of the largest size.
         let (other, _other_open) = detached_handle();
-        inbox.start(DEFAULT_MAX_STRING, worker).unwrap();
+        inbox.start(NODE_STRING_BUDGET as u64, worker).unwrap();
         assert!(
             inbox.start(1, other).is_ok(),
             "within the newcomer's guarantee"

@@ -20,8 +20,11 @@ use super::timers::TimedFramed;
 use crate::clock::SystemClock;
 
 /// Bytes of incomplete divided messages a node keeps over all its connections
-/// ([`NodeBudget`]): two messages of the largest size (256 MiB) at a time.
-pub const NODE_DIVIDED_BUDGET: usize = 512 << 20;
+/// ([`NodeBudget`]), and so the largest divided message it joins: 128 MiB. Wazuh joins messages
+/// of up to 256 MiB, but its senders divide only what is not already sent in pieces (files and
+/// strings go in `file_upd` / `str_upd` pieces of 5 MiB, single frames): divided messages are
+/// rare and small, and a hostile worker can make the node hold a quarter of what it could.
+pub const NODE_DIVIDED_BUDGET: usize = 128 << 20;
 
 /// Wraps `stream` (connected to `peer`: a `TcpStream`, or a TLS stream over one) into an
 /// encrypted transport: frames of at most [`Limits::pre_auth`] until the peer's first message
