@@ -16,6 +16,7 @@ const COMMANDS: [&[u8]; 4] = [b"dapi", b"syn_m_c", b"file_upd", b"sendsync"];
 fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_total_size: 64,
+        max_frame_size: 64,
         max_divided_in_flight: 3,
         divided_timeout: Duration::from_secs(30),
     };

@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Limits {
             max_total_size: 4096,
+            max_frame_size: 4096,
             max_divided_in_flight: 3,
             divided_timeout: Duration::from_secs(30),
         }
