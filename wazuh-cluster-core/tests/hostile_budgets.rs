@@ -11,6 +11,7 @@ use flow::logs::Lines;
 use flow::raw::Raw;
 use flow::{ROUND, cluster_with, config, converge};
 use wazuh_cluster_core::agents::agent_info::ingest;
+use wazuh_cluster_core::agents::string_shares::NODE_STRING_BUDGET;
 use wazuh_cluster_core::agents::{
     AgentId, AgentIp, AgentKey, AgentRecord, AgentStore, AgentsConfig, MasterAgents,
     MemoryAgentStore,
@@ -61,12 +62,14 @@ async fn one_session_cannot_reserve_every_string_byte_or_slot() {
         .build();
     sim.run_for(Duration::from_secs(1)).await;
     let mut evil = worker(&mut sim, "evil01").await;
-    let full = evil.request(names::NEW_STR, &new_str(256 << 20)).await;
+    let full = evil
+        .request(names::NEW_STR, &new_str(NODE_STRING_BUDGET as u64))
+        .await;
     sim.check(!Raw::is_err(&full), "one string of the largest size");
     let more = evil.request(names::NEW_STR, &new_str(1)).await;
     sim.check(
         Raw::is_err(&more),
-        "a second string past 256 MiB is refused",
+        "a second string past the node's budget is refused",
     );
     let text = String::from_utf8_lossy(&more.unwrap().payload).into_owned();
     sim.check(text.contains("bytes of strings pending"), text);

@@ -334,6 +334,28 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_undivided_message_fits_the_frame_limit_and_one_byte_more_is_divided() {
+        use crate::division::REQUEST_CHUNK;
+        use crate::limits::MAX_FRAME_SIZE;
+        let fernet = Fernet::from_cluster_key(KEY).unwrap();
+        for (len, frames) in [(REQUEST_CHUNK, 1), (REQUEST_CHUNK + 1, 2)] {
+            let message = Message::new(3, names::FILE_UPD, vec![b'f'; len]);
+            let mut wire = BytesMut::new();
+            encode_message(&message, Some(&fernet), 7, &mut wire);
+            let first = FrameHeader::parse(wire[..HEADER_LEN].try_into().unwrap()).unwrap();
+            assert!(
+                first.size as usize <= MAX_FRAME_SIZE,
+                "{} bytes",
+                first.size
+            );
+            let mut decoder = MessageDecoder::new(Some(fernet.clone()), Limits::default());
+            decoder.push(&wire);
+            let decoded = decoder.next_message(Duration::ZERO).unwrap().unwrap();
+            assert_eq!((decoded.message, decoded.frames), (message, frames));
+        }
+    }
+
+    #[test]
     fn refuses_an_oversize_header_before_its_payload() {
         let mut decoder = MessageDecoder::new(None, Limits::default());
         let header = FrameHeader {

@@ -27,6 +27,7 @@ use wazuh_cluster_proto::payload::{
 use wazuh_cluster_proto::{Fernet, FrameHeader, Message};
 use wazuh_clusterd::config::NodeType;
 use wazuh_clusterd::demo::{LocalCluster, NodeProcess, wait_for_nodes};
+use wazuh_clusterd::net::NODE_DIVIDED_BUDGET;
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_wazuh-clusterd");
 
@@ -261,8 +262,8 @@ fn divided_budget_hog_and_an_honest_worker() {
     let case = Case::start();
     let mut hog = Peer::worker(case.port(), &case.fernet, "hog01");
     let junk = vec![b'A'; DIVIDED_FRAME_PAYLOAD];
-    // 102 frames over 10 messages: just under the node's 512 MiB, so nothing is refused yet.
-    let frames = (512usize << 20) / DIVIDED_FRAME_PAYLOAD;
+    // Frames over 10 messages up to just under the node's budget, so nothing is refused yet.
+    let frames = NODE_DIVIDED_BUDGET / DIVIDED_FRAME_PAYLOAD;
     for frame in 0..frames {
         let header = FrameHeader {
             counter: 100 + (frame % 10) as u32,
@@ -285,7 +286,7 @@ fn divided_budget_hog_and_an_honest_worker() {
     );
     assert!(hog.closed(), "the hog over its fair share was not closed");
     case.report(
-        "divided-message budget: hog at 512 MiB, then an honest worker",
+        "divided-message budget: hog at the node's budget, then an honest worker",
         &format!(
             "{} MiB held by the hog; the worker's 12 MiB echo-c answered, the hog closed",
             (frames * DIVIDED_FRAME_PAYLOAD) >> 20
