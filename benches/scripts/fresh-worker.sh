@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A master with FILES agent-group files (about 2.3 KB each, 100 per group folder) and one fresh
 # worker, real wazuh-clusterd processes on 127.0.0.1; prints the integrity lines of both logs,
-# the worker's time from start to synced, and the peak RSS of both nodes.
+# the worker's time from start to hello and from hello to synced, the peak RSS of both nodes,
+# then the time a 1 % change on the master takes to reach the worker, and the CPU both nodes
+# use idle over IDLE seconds (default 60; IDLE=0 skips it).
 # Usage: benches/scripts/fresh-worker.sh FILES [BINARY]
 set -euo pipefail
 files=${1:?number of files}
@@ -48,16 +50,49 @@ run master & mpid=$!
 # Let the master finish its first integrity calculation.
 for _ in $(seq 600); do grep -q "Integrity" "$root/master/logs/cluster.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
+wlog="$root/worker/logs/cluster.log"
+synced_rounds() { local n; n=$(grep -c "\[Integrity sync\] Finished in" "$wlog" 2>/dev/null || true); echo "${n:-0}"; }
 t0=$(date +%s.%N)
 run worker & wpid=$!
-for _ in $(seq 1800); do
-  grep -q "\[Integrity sync\] Finished in" "$root/worker/logs/cluster.log" 2>/dev/null && break
-  sleep 0.05
+th=
+for _ in $(seq 3600); do
+  [ -z "$th" ] && grep -q "Successfully connected to master" "$wlog" 2>/dev/null && th=$(date +%s.%N)
+  [ "$(synced_rounds)" -gt 0 ] && break
+  sleep 0.02
 done
 t1=$(date +%s.%N)
 sleep 1
 echo "master peak RSS: $(peak $mpid)   worker peak RSS: $(peak $wpid)"
-grep -h "Integrity" "$root/master/logs/cluster.log" "$root/worker/logs/cluster.log" | grep -v "^$" | grep -i "finished\|files to\|sending\|connected" | head -20
-grep -h "ERROR" "$root/master/logs/cluster.log" "$root/worker/logs/cluster.log" | head -5 || true
-echo "worker start to synced: $(python3 -c "print(round($t1-$t0,2))") s"
+grep -h "Integrity" "$root/master/logs/cluster.log" "$wlog" | grep -v "^$" | grep -i "finished\|files to\|sending\|connected" | head -20
+grep -h "ERROR" "$root/master/logs/cluster.log" "$wlog" | head -5 || true
+secs() { python3 -c "print(round($2-$1,2))"; }
+echo "worker start to hello: $(secs "$t0" "${th:-$t1}") s   hello to synced: $(secs "${th:-$t0}" "$t1") s   start to synced: $(secs "$t0" "$t1") s"
 echo "worker files: $(find "$root/worker/etc/shared" -type f | wc -l)"
+
+# A 1 % change: FILES/100 files rewritten on the master, timed until the worker holds them all.
+changed=$(python3 - "$root/master/etc/shared" "$files" <<'PY'
+import os, sys
+base, n = sys.argv[1], int(sys.argv[2])
+paths = [os.path.join(f"group{i // 100:04d}", f"file{i:06d}.conf") for i in range(0, n, 100)]
+for p in paths:
+    with open(os.path.join(base, p), "a") as f:
+        f.write("<localfile><location>/var/log/changed.log</location></localfile>\n")
+print(" ".join(paths))
+PY
+)
+tc=$(date +%s.%N)
+same() { for p in $changed; do cmp -s "$root/master/etc/shared/$p" "$root/worker/etc/shared/$p" || return 1; done; }
+for _ in $(seq 3000); do same && break; sleep 0.02; done
+td=$(date +%s.%N)
+same && echo "1 % change ($(echo "$changed" | wc -w) files) on the worker after: $(secs "$tc" "$td") s" \
+  || echo "1 % change: not on the worker after $(secs "$tc" "$td") s"
+
+# Idle cost: CPU seconds (user + system) both nodes use over IDLE seconds, nothing changing.
+idle=${IDLE:-60}
+if [ "$idle" -gt 0 ]; then
+  sleep 5
+  cpu() { awk '{print $14 + $15}' "/proc/$(daemon "$1")/stat"; }
+  hz=$(getconf CLK_TCK)
+  m0=$(cpu $mpid); w0=$(cpu $wpid); sleep "$idle"; m1=$(cpu $mpid); w1=$(cpu $wpid)
+  python3 -c "m=($m1-$m0)/$hz*60/$idle; w=($w1-$w0)/$hz*60/$idle; print(f'idle CPU per minute: master {m:.2f} s, worker {w:.2f} s, together {m+w:.2f} s (over $idle s)')"
+fi
