@@ -306,7 +306,7 @@ fn health_metrics_and_systemd_follow_a_workers_sync() {
             &scrape,
             "wazuh_cluster_memory_budget_bytes{budget=\"divided_messages\",kind=\"limit\"}"
         ),
-        Some(512.0 * 1024.0 * 1024.0)
+        Some(wazuh_clusterd::net::NODE_DIVIDED_BUDGET as f64)
     );
     assert_eq!(
         sample(

@@ -219,7 +219,7 @@ mod tests {
 
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz012345";
     const WAIT: Duration = Duration::from_secs(20);
-    /// Six divided frames' worth: small enough for a unit test, same rules as 512 MiB.
+    /// Six divided frames' worth: small enough for a unit test, same rules as the node's 128 MiB.
     const BUDGET: usize = 6 * DIVIDED_FRAME_PAYLOAD;
 
     fn wire(message: &Message) -> BytesMut {
