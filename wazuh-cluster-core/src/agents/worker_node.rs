@@ -33,7 +33,7 @@ use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use crate::clock::Clock;
 use crate::files::FileSource;
 use crate::module::{Module, ModuleContext};
-use crate::session::{DuplicateRoute, Router, SessionHandle};
+use crate::session::{DuplicateRoute, RequestError, Router, SessionHandle};
 use crate::transfer::{PendingTasks, TaskSpawner};
 use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
 use futures_util::future::BoxFuture;
@@ -261,6 +261,17 @@ async fn sync_info(inner: &Inner) {
     match send_agent_info(&session, &rows).await {
         Ok(true) => {}
         Ok(false) => inner.dirty().extend(dirty),
+        // The connection ended (the master went away, or this node is stopping): the session
+        // logs that; the rows wait for the next connection.
+        Err(error @ RequestError::Closed { .. }) => {
+            tracing::warn!(
+                tag = inner.tag.as_str(),
+                subtag = "Agent-info sync",
+                "{error}; the {} rows are sent again once connected",
+                rows.len()
+            );
+            inner.dirty().extend(dirty);
+        }
         Err(error) => {
             tracing::error!(
                 tag = inner.tag.as_str(),
