@@ -11,6 +11,8 @@ use crate::storage::StorageError;
 
 #[derive(Default)]
 struct State {
+    /// Calls of [`AgentStore::agents`] so far.
+    full_reads: u64,
     agents: BTreeMap<AgentId, AgentRecord>,
     assignments: BTreeMap<AgentId, Vec<String>>,
     groups: BTreeSet<String>,
@@ -27,6 +29,11 @@ impl MemoryAgentStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How many times every agent was read ([`AgentStore::agents`]) so far.
+    pub fn full_reads(&self) -> u64 {
+        self.state().full_reads
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -50,7 +57,8 @@ fn write_if_newer(infos: &mut BTreeMap<AgentId, AgentInfoRecord>, row: &AgentInf
 #[async_trait]
 impl AgentStore for MemoryAgentStore {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
-        let state = self.state();
+        let mut state = self.state();
+        state.full_reads += 1;
         Ok(state
             .agents
             .values()

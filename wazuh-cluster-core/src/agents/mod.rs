@@ -36,6 +36,7 @@ pub mod memory_store;
 pub mod model;
 pub mod registry;
 pub mod registry_backend;
+mod registry_index;
 pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]

@@ -3,32 +3,38 @@
 //! `etc/client.keys`, `etc/shared/<group>/agent.conf` for new groups, and one
 //! `var/multigroups/<hash>/merged.mg` per distinct list of several groups.
 //!
-//! Every change runs under one lock, so checks and writes never interleave. Refusals
-//! (duplicate name or IP, unknown group...) happen before anything is written. If writing the
-//! files fails after the store changed, the store change is undone and the files are rewritten
-//! from it.
+//! Every change runs under one lock, so checks and store writes never interleave; the checks
+//! read the registry's index ([`RegistryIndex`]: the agents and groups in memory, read from the
+//! store once and changed beside it), never every agent from the store. Refusals (duplicate
+//! name or IP, unknown group...) happen before anything is written. Files are rewritten after
+//! the lock is released, once for every change made while a previous rewrite ran (a burst of
+//! registrations costs a few rewrites of `client.keys`, not one per agent); a change answers
+//! once a rewrite that includes it is written. If writing the files fails after the store
+//! changed, the store change is undone and the files are rewritten from it.
 //!
 //! Ids: a new agent gets the highest id ever seen in the store plus one (at least `001`). A
 //! deleted agent's id is not reused while a higher one exists, so leftovers of a deleted agent
 //! on a lagging worker are never mistaken for a new agent.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{MappedMutexGuard, Mutex as AsyncMutex, MutexGuard};
 
 use super::api::{AgentSummary, Registration};
-use super::client_keys::{CLIENT_KEYS_PATH, render_client_keys};
+use super::client_keys::CLIENT_KEYS_PATH;
 use super::error::AgentError;
 use super::groups::{
     DEFAULT_GROUP, EMPTY_AGENT_CONF, GroupFile, MULTIGROUPS_DIR, SHARED_DIR, agent_conf_path,
-    multigroup_path, render_merged,
+    render_merged,
 };
 use super::model::{
     AgentId, AgentIp, AgentKey, AgentRecord, validate_agent_name, validate_group_name,
 };
+use super::registry_index::RegistryIndex;
 use super::store::AgentStore;
 use crate::clock::Clock;
 use crate::files::FileSource;
@@ -42,10 +48,12 @@ pub struct AgentRegistry {
     files: Arc<dyn FileSource>,
     clock: Arc<dyn Clock>,
     rng: Mutex<StdRng>,
-    lock: AsyncMutex<()>,
-    /// Adopted changes so far, and (under the lock) how many the files on disk include.
-    adopted: std::sync::atomic::AtomicU64,
-    written: AsyncMutex<u64>,
+    /// The index, read from the store at first use; held by every change.
+    index: AsyncMutex<Option<RegistryIndex>>,
+    /// Changes made so far (counted under the index lock).
+    changes: AtomicU64,
+    /// What the files on disk include; held by whoever rewrites them.
+    written: AsyncMutex<Written>,
     /// Committed registrations waiting to be stored (one write stores every waiting one).
     pending: Mutex<Vec<AgentRecord>>,
     changed_groups: Mutex<BTreeSet<AgentId>>,
@@ -76,9 +84,9 @@ impl AgentRegistry {
                 Some(seed) => StdRng::seed_from_u64(seed),
                 None => StdRng::from_os_rng(),
             }),
-            lock: AsyncMutex::new(()),
-            adopted: std::sync::atomic::AtomicU64::new(0),
-            written: AsyncMutex::new(0),
+            index: AsyncMutex::new(None),
+            changes: AtomicU64::new(0),
+            written: AsyncMutex::new(Written::default()),
             pending: Mutex::default(),
             changed_groups: Mutex::default(),
         }
@@ -121,6 +129,24 @@ impl AgentRegistry {
         )
     }
 
+    /// The index under the registry's lock, read from the store if this is its first use.
+    async fn locked(&self) -> Result<MappedMutexGuard<'_, RegistryIndex>, AgentError> {
+        let mut guard = self.index.lock().await;
+        if guard.is_none() {
+            let agents = self.store.agents().await?;
+            let groups = self.store.groups().await?;
+            *guard = Some(RegistryIndex::new(agents, groups));
+        }
+        Ok(MutexGuard::map(guard, |index| {
+            index.get_or_insert_with(RegistryIndex::default)
+        }))
+    }
+
+    /// Counts a change (call it under the index lock, after the change); answers its number.
+    fn changed(&self) -> u64 {
+        self.changes.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
     /// Registers an agent: `ip` is `any` or an address; `groups` must exist (none means
     /// `default`). Answers its id and key.
     pub async fn register(
@@ -134,36 +160,42 @@ impl AgentRegistry {
         for group in groups {
             validate_group_name(group)?;
         }
-        let _guard = self.lock.lock().await;
-        let agents = self.store.agents().await?;
-        if let Some(other) = agents.iter().find(|a| a.name == name) {
-            return Err(AgentError::DuplicateName {
+        let (record, change) = {
+            let mut index = self.locked().await?;
+            if let Some(other) = index.id_named(name) {
+                return Err(AgentError::DuplicateName {
+                    name: name.to_owned(),
+                    id: other.to_string(),
+                });
+            }
+            if let Some(other) = index.id_with_ip(ip) {
+                return Err(AgentError::DuplicateIp {
+                    ip: ip.to_string(),
+                    id: other.to_string(),
+                });
+            }
+            let groups = self.existing_groups_or_default(&mut index, groups).await?;
+            let record = AgentRecord {
+                id: index.next_id(),
                 name: name.to_owned(),
-                id: other.id.to_string(),
-            });
-        }
-        if ip != AgentIp::Any
-            && let Some(other) = agents.iter().find(|a| a.ip == ip)
-        {
-            return Err(AgentError::DuplicateIp {
-                ip: ip.to_string(),
-                id: other.id.to_string(),
-            });
-        }
-        let groups = self.existing_groups_or_default(groups).await?;
-        let id = AgentId(agents.iter().map(|a| a.id.0).max().unwrap_or(0) + 1);
-        let record = AgentRecord {
-            id,
-            name: name.to_owned(),
-            ip,
-            key: self.fresh_key(),
-            groups,
-            registered_at: self.now(),
+                ip,
+                key: self.fresh_key(),
+                groups,
+                registered_at: self.now(),
+            };
+            self.store.insert_agent(&record).await?;
+            index.insert(record.clone());
+            (record, self.changed())
         };
-        self.store.insert_agent(&record).await?;
-        if let Err(error) = self.write_files().await {
-            self.store.remove_agent(id).await?;
-            let _ = self.write_files().await;
+        let id = record.id;
+        if let Err(error) = self.write_changes(change).await {
+            let undone = {
+                let mut index = self.locked().await?;
+                self.store.remove_agent(id).await?;
+                index.remove(id);
+                self.changed()
+            };
+            let _ = self.write_changes(undone).await;
             return Err(error);
         }
         self.mark_changed(id);
@@ -183,16 +215,16 @@ impl AgentRegistry {
     /// Groups that exist, or `default` (created if missing) for an empty list.
     async fn existing_groups_or_default(
         &self,
+        index: &mut RegistryIndex,
         groups: &[String],
     ) -> Result<Vec<String>, AgentError> {
         if groups.is_empty() {
-            self.ensure_group(DEFAULT_GROUP).await?;
+            self.ensure_group(index, DEFAULT_GROUP).await?;
             return Ok(vec![DEFAULT_GROUP.to_owned()]);
         }
-        let known = self.store.groups().await?;
         let mut unique = Vec::new();
         for group in groups {
-            if !known.contains(group) {
+            if !index.has_group(group) {
                 return Err(AgentError::GroupNotFound {
                     group: group.clone(),
                 });
@@ -204,8 +236,12 @@ impl AgentRegistry {
         Ok(unique)
     }
 
-    async fn ensure_group(&self, group: &str) -> Result<bool, AgentError> {
-        if self.store.groups().await?.iter().any(|g| g == group) {
+    async fn ensure_group(
+        &self,
+        index: &mut RegistryIndex,
+        group: &str,
+    ) -> Result<bool, AgentError> {
+        if index.has_group(group) {
             return Ok(false);
         }
         self.write_file(
@@ -214,20 +250,29 @@ impl AgentRegistry {
         )
         .await?;
         self.store.insert_group(group).await?;
+        index.add_group(group);
         Ok(true)
     }
 
     /// Removes agent `id`: its record, groups and info, and its line of `client.keys`.
     pub async fn delete(&self, id: AgentId) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        let agents = self.store.agents().await?;
-        let Some(record) = agents.into_iter().find(|a| a.id == id) else {
-            return Err(AgentError::NotFound { id: id.to_string() });
+        let (record, change) = {
+            let mut index = self.locked().await?;
+            let Some(record) = index.get(id).cloned() else {
+                return Err(AgentError::NotFound { id: id.to_string() });
+            };
+            self.store.remove_agent(id).await?;
+            index.remove(id);
+            (record, self.changed())
         };
-        self.store.remove_agent(id).await?;
-        if let Err(error) = self.write_files().await {
-            self.store.insert_agent(&record).await?;
-            let _ = self.write_files().await;
+        if let Err(error) = self.write_changes(change).await {
+            let undone = {
+                let mut index = self.locked().await?;
+                self.store.insert_agent(&record).await?;
+                index.insert(record);
+                self.changed()
+            };
+            let _ = self.write_changes(undone).await;
             return Err(error);
         }
         tracing::info!(
@@ -242,8 +287,8 @@ impl AgentRegistry {
     /// Creates a group: `etc/shared/<group>/agent.conf`.
     pub async fn create_group(&self, group: &str) -> Result<(), AgentError> {
         validate_group_name(group)?;
-        let _guard = self.lock.lock().await;
-        if self.ensure_group(group).await? {
+        let mut index = self.locked().await?;
+        if self.ensure_group(&mut index, group).await? {
             Ok(())
         } else {
             Err(AgentError::GroupExists {
@@ -295,25 +340,34 @@ impl AgentRegistry {
         group: &str,
         edit: impl FnOnce(&mut Vec<String>) -> Result<(), AgentError>,
     ) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        let agents = self.store.agents().await?;
-        let Some(record) = agents.into_iter().find(|a| a.id == id) else {
-            return Err(AgentError::NotFound { id: id.to_string() });
+        let (before, groups, change) = {
+            let mut index = self.locked().await?;
+            let Some(record) = index.get(id) else {
+                return Err(AgentError::NotFound { id: id.to_string() });
+            };
+            let before = record.groups.clone();
+            if !index.has_group(group) {
+                return Err(AgentError::GroupNotFound {
+                    group: group.to_owned(),
+                });
+            }
+            let mut groups = before.clone();
+            edit(&mut groups)?;
+            if groups.iter().any(|g| g == DEFAULT_GROUP) {
+                self.ensure_group(&mut index, DEFAULT_GROUP).await?;
+            }
+            self.store.set_agent_groups(id, &groups).await?;
+            index.set_groups(id, &groups);
+            (before, groups, self.changed())
         };
-        if !self.store.groups().await?.iter().any(|g| g == group) {
-            return Err(AgentError::GroupNotFound {
-                group: group.to_owned(),
-            });
-        }
-        let mut groups = record.groups.clone();
-        edit(&mut groups)?;
-        if groups.iter().any(|g| g == DEFAULT_GROUP) {
-            self.ensure_group(DEFAULT_GROUP).await?;
-        }
-        self.store.set_agent_groups(id, &groups).await?;
-        if let Err(error) = self.write_files().await {
-            self.store.set_agent_groups(id, &record.groups).await?;
-            let _ = self.write_files().await;
+        if let Err(error) = self.write_changes(change).await {
+            let undone = {
+                let mut index = self.locked().await?;
+                self.store.set_agent_groups(id, &before).await?;
+                index.set_groups(id, &before);
+                self.changed()
+            };
+            let _ = self.write_changes(undone).await;
             return Err(error);
         }
         self.mark_changed(id);
@@ -334,10 +388,10 @@ impl AgentRegistry {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(record.clone());
-        {
+        let change = {
             // Whoever takes the lock first stores every registration waiting by then: a burst
             // costs a few writes, not one per agent. Ours is stored once we hold the lock.
-            let _guard = self.lock.lock().await;
+            let mut index = self.locked().await?;
             let batch = std::mem::take(
                 &mut *self
                     .pending
@@ -347,11 +401,15 @@ impl AgentRegistry {
             if !batch.is_empty() {
                 let groups: BTreeSet<&String> = batch.iter().flat_map(|a| &a.groups).collect();
                 for group in groups {
-                    self.ensure_group(group).await?;
+                    self.ensure_group(&mut index, group).await?;
                 }
                 self.store.upsert_agents(&batch).await?;
+                for agent in batch {
+                    index.insert(agent);
+                }
             }
-        }
+            self.changed()
+        };
         self.mark_changed(record.id);
         tracing::info!(
             tag = "Master",
@@ -360,55 +418,43 @@ impl AgentRegistry {
             record.id,
             record.name
         );
-        self.write_adopted().await
-    }
-
-    /// Rewrites the files after an adopted change, once for every change adopted while a
-    /// previous rewrite ran: a burst of registrations costs a few rewrites of `client.keys`,
-    /// not one per agent.
-    async fn write_adopted(&self) -> Result<(), AgentError> {
-        use std::sync::atomic::Ordering;
-        let mine = self.adopted.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut written = self.written.lock().await;
-        if *written >= mine {
-            return Ok(());
-        }
-        let upto = self.adopted.load(Ordering::SeqCst);
-        self.write_files().await?;
-        *written = upto;
-        Ok(())
+        self.write_changes(change).await
     }
 
     /// Adopts a committed deletion of agent `id` (nothing to do when it is not stored).
     pub async fn adopt_deletion(&self, id: AgentId) -> Result<(), AgentError> {
-        let removed = {
-            let _guard = self.lock.lock().await;
-            self.store.remove_agent(id).await?
+        let change = {
+            let mut index = self.locked().await?;
+            let removed = self.store.remove_agent(id).await?;
+            index.remove(id);
+            removed.then(|| self.changed())
         };
-        if removed {
+        if let Some(change) = change {
             tracing::info!(tag = "Master", subtag = "Agents", "Agent {id} deleted.");
-            self.write_adopted().await?;
+            self.write_changes(change).await?;
         }
         Ok(())
     }
 
     /// Adopts a committed change of agent `id`'s groups.
     pub async fn adopt_groups(&self, id: AgentId, groups: &[String]) -> Result<(), AgentError> {
-        {
-            let _guard = self.lock.lock().await;
+        let change = {
+            let mut index = self.locked().await?;
             for group in groups {
-                self.ensure_group(group).await?;
+                self.ensure_group(&mut index, group).await?;
             }
             self.store.set_agent_groups(id, groups).await?;
-        }
+            index.set_groups(id, groups);
+            self.changed()
+        };
         self.mark_changed(id);
-        self.write_adopted().await
+        self.write_changes(change).await
     }
 
     /// Adopts a committed group creation: its folder and `agent.conf` when missing.
     pub async fn adopt_group(&self, group: &str) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        self.ensure_group(group).await?;
+        let mut index = self.locked().await?;
+        self.ensure_group(&mut index, group).await?;
         Ok(())
     }
 
@@ -420,53 +466,88 @@ impl AgentRegistry {
         agents: &[AgentRecord],
         groups: &BTreeSet<String>,
     ) -> Result<(), AgentError> {
-        let _guard = self.lock.lock().await;
-        for group in groups {
-            self.ensure_group(group).await?;
+        {
+            let mut guard = self.index.lock().await;
+            // Read the store afresh: this node's index may predate what it held as a follower.
+            let mut index =
+                RegistryIndex::new(self.store.agents().await?, self.store.groups().await?);
+            for group in groups {
+                self.ensure_group(&mut index, group).await?;
+            }
+            let stored: BTreeMap<AgentId, AgentRecord> =
+                index.records().map(|a| (a.id, a.clone())).collect();
+            let wanted: BTreeSet<AgentId> = agents.iter().map(|a| a.id).collect();
+            for id in stored.keys().filter(|id| !wanted.contains(id)) {
+                self.store.remove_agent(*id).await?;
+                index.remove(*id);
+            }
+            let changed: Vec<AgentRecord> = agents
+                .iter()
+                .filter(|record| stored.get(&record.id) != Some(*record))
+                .cloned()
+                .collect();
+            self.store.upsert_agents(&changed).await?;
+            for agent in changed {
+                index.insert(agent);
+            }
+            *guard = Some(index);
+            self.changed();
         }
-        let stored: BTreeMap<AgentId, AgentRecord> = self
-            .store
-            .agents()
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
-        let wanted: BTreeSet<AgentId> = agents.iter().map(|a| a.id).collect();
-        for id in stored.keys().filter(|id| !wanted.contains(id)) {
-            self.store.remove_agent(*id).await?;
-        }
-        let changed: Vec<AgentRecord> = agents
-            .iter()
-            .filter(|record| stored.get(&record.id) != Some(*record))
-            .cloned()
-            .collect();
-        self.store.upsert_agents(&changed).await?;
         self.write_files().await
     }
 
     /// Every agent, ascending by id.
     pub async fn list_agents(&self) -> Result<Vec<AgentSummary>, AgentError> {
         Ok(self
-            .store
-            .agents()
+            .locked()
             .await?
-            .iter()
+            .records()
             .map(AgentSummary::from)
             .collect())
     }
 
     /// Every group, sorted.
     pub async fn list_groups(&self) -> Result<Vec<String>, AgentError> {
-        Ok(self.store.groups().await?)
+        Ok(self.locked().await?.groups())
     }
 
-    /// Rewrites `etc/client.keys` and the multigroup files from the store (each written
-    /// atomically; multigroup folders no agent uses any more are removed).
+    /// Rewrites `etc/client.keys` and every multigroup file (each written atomically;
+    /// multigroup folders no agent uses any more are removed).
     pub async fn write_files(&self) -> Result<(), AgentError> {
-        let agents = self.store.agents().await?;
-        self.write_file(CLIENT_KEYS_PATH, render_client_keys(&agents))
-            .await?;
-        self.write_multigroups(&agents).await
+        let mut written = self.written.lock().await;
+        written.multigroups = None;
+        self.write_locked(&mut written).await
+    }
+
+    /// Rewrites the files unless a rewrite since change number `change` included it.
+    async fn write_changes(&self, change: u64) -> Result<(), AgentError> {
+        let mut written = self.written.lock().await;
+        if written.upto >= change {
+            return Ok(());
+        }
+        self.write_locked(&mut written).await
+    }
+
+    /// Writes `client.keys` as the index holds it now, and the multigroup files when the
+    /// lists of several groups in use are not those last written.
+    async fn write_locked(&self, written: &mut Written) -> Result<(), AgentError> {
+        let (upto, keys, multigroups) = {
+            let index = self.locked().await?;
+            (
+                self.changes.load(Ordering::SeqCst),
+                index.client_keys(),
+                index.multigroups(),
+            )
+        };
+        self.write_file(CLIENT_KEYS_PATH, keys).await?;
+        let paths: BTreeSet<String> = multigroups.keys().cloned().collect();
+        if written.multigroups.as_ref() != Some(&paths) {
+            written.multigroups = None;
+            self.write_multigroups(&multigroups).await?;
+            written.multigroups = Some(paths);
+        }
+        written.upto = upto;
+        Ok(())
     }
 
     /// Writes `contents` atomically to the synchronized file `path`.
@@ -482,12 +563,10 @@ impl AgentRegistry {
             .map_err(|e| files_error("write", path, e))
     }
 
-    async fn write_multigroups(&self, agents: &[AgentRecord]) -> Result<(), AgentError> {
-        let wanted: BTreeMap<String, &Vec<String>> = agents
-            .iter()
-            .filter(|a| a.groups.len() > 1)
-            .map(|a| (multigroup_path(&a.groups), &a.groups))
-            .collect();
+    async fn write_multigroups(
+        &self,
+        wanted: &BTreeMap<String, Vec<String>>,
+    ) -> Result<(), AgentError> {
         let listing = self
             .files
             .list()
@@ -507,7 +586,7 @@ impl AgentRegistry {
                     .push(path.to_owned());
             }
         }
-        for (path, groups) in &wanted {
+        for (path, groups) in wanted {
             let mut merged = Vec::new();
             for group in groups.iter() {
                 for file in group_files.get(group).into_iter().flatten() {
@@ -545,6 +624,15 @@ impl AgentRegistry {
         }
         Ok(())
     }
+}
+
+/// What the files on disk include.
+#[derive(Debug, Default)]
+struct Written {
+    /// The number of the last change they include.
+    upto: u64,
+    /// The `merged.mg` paths last written (`None`: to write).
+    multigroups: Option<BTreeSet<String>>,
 }
 
 /// Seconds since the Unix epoch (negative before it).
