@@ -55,6 +55,6 @@ pub use memory_store::MemoryAgentStore;
 pub use model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
 pub use registry::AgentRegistry;
 pub use registry_backend::RegistryBackend;
-pub use store::{AgentStore, InfoIngested};
+pub use store::{AgentStore, InfoIngested, StatusCount};
 pub use sync_stats::{SyncRun, WorkerAgentSync};
 pub use worker_node::WorkerAgents;

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::model::{AgentId, AgentInfoRecord, AgentRecord};
+use super::model::{AgentId, AgentInfoRecord, AgentRecord, ConnectionStatus};
 use crate::storage::StorageError;
 
 /// What [`AgentStore::ingest_info`] did with a batch of agent-info rows.
@@ -13,6 +13,17 @@ pub struct InfoIngested {
     pub written: usize,
     /// Rows of agents that are not registered, dropped.
     pub unknown: usize,
+}
+
+/// How many agent-info rows report to one node with one status.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatusCount {
+    /// The node the agents report to (`None` when the row names none).
+    pub node: Option<String>,
+    /// Their connection status, as stored (`active`, `disconnected`...).
+    pub status: &'static str,
+    /// How many.
+    pub count: usize,
 }
 
 /// The agents a node keeps: on the master the registry (records, groups) and the agent-info of
@@ -36,6 +47,8 @@ pub struct InfoIngested {
 /// - [`ingest_info`](Self::ingest_info) does the same for the rows of registered agents only,
 ///   in order (a later row of an agent meets the earlier one), all or nothing, and counts the
 ///   rows of agents without a record; its cost grows with the rows, not with the agents stored.
+/// - [`status_counts`](Self::status_counts) answers what counting [`infos`](Self::infos) by
+///   node and status would, sorted, without listing the rows.
 /// - [`mark_silent_disconnected`](Self::mark_silent_disconnected) turns every `active` row whose
 ///   last keepalive is older than the cutoff (or absent) into `disconnected` at `now`.
 #[async_trait]
@@ -82,4 +95,35 @@ pub trait AgentStore: Send + Sync + 'static {
     /// Marks `active` rows silent since before `cutoff` as disconnected at `now`; answers how
     /// many changed.
     async fn mark_silent_disconnected(&self, cutoff: i64, now: i64) -> Result<usize, StorageError>;
+
+    /// How many agent-info rows report to each node with each status, sorted by node and
+    /// status (what a metrics scrape or a health check shows). Counts [`infos`](Self::infos)
+    /// unless the store can count without listing the rows.
+    async fn status_counts(&self) -> Result<Vec<StatusCount>, StorageError> {
+        Ok(count_statuses(
+            self.infos()
+                .await?
+                .into_iter()
+                .map(|info| (info.node, info.status)),
+        ))
+    }
+}
+
+/// The sorted counts of `(node, status)` pairs.
+pub fn count_statuses(
+    rows: impl IntoIterator<Item = (Option<String>, ConnectionStatus)>,
+) -> Vec<StatusCount> {
+    let mut counts: std::collections::BTreeMap<(Option<String>, &'static str), usize> =
+        std::collections::BTreeMap::new();
+    for (node, status) in rows {
+        *counts.entry((node, status.as_str())).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((node, status), count)| StatusCount {
+            node,
+            status,
+            count,
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 //! obligation.
 
 use super::model::{AgentId, AgentInfoRecord, AgentIp, AgentKey, AgentRecord, ConnectionStatus};
-use super::store::{AgentStore, InfoIngested};
+use super::store::{AgentStore, InfoIngested, count_statuses};
 
 fn record(id: u32, name: &str, groups: &[&str]) -> AgentRecord {
     AgentRecord {
@@ -45,6 +45,7 @@ pub async fn check_agent_store(store: &dyn AgentStore) {
     ingest_registered_newer_wins(store).await;
     lookups_by_id(store).await;
     silent_agents_disconnect(store).await;
+    status_counts_match_the_rows(store).await;
     removal_is_complete_and_targeted(store).await;
 }
 
@@ -232,6 +233,25 @@ async fn silent_agents_disconnect(store: &dyn AgentStore) {
     assert_eq!(by_id(3).disconnection_time, Some(1500));
     assert_eq!(by_id(7).status, ConnectionStatus::Active);
     assert_eq!(by_id(1).status, ConnectionStatus::Disconnected);
+}
+
+async fn status_counts_match_the_rows(store: &dyn AgentStore) {
+    let mut bare = info(8, "worker02", 1600);
+    bare.node = None;
+    store.apply_info(&[bare]).await.unwrap();
+    let counts = store.status_counts().await.unwrap();
+    let rows = store.infos().await.unwrap();
+    assert!(rows.len() >= 4, "rows of several nodes and statuses");
+    assert_eq!(
+        counts,
+        count_statuses(rows.into_iter().map(|i| (i.node, i.status))),
+        "the counts of the rows, sorted"
+    );
+    assert!(
+        counts.iter().any(|c| c.node.is_none()) && counts.iter().any(|c| c.status == "active"),
+        "{counts:?}"
+    );
+    assert!(store.remove_agent(AgentId(8)).await.unwrap());
 }
 
 async fn removal_is_complete_and_targeted(store: &dyn AgentStore) {

@@ -114,7 +114,7 @@ impl HealthData {
         store: &dyn AgentStore,
     ) -> Result<Self, Box<WazuhException>> {
         let integrity = integrity.statuses();
-        let infos = store.infos().await.map_err(|error| {
+        let counts = store.status_counts().await.map_err(|error| {
             Box::new(
                 WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
                     "cannot read the agents' status from the cluster database: {error}"
@@ -122,9 +122,10 @@ impl HealthData {
             )
         })?;
         let mut active_agents = BTreeMap::new();
-        for info in infos {
-            if let (ConnectionStatus::Active, Some(node)) = (info.status, info.node) {
-                *active_agents.entry(node).or_insert(0) += 1;
+        for row in counts {
+            if let (true, Some(node)) = (row.status == ConnectionStatus::Active.as_str(), row.node)
+            {
+                *active_agents.entry(node).or_insert(0) += row.count;
             }
         }
         Ok(Self {

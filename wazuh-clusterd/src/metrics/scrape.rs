@@ -99,14 +99,12 @@ impl ScrapeGauges {
                     .set(bytes as f64);
             }
         }
-        match control.agent_store.infos().await {
-            Ok(infos) => {
+        match control.agent_store.status_counts().await {
+            Ok(rows) => {
                 let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
-                for info in infos {
-                    let reports_to = info.node.unwrap_or_else(|| "unknown".to_owned());
-                    *counts
-                        .entry((reports_to, info.status.as_str()))
-                        .or_default() += 1;
+                for row in rows {
+                    let reports_to = row.node.unwrap_or_else(|| "unknown".to_owned());
+                    *counts.entry((reports_to, row.status)).or_default() += row.count;
                 }
                 self.agents.clear();
                 for ((reports_to, status), count) in counts {

@@ -28,11 +28,13 @@ pub const MASTER_TIMEOUT: Duration = Duration::from_secs(2);
 async fn active_agents(control: &ControlContext) -> Option<Vec<(String, u64)>> {
     match &control.node {
         ControlNode::Master(_) => {
-            let infos = control.agent_store.infos().await.ok()?;
+            let rows = control.agent_store.status_counts().await.ok()?;
             let mut counts = std::collections::BTreeMap::<String, u64>::new();
-            for info in infos {
-                if let (ConnectionStatus::Active, Some(node)) = (info.status, info.node) {
-                    *counts.entry(node).or_default() += 1;
+            for row in rows {
+                if let (true, Some(node)) =
+                    (row.status == ConnectionStatus::Active.as_str(), row.node)
+                {
+                    *counts.entry(node).or_default() += row.count as u64;
                 }
             }
             Some(counts.into_iter().collect())

@@ -17,8 +17,10 @@
 //!
 //! On a file: WAL journal, `synchronous = NORMAL` (a committed transaction survives a crash of
 //! the process; WAL keeps the old or the new state after a power loss), a 5 s busy timeout,
-//! foreign keys on, a 64 MB page cache and reads through a memory map. The agent store has a
-//! connection of its own, so that its page cache stays warm between agent-info ingests. In memory (tests): a single connection, since every connection to
+//! foreign keys on, a 64 MB page cache and reads through a memory map. The agent store writes on a
+//! connection of its own, so that its page cache stays warm between agent-info ingests, and
+//! reads on read-only connections of its own, so that reads and writes never wait for each
+//! other. In memory (tests): a single connection, since every connection to
 //! `sqlite::memory:` would open its own empty database.
 
 mod agents;

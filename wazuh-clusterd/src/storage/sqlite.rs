@@ -19,6 +19,8 @@ pub const DB_RELATIVE_PATH: &str = "var/db/cluster.db";
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the pool on a file (WAL lets readers run beside the one writer).
 const FILE_POOL_SIZE: u32 = 4;
+/// Read-only connections of the agent store on a file (its reads never wait for its writer).
+const AGENT_READERS: u32 = 2;
 
 /// Page cache of each connection, in KiB when negative (SQLite's default is 2 MB).
 const CACHE_SIZE: &str = "-65536";
@@ -75,14 +77,18 @@ pub enum OpenError {
 
 /// The cluster database on SQLite. Cloning shares the pools.
 ///
-/// The agent store runs on a connection of its own: a connection whose page cache is warm keeps
-/// it only while no other connection writes, and sqlx hands out a pool's idle connections in
-/// turn, so agent-info written by one connection made the next lookup on another reread the
-/// pages it touched (about a quarter of an ingest's time).
+/// The agent store writes on a connection of its own: a connection whose page cache is warm
+/// keeps it only while no other connection writes, and sqlx hands out a pool's idle connections
+/// in turn, so agent-info written by one connection made the next lookup on another reread the
+/// pages it touched (about a quarter of an ingest's time). It reads on read-only connections of
+/// their own (WAL lets them read beside the writer), so that a long read (every agent for a
+/// listing) never holds back agent-info ingestion, and a burst of writes never holds back a
+/// read.
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
     agents: SqlitePool,
+    agent_reads: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -120,11 +126,26 @@ impl SqliteStorage {
         let pool = connect(FILE_POOL_SIZE).await.map_err(connect_error)?;
         let storage = Self::migrated(pool, path).await?;
         let agents = connect(1).await.map_err(connect_error)?;
+        let reader = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .pragma("cache_size", CACHE_SIZE)
+            .pragma("mmap_size", MMAP_SIZE);
+        let agent_reads = SqlitePoolOptions::new()
+            .max_connections(AGENT_READERS)
+            .connect_with(reader)
+            .await
+            .map_err(connect_error)?;
         super::file_mode::restrict_companions(path).map_err(|source| OpenError::File {
             path: path.to_path_buf(),
             source,
         })?;
-        Ok(Self { agents, ..storage })
+        Ok(Self {
+            agents,
+            agent_reads,
+            ..storage
+        })
     }
 
     /// Opens `DIR/var/db/cluster.db` of the installation `home`.
@@ -168,6 +189,7 @@ impl SqliteStorage {
             })?;
         Ok(Self {
             agents: pool.clone(),
+            agent_reads: pool.clone(),
             pool,
         })
     }
@@ -177,9 +199,14 @@ impl SqliteStorage {
         &self.pool
     }
 
-    /// The agent store's own connection (the pool's one connection in memory).
+    /// The agent store's own writing connection (the pool's one connection in memory).
     pub(super) fn agents_pool(&self) -> &SqlitePool {
         &self.agents
+    }
+
+    /// The agent store's read-only connections (the pool's one connection in memory).
+    pub(super) fn agent_reads(&self) -> &SqlitePool {
+        &self.agent_reads
     }
 
     /// The journal mode SQLite reports (`wal` on a file, `memory` in memory).
@@ -191,6 +218,7 @@ impl SqliteStorage {
 
     /// Waits for running statements, checkpoints the WAL and closes every connection.
     pub async fn close(&self) {
+        self.agent_reads.close().await;
         self.agents.close().await;
         self.pool.close().await;
     }
