@@ -19,6 +19,11 @@ pub const DB_RELATIVE_PATH: &str = "var/db/cluster.db";
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the pool on a file (WAL lets readers run beside the one writer).
 const FILE_POOL_SIZE: u32 = 4;
+/// How long the agent store's writer waits for the write lock: longer than the other
+/// connections, since what it writes (a registration, a worker's agent-info) is lost or
+/// refused when it gives up, and at 25 workers the first file syncs' states held the lock for
+/// more than [`BUSY_TIMEOUT`] in turn (`insert agent ... database is locked`, measured here).
+const AGENT_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read-only connections of the agent store on a file (its reads never wait for its writer).
 const AGENT_READERS: u32 = 2;
 
@@ -125,7 +130,11 @@ impl SqliteStorage {
         };
         let pool = connect(FILE_POOL_SIZE).await.map_err(connect_error)?;
         let storage = Self::migrated(pool, path).await?;
-        let agents = connect(1).await.map_err(connect_error)?;
+        let agents = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().busy_timeout(AGENT_WRITE_BUSY_TIMEOUT))
+            .await
+            .map_err(connect_error)?;
         let reader = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
