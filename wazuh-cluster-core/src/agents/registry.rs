@@ -4,7 +4,7 @@
 //! `var/multigroups/<hash>/merged.mg` per distinct list of several groups.
 //!
 //! Every change runs under one lock, so checks and store writes never interleave; the checks
-//! read the registry's index ([`RegistryIndex`]: the agents and groups in memory, read from the
+//! read the registry's index (`RegistryIndex`: the agents and groups in memory, read from the
 //! store once and changed beside it), never every agent from the store. Refusals (duplicate
 //! name or IP, unknown group...) happen before anything is written. Files are rewritten after
 //! the lock is released, once for every change made while a previous rewrite ran (a burst of
