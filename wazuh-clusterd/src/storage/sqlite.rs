@@ -26,6 +26,10 @@ const FILE_POOL_SIZE: u32 = 4;
 const AGENT_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read-only connections of the agent store on a file (its reads never wait for its writer).
 const AGENT_READERS: u32 = 2;
+/// How long a worker's file sync states wait for the sync states' one writing connection: at
+/// 25 workers the first syncs store 10,000 states each, one after another (background
+/// bookkeeping, so waiting is better than failing).
+const STATES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Page cache of each connection, in KiB when negative (SQLite's default is 2 MB).
 const CACHE_SIZE: &str = "-65536";
@@ -89,11 +93,18 @@ pub enum OpenError {
 /// their own (WAL lets them read beside the writer), so that a long read (every agent for a
 /// listing) never holds back agent-info ingestion, and a burst of writes never holds back a
 /// read.
+///
+/// The file sync states are written on one connection of their own too, a statement of a few
+/// hundred rows at a time, each its own transaction: the workers' syncs then queue in the process
+/// for that connection instead of in SQLite's lock, and every other writer of the database waits
+/// for at most one such statement (25 workers' first syncs held the lock in turn for seconds
+/// and the others failed with `database is locked`, measured by `loadtest`).
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
     agents: SqlitePool,
     agent_reads: SqlitePool,
+    states: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -135,6 +146,12 @@ impl SqliteStorage {
             .connect_with(options.clone().busy_timeout(AGENT_WRITE_BUSY_TIMEOUT))
             .await
             .map_err(connect_error)?;
+        let states = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(STATES_ACQUIRE_TIMEOUT)
+            .connect_with(options.clone().busy_timeout(AGENT_WRITE_BUSY_TIMEOUT))
+            .await
+            .map_err(connect_error)?;
         let reader = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
@@ -153,6 +170,7 @@ impl SqliteStorage {
         Ok(Self {
             agents,
             agent_reads,
+            states,
             ..storage
         })
     }
@@ -199,6 +217,7 @@ impl SqliteStorage {
         Ok(Self {
             agents: pool.clone(),
             agent_reads: pool.clone(),
+            states: pool.clone(),
             pool,
         })
     }
@@ -211,6 +230,11 @@ impl SqliteStorage {
     /// The agent store's own writing connection (the pool's one connection in memory).
     pub(super) fn agents_pool(&self) -> &SqlitePool {
         &self.agents
+    }
+
+    /// The file sync states' writing connection (the pool's one connection in memory).
+    pub(super) fn states_pool(&self) -> &SqlitePool {
+        &self.states
     }
 
     /// The agent store's read-only connections (the pool's one connection in memory).

@@ -46,11 +46,14 @@ fn upsert_states_sql(rows: usize) -> AssertSqlSafe<String> {
 
 #[async_trait]
 impl SyncStateStore for SqliteStorage {
+    /// Each batch of [`STATE_BATCH`] rows is its own transaction on the sync states' writing
+    /// connection (see [`SqliteStorage`]): a crash may leave some of a round's states written
+    /// and others not, each row whole, and the next round writes them again.
     async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
         let operation = || format!("store {} file sync states", records.len());
-        let mut tx = self
-            .pool()
-            .begin()
+        let mut connection = self
+            .states_pool()
+            .acquire()
             .await
             .map_err(|e| StorageError::new(operation(), e))?;
         for batch in records.chunks(STATE_BATCH) {
@@ -63,13 +66,11 @@ impl SyncStateStore for SqliteStorage {
                     .bind(nanos_since_epoch(record.changed));
             }
             query
-                .execute(&mut *tx)
+                .execute(&mut *connection)
                 .await
                 .map_err(|e| StorageError::new(operation(), e))?;
         }
-        tx.commit()
-            .await
-            .map_err(|e| StorageError::new(operation(), e))
+        Ok(())
     }
 
     async fn states(&self, query: &SyncStateQuery) -> Result<Vec<SyncStateRecord>, StorageError> {
@@ -102,7 +103,7 @@ impl SyncStateStore for SqliteStorage {
     async fn forget_node(&self, node: &str) -> Result<(), StorageError> {
         sqlx::query("DELETE FROM file_sync_state WHERE node = ?1")
             .bind(node)
-            .execute(self.pool())
+            .execute(self.states_pool())
             .await
             .map(|_| ())
             .map_err(|e| StorageError::new(format!("forget the file sync states of {node}"), e))
