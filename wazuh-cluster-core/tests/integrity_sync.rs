@@ -6,13 +6,26 @@ use wazuh_cluster_core::files::conformance::Fixture;
 use wazuh_cluster_core::files::memory::{MemoryFileSource, OUTSIDE_VICTIM};
 use wazuh_cluster_core::files::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use wazuh_cluster_core::integrity::{
-    CompareError, ComparisonCounts, Deferral, MetadataTable, RefreshMode, apply_sync,
-    apply_sync_view, build_sync_container, compare,
+    CompareError, ComparisonCounts, Deferral, MetadataTable, ReceivedContainer, RefreshMode,
+    apply_received, apply_sync, build_sync_container, compare,
 };
+use wazuh_cluster_core::transfer::{MemorySpool, Spool};
 use wazuh_cluster_proto::payload::{
-    Blake2bHex, ContainerFile, ContainerLimits, ContainerView, DecodedContainer, FileMetadata,
-    FileTable, SkipReason, decode_container,
+    Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
+    SkipReason, SyncPlan, decode_container,
 };
+
+/// `bytes` as the worker holds a received container: in a spool file, indexed, its plan parsed.
+fn received(bytes: &[u8]) -> (SyncPlan, ReceivedContainer) {
+    let mut file = MemorySpool.create("queue/cluster/w1/sync.zip").unwrap();
+    for piece in bytes.chunks(1000) {
+        file.append(piece).unwrap();
+    }
+    let mut container = ReceivedContainer::open(file, &ContainerLimits::default()).unwrap();
+    let plan: SyncPlan = container.metadata().unwrap();
+    plan.check_paths().unwrap();
+    (plan, container)
+}
 
 fn meta(key: &str, content: &[u8]) -> FileMetadata {
     FileMetadata {
@@ -216,8 +229,8 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
     )
     .unwrap();
     let built = build_sync_container(&master, &plan, 1 << 30).await.unwrap();
-    let view = ContainerView::new(&built.bytes, &ContainerLimits::default()).unwrap();
-    let report = apply_sync_view(&worker, view).await.unwrap();
+    let (plan, container) = received(&built.bytes);
+    let report = apply_received(&worker, plan, container).await.unwrap();
     assert_eq!((report.created, report.errors.total()), (2500, 0));
     assert_eq!(worker.snapshot(), master.snapshot());
     assert_eq!(
@@ -229,7 +242,7 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
 }
 
 #[tokio::test]
-async fn a_viewed_container_fails_a_corrupt_body_alone() {
+async fn a_received_container_fails_a_corrupt_body_alone() {
     let m = |c: &[u8]| serde_json::to_value(meta("etc/shared/", c)).unwrap();
     let metadata = json!({
         "missing": {"etc/shared/a/agent.conf": m(b"a"), "etc/shared/b/agent.conf": m(b"b")},
@@ -241,8 +254,8 @@ async fn a_viewed_container_fails_a_corrupt_body_alone() {
     encoder.add_file("etc/shared/b/agent.conf", b"b").unwrap();
     bytes.extend(encoder.finish(&metadata).unwrap().bytes);
     let worker = source(&[]);
-    let view = ContainerView::new(&bytes, &ContainerLimits::default()).unwrap();
-    let report = apply_sync_view(&worker, view).await.unwrap();
+    let (plan, container) = received(&bytes);
+    let report = apply_received(&worker, plan, container).await.unwrap();
     assert_eq!((report.created, report.errors.creating), (1, 1));
     assert_eq!(worker.contents("etc/shared/a/agent.conf"), None);
     assert_eq!(

@@ -25,8 +25,8 @@ use serde_json::Value;
 use tokio_util::codec::Decoder;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    ContainerLimits, FileReceiver, Hello, TransferPath, WazuhException, decode_container,
-    error_codes,
+    ContainerIndex, ContainerLimits, FileReceiver, Hello, Inflater, SyncPlan, TransferPath,
+    WazuhException, decode_container, decode_file_table, error_codes,
 };
 use wazuh_cluster_proto::{
     Clock, CodecError, DecodeError, DecodedMessage, Fernet, FrameHeader, HEADER_LEN, Limits,
@@ -262,6 +262,7 @@ fn master_to_worker_plaintexts_match_python_in_full() {
 /// The file a direction's `new_file`/`file_upd`/`file_end` carry, checked by its SHA-256.
 fn transferred_file(stream: &[u8]) -> Vec<u8> {
     let mut receiver: Option<FileReceiver> = None;
+    let mut file = Vec::new();
     for (decoded, _) in messages(stream) {
         let Message {
             command, payload, ..
@@ -272,9 +273,10 @@ fn transferred_file(stream: &[u8]) -> Vec<u8> {
                 1 << 20,
             ));
         } else if command == names::FILE_UPD {
-            receiver.as_mut().unwrap().update(&payload).unwrap();
+            file.extend_from_slice(receiver.as_mut().unwrap().update(&payload).unwrap());
         } else if command == names::FILE_END {
-            return receiver.take().unwrap().end(&payload).unwrap();
+            receiver.take().unwrap().end(&payload).unwrap();
+            return file;
         }
     }
     panic!("no whole file transfer in the stream");
@@ -311,6 +313,40 @@ fn check_container(file: &str, files: &[&str]) {
     let python_metadata: Value =
         serde_json::from_slice(&payload_from_json(&last["content"])).unwrap();
     assert_eq!(decoded.metadata, python_metadata, "{file}: metadata");
+}
+
+/// The container read as a received one is: indexed from a reader, its metadata parsed
+/// straight into `T` and its files inflated by offset, equal to the whole decoding.
+fn check_indexed<T: serde::de::DeserializeOwned + PartialEq + std::fmt::Debug>(
+    file: &str,
+    typed: impl Fn(serde_json::Value) -> T,
+) {
+    let dir = session_dir();
+    if !capture_available(&dir) {
+        return;
+    }
+    let container = transferred_file(&std::fs::read(dir.join(file)).unwrap());
+    let limits = ContainerLimits::default();
+    let decoded = decode_container(&container, &limits).unwrap();
+    let index = ContainerIndex::scan(std::io::Cursor::new(&container), &limits).unwrap();
+    let mut inflater = Inflater::new(&limits);
+    let metadata = index.metadata();
+    let parsed: T = inflater
+        .parse(metadata, ContainerIndex::body(&container, metadata))
+        .unwrap();
+    assert_eq!(parsed, typed(decoded.metadata), "{file}: typed metadata");
+    assert_eq!(index.files().len(), decoded.files.len());
+    for (entry, whole) in index.files().iter().zip(&decoded.files) {
+        assert_eq!(entry.path, whole.path);
+        let body = ContainerIndex::body(&container, entry);
+        assert_eq!(inflater.inflate(entry, body).unwrap(), whole.content);
+    }
+}
+
+#[test]
+fn wazuh_containers_read_by_index_match_the_whole_decoding() {
+    check_indexed("conn1_w2m.bin", |v| decode_file_table(v).unwrap());
+    check_indexed("conn1_m2w.bin", |v| SyncPlan::decode(v).unwrap());
 }
 
 #[test]

@@ -114,6 +114,23 @@ pub fn open_keep(file: &Path, mode: u32) -> io::Result<File> {
     )
 }
 
+/// Creates `file` (in a folder checked by [`real_dir`]) empty for reading and writing, with
+/// `mode`, replacing its content if it exists; a symbolic link at `file` is refused
+/// (`O_NOFOLLOW`).
+pub fn open_read_write(file: &Path, mode: u32) -> io::Result<File> {
+    no_link(
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .custom_flags(O_NOFOLLOW)
+            .open(file),
+        file,
+    )
+}
+
 /// `open(2)`'s flag that refuses a symbolic link as the last component.
 const O_NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 

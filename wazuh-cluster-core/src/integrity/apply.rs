@@ -8,12 +8,13 @@
 //! pruned for items with `remove_subdirs_if_empty`. Paths outside the items are refused and
 //! logged; nothing is written for them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use thiserror::Error;
-use wazuh_cluster_proto::payload::{ContainerView, DecodedContainer, MetadataError, SyncPlan};
+use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
 
+use super::received::ReceivedContainer;
 use crate::files::{FileSource, FileSourceError, SyncPath};
 
 /// The container cannot be applied at all, or what was applied cannot be made durable.
@@ -109,24 +110,32 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
     source: &S,
     container: DecodedContainer,
 ) -> Result<ApplyReport, ApplyError> {
+    let plan = SyncPlan::decode(container.metadata)?;
     let contents: BTreeMap<String, Vec<u8>> = container
         .files
         .into_iter()
         .map(|file| (file.path, file.content))
         .collect();
-    apply_plan(source, container.metadata, contents).await
+    apply_plan(source, plan, contents).await
 }
 
-/// Applies a container received from the master whose files are still compressed, inflating
-/// them batch by batch as they are written: the tree is never held whole. A body that does
-/// not inflate fails its file alone.
-pub async fn apply_sync_view<S: FileSource + ?Sized>(
+/// Applies `plan` (the metadata of `container`, already parsed) with the files of a container
+/// received into a spool file, inflating them batch by batch by offset as they are written: the
+/// tree is never held whole. A body that does not inflate fails its file alone.
+pub async fn apply_received<S: FileSource + ?Sized>(
     source: &S,
-    view: ContainerView<'_>,
+    plan: SyncPlan,
+    container: ReceivedContainer,
 ) -> Result<ApplyReport, ApplyError> {
-    let metadata = view.metadata.clone();
-    let index = (0..view.len()).map(|i| (view.path(i), i)).collect();
-    apply_plan(source, metadata, Viewed { view, index }).await
+    let mut by_path: Vec<usize> = (0..container.len()).collect();
+    by_path.sort_unstable_by(|&a, &b| container.path(a).cmp(container.path(b)));
+    let contents = Received {
+        taken: vec![false; container.len()],
+        left: container.len(),
+        by_path,
+        container,
+    };
+    apply_plan(source, plan, contents).await
 }
 
 /// Where an apply takes each file's content from.
@@ -147,33 +156,43 @@ impl Contents for BTreeMap<String, Vec<u8>> {
     }
 }
 
-/// The files of a [`ContainerView`] by path.
-struct Viewed<'a> {
-    view: ContainerView<'a>,
-    index: HashMap<&'a str, usize>,
+/// The files of a [`ReceivedContainer`], found by path (its entries sorted by path).
+struct Received {
+    container: ReceivedContainer,
+    by_path: Vec<usize>,
+    taken: Vec<bool>,
+    left: usize,
 }
 
-impl Contents for Viewed<'_> {
+impl Contents for Received {
     fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>> {
-        let index = self.index.remove(path)?;
+        let container = &self.container;
+        let at = self
+            .by_path
+            .binary_search_by(|&i| container.path(i).cmp(path))
+            .ok()?;
+        let index = self.by_path[at];
+        if std::mem::replace(&mut self.taken[index], true) {
+            return None;
+        }
+        self.left -= 1;
         Some(
-            self.view
+            self.container
                 .inflate(index)
                 .map_err(|e| format!("refused the master's content: {e}")),
         )
     }
 
     fn left(&self) -> usize {
-        self.index.len()
+        self.left
     }
 }
 
 async fn apply_plan<S: FileSource + ?Sized>(
     source: &S,
-    metadata: serde_json::Value,
+    plan: SyncPlan,
     mut contents: impl Contents,
 ) -> Result<ApplyReport, ApplyError> {
-    let plan = SyncPlan::decode(metadata)?;
     let mut report = ApplyReport::default();
     let writes = plan
         .shared

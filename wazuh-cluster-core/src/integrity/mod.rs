@@ -8,6 +8,7 @@ pub mod apply;
 pub mod compare;
 pub mod container;
 pub mod master;
+pub mod received;
 mod routes;
 pub mod schedule;
 pub mod stats;
@@ -15,12 +16,13 @@ pub mod table;
 pub mod worker;
 pub mod zip_limit;
 
-pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_sync, apply_sync_view};
+pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
 pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
 };
 pub use master::{MasterIntegrity, WorkerIntegrityStatus};
+pub use received::ReceivedContainer;
 pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;
 pub use stats::{IntegrityStats, IntegrityTask};

@@ -1,15 +1,19 @@
-//! [`FileInbox`]: the files a peer is sending, held in memory under limits.
+//! [`FileInbox`]: the files a peer is sending, written to a [`Spool`] under limits.
 //!
-//! Only names directly under the folder the inbox was made for (`queue/cluster/<worker>/`) are
+//! Each `file_upd` chunk is checked against the limits, then appended to the transfer's spool
+//! file (nothing of the file is held in memory). Only names directly under the folder the inbox was made for (`queue/cluster/<worker>/`) are
 //! accepted, so no received name can point anywhere else; each file is bounded in size, and the
 //! inbox holds a bounded number of files (received or in progress): when full, the oldest is
 //! dropped to make room, so a peer that abandons transfers cannot grow it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use wazuh_cluster_proto::payload::{
     FileEnd, FileReceiver, FileTransferError, FileUpdate, TransferPath,
 };
+
+use super::spool::{ReceivedFile, Spool};
 
 /// Bounds of an inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +40,16 @@ pub enum InboxError {
         /// The allowed folder.
         folder: String,
     },
+    /// The spool file of a transfer could not be created or written.
+    #[error(
+        "received file {path:?} could not be stored: {source}; check the space and permissions of the home's queue/cluster"
+    )]
+    Spool {
+        /// The file's name.
+        path: String,
+        /// What the spool reported.
+        source: std::io::Error,
+    },
     /// A chunk or end names a file that is not being received.
     #[error("no file {path:?} is being received; send new_file first")]
     Unknown {
@@ -45,14 +59,15 @@ pub enum InboxError {
 }
 
 enum Slot {
-    Receiving(FileReceiver),
-    Done(Vec<u8>),
+    Receiving(FileReceiver, ReceivedFile),
+    Done(ReceivedFile),
 }
 
 /// The files one peer is sending.
 pub struct FileInbox {
     folder: String,
     limits: InboxLimits,
+    spool: Arc<dyn Spool>,
     files: BTreeMap<String, (u64, Slot)>,
     seq: u64,
 }
@@ -68,11 +83,12 @@ impl std::fmt::Debug for FileInbox {
 
 impl FileInbox {
     /// An empty inbox accepting files directly under `folder` (relative, ending in `/`, such as
-    /// `queue/cluster/worker01/`).
-    pub fn new(folder: impl Into<String>, limits: InboxLimits) -> Self {
+    /// `queue/cluster/worker01/`), each written to a file of `spool`.
+    pub fn new(folder: impl Into<String>, limits: InboxLimits, spool: Arc<dyn Spool>) -> Self {
         Self {
             folder: folder.into(),
             limits,
+            spool,
             files: BTreeMap::new(),
             seq: 0,
         }
@@ -83,8 +99,8 @@ impl FileInbox {
         self.files
             .values()
             .map(|(_, slot)| match slot {
-                Slot::Receiving(receiver) => receiver.received(),
-                Slot::Done(data) => data.len() as u64,
+                Slot::Receiving(receiver, _) => receiver.received(),
+                Slot::Done(file) => file.len(),
             })
             .sum()
     }
@@ -128,50 +144,68 @@ impl FileInbox {
                 None => break,
             }
         }
+        let file = self
+            .spool
+            .create(&key)
+            .map_err(|source| InboxError::Spool {
+                path: key.clone(),
+                source,
+            })?;
         self.seq += 1;
         let receiver = FileReceiver::new(path, self.limits.max_file_size);
         self.files
-            .insert(key, (self.seq, Slot::Receiving(receiver)));
+            .insert(key, (self.seq, Slot::Receiving(receiver, file)));
         Ok(())
     }
 
-    fn receiving(&mut self, raw_path: &[u8]) -> Result<(String, &mut FileReceiver), InboxError> {
+    #[allow(clippy::type_complexity)]
+    fn receiving(
+        &mut self,
+        raw_path: &[u8],
+    ) -> Result<(String, &mut FileReceiver, &mut ReceivedFile), InboxError> {
         let text = String::from_utf8_lossy(raw_path);
         let key = text.strip_prefix('/').unwrap_or(&text).to_owned();
         match self.files.get_mut(&key) {
-            Some((_, Slot::Receiving(receiver))) => Ok((key, receiver)),
+            Some((_, Slot::Receiving(receiver, file))) => Ok((key, receiver, file)),
             _ => Err(InboxError::Unknown {
                 path: text.into_owned(),
             }),
         }
     }
 
-    /// `file_upd`: one chunk. A refused chunk drops the file.
+    /// `file_upd`: one chunk, checked against the limits before it is written to the spool. A
+    /// refused chunk, or one the spool cannot take, drops the file.
     pub fn update(&mut self, payload: &[u8]) -> Result<(), InboxError> {
         let update = FileUpdate::decode(payload)?;
-        let (key, receiver) = self.receiving(update.path)?;
-        let result = receiver.update(payload);
+        let (key, receiver, file) = self.receiving(update.path)?;
+        let result = match receiver.update(payload) {
+            Ok(chunk) => file.append(chunk).map_err(|source| InboxError::Spool {
+                path: key.clone(),
+                source,
+            }),
+            Err(refused) => Err(refused.into()),
+        };
         if result.is_err() {
             self.files.remove(&key);
         }
-        Ok(result?)
+        result
     }
 
     /// `file_end`: checks the digest; the file is then complete (or dropped if it does not match).
     pub fn end(&mut self, payload: &[u8]) -> Result<(), InboxError> {
         let end = FileEnd::decode(payload)?;
-        let (key, _) = self.receiving(end.path)?;
-        let Some((seq, Slot::Receiving(receiver))) = self.files.remove(&key) else {
+        let (key, _, _) = self.receiving(end.path)?;
+        let Some((seq, Slot::Receiving(receiver, file))) = self.files.remove(&key) else {
             return Err(InboxError::Unknown { path: key });
         };
-        let data = receiver.end(payload)?;
-        self.files.insert(key, (seq, Slot::Done(data)));
+        receiver.end(payload)?;
+        self.files.insert(key, (seq, Slot::Done(file)));
         Ok(())
     }
 
     /// Takes a complete file by its relative name (as `*_e` commands carry it); `None` if it is
     /// unknown or not complete.
-    pub fn take(&mut self, relpath: &str) -> Option<Vec<u8>> {
+    pub fn take(&mut self, relpath: &str) -> Option<ReceivedFile> {
         match self.files.get(relpath) {
             Some((_, Slot::Done(_))) => match self.files.remove(relpath) {
                 Some((_, Slot::Done(data))) => Some(data),
@@ -199,9 +233,22 @@ impl FileInbox {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use wazuh_cluster_proto::payload::FileSender;
 
     use super::*;
+    use crate::transfer::{MemorySpool, SpoolReader};
+
+    fn inbox(limits: InboxLimits) -> FileInbox {
+        FileInbox::new("queue/cluster/w1/", limits, Arc::new(MemorySpool))
+    }
+
+    fn bytes(file: ReceivedFile) -> Vec<u8> {
+        let mut out = Vec::new();
+        SpoolReader::whole(&*file).read_to_end(&mut out).unwrap();
+        out
+    }
 
     const LIMITS: InboxLimits = InboxLimits {
         max_file_size: 1 << 20,
@@ -222,9 +269,12 @@ mod tests {
 
     #[test]
     fn receives_files_under_its_folder_only() {
-        let mut inbox = FileInbox::new("queue/cluster/w1/", LIMITS);
+        let mut inbox = inbox(LIMITS);
         feed(&mut inbox, "/queue/cluster/w1/a.zip", b"data").unwrap();
-        assert_eq!(inbox.take("queue/cluster/w1/a.zip").unwrap(), b"data");
+        assert_eq!(
+            bytes(inbox.take("queue/cluster/w1/a.zip").unwrap()),
+            b"data"
+        );
         assert!(inbox.take("queue/cluster/w1/a.zip").is_none());
         for bad in [
             "/queue/cluster/w2/a.zip",
@@ -240,13 +290,10 @@ mod tests {
 
     #[test]
     fn oversized_files_are_dropped_and_the_oldest_makes_room() {
-        let mut inbox = FileInbox::new(
-            "queue/cluster/w1/",
-            InboxLimits {
-                max_file_size: 3,
-                max_files: 2,
-            },
-        );
+        let mut inbox = inbox(InboxLimits {
+            max_file_size: 3,
+            max_files: 2,
+        });
         assert!(feed(&mut inbox, "/queue/cluster/w1/big", b"1234").is_err());
         assert!(inbox.is_empty());
         feed(&mut inbox, "/queue/cluster/w1/a", b"1").unwrap();
@@ -254,6 +301,6 @@ mod tests {
         feed(&mut inbox, "/queue/cluster/w1/c", b"3").unwrap();
         assert_eq!(inbox.len(), 2);
         assert!(inbox.take("queue/cluster/w1/a").is_none());
-        assert_eq!(inbox.take("queue/cluster/w1/c").unwrap(), b"3");
+        assert_eq!(bytes(inbox.take("queue/cluster/w1/c").unwrap()), b"3");
     }
 }

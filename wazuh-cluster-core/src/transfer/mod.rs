@@ -1,11 +1,12 @@
-//! What both roles need to move a file over a session: the bounded in-memory inbox of
-//! `new_file`/`file_upd`/`file_end` and the hand-over of a complete file to the task waiting
+//! What both roles need to move a file over a session: the bounded inbox of
+//! `new_file`/`file_upd`/`file_end` writing to a spool, and the hand-over of a complete file to the task waiting
 //! for it, the sender of that sequence, task ids, and a set of
 //! background tasks owned by the node (dropped with it).
 
 mod inbox;
 mod receive;
 mod send;
+mod spool;
 mod task_id;
 mod task_set;
 
@@ -14,5 +15,6 @@ pub use receive::{
     FileOutcome, HandOverError, TransferStep, WaitingTask, hand_over, wait_for_file,
 };
 pub use send::{SendFileError, send_file, sync_file_name};
+pub use spool::{MemorySpool, ReceivedFile, Spool, SpoolFile, SpoolReader};
 pub use task_id::new_task_id;
 pub use task_set::{PendingTasks, TaskSet, TaskSpawner};

@@ -10,12 +10,12 @@ use wazuh_cluster_proto::payload::{
     TaskError, TaskFile, TaskId, TaskPayloadError, WazuhException, error_codes,
 };
 
-use super::{FileInbox, InboxError};
+use super::{FileInbox, InboxError, ReceivedFile};
 use crate::clock::Clock;
 use crate::session::SessionHandle;
 
-/// The outcome of waiting for a peer's file: its bytes, or why it will not come.
-pub type FileOutcome = Result<Vec<u8>, Box<WazuhException>>;
+/// The outcome of waiting for a peer's file: the spool file holding it, or why it will not come.
+pub type FileOutcome = Result<ReceivedFile, Box<WazuhException>>;
 
 /// The task waiting for a file: its task id and where the file goes.
 pub type WaitingTask = (String, oneshot::Sender<FileOutcome>);
@@ -95,8 +95,8 @@ pub fn hand_over(
         return Err(HandOverError::NoTask);
     };
     match inbox.take(&file.relpath) {
-        Some(bytes) => {
-            let _ = task.send(Ok(bytes));
+        Some(file) => {
+            let _ = task.send(Ok(file));
             Ok(())
         }
         None => {

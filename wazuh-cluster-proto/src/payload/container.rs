@@ -12,10 +12,9 @@
 //! Relative paths cannot contain either separator: both hold `//`, an empty path component.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use flate2::Compression;
-use flate2::bufread::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 
 use super::python_json::to_python_json;
@@ -27,6 +26,8 @@ pub const PATH_SEP: &[u8] = b"|//@@//|";
 pub const FILE_SEP: &[u8] = b"|@@//@@|";
 /// Name of the last entry, holding the metadata JSON.
 pub const METADATA_NAME: &str = "files_metadata.json";
+/// The longest entry path a reader accepts, in bytes (its separator must come within it).
+pub const MAX_ENTRY_PATH: usize = 4096;
 /// zlib level Wazuh uses (`compress_level`).
 pub const COMPRESS_LEVEL: u32 = 1;
 
@@ -65,6 +66,17 @@ pub enum ContainerError {
         /// Position of the entry.
         index: usize,
     },
+    /// An entry's path separator is not within the first [`MAX_ENTRY_PATH`] bytes.
+    #[error("container entry {index} has no \"|//@@//|\" within its first {max} bytes")]
+    PathTooLong {
+        /// Position of the entry.
+        index: usize,
+        /// The longest path accepted.
+        max: usize,
+    },
+    /// The container's bytes could not be read (from the spool they were received into).
+    #[error("the received container could not be read: {0}")]
+    Read(std::io::Error),
     /// The same path appears twice.
     #[error("container entry {index}: path {path:?} appears twice")]
     DuplicatePath {
@@ -314,154 +326,10 @@ pub struct DecodedContainer {
     pub metadata: serde_json::Value,
 }
 
-/// Reads a container strictly: valid unique relative paths, the metadata last, every body one
-/// complete zlib stream, and at most `limits` inflated bytes and entries (checked while
-/// inflating, so a zlib bomb costs at most the limit).
-pub fn decode_container(
-    bytes: &[u8],
-    limits: &ContainerLimits,
-) -> Result<DecodedContainer, ContainerError> {
-    let mut view = ContainerView::new(bytes, limits)?;
-    let mut files = Vec::with_capacity(view.len());
-    for index in 0..view.len() {
-        let content = view.inflate(index)?;
-        files.push(ContainerFile {
-            path: view.path(index).to_owned(),
-            content,
-        });
-    }
-    Ok(DecodedContainer {
-        files,
-        metadata: view.metadata,
-    })
-}
-
-/// A container whose structure is checked (valid unique relative paths, the metadata last and
-/// inflated, at most `max_entries`) while its files stay compressed in the received bytes:
-/// each is inflated on demand ([`ContainerView::inflate`]), against one budget of inflated
-/// bytes for the whole container. Holding the view costs the compressed size, not the tree.
-#[derive(Debug)]
-pub struct ContainerView<'a> {
-    entries: Vec<(&'a str, &'a [u8])>,
-    budget: u64,
-    max_decompressed: u64,
-    /// The parsed `files_metadata.json`.
-    pub metadata: serde_json::Value,
-}
-
-impl<'a> ContainerView<'a> {
-    /// Checks the structure of `bytes` and inflates the metadata; no file is inflated yet.
-    pub fn new(bytes: &'a [u8], limits: &ContainerLimits) -> Result<Self, ContainerError> {
-        let mut raw = Vec::new();
-        let mut start = 0;
-        while let Some(at) = find(bytes, FILE_SEP, start) {
-            raw.push(&bytes[start..at]);
-            start = at + FILE_SEP.len();
-            if raw.len() >= limits.max_entries {
-                return Err(ContainerError::TooManyEntries {
-                    max: limits.max_entries,
-                });
-            }
-        }
-        let last = &bytes[start..];
-        let mut paths = HashSet::new();
-        let mut entries = Vec::with_capacity(raw.len());
-        for (index, entry) in raw.into_iter().enumerate() {
-            let (path, body) = split_entry(index, entry)?;
-            validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
-            if path == METADATA_NAME {
-                return Err(ContainerError::MetadataNotLast { index });
-            }
-            if !paths.insert(path) {
-                return Err(ContainerError::DuplicatePath {
-                    index,
-                    path: path.to_owned(),
-                });
-            }
-            entries.push((path, body));
-        }
-        let index = entries.len();
-        let (name, body) =
-            split_entry(index, last).map_err(|_| ContainerError::MissingMetadata {
-                found: String::from_utf8_lossy(&last[..last.len().min(64)]).into_owned(),
-            })?;
-        if name != METADATA_NAME {
-            return Err(ContainerError::MissingMetadata {
-                found: name.to_owned(),
-            });
-        }
-        let mut budget = limits.max_decompressed;
-        let json = inflate(name, body, &mut budget, limits.max_decompressed)?;
-        let metadata = serde_json::from_slice(&json)?;
-        Ok(Self {
-            entries,
-            budget,
-            max_decompressed: limits.max_decompressed,
-            metadata,
-        })
-    }
-
-    /// How many files (the metadata not counted).
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the container holds no file.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The validated relative path of file `index` (panics beyond [`len`](Self::len)).
-    pub fn path(&self, index: usize) -> &'a str {
-        self.entries[index].0
-    }
-
-    /// Inflates file `index` (panics beyond [`len`](Self::len)): one complete zlib stream,
-    /// within what is left of the container's budget, which it uses up.
-    pub fn inflate(&mut self, index: usize) -> Result<Vec<u8>, ContainerError> {
-        let (path, body) = self.entries[index];
-        inflate(path, body, &mut self.budget, self.max_decompressed)
-    }
-}
-
-fn split_entry(index: usize, entry: &[u8]) -> Result<(&str, &[u8]), ContainerError> {
-    let at = find(entry, PATH_SEP, 0).ok_or(ContainerError::MissingPathSeparator { index })?;
-    let path =
-        std::str::from_utf8(&entry[..at]).map_err(|_| ContainerError::PathNotUtf8 { index })?;
-    Ok((path, &entry[at + PATH_SEP.len()..]))
-}
-
-fn inflate(path: &str, body: &[u8], budget: &mut u64, max: u64) -> Result<Vec<u8>, ContainerError> {
-    let mut decoder = ZlibDecoder::new(body);
-    let mut out = Vec::new();
-    (&mut decoder)
-        .take(*budget + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ContainerError::Corrupt {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-    let inflated = out.len() as u64;
-    if inflated > *budget {
-        return Err(ContainerError::DecompressedTooLarge {
-            path: path.to_owned(),
-            max,
-        });
-    }
-    let consumed = usize::try_from(decoder.total_in()).unwrap_or(usize::MAX);
-    if consumed < body.len() {
-        return Err(ContainerError::TrailingData {
-            path: path.to_owned(),
-            extra: body.len() - consumed,
-        });
-    }
-    *budget -= inflated;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::decode_container;
 
     #[test]
     fn layout_matches_wazuh() {

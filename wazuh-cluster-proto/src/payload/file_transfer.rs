@@ -266,13 +266,15 @@ impl Iterator for FileSender<'_> {
     }
 }
 
-/// Joins the `file_upd` chunks of one file (after its `new_file`) up to a size limit and checks
-/// the digest of `file_end`. No filesystem: [`FileReceiver::end`] yields the bytes.
+/// Follows the `file_upd` chunks of one file (after its `new_file`): checks each against a
+/// size limit before handing it back to be stored, keeps a running SHA-256, and checks the
+/// digest of `file_end`. It holds no data: the caller stores each chunk where it wants (the
+/// spool of a transfer), so receiving costs no memory in the file's size.
 #[derive(Debug, Clone)]
 pub struct FileReceiver {
     path: TransferPath,
     max_size: u64,
-    data: Vec<u8>,
+    received: u64,
     hasher: Sha256,
 }
 
@@ -282,7 +284,7 @@ impl FileReceiver {
         Self {
             path,
             max_size,
-            data: Vec::new(),
+            received: 0,
             hasher: Sha256::new(),
         }
     }
@@ -294,14 +296,15 @@ impl FileReceiver {
 
     /// Bytes received so far.
     pub fn received(&self) -> u64 {
-        self.data.len() as u64
+        self.received
     }
 
-    /// Takes one `file_upd` payload.
-    pub fn update(&mut self, payload: &[u8]) -> Result<(), FileTransferError> {
+    /// Takes one `file_upd` payload and returns its chunk, to be stored by the caller; a chunk
+    /// that would take the file past the limit is refused before anything is counted.
+    pub fn update<'a>(&mut self, payload: &'a [u8]) -> Result<&'a [u8], FileTransferError> {
         let update = FileUpdate::decode(payload)?;
         self.check_path("file_upd", update.path)?;
-        let size = self.received() + update.chunk.len() as u64;
+        let size = self.received + update.chunk.len() as u64;
         if size > self.max_size {
             return Err(FileTransferError::TooLarge {
                 path: self.path.0.clone(),
@@ -309,20 +312,20 @@ impl FileReceiver {
                 max: self.max_size,
             });
         }
-        self.data.extend_from_slice(update.chunk);
+        self.received = size;
         self.hasher.update(update.chunk);
-        Ok(())
+        Ok(update.chunk)
     }
 
-    /// Takes the `file_end` payload, checks the digest and returns the file.
-    pub fn end(self, payload: &[u8]) -> Result<Vec<u8>, FileTransferError> {
+    /// Takes the `file_end` payload and checks the digest of everything received.
+    pub fn end(self, payload: &[u8]) -> Result<(), FileTransferError> {
         let end = FileEnd::decode(payload)?;
         self.check_path("file_end", end.path)?;
         let digest: [u8; DIGEST_LEN] = self.hasher.finalize().into();
         if digest != end.digest {
             return Err(FileTransferError::ChecksumMismatch { path: self.path.0 });
         }
-        Ok(self.data)
+        Ok(())
     }
 
     fn check_path(&self, command: &'static str, got: &[u8]) -> Result<(), FileTransferError> {
@@ -355,10 +358,13 @@ mod tests {
         assert_eq!(messages[1].1.len(), REQUEST_CHUNK);
         let mut receiver =
             FileReceiver::new(TransferPath::decode(&messages[0].1).unwrap(), 1 << 24);
+        let mut received = Vec::new();
         for (_, payload) in &messages[1..4] {
-            receiver.update(payload).unwrap();
+            received.extend_from_slice(receiver.update(payload).unwrap());
         }
-        assert_eq!(receiver.end(&messages[4].1).unwrap(), data);
+        assert_eq!(receiver.received(), data.len() as u64);
+        receiver.end(&messages[4].1).unwrap();
+        assert_eq!(received, data);
     }
 
     #[test]
@@ -378,6 +384,7 @@ mod tests {
                 ..
             })
         ));
+        assert_eq!(receiver.received(), 0, "a refused chunk is not counted");
         let other = TransferPath::new("/queue/other").unwrap();
         assert!(matches!(
             receiver.update(&FileUpdate::encode(&other, b"1")),

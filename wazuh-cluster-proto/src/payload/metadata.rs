@@ -110,11 +110,12 @@ pub type FileTable = BTreeMap<String, FileMetadata>;
 /// Decodes a `{path: meta}` table, refusing invalid relative paths as keys.
 pub fn decode_file_table(value: serde_json::Value) -> Result<FileTable, MetadataError> {
     let table: FileTable = serde_json::from_value(value)?;
-    check_paths(&table)?;
+    check_table_paths(&table)?;
     Ok(table)
 }
 
-fn check_paths(table: &FileTable) -> Result<(), RelPathError> {
+/// Refuses a table (parsed by any means) whose keys are not all valid relative paths.
+pub fn check_table_paths(table: &FileTable) -> Result<(), RelPathError> {
     table.keys().try_for_each(|path| validate_relpath(path))
 }
 
@@ -135,10 +136,15 @@ impl SyncPlan {
     /// Decodes the master's metadata, refusing invalid relative paths.
     pub fn decode(value: serde_json::Value) -> Result<Self, MetadataError> {
         let plan: Self = serde_json::from_value(value)?;
-        for table in [&plan.missing, &plan.shared, &plan.extra] {
-            check_paths(table)?;
-        }
+        plan.check_paths()?;
         Ok(plan)
+    }
+
+    /// Refuses a plan (parsed by any means) holding a path that is not a valid relative path.
+    pub fn check_paths(&self) -> Result<(), RelPathError> {
+        [&self.missing, &self.shared, &self.extra]
+            .into_iter()
+            .try_for_each(check_table_paths)
     }
 
     /// True when nothing differs (the master then sends `syn_m_c_ok`).

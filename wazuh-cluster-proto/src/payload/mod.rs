@@ -6,6 +6,7 @@
 pub mod agent_groups;
 pub mod agent_info;
 pub mod container;
+pub mod container_index;
 pub mod error_codes;
 pub mod exception;
 pub mod file_transfer;
@@ -27,9 +28,10 @@ pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
 pub use container::{
-    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, ContainerView,
-    DecodedContainer, EncodedContainer, SkipReason, Skipped, decode_container,
+    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
+    EncodedContainer, MAX_ENTRY_PATH, SkipReason, Skipped,
 };
+pub use container_index::{ContainerIndex, IndexedEntry, Inflater, decode_container};
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };
@@ -39,7 +41,7 @@ pub use file_transfer::{
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
 pub use metadata::{
     Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, blake2b_hex,
-    decode_file_table,
+    check_table_paths, decode_file_table,
 };
 pub use not_master::{MasterLocation, not_master};
 pub use raft::{

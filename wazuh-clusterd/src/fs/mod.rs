@@ -21,6 +21,7 @@ mod ops;
 mod owner;
 mod parallel;
 mod resolve;
+mod spool;
 mod temp;
 mod walk;
 
@@ -33,6 +34,7 @@ use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFil
 
 use ops::Durability;
 pub use owner::FileOwner;
+pub use spool::DiskSpool;
 
 fn blocking_failure(operation: &'static str, why: String) -> FileSourceError {
     FileSourceError::Io {

@@ -56,11 +56,12 @@ pub(super) async fn start(
     );
     let integrity = builder
         .module(|ctx| {
-            MasterIntegrity::new(
+            MasterIntegrity::with_spool(
                 ctx,
                 files.clone(),
                 storage.clone(),
                 settings::integrity_config(config),
+                Arc::new(crate::fs::DiskSpool::new(home)),
             )
         })
         .expect("the integrity module is the first module");

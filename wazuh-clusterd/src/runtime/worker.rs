@@ -55,7 +55,15 @@ pub(super) fn start(
         Arc::new(connector),
     );
     let integrity = builder
-        .module(|ctx| WorkerIntegrity::new(ctx, files.clone(), settings::integrity_config(config)))
+        .module(|ctx| {
+            let spool = Arc::new(crate::fs::DiskSpool::new(home));
+            WorkerIntegrity::with_spool(
+                ctx,
+                files.clone(),
+                settings::integrity_config(config),
+                spool,
+            )
+        })
         .expect("the integrity module is the first module");
     let agents = builder
         .module(|ctx| {

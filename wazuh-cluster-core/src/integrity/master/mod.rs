@@ -18,8 +18,10 @@
 //! (with `cancel_task`), on `syn_i_w_m_r`, or when the worker's connection closes; each releases
 //! the lock. The lease only matters for a live session whose task never ends.
 //!
-//! Files are received in memory only: the `queue/cluster/<worker>/` path in the messages is a
-//! name, checked (the worker's own folder, one component, no `..`) but never created.
+//! Files are received into a [`Spool`] (the daemon's: a file at that name under the home, as
+//! Wazuh does; [`MemorySpool`] by default): the `queue/cluster/<worker>/` path in the messages is
+//! checked first (the worker's own folder, one component, no `..`), and each chunk is checked
+//! against the inbox's limits before it is written.
 //!
 //! After each comparison, the state of every file on that worker is recorded in the
 //! [`SyncStateStore`] (see [`crate::sync_state`] for the meaning of each state): Wazuh's workers
@@ -51,7 +53,7 @@ use crate::integrity::{FullRehashSchedule, MetadataTable, ZipLimit, ZipLimitConf
 use crate::session::Router;
 use crate::storage::StorageError;
 use crate::sync_state::{SyncStateQuery, SyncStateRecord, SyncStateStore};
-use crate::transfer::{FileInbox, InboxLimits, PendingTasks, TaskSpawner};
+use crate::transfer::{FileInbox, InboxLimits, MemorySpool, PendingTasks, Spool, TaskSpawner};
 use worker_state::WorkerState;
 
 use crate::master::{MasterConn, MasterHandle, MasterRole};
@@ -76,6 +78,7 @@ pub struct MasterIntegrity {
     tasks: PendingTasks,
     recalculate_soon: tokio::sync::Notify,
     master: MasterHandle,
+    spool: Arc<dyn Spool>,
 }
 
 impl std::fmt::Debug for MasterIntegrity {
@@ -103,6 +106,17 @@ impl MasterIntegrity {
         sync_states: Arc<dyn SyncStateStore>,
         config: IntegrityConfig,
     ) -> Arc<Self> {
+        Self::with_spool(ctx, files, sync_states, config, Arc::new(MemorySpool))
+    }
+
+    /// As [`new`](Self::new), receiving the workers' integrity files into files of `spool`.
+    pub fn with_spool(
+        ctx: ModuleContext<MasterRole>,
+        files: Arc<dyn FileSource>,
+        sync_states: Arc<dyn SyncStateStore>,
+        config: IntegrityConfig,
+        spool: Arc<dyn Spool>,
+    ) -> Arc<Self> {
         let (tasks, spawner) = PendingTasks::new();
         Arc::new(Self {
             files,
@@ -119,6 +133,7 @@ impl MasterIntegrity {
             tasks,
             recalculate_soon: tokio::sync::Notify::new(),
             master: ctx.node,
+            spool,
         })
     }
 
@@ -173,7 +188,11 @@ impl MasterIntegrity {
         let state = workers.entry(name.to_owned()).or_insert_with(|| {
             WorkerState::new(
                 ZipLimit::new(self.zip_limit_config()),
-                FileInbox::new(format!("queue/cluster/{name}/"), self.config.inbox),
+                FileInbox::new(
+                    format!("queue/cluster/{name}/"),
+                    self.config.inbox,
+                    self.spool.clone(),
+                ),
             )
         });
         f(state)

@@ -8,8 +8,8 @@ use std::time::SystemTime;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    FileTable, SyncPlan, TaskError, TaskFile, TaskId, WazuhException, decode_container,
-    decode_file_table, error_codes,
+    FileTable, SyncPlan, TaskError, TaskFile, TaskId, WazuhException, check_table_paths,
+    error_codes,
 };
 
 use super::error::{SendContainerError, SyncTaskError};
@@ -18,11 +18,12 @@ use super::worker_state::LastSend;
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
-    ComparisonCounts, IntegrityStats, IntegrityTask, build_sync_container, compare,
+    ComparisonCounts, IntegrityStats, IntegrityTask, ReceivedContainer, build_sync_container,
+    compare,
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
-use crate::transfer::{FileOutcome, send_file, sync_file_name, wait_for_file};
+use crate::transfer::{FileOutcome, ReceivedFile, send_file, sync_file_name, wait_for_file};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -83,8 +84,8 @@ pub(super) async fn receive_then_sync(
     )
     .await;
     match outcome {
-        Ok(bytes) => {
-            if let Err(error) = check(&integrity, &name, &tag, &session, bytes, start).await {
+        Ok(file) => {
+            if let Err(error) = check(&integrity, &name, &tag, &session, file, start).await {
                 tracing::error!(tag = tag.as_str(), subtag = "Integrity check", "{error}");
             }
         }
@@ -111,18 +112,18 @@ async fn check(
     name: &str,
     tag: &str,
     session: &SessionHandle,
-    bytes: Vec<u8>,
+    file: ReceivedFile,
     start: Start,
 ) -> Result<(), SyncTaskError> {
-    let received = bytes.len() as u64;
-    let container = decode_container(&bytes, &integrity.worker_file_limits().1)
+    let received = file.len();
+    let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
         .map_err(SyncTaskError::WorkerFile)?;
-    drop(bytes);
-    if !container.files.is_empty() {
-        return Err(SyncTaskError::ExtraFiles(container.files.len()));
+    if !container.is_empty() {
+        return Err(SyncTaskError::ExtraFiles(container.len()));
     }
-    let worker_table =
-        decode_file_table(container.metadata).map_err(SyncTaskError::WorkerMetadata)?;
+    let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
+    drop(container);
+    check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
     let master_table = integrity.table().await;
     let plan = compare(&master_table, &worker_table, integrity.files.items())?;
     let counts = ComparisonCounts::of(&plan);

@@ -1,19 +1,19 @@
-//! The worker's task of one sync: wait for the master's container, decode it strictly, apply it.
+//! The worker's task of one sync: wait for the master's container, index it strictly, apply it.
 
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{
-    ContainerView, SyncPlan, TaskError, TaskId, WazuhException, error_codes,
-};
+use wazuh_cluster_proto::payload::{SyncPlan, TaskError, TaskId, WazuhException, error_codes};
 
 use super::error::ApplyTaskError;
 use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
-use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, apply_sync_view};
+use crate::integrity::{
+    ComparisonCounts, IntegrityStats, IntegrityTask, ReceivedContainer, apply_received,
+};
 use crate::session::SessionHandle;
-use crate::transfer::{FileOutcome, wait_for_file};
+use crate::transfer::{FileOutcome, ReceivedFile, wait_for_file};
 use std::time::SystemTime;
 
 /// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)
@@ -38,7 +38,7 @@ pub(super) async fn receive_then_apply(
     )
     .await;
     let result = match outcome {
-        Ok(bytes) => apply(&integrity, bytes, started).await,
+        Ok(file) => apply(&integrity, file, started).await,
         Err(error) => Err(ApplyTaskError::NotReceived(error.message())),
     };
     if let Err(error) = result {
@@ -72,16 +72,18 @@ pub(super) async fn receive_then_apply(
 
 async fn apply(
     integrity: &WorkerIntegrity,
-    bytes: Vec<u8>,
+    file: ReceivedFile,
     (started, wall): (Instant, SystemTime),
 ) -> Result<(), ApplyTaskError> {
     let tag = integrity.tag.as_str();
-    let received = bytes.len() as u64;
-    // The files stay compressed in `bytes` and are inflated batch by batch as they are
-    // written: the worker never holds the whole tree.
-    let container = ContainerView::new(&bytes, &integrity.config.container_limits)
+    // The files stay compressed in the spool file and are inflated by offset, batch by batch,
+    // as they are written: the worker holds the index, never the container or the tree.
+    let mut container = ReceivedContainer::open(file, &integrity.config.container_limits)
         .map_err(ApplyTaskError::Container)?;
-    let plan = SyncPlan::decode(container.metadata.clone()).map_err(ApplyTaskError::Plan)?;
+    let received = container.received_bytes();
+    let plan: SyncPlan = container.metadata().map_err(ApplyTaskError::Container)?;
+    plan.check_paths()
+        .map_err(|e| ApplyTaskError::Plan(e.into()))?;
     let counts = ComparisonCounts::of(&plan);
     tracing::info!(
         tag,
@@ -91,7 +93,7 @@ async fn apply(
         counts.shared,
         counts.extra
     );
-    let report = apply_sync_view(&*integrity.files, container).await?;
+    let report = apply_received(&*integrity.files, plan, container).await?;
     if report.errors.total() > 0 {
         tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
     }

@@ -8,8 +8,8 @@
 //!   any error after that: syn_i_w_m_r "<tid or None> <json>"
 //! syn_m_c_ok -> "Sync not required"
 //! syn_m_c    -> ok <tid>; busy; wait timeout_receiving_file for the file (then cancel_task)
-//! new_file/file_upd/file_end -> inbox (queue/cluster/<own name>/ only, bounded, in memory)
-//! syn_m_c_e  -> decode the container (strict limits), apply it through the FileSource
+//! new_file/file_upd/file_end -> inbox (queue/cluster/<own name>/ only, bounded, to a spool file)
+//! syn_m_c_e  -> index the container (strict limits), apply it through the FileSource
 //! syn_m_c_r  -> the master gave up; cancel_task -> logged
 //! syn_m_chg  -> ok; check now (or right after the sync being applied)
 //! ```
@@ -35,7 +35,7 @@ use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats, Metadata
 use crate::module::{Module, ModuleContext};
 use crate::session::DuplicateRoute;
 use crate::session::Router;
-use crate::transfer::{FileInbox, PendingTasks, TaskSpawner, WaitingTask};
+use crate::transfer::{FileInbox, MemorySpool, PendingTasks, Spool, TaskSpawner, WaitingTask};
 use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
 use futures_util::future::BoxFuture;
 
@@ -101,11 +101,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl WorkerIntegrity {
     /// The integrity sync of the worker of `ctx`: every `sync_integrity` it sends the metadata
     /// of `files` to the master and applies what the master sends back. Add it with
-    /// [`WorkerBuilder::module`](crate::WorkerBuilder::module).
+    /// [`WorkerBuilder::module`](crate::WorkerBuilder::module). The master's containers are
+    /// received in memory ([`MemorySpool`]); [`with_spool`](Self::with_spool) puts them elsewhere.
     pub fn new(
         ctx: ModuleContext<WorkerRole>,
         files: Arc<dyn FileSource>,
         config: IntegrityConfig,
+    ) -> Arc<Self> {
+        Self::with_spool(ctx, files, config, Arc::new(MemorySpool))
+    }
+
+    /// As [`new`](Self::new), receiving the master's containers into files of `spool`.
+    pub fn with_spool(
+        ctx: ModuleContext<WorkerRole>,
+        files: Arc<dyn FileSource>,
+        config: IntegrityConfig,
+        spool: Arc<dyn Spool>,
     ) -> Arc<Self> {
         let (tasks, spawner) = PendingTasks::new();
         let name = ctx.node_name;
@@ -115,6 +126,7 @@ impl WorkerIntegrity {
             inbox: Mutex::new(FileInbox::new(
                 format!("queue/cluster/{name}/"),
                 config.inbox,
+                spool,
             )),
             config,
             clock: ctx.clock,
