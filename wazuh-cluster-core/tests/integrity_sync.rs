@@ -12,17 +12,17 @@ use wazuh_cluster_core::integrity::{
 use wazuh_cluster_core::transfer::{MemorySpool, Spool};
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
-    SkipReason, SyncPlan, decode_container,
+    SkipReason, SyncPlanPaths, decode_container,
 };
 
 /// `bytes` as the worker holds a received container: in a spool file, indexed, its plan parsed.
-fn received(bytes: &[u8]) -> (SyncPlan, ReceivedContainer) {
+fn received(bytes: &[u8]) -> (SyncPlanPaths, ReceivedContainer) {
     let mut file = MemorySpool.create("queue/cluster/w1/sync.zip").unwrap();
     for piece in bytes.chunks(1000) {
         file.append(piece).unwrap();
     }
     let mut container = ReceivedContainer::open(file, &ContainerLimits::default()).unwrap();
-    let plan: SyncPlan = container.metadata().unwrap();
+    let plan: SyncPlanPaths = container.metadata().unwrap();
     plan.check_paths().unwrap();
     (plan, container)
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use thiserror::Error;
-use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlan};
+use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlanPaths};
 
 use super::received::ReceivedContainer;
 use crate::files::{FileSource, FileSourceError, SyncPath};
@@ -110,7 +110,7 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
     source: &S,
     container: DecodedContainer,
 ) -> Result<ApplyReport, ApplyError> {
-    let plan = SyncPlan::decode(container.metadata)?;
+    let plan = SyncPlanPaths::decode(container.metadata)?;
     let contents: BTreeMap<String, Vec<u8>> = container
         .files
         .into_iter()
@@ -119,12 +119,12 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
     apply_plan(source, plan, contents).await
 }
 
-/// Applies `plan` (the metadata of `container`, already parsed) with the files of a container
+/// Applies `plan` (the paths of `container`'s metadata, already parsed) with the files of a container
 /// received into a spool file, inflating them batch by batch by offset as they are written: the
 /// tree is never held whole. A body that does not inflate fails its file alone.
 pub async fn apply_received<S: FileSource + ?Sized>(
     source: &S,
-    plan: SyncPlan,
+    plan: SyncPlanPaths,
     container: ReceivedContainer,
 ) -> Result<ApplyReport, ApplyError> {
     let mut by_path: Vec<usize> = (0..container.len()).collect();
@@ -190,15 +190,15 @@ impl Contents for Received {
 
 async fn apply_plan<S: FileSource + ?Sized>(
     source: &S,
-    plan: SyncPlan,
+    plan: SyncPlanPaths,
     mut contents: impl Contents,
 ) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport::default();
     let writes = plan
         .shared
-        .keys()
+        .iter()
         .map(|p| (Kind::Overwrite, p))
-        .chain(plan.missing.keys().map(|p| (Kind::Create, p)));
+        .chain(plan.missing.iter().map(|p| (Kind::Create, p)));
     let mut batch = Batch::default();
     for (kind, path) in writes {
         let content = match contents.take(path) {
@@ -234,8 +234,8 @@ async fn apply_plan<S: FileSource + ?Sized>(
         );
     }
     let mut to_prune: BTreeMap<String, SyncPath> = BTreeMap::new();
-    for path in plan.extra.keys() {
-        if plan.missing.contains_key(path) || plan.shared.contains_key(path) {
+    for path in &plan.extra {
+        if plan.writes(path) {
             report.fail(
                 Kind::Remove,
                 path,

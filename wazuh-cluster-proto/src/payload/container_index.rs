@@ -157,10 +157,11 @@ impl Scanner {
             return Ok(());
         };
         let search_from = head.len().saturating_sub(PATH_SEP.len() - 1);
-        head.extend_from_slice(bytes);
+        // A path within the limit has its separator within this much: never hold more.
+        let room = (MAX_ENTRY_PATH + PATH_SEP.len() + 1).saturating_sub(head.len());
+        head.extend_from_slice(&bytes[..bytes.len().min(room)]);
         if let Some(at) = find(head, PATH_SEP, search_from) {
-            head.truncate(at);
-            let path = std::mem::take(head);
+            let path = head[..at].to_vec();
             let offset = self.entry_at + (at + PATH_SEP.len()) as u64;
             self.entry = Entry::Body { path, offset };
         } else if head.len() > MAX_ENTRY_PATH + PATH_SEP.len() {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use blake2::{Blake2b512, Digest};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::relpath::{RelPathError, validate_relpath};
@@ -175,6 +176,70 @@ impl SyncPlan {
     }
 }
 
+/// The paths of the master's sync plan without their metadata: what a worker needs to apply it,
+/// at a fraction of the plan's memory. Parsed from the same JSON as [`SyncPlan`], with the same
+/// checks (every entry's metadata is parsed and checked, then dropped); each list is sorted and
+/// holds each path once.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncPlanPaths {
+    /// Files only the master has.
+    #[serde(deserialize_with = "table_paths")]
+    pub missing: Vec<String>,
+    /// Files both have with different hashes.
+    #[serde(deserialize_with = "table_paths")]
+    pub shared: Vec<String>,
+    /// Files only the worker has; the worker deletes them.
+    #[serde(deserialize_with = "table_paths")]
+    pub extra: Vec<String>,
+}
+
+impl SyncPlanPaths {
+    /// Decodes the master's metadata, refusing invalid relative paths.
+    pub fn decode(value: serde_json::Value) -> Result<Self, MetadataError> {
+        let paths: Self = serde_json::from_value(value)?;
+        paths.check_paths()?;
+        Ok(paths)
+    }
+
+    /// Refuses paths (parsed by any means) that are not valid relative paths.
+    pub fn check_paths(&self) -> Result<(), RelPathError> {
+        [&self.missing, &self.shared, &self.extra]
+            .into_iter()
+            .flatten()
+            .try_for_each(|path| validate_relpath(path))
+    }
+
+    /// Whether `path` is listed as missing or shared (to be written).
+    pub fn writes(&self, path: &str) -> bool {
+        let listed = |list: &Vec<String>| list.binary_search_by(|p| p.as_str().cmp(path)).is_ok();
+        listed(&self.missing) || listed(&self.shared)
+    }
+}
+
+/// The keys of a `{path: metadata}` table, each metadata checked then dropped; sorted, unique.
+fn table_paths<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    struct Paths;
+    impl<'de> Visitor<'de> for Paths {
+        type Value = Vec<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of relative paths to file metadata")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut paths = Vec::new();
+            while let Some((path, _)) = map.next_entry::<String, FileMetadata>()? {
+                paths.push(path);
+            }
+            paths.sort_unstable();
+            paths.dedup();
+            Ok(paths)
+        }
+    }
+    deserializer.deserialize_map(Paths)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +287,34 @@ mod tests {
         let value = serde_json::to_value(FileTable::from([("../a".into(), meta(b""))])).unwrap();
         assert!(matches!(
             decode_file_table(value),
+            Err(MetadataError::Path(_))
+        ));
+    }
+
+    #[test]
+    fn plan_paths_parse_what_the_plan_parses() {
+        let m = serde_json::to_value(meta(b"x")).unwrap();
+        let value = serde_json::json!({
+            "missing": {"etc/shared/b": m, "etc/shared/a": m},
+            "shared": {},
+            "extra": {"etc/shared/c": m},
+        });
+        let plan = SyncPlan::decode(value.clone()).unwrap();
+        let paths = SyncPlanPaths::decode(value).unwrap();
+        assert_eq!(
+            paths.missing,
+            plan.missing.keys().cloned().collect::<Vec<_>>()
+        );
+        assert_eq!(paths.extra, ["etc/shared/c"]);
+        assert!(paths.writes("etc/shared/a") && !paths.writes("etc/shared/c"));
+        let bad_hash =
+            serde_json::json!({"missing": {"a": {"hash": "x"}}, "shared": {}, "extra": {}});
+        assert!(SyncPlanPaths::decode(bad_hash).is_err());
+        let unknown = serde_json::json!({"missing": {}, "shared": {}, "extra": {}, "more": {}});
+        assert!(SyncPlanPaths::decode(unknown).is_err());
+        let escaping = serde_json::json!({"missing": {}, "shared": {}, "extra": {"../x": m}});
+        assert!(matches!(
+            SyncPlanPaths::decode(escaping),
             Err(MetadataError::Path(_))
         ));
     }

@@ -40,8 +40,8 @@ pub use file_transfer::{
 };
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
 pub use metadata::{
-    Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, blake2b_hex,
-    check_table_paths, decode_file_table,
+    Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, SyncPlanPaths,
+    blake2b_hex, check_table_paths, decode_file_table,
 };
 pub use not_master::{MasterLocation, not_master};
 pub use raft::{

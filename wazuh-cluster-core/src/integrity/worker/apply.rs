@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{SyncPlan, TaskError, TaskId, WazuhException, error_codes};
+use wazuh_cluster_proto::payload::{SyncPlanPaths, TaskError, TaskId, WazuhException, error_codes};
 
 use super::error::ApplyTaskError;
 use super::{WorkerIntegrity, lock};
@@ -81,10 +81,14 @@ async fn apply(
     let mut container = ReceivedContainer::open(file, &integrity.config.container_limits)
         .map_err(ApplyTaskError::Container)?;
     let received = container.received_bytes();
-    let plan: SyncPlan = container.metadata().map_err(ApplyTaskError::Container)?;
+    let plan: SyncPlanPaths = container.metadata().map_err(ApplyTaskError::Container)?;
     plan.check_paths()
         .map_err(|e| ApplyTaskError::Plan(e.into()))?;
-    let counts = ComparisonCounts::of(&plan);
+    let counts = ComparisonCounts {
+        missing: plan.missing.len(),
+        shared: plan.shared.len(),
+        extra: plan.extra.len(),
+    };
     tracing::info!(
         tag,
         subtag = "Integrity sync",
