@@ -1,8 +1,9 @@
 //! Crash safety of the worker's apply, with real processes: a worker is killed with SIGKILL at
-//! random points while it applies a large sync, and after every kill its tree holds no partial
-//! file (each file is absent or byte-identical to the master's: the files are new, so "old" is
-//! "absent") and, once it restarted, no temporary file; its database opens; at the end the
-//! next round converges (every file's BLAKE2b equal to the master's).
+//! random points while it receives and applies a large sync, and after every kill its tree holds
+//! no partial file (each file is absent or byte-identical to the master's: the files are new, so
+//! "old" is "absent") and, once it restarted, no temporary file and no spool file of the received
+//! container (`queue/cluster/<worker>/`); its database opens; at the end the next round
+//! converges (every file's BLAKE2b equal to the master's).
 //!
 //! `WAZUH_CRASH_KILLS` sets the number of kills (default 6, enough for CI in well under a
 //! minute; 50 or more by hand), `WAZUH_CRASH_FILES` the tree size (default 2000),
@@ -54,12 +55,21 @@ fn temporary_files(dir: &Path) -> Vec<String> {
     found
 }
 
-/// How many times the worker's log says it started applying a sync.
+/// The files of received containers under the worker's `queue/cluster/<worker>/`.
+fn spool_files(home: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(home.join("queue/cluster/worker01")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.path().display().to_string())
+        .collect()
+}
+
+/// How many times the worker's log says the master started a sync (the worker then receives the
+/// container, then applies it).
 fn applies_started(worker: &NodeProcess) -> usize {
-    worker
-        .log()
-        .matches("[Integrity sync] Files to create")
-        .count()
+    worker.log().matches("Sync required.").count()
 }
 
 /// How many times the worker's log says it finished applying a sync.
@@ -122,7 +132,7 @@ fn a_worker_killed_while_applying_keeps_whole_files_and_converges() {
     let apply_time = started.elapsed();
     assert!(synced(&worker), "no resync: {}", worker.log());
     println!("one full apply takes about {apply_time:?}");
-    let (mut partial_kills, mut left_by_kills) = (0, 0);
+    let (mut partial_kills, mut left_by_kills, mut spooled_by_kills) = (0, 0, 0);
     // Temporary files a kill left; the next start must remove them (checked once it listens).
     let mut leftovers: Vec<String> = Vec::new();
     for round in 0..kills {
@@ -154,6 +164,9 @@ fn a_worker_killed_while_applying_keeps_whole_files_and_converges() {
         std::thread::sleep(Duration::from_millis(kill_after));
         worker.kill().unwrap();
         leftovers.extend(temporary_files(&worker_home.join("etc")));
+        let spooled = spool_files(&worker_home);
+        spooled_by_kills += spooled.len();
+        leftovers.extend(spooled);
         left_by_kills += leftovers.len();
         let held = digests(&worker_home, &[SHARED]).len();
         if held > 0 && held < want.len() {
@@ -173,8 +186,14 @@ fn a_worker_killed_while_applying_keeps_whole_files_and_converges() {
         temporary_files(&worker_home.join("etc")),
         Vec::<String>::new()
     );
+    assert!(
+        wait_until(WAIT, || spool_files(&worker_home).is_empty()),
+        "a received container is removed once applied: {:?}",
+        spool_files(&worker_home)
+    );
     println!(
         "{partial_kills} of {kills} kills landed mid-apply (some files written, not all); \
-         they left {left_by_kills} temporary files, all removed at the next start"
+         they left {left_by_kills} temporary and spool files ({spooled_by_kills} spool files), \
+         all removed at the next start"
     );
 }
