@@ -158,7 +158,6 @@ impl FileInbox {
         Ok(())
     }
 
-    #[allow(clippy::type_complexity)]
     fn receiving(
         &mut self,
         raw_path: &[u8],

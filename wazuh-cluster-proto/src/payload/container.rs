@@ -289,7 +289,7 @@ impl ContainerEncoder {
     }
 }
 
-/// Bounds for [`decode_container`].
+/// Bounds for reading a container (`decode_container`, `ContainerIndex`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContainerLimits {
     /// Total bytes all entries may inflate to, metadata included.
