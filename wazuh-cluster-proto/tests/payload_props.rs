@@ -209,6 +209,45 @@ proptest! {
     }
 
     #[test]
+    fn streamed_container_is_the_whole_one_cut_in_pieces(
+        files in proptest::collection::btree_map(relpath(), proptest::collection::vec(any::<u8>(), 0..512), 0..8),
+        missing in proptest::collection::btree_map(relpath(), metadata(), 0..4),
+        extra in proptest::collection::btree_map(relpath(), metadata(), 0..3),
+        piece_len in 1usize..300,
+    ) {
+        let plan = SyncPlan { missing, shared: FileTable::new(), extra };
+        let mut stream = ContainerStream::new(1 << 20, piece_len);
+        let mut whole = ContainerEncoder::new(1 << 20);
+        let mut pieces = Vec::new();
+        let mut layout = Vec::new();
+        for (path, content) in &files {
+            prop_assert_eq!(stream.add_file(path, content).unwrap(), AddOutcome::Added);
+            whole.add_file(path, content).unwrap();
+            pieces.extend(std::iter::from_fn(|| stream.next_piece()));
+            layout.extend(entry(path.as_bytes(), &zlib(content)));
+            layout.extend_from_slice(b"|@@//@@|");
+        }
+        let end = stream.finish(&PlanJson(&plan)).unwrap();
+        pieces.extend(end.pieces);
+        // The whole encoder fed the metadata the way it was before streaming: a Value tree.
+        let whole = whole.finish(&serde_json::to_value(&plan).unwrap()).unwrap();
+        let (last, full) = pieces.split_last().unwrap();
+        prop_assert!(full.iter().all(|p| p.len() == piece_len));
+        prop_assert!(!last.is_empty() && last.len() <= piece_len);
+        let streamed = pieces.concat();
+        prop_assert_eq!(&streamed, &whole.bytes);
+        prop_assert!(streamed.starts_with(&layout));
+        let path = TransferPath::new("/queue/cluster/w/w-1.0-ab.zip").unwrap();
+        let mut sender = PieceSender::new(path.clone());
+        for piece in &pieces {
+            sender.update(piece);
+        }
+        prop_assert_eq!(sender.end(), FileSender::new(path, &whole.bytes).last().unwrap());
+        let decoded = decode_container(&streamed, &ContainerLimits::default()).unwrap();
+        prop_assert_eq!(SyncPlan::decode(decoded.metadata).unwrap(), plan);
+    }
+
+    #[test]
     fn container_decode_of_garbage_never_panics(bytes in any::<Vec<u8>>()) {
         let _ = decode_container(&bytes, &ContainerLimits::default());
     }
@@ -344,4 +383,56 @@ fn trailing_bytes_after_a_zlib_stream_are_refused() {
         decode_container(&bytes, &ContainerLimits::default()),
         Err(ContainerError::TrailingData { extra: 1, .. })
     ));
+}
+
+/// Pseudo-random bytes (xorshift): content zlib cannot shrink.
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+/// With pieces of `chunk_len` bytes, the streamed container goes out as exactly the messages
+/// the whole one did (Wazuh's `new_file`, 5 MiB `file_upd`s, `file_end` with the SHA-256),
+/// here across three pieces, a file straddling each cut.
+#[test]
+fn streamed_container_sends_the_messages_of_the_whole_one() {
+    let path = TransferPath::new("/queue/cluster/worker01/worker01-1.0-ab.zip").unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..5)
+        .map(|i| (format!("etc/shared/g/f{i}"), noise(i + 1, 2_300_000)))
+        .collect();
+    let plan = SyncPlan::default();
+    let mut stream = ContainerStream::new(1 << 30, path.chunk_len());
+    let mut whole = ContainerEncoder::new(1 << 30);
+    let mut sender = PieceSender::new(path.clone());
+    let mut streamed = vec![sender.start()];
+    for (name, content) in &files {
+        stream.add_file(name, content).unwrap();
+        whole.add_file(name, content).unwrap();
+        while let Some(piece) = stream.next_piece() {
+            streamed.push(sender.update(&piece));
+        }
+    }
+    for piece in stream.finish(&PlanJson(&plan)).unwrap().pieces {
+        streamed.push(sender.update(&piece));
+    }
+    streamed.push(sender.end());
+    let whole = whole.finish(&serde_json::to_value(&plan).unwrap()).unwrap();
+    assert!(whole.bytes.len() > 2 * path.chunk_len());
+    let expected: Vec<_> = FileSender::new(path, &whole.bytes).collect();
+    assert_eq!(streamed.len(), expected.len());
+    assert!(
+        streamed == expected,
+        "the streamed messages differ from the whole container's"
+    );
+    assert_eq!(
+        FileEnd::decode(&streamed.last().unwrap().1).unwrap().digest,
+        sha256(&whole.bytes)
+    );
 }

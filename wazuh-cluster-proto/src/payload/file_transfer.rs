@@ -208,33 +208,77 @@ pub fn sha256(data: &[u8]) -> [u8; DIGEST_LEN] {
     Sha256::digest(data).into()
 }
 
-/// The requests that send one file: `new_file`, then one `file_upd` per chunk, then `file_end`.
+/// The requests that send one file whose bytes come in pieces: `new_file`, one `file_upd` per
+/// piece, then `file_end` with the SHA-256 of all the pieces, computed as they pass.
+///
+/// Pieces of [`TransferPath::chunk_len`] bytes (the last one shorter) give the messages Wazuh
+/// sends for the same file, whatever produced the bytes.
+#[derive(Debug, Clone)]
+pub struct PieceSender {
+    path: TransferPath,
+    hasher: Sha256,
+    sent: u64,
+}
+
+impl PieceSender {
+    /// Prepares to send a file as `path`.
+    pub fn new(path: TransferPath) -> Self {
+        Self {
+            path,
+            hasher: Sha256::new(),
+            sent: 0,
+        }
+    }
+
+    /// The path being sent.
+    pub fn path(&self) -> &TransferPath {
+        &self.path
+    }
+
+    /// Bytes of the file sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// The `new_file` request.
+    pub fn start(&self) -> (Command, Vec<u8>) {
+        (names::NEW_FILE, self.path.encode())
+    }
+
+    /// The `file_upd` request carrying `piece` (at most [`TransferPath::chunk_len`] bytes for
+    /// the message to fit in one `REQUEST_CHUNK`).
+    pub fn update(&mut self, piece: &[u8]) -> (Command, Vec<u8>) {
+        self.hasher.update(piece);
+        self.sent += piece.len() as u64;
+        (names::FILE_UPD, FileUpdate::encode(&self.path, piece))
+    }
+
+    /// The `file_end` request, with the SHA-256 of every piece.
+    pub fn end(self) -> (Command, Vec<u8>) {
+        let digest: [u8; DIGEST_LEN] = self.hasher.finalize().into();
+        (names::FILE_END, FileEnd::encode(&self.path, &digest))
+    }
+}
+
+/// The requests that send one file held whole: `new_file`, then one `file_upd` per chunk, then
+/// `file_end`.
 ///
 /// An iterator of `(command, payload)`; each payload is built when it is asked for, so at most
 /// one chunk is copied at a time.
 #[derive(Debug, Clone)]
 pub struct FileSender<'a> {
-    path: TransferPath,
-    data: &'a [u8],
-    offset: usize,
-    stage: SendStage,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SendStage {
-    NewFile,
-    Updates,
-    Done,
+    sender: Option<PieceSender>,
+    chunks: std::slice::Chunks<'a, u8>,
+    started: bool,
 }
 
 impl<'a> FileSender<'a> {
     /// Prepares to send `data` as `path`.
     pub fn new(path: TransferPath, data: &'a [u8]) -> Self {
         Self {
-            path,
-            data,
-            offset: 0,
-            stage: SendStage::NewFile,
+            chunks: data.chunks(path.chunk_len()),
+            sender: Some(PieceSender::new(path)),
+            started: false,
         }
     }
 }
@@ -243,25 +287,13 @@ impl Iterator for FileSender<'_> {
     type Item = (Command, Vec<u8>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.stage {
-            SendStage::NewFile => {
-                self.stage = SendStage::Updates;
-                Some((names::NEW_FILE, self.path.encode()))
-            }
-            SendStage::Updates if self.offset < self.data.len() => {
-                let end = self.data.len().min(self.offset + self.path.chunk_len());
-                let chunk = &self.data[self.offset..end];
-                self.offset = end;
-                Some((names::FILE_UPD, FileUpdate::encode(&self.path, chunk)))
-            }
-            SendStage::Updates => {
-                self.stage = SendStage::Done;
-                Some((
-                    names::FILE_END,
-                    FileEnd::encode(&self.path, &sha256(self.data)),
-                ))
-            }
-            SendStage::Done => None,
+        let sender = self.sender.as_mut()?;
+        if !std::mem::replace(&mut self.started, true) {
+            return Some(sender.start());
+        }
+        match self.chunks.next() {
+            Some(chunk) => Some(sender.update(chunk)),
+            None => self.sender.take().map(PieceSender::end),
         }
     }
 }

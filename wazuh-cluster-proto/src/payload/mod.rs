@@ -6,12 +6,14 @@
 pub mod agent_groups;
 pub mod agent_info;
 pub mod container;
+pub mod container_encoder;
 pub mod container_index;
 pub mod error_codes;
 pub mod exception;
 pub mod file_transfer;
 pub mod hello;
 pub mod metadata;
+pub mod metadata_json;
 pub mod not_master;
 mod python_json;
 pub mod raft;
@@ -28,21 +30,25 @@ pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
 pub use container::{
-    AddOutcome, ContainerEncoder, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
-    EncodedContainer, MAX_ENTRY_PATH, SkipReason, Skipped,
+    ContainerError, ContainerFile, ContainerLimits, DecodedContainer, MAX_ENTRY_PATH,
+};
+pub use container_encoder::{
+    AddOutcome, ContainerEncoder, ContainerStream, EncodedContainer, SkipReason, Skipped, StreamEnd,
 };
 pub use container_index::{ContainerIndex, IndexedEntry, Inflater, decode_container};
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };
 pub use file_transfer::{
-    FileEnd, FileReceiver, FileSender, FileTransferError, FileUpdate, TransferPath, sha256,
+    FileEnd, FileReceiver, FileSender, FileTransferError, FileUpdate, PieceSender, TransferPath,
+    sha256,
 };
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
 pub use metadata::{
     Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, SyncPlanPaths,
     blake2b_hex, check_table_paths, decode_file_table,
 };
+pub use metadata_json::{PlanJson, TableJson};
 pub use not_master::{MasterLocation, not_master};
 pub use raft::{
     RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftPayloadError,

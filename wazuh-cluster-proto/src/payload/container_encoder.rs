@@ -1,0 +1,338 @@
+//! Building a sync container (layout in [`super::container`]) piece by piece, as Wazuh's
+//! `compress_files` does, under a size limit.
+//!
+//! [`ContainerStream`] hands out the container in pieces of a fixed length while it is built, so
+//! the sender never holds the whole container: each file is compressed into the unsent tail and
+//! every full piece can be sent at once; [`ContainerEncoder`] is the same encoder collecting the
+//! whole container in memory. Both write the same bytes whatever the piece length.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use flate2::Compression;
+use flate2::write::ZlibEncoder;
+use serde::Serialize;
+
+use super::container::{COMPRESS_LEVEL, ContainerError, FILE_SEP, METADATA_NAME, PATH_SEP};
+use super::python_json::PythonFormatter;
+use super::relpath::validate_relpath;
+
+/// Why the encoder left a file out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The file alone is larger than the limit (Wazuh: "File too large to be synced").
+    TooLarge {
+        /// The file's size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The container reached its limit (Wazuh: "Maximum zip size exceeded"); from then on every
+    /// later file is left out too and syncs next round.
+    LimitReached,
+    /// The compressed body contains [`FILE_SEP`].
+    SeparatorInBody,
+}
+
+/// A file the encoder left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The file's relative path.
+    pub path: String,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// What [`ContainerStream::add_file`] did with a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// The file is in the container.
+    Added,
+    /// The file was left out (also recorded in the finished container's `skipped`).
+    Skipped(SkipReason),
+}
+
+/// Builds a container under a size limit and hands it out in pieces of `piece_len` bytes.
+///
+/// Call [`add_file`](Self::add_file) for each file and take the full pieces with
+/// [`next_piece`](Self::next_piece) in between; [`finish`](Self::finish) appends the metadata
+/// and returns the last pieces. What is held is the unsent tail: less than one piece plus the
+/// last file's compressed body, and at the end the compressed metadata.
+#[derive(Debug)]
+pub struct ContainerStream {
+    limit: u64,
+    compressed: u64,
+    exceeded: bool,
+    piece_len: usize,
+    /// Unsent bytes start at `taken`.
+    pending: Vec<u8>,
+    taken: usize,
+    paths: HashSet<String>,
+    skipped: Vec<Skipped>,
+}
+
+/// The end of a streamed container: its last pieces and the files left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEnd {
+    /// The pieces not taken yet, in order: all of `piece_len` bytes but the last.
+    pub pieces: Vec<Vec<u8>>,
+    /// Files left out; the caller removes them from the metadata it passes to `finish`, as Wazuh does.
+    pub skipped: Vec<Skipped>,
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Compresses `data` at Wazuh's level, appending to `out`.
+fn zlib_into(out: &mut Vec<u8>, data: &[u8]) {
+    let mut encoder = ZlibEncoder::new(out, Compression::new(COMPRESS_LEVEL));
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish().map(drop))
+        .expect("compressing into a Vec cannot fail");
+}
+
+impl ContainerStream {
+    /// An empty container; `limit` bounds each file's raw size and the total compressed size;
+    /// pieces are `piece_len` bytes long (at least 1).
+    pub fn new(limit: u64, piece_len: usize) -> Self {
+        Self {
+            limit,
+            compressed: 0,
+            exceeded: false,
+            piece_len: piece_len.max(1),
+            pending: Vec::new(),
+            taken: 0,
+            paths: HashSet::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Adds one file, or leaves it out and says why. Invalid or repeated paths are errors.
+    pub fn add_file(&mut self, path: &str, content: &[u8]) -> Result<AddOutcome, ContainerError> {
+        let index = self.paths.len() + self.skipped.len();
+        validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
+        if path == METADATA_NAME {
+            return Err(ContainerError::ReservedPath { index });
+        }
+        if !self.paths.insert(path.to_owned()) {
+            return Err(ContainerError::DuplicatePath {
+                index,
+                path: path.to_owned(),
+            });
+        }
+        let outcome = self.try_add(path, content);
+        if let AddOutcome::Skipped(reason) = &outcome {
+            self.paths.remove(path);
+            self.skipped.push(Skipped {
+                path: path.to_owned(),
+                reason: reason.clone(),
+            });
+        }
+        Ok(outcome)
+    }
+
+    fn try_add(&mut self, path: &str, content: &[u8]) -> AddOutcome {
+        let size = content.len() as u64;
+        if size > self.limit {
+            return AddOutcome::Skipped(SkipReason::TooLarge {
+                size,
+                limit: self.limit,
+            });
+        }
+        if self.exceeded {
+            return AddOutcome::Skipped(SkipReason::LimitReached);
+        }
+        let entry = self.pending.len();
+        self.pending.extend_from_slice(path.as_bytes());
+        self.pending.extend_from_slice(PATH_SEP);
+        let body = self.pending.len();
+        zlib_into(&mut self.pending, content);
+        let body_len = (self.pending.len() - body) as u64;
+        let skip = if self.compressed + body_len > self.limit {
+            self.exceeded = true;
+            Some(SkipReason::LimitReached)
+        } else if contains(&self.pending[body..], FILE_SEP) {
+            Some(SkipReason::SeparatorInBody)
+        } else {
+            None
+        };
+        if let Some(reason) = skip {
+            self.pending.truncate(entry);
+            return AddOutcome::Skipped(reason);
+        }
+        self.compressed += body_len;
+        self.pending.extend_from_slice(FILE_SEP);
+        AddOutcome::Added
+    }
+
+    /// The next full piece, if `piece_len` unsent bytes are ready.
+    pub fn next_piece(&mut self) -> Option<Vec<u8>> {
+        if self.pending.len() - self.taken < self.piece_len {
+            return None;
+        }
+        let piece = self.pending[self.taken..self.taken + self.piece_len].to_vec();
+        self.taken += self.piece_len;
+        // Moving the tail down once half is taken keeps the copying linear.
+        if self.taken * 2 >= self.pending.len() {
+            self.pending.drain(..self.taken);
+            self.taken = 0;
+        }
+        Some(piece)
+    }
+
+    /// Appends the metadata entry (`metadata` as Python's `json.dumps` writes it, serialized
+    /// straight into zlib) and returns the pieces left. The metadata's compressed form must not
+    /// contain [`FILE_SEP`] (then nothing of it was handed out).
+    pub fn finish<M: Serialize + ?Sized>(
+        mut self,
+        metadata: &M,
+    ) -> Result<StreamEnd, ContainerError> {
+        self.pending.extend_from_slice(METADATA_NAME.as_bytes());
+        self.pending.extend_from_slice(PATH_SEP);
+        let body = self.pending.len();
+        let mut zlib = ZlibEncoder::new(&mut self.pending, Compression::new(COMPRESS_LEVEL));
+        let mut serializer = serde_json::Serializer::with_formatter(&mut zlib, PythonFormatter);
+        metadata.serialize(&mut serializer)?;
+        zlib.finish().map_err(serde_json::Error::io)?;
+        if contains(&self.pending[body..], FILE_SEP) {
+            return Err(ContainerError::SeparatorInMetadata);
+        }
+        let tail = &self.pending[self.taken..];
+        Ok(StreamEnd {
+            pieces: tail.chunks(self.piece_len).map(<[u8]>::to_vec).collect(),
+            skipped: self.skipped,
+        })
+    }
+}
+
+/// A finished container held whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedContainer {
+    /// The container bytes.
+    pub bytes: Vec<u8>,
+    /// Files left out; the caller removes them from the metadata it passes to `finish`, as Wazuh does.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Builds a whole container in memory: a [`ContainerStream`] whose pieces are never cut.
+#[derive(Debug)]
+pub struct ContainerEncoder {
+    stream: ContainerStream,
+}
+
+impl ContainerEncoder {
+    /// An empty container; `limit` bounds each file's raw size and the total compressed size.
+    pub fn new(limit: u64) -> Self {
+        Self {
+            stream: ContainerStream::new(limit, usize::MAX),
+        }
+    }
+
+    /// Adds one file, or leaves it out and says why (see [`ContainerStream::add_file`]).
+    pub fn add_file(&mut self, path: &str, content: &[u8]) -> Result<AddOutcome, ContainerError> {
+        self.stream.add_file(path, content)
+    }
+
+    /// Appends the metadata entry (as Python's `json.dumps` writes it) and returns the container.
+    pub fn finish<M: Serialize + ?Sized>(
+        self,
+        metadata: &M,
+    ) -> Result<EncodedContainer, ContainerError> {
+        let end = self.stream.finish(metadata)?;
+        Ok(EncodedContainer {
+            bytes: end.pieces.concat(),
+            skipped: end.skipped,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::{ContainerLimits, decode_container};
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        zlib_into(&mut out, data);
+        out
+    }
+
+    #[test]
+    fn layout_matches_wazuh() {
+        let mut encoder = ContainerEncoder::new(1 << 20);
+        assert_eq!(
+            encoder.add_file("etc/client.keys", b"001 a any k").unwrap(),
+            AddOutcome::Added
+        );
+        let out = encoder
+            .finish(&serde_json::json!({"etc/client.keys": {}}))
+            .unwrap();
+        let mut expected = b"etc/client.keys|//@@//|".to_vec();
+        expected.extend(zlib(b"001 a any k"));
+        expected.extend(b"|@@//@@|files_metadata.json|//@@//|");
+        expected.extend(zlib(br#"{"etc/client.keys": {}}"#));
+        assert_eq!(out.bytes, expected);
+        let decoded = decode_container(&out.bytes, &ContainerLimits::default()).unwrap();
+        assert_eq!(decoded.files[0].content, b"001 a any k");
+    }
+
+    #[test]
+    fn limits_skip_like_wazuh() {
+        let mut encoder = ContainerEncoder::new(40);
+        assert!(matches!(
+            encoder.add_file("big", &[0u8; 41]).unwrap(),
+            AddOutcome::Skipped(SkipReason::TooLarge {
+                size: 41,
+                limit: 40
+            })
+        ));
+        assert_eq!(encoder.add_file("a", b"aaaa").unwrap(), AddOutcome::Added);
+        let noisy: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(97)).collect();
+        assert_eq!(
+            encoder.add_file("b", &noisy).unwrap(),
+            AddOutcome::Skipped(SkipReason::LimitReached)
+        );
+        assert_eq!(
+            encoder.add_file("c", b"c").unwrap(),
+            AddOutcome::Skipped(SkipReason::LimitReached)
+        );
+        let out = encoder.finish(&serde_json::json!({})).unwrap();
+        let skipped: Vec<_> = out.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(skipped, ["big", "b", "c"]);
+        let mut expected = b"a|//@@//|".to_vec();
+        expected.extend(zlib(b"aaaa"));
+        expected.extend(b"|@@//@@|files_metadata.json|//@@//|");
+        expected.extend(zlib(b"{}"));
+        assert_eq!(out.bytes, expected, "a skipped file leaves no byte behind");
+    }
+
+    #[test]
+    fn pieces_are_cut_as_soon_as_they_are_full() {
+        let files: [(&str, &[u8]); 3] = [("a", b"x"), ("b/c", &[7u8; 300]), ("d", b"")];
+        let mut whole = ContainerEncoder::new(1 << 20);
+        let mut stream = ContainerStream::new(1 << 20, 10);
+        assert_eq!(stream.next_piece(), None);
+        let mut pieces = Vec::new();
+        for (path, content) in files {
+            whole.add_file(path, content).unwrap();
+            stream.add_file(path, content).unwrap();
+            let before = pieces.len();
+            pieces.extend(std::iter::from_fn(|| stream.next_piece()));
+            assert!(pieces.len() > before, "{path}: a full piece is ready");
+        }
+        assert!(pieces.iter().all(|p| p.len() == 10));
+        let end = stream.finish(&serde_json::json!({"x": 1})).unwrap();
+        let last = end.pieces.len() - 1;
+        assert!(
+            end.pieces
+                .iter()
+                .enumerate()
+                .all(|(i, p)| p.len() == 10 || (i == last && !p.is_empty() && p.len() < 10))
+        );
+        pieces.extend(end.pieces);
+        let whole = whole.finish(&serde_json::json!({"x": 1})).unwrap();
+        assert_eq!(pieces.concat(), whole.bytes);
+    }
+}
