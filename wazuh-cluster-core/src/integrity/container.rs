@@ -1,14 +1,18 @@
 //! The master's sync container: the content of `shared` and `missing` under the current
-//! [`ZipLimit`](super::zip_limit::ZipLimit), and the metadata the worker applies.
+//! [`ZipLimit`](super::zip_limit::ZipLimit), and the metadata the worker applies, handed to a
+//! [`PieceSink`] piece by piece as it is built (never held whole).
 //!
 //! Files that do not fit (too large alone, the limit reached, unreadable, or whose compressed
 //! body holds Wazuh's separator) are left out of the container **and** of the metadata, so the
 //! worker neither expects them nor deletes anything because of them; the next comparison finds
 //! them again. `extra` travels whole: it does not depend on what fitted.
 
+use std::convert::Infallible;
+use std::future::Future;
+
 use thiserror::Error;
 use wazuh_cluster_proto::payload::{
-    AddOutcome, ContainerEncoder, ContainerError, SkipReason, SyncPlan,
+    AddOutcome, ContainerError, ContainerStream, PlanJson, SkipReason, SyncPlan,
 };
 
 use crate::files::{FileSource, FileSourceError};
@@ -19,9 +23,17 @@ pub enum SyncContainerError {
     /// The encoder refused a path or the metadata.
     #[error("cannot build the sync container: {0}")]
     Container(#[from] ContainerError),
-    /// The plan could not be turned into JSON.
-    #[error("cannot serialize the sync metadata: {0}")]
-    Metadata(#[from] serde_json::Error),
+}
+
+/// The container could not be built, or a piece could not be handed over.
+#[derive(Debug, Error)]
+pub enum StreamContainerError<E> {
+    /// Building failed.
+    #[error(transparent)]
+    Build(#[from] SyncContainerError),
+    /// The sink refused a piece.
+    #[error(transparent)]
+    Sink(E),
 }
 
 /// Why a file of the plan was left for a later round.
@@ -42,10 +54,28 @@ pub struct DeferredFile {
     pub reason: Deferral,
 }
 
-/// A built container and what it holds.
+/// What a streamed container held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamedContainer {
+    /// The metadata inside: the plan minus the deferred files.
+    pub plan: SyncPlan,
+    /// Files of `missing`/`shared` that wait for a later round.
+    pub deferred: Vec<DeferredFile>,
+    /// Raw (uncompressed) bytes of the files inside.
+    pub raw_bytes: u64,
+}
+
+impl StreamedContainer {
+    /// Whether any file had to wait (Wazuh logs "Maximum zip size exceeded" for the limit case).
+    pub fn is_partial(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+}
+
+/// A container built whole in memory and what it holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyncContainer {
-    /// The bytes to send (`relpath|//@@//|zlib|@@//@@|...files_metadata.json|//@@//|zlib(json)`).
+    /// The bytes (`relpath|//@@//|zlib|@@//@@|...files_metadata.json|//@@//|zlib(json)`).
     pub bytes: Vec<u8>,
     /// The metadata inside: the plan minus the deferred files.
     pub plan: SyncPlan,
@@ -62,47 +92,65 @@ impl SyncContainer {
     }
 }
 
+/// Where the pieces of a container go as soon as they are cut (a file transfer to the worker,
+/// or memory).
+pub trait PieceSink {
+    /// Why a piece was refused.
+    type Error;
+
+    /// Takes the next piece.
+    fn piece(&mut self, piece: Vec<u8>) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+impl PieceSink for Vec<u8> {
+    type Error = Infallible;
+
+    async fn piece(&mut self, piece: Vec<u8>) -> Result<(), Infallible> {
+        self.extend_from_slice(&piece);
+        Ok(())
+    }
+}
+
 /// Files read together (through [`FileSource::read_batch`]) while building a container.
 const READ_BATCH: usize = 256;
 
-/// Reads `shared` then `missing` from `source` in batches and packs them under `limit` bytes.
-/// Once the limit is reached the remaining files are deferred without being read (beyond the
-/// batch being packed).
-pub async fn build_sync_container<S: FileSource + ?Sized>(
+/// Reads `shared` then `missing` from `source` in batches, packs them under `limit` bytes and
+/// hands the container to `sink` in pieces of `piece_len` bytes (the last one shorter) as soon
+/// as each is full. Once the limit is reached the remaining files are deferred without being
+/// read (beyond the batch being packed). The plan is taken to become the metadata without a
+/// copy: the deferred files are removed from it.
+pub async fn stream_sync_container<S, K>(
     source: &S,
-    plan: &SyncPlan,
+    mut plan: SyncPlan,
     limit: u64,
-) -> Result<SyncContainer, SyncContainerError> {
-    let mut encoder = ContainerEncoder::new(limit);
-    let mut kept = SyncPlan {
-        extra: plan.extra.clone(),
-        ..SyncPlan::default()
-    };
+    piece_len: usize,
+    sink: &mut K,
+) -> Result<StreamedContainer, StreamContainerError<K::Error>>
+where
+    S: FileSource + ?Sized,
+    K: PieceSink + Send,
+{
+    let mut encoder = ContainerStream::new(limit, piece_len);
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
     let mut full = false;
-    let wanted: Vec<_> = plan
+    let wanted: Vec<&str> = plan
         .shared
-        .iter()
-        .map(|e| (true, e))
-        .chain(plan.missing.iter().map(|e| (false, e)))
+        .keys()
+        .chain(plan.missing.keys())
+        .map(String::as_str)
         .collect();
     for batch in wanted.chunks(READ_BATCH) {
         let contents = if full {
             Vec::new()
         } else {
-            read_batch(
-                source,
-                batch.iter().map(|(_, (path, _))| path.as_str()),
-                limit,
-            )
-            .await
+            read_batch(source, batch.iter().copied(), limit).await
         };
         let mut contents = contents.into_iter();
-        for &(is_shared, (path, meta)) in batch {
+        for &path in batch {
             let mut defer = |reason| {
                 deferred.push(DeferredFile {
-                    path: path.clone(),
+                    path: path.to_owned(),
                     reason,
                 })
             };
@@ -122,30 +170,61 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
                     continue;
                 }
             };
-            match encoder.add_file(path, &content)? {
-                AddOutcome::Added => {
-                    raw_bytes += content.len() as u64;
-                    let part = if is_shared {
-                        &mut kept.shared
-                    } else {
-                        &mut kept.missing
-                    };
-                    part.insert(path.clone(), meta.clone());
-                }
+            match encoder
+                .add_file(path, &content)
+                .map_err(SyncContainerError::from)?
+            {
+                AddOutcome::Added => raw_bytes += content.len() as u64,
                 AddOutcome::Skipped(reason) => {
                     full = reason == SkipReason::LimitReached;
                     defer(Deferral::Skipped(reason));
                 }
             }
         }
+        while let Some(piece) = encoder.next_piece() {
+            sink.piece(piece)
+                .await
+                .map_err(StreamContainerError::Sink)?;
+        }
     }
-    let metadata = serde_json::to_value(&kept)?;
-    let encoded = encoder.finish(&metadata)?;
-    Ok(SyncContainer {
-        bytes: encoded.bytes,
-        plan: kept,
+    drop(wanted);
+    for file in &deferred {
+        plan.shared.remove(&file.path);
+        plan.missing.remove(&file.path);
+    }
+    let end = encoder
+        .finish(&PlanJson(&plan))
+        .map_err(SyncContainerError::from)?;
+    for piece in end.pieces {
+        sink.piece(piece)
+            .await
+            .map_err(StreamContainerError::Sink)?;
+    }
+    Ok(StreamedContainer {
+        plan,
         deferred,
         raw_bytes,
+    })
+}
+
+/// [`stream_sync_container`] into memory: the whole container at once.
+pub async fn build_sync_container<S: FileSource + ?Sized>(
+    source: &S,
+    plan: &SyncPlan,
+    limit: u64,
+) -> Result<SyncContainer, SyncContainerError> {
+    let mut bytes = Vec::new();
+    let streamed = stream_sync_container(source, plan.clone(), limit, usize::MAX, &mut bytes)
+        .await
+        .map_err(|error| match error {
+            StreamContainerError::Build(error) => error,
+            StreamContainerError::Sink(never) => match never {},
+        })?;
+    Ok(SyncContainer {
+        bytes,
+        plan: streamed.plan,
+        deferred: streamed.deferred,
+        raw_bytes: streamed.raw_bytes,
     })
 }
 

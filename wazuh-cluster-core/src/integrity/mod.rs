@@ -19,7 +19,8 @@ pub mod zip_limit;
 pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
 pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
-    Deferral, DeferredFile, SyncContainer, SyncContainerError, build_sync_container,
+    Deferral, DeferredFile, PieceSink, StreamContainerError, StreamedContainer, SyncContainer,
+    SyncContainerError, build_sync_container, stream_sync_container,
 };
 pub use master::{MasterIntegrity, WorkerIntegrityStatus};
 pub use received::ReceivedContainer;

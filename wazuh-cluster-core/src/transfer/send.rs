@@ -1,9 +1,11 @@
-//! Sending one file as `new_file`, `file_upd`..., `file_end`, and the names sync containers get.
+//! Sending one file as `new_file`, `file_upd`..., `file_end` (whole, or piece by piece as its
+//! bytes are produced), and the names sync containers get.
 
 use std::time::SystemTime;
 
 use rand::Rng;
-use wazuh_cluster_proto::payload::{FileSender, FileTransferError, TransferPath};
+use wazuh_cluster_proto::command::Command;
+use wazuh_cluster_proto::payload::{FileTransferError, PieceSender, TransferPath};
 
 use crate::session::{RequestError, SessionHandle};
 
@@ -39,22 +41,83 @@ pub fn sync_file_name(worker: &str, wall: SystemTime, rng: &mut impl Rng) -> Str
     format!("/queue/cluster/{worker}/{worker}-{wall_secs:.6}-{hex}.zip")
 }
 
+/// A file sent on a session while its bytes are produced: `new_file` when it starts, one
+/// `file_upd` per piece (each waiting for the peer's answer, as Wazuh does), and `file_end` with
+/// the SHA-256 of all pieces. Only the piece being sent is held.
+#[derive(Debug)]
+pub struct FileUpload<'a> {
+    session: &'a SessionHandle,
+    sender: PieceSender,
+}
+
+impl<'a> FileUpload<'a> {
+    /// Sends `new_file` for `path` on `session`.
+    pub async fn start(session: &'a SessionHandle, path: &str) -> Result<Self, SendFileError> {
+        let upload = Self {
+            session,
+            sender: PieceSender::new(TransferPath::new(path)?),
+        };
+        upload.send(upload.sender.start()).await?;
+        Ok(upload)
+    }
+
+    /// The length of a full `file_upd` piece for this path: pieces of this length give the
+    /// messages Wazuh sends for the same bytes.
+    pub fn piece_len(&self) -> usize {
+        self.sender.path().chunk_len()
+    }
+
+    /// Bytes of the file sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sender.sent()
+    }
+
+    /// Sends one piece (at most [`piece_len`](Self::piece_len) bytes) as a `file_upd`.
+    pub async fn piece(&mut self, piece: &[u8]) -> Result<(), SendFileError> {
+        let request = self.sender.update(piece);
+        self.send(request).await
+    }
+
+    /// Sends `file_end`; returns the bytes sent.
+    pub async fn end(self) -> Result<u64, SendFileError> {
+        let sent = self.sent();
+        let session = self.session;
+        let path = self.sender.path().as_str().to_owned();
+        let (command, payload) = self.sender.end();
+        request(session, &path, command, payload).await?;
+        Ok(sent)
+    }
+
+    async fn send(&self, (command, payload): (Command, Vec<u8>)) -> Result<(), SendFileError> {
+        request(self.session, self.sender.path().as_str(), command, payload).await
+    }
+}
+
+async fn request(
+    session: &SessionHandle,
+    path: &str,
+    command: Command,
+    payload: Vec<u8>,
+) -> Result<(), SendFileError> {
+    session
+        .request(command, payload)
+        .await
+        .map(drop)
+        .map_err(|source| SendFileError::Request {
+            path: path.to_owned(),
+            source,
+        })
+}
+
 /// Sends `data` as the file `path` on `session`, one request at a time; returns the bytes sent.
 pub async fn send_file(
     session: &SessionHandle,
     path: &str,
     data: &[u8],
 ) -> Result<u64, SendFileError> {
-    let path = TransferPath::new(path)?;
-    let name = path.as_str().to_owned();
-    for (command, payload) in FileSender::new(path, data) {
-        session
-            .request(command, payload)
-            .await
-            .map_err(|source| SendFileError::Request {
-                path: name.clone(),
-                source,
-            })?;
+    let mut upload = FileUpload::start(session, path).await?;
+    for piece in data.chunks(upload.piece_len()) {
+        upload.piece(piece).await?;
     }
-    Ok(data.len() as u64)
+    upload.end().await
 }

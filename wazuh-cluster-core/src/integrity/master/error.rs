@@ -2,7 +2,7 @@
 
 use wazuh_cluster_proto::payload::{ContainerError, MetadataError, TaskPayloadError};
 
-use crate::integrity::{CompareError, SyncContainerError};
+use crate::integrity::{CompareError, StreamContainerError, SyncContainerError};
 use crate::session::RequestError;
 use crate::transfer::{HandOverError, InboxError, SendFileError};
 
@@ -63,10 +63,22 @@ pub(super) enum SyncTaskError {
 /// Why the sync container did not reach the worker.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum SendContainerError {
+    /// The container could not be built (the transfer is abandoned midway).
+    #[error(transparent)]
+    Build(SyncContainerError),
     /// The file transfer failed.
     #[error(transparent)]
     File(#[from] SendFileError),
     /// `syn_m_c_e` could not be sent.
     #[error(transparent)]
     End(#[from] RequestError),
+}
+
+impl From<StreamContainerError<SendFileError>> for SendContainerError {
+    fn from(error: StreamContainerError<SendFileError>) -> Self {
+        match error {
+            StreamContainerError::Build(error) => Self::Build(error),
+            StreamContainerError::Sink(error) => Self::File(error),
+        }
+    }
 }

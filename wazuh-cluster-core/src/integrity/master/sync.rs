@@ -18,12 +18,14 @@ use super::worker_state::LastSend;
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
-    ComparisonCounts, IntegrityStats, IntegrityTask, ReceivedContainer, build_sync_container,
-    compare,
+    ComparisonCounts, IntegrityStats, IntegrityTask, PieceSink, ReceivedContainer, compare,
+    stream_sync_container,
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
-use crate::transfer::{FileOutcome, ReceivedFile, send_file, sync_file_name, wait_for_file};
+use crate::transfer::{
+    FileOutcome, FileUpload, ReceivedFile, SendFileError, sync_file_name, wait_for_file,
+};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
@@ -157,7 +159,7 @@ async fn check(
         counts.shared,
         counts.extra
     );
-    sync(integrity, name, tag, session, &plan).await
+    sync(integrity, name, tag, session, plan).await
 }
 
 /// Sends `syn_m_c`, the container and `syn_m_c_e`; adapts the limit and records states.
@@ -166,7 +168,7 @@ async fn sync(
     name: &str,
     tag: &str,
     session: &SessionHandle,
-    plan: &SyncPlan,
+    plan: SyncPlan,
 ) -> Result<(), SyncTaskError> {
     let start = Start::of(integrity);
     tracing::info!(tag, subtag = "Integrity sync", "Starting.");
@@ -177,50 +179,45 @@ async fn sync(
     let worker_tid = TaskId::parse(&String::from_utf8_lossy(&reply.payload))
         .map_err(SyncTaskError::WorkerTaskId)?;
     let limit = integrity.with_worker(name, |w| w.zip_limit.current());
-    let container = match build_sync_container(&*integrity.files, plan, limit).await {
-        Ok(container) => container,
-        Err(e) => {
-            send_sync_error(session, &worker_tid, &e.to_string()).await;
-            return Err(SyncTaskError::Container(e));
-        }
-    };
-    if container.is_partial() {
-        tracing::warn!(
-            tag,
-            subtag = "Integrity sync",
-            "Maximum zip size exceeded ({:.2} MB): {} files will be synchronized in a later round.",
-            limit as f64 / MIB,
-            container.deferred.len()
-        );
-    }
     let path = sync_file_name(name, integrity.clock.wall(), &mut *lock(&integrity.rng));
-    let sent_files: SentFiles = container
-        .plan
-        .missing
-        .iter()
-        .chain(&container.plan.shared)
-        .map(|(p, m)| (p.clone(), Some(m.hash.clone())))
-        .chain(container.plan.extra.keys().map(|p| (p.clone(), None)))
-        .collect();
     tracing::debug!(
         tag,
         subtag = "Integrity sync",
         "Sending zip file to worker."
     );
+    let planned: Vec<String> = plan
+        .missing
+        .keys()
+        .chain(plan.shared.keys())
+        .chain(plan.extra.keys())
+        .cloned()
+        .collect();
+    // What reached the worker when a send fails: the limit shrinks below it (Wazuh, which
+    // builds the whole container first, takes the container's size).
+    let mut sent_bytes = 0;
     let sent = async {
-        let bytes = send_file(session, &path, &container.bytes).await?;
+        let mut upload = FileUpload::start(session, &path).await?;
+        let piece_len = upload.piece_len();
+        let streamed =
+            stream_sync_container(&*integrity.files, plan, limit, piece_len, &mut upload).await;
+        sent_bytes = upload.sent();
+        let container = streamed?;
+        let bytes = upload.end().await?;
         let end = TaskFile {
             tid: worker_tid.clone(),
             relpath: path[1..].to_owned(),
         };
         session.request(names::SYN_M_C_E, end.encode()).await?;
-        Ok::<u64, SendContainerError>(bytes)
+        Ok::<_, SendContainerError>((container, bytes))
     }
     .await;
-    let bytes = match sent {
-        Ok(bytes) => bytes,
+    let (container, bytes) = match sent {
+        Ok(sent) => sent,
+        Err(SendContainerError::Build(e)) => {
+            send_sync_error(session, &worker_tid, &e.to_string()).await;
+            return Err(SyncTaskError::Container(e));
+        }
         Err(error) => {
-            let sent_bytes = container.bytes.len() as u64;
             let limit = integrity.with_worker(name, |w| {
                 w.zip_limit.after_cancelled(sent_bytes);
                 w.zip_limit.current()
@@ -234,7 +231,7 @@ async fn sync(
             mark(
                 integrity.clone(),
                 name.to_owned(),
-                sent_files.into_keys().collect(),
+                planned,
                 FileSyncState::Failed,
             )
             .await;
@@ -247,6 +244,24 @@ async fn sync(
             return Ok(());
         }
     };
+    drop(planned);
+    if container.is_partial() {
+        tracing::warn!(
+            tag,
+            subtag = "Integrity sync",
+            "Maximum zip size exceeded ({:.2} MB): {} files will be synchronized in a later round.",
+            limit as f64 / MIB,
+            container.deferred.len()
+        );
+    }
+    let sent_files: SentFiles = container
+        .plan
+        .missing
+        .iter()
+        .chain(&container.plan.shared)
+        .map(|(p, m)| (p.clone(), Some(m.hash.clone())))
+        .chain(container.plan.extra.keys().map(|p| (p.clone(), None)))
+        .collect();
     let counts = ComparisonCounts::of(&container.plan);
     let stats = start.stats(
         integrity,
@@ -282,6 +297,14 @@ async fn sync(
         stats.finished_message()
     );
     Ok(())
+}
+
+impl PieceSink for FileUpload<'_> {
+    type Error = SendFileError;
+
+    async fn piece(&mut self, piece: Vec<u8>) -> Result<(), SendFileError> {
+        FileUpload::piece(self, &piece).await
+    }
 }
 
 async fn send_sync_error(session: &SessionHandle, worker_tid: &TaskId, error: &str) {

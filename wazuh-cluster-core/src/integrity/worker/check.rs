@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    ContainerEncoder, TaskError, TaskFile, TaskId, WazuhException, error_codes, parse_permission,
+    ContainerEncoder, TableJson, TaskError, TaskFile, TaskId, WazuhException, error_codes,
+    parse_permission,
 };
 
 use super::{WorkerIntegrity, lock};
@@ -107,7 +108,7 @@ async fn send_metadata(
                 "Could not read {path:?}: {error}"
             );
         }
-        serde_json::to_value(table.to_file_table()).map_err(cluster_error)?
+        table.to_file_table()
     };
     tracing::debug!(
         tag,
@@ -115,7 +116,7 @@ async fn send_metadata(
         "Compressing 'files_metadata.json'."
     );
     let container = ContainerEncoder::new(integrity.config.zip_limit.max_zip_size)
-        .finish(&metadata)
+        .finish(&TableJson(&metadata))
         .map_err(cluster_error)?;
     let reply = session
         .request(names::SYN_I_W_M, &b""[..])
