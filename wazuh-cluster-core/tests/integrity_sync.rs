@@ -82,7 +82,7 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
             meta("etc/shared/", b"old"),
         ),
     ]);
-    let plan = compare(&master, &worker, &items).unwrap();
+    let plan = compare(master.clone(), &worker, &items).unwrap();
     assert_eq!(
         plan.missing.keys().collect::<Vec<_>>(),
         ["etc/shared/new/agent.conf"]
@@ -108,7 +108,7 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
             extra: 1
         }
     );
-    assert!(ComparisonCounts::of(&compare(&master, &master, &items).unwrap()).is_empty());
+    assert!(ComparisonCounts::of(&compare(master.clone(), &master, &items).unwrap()).is_empty());
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn compare_refuses_unknown_items_and_drops_extra_valid() {
     let items = ClusterItems::wazuh_default();
     let worker = FileTable::from([("queue/x".into(), meta("queue/", b"x"))]);
     assert_eq!(
-        compare(&FileTable::new(), &worker, &items),
+        compare(FileTable::new(), &worker, &items),
         Err(CompareError::UnknownItem {
             path: "queue/x".into(),
             item_key: "queue/".into()
@@ -136,7 +136,7 @@ fn compare_refuses_unknown_items_and_drops_extra_valid() {
     .unwrap();
     let worker = FileTable::from([("etc/lists/mine".into(), meta("etc/lists/", b"x"))]);
     assert!(
-        compare(&FileTable::new(), &worker, &valid)
+        compare(FileTable::new(), &worker, &valid)
             .unwrap()
             .extra
             .is_empty()
@@ -159,7 +159,7 @@ async fn a_full_round_makes_the_worker_equal_to_the_master() {
         ("etc/ossec.conf", b"worker's own"),
     ]);
     let plan = compare(
-        &table_of(&master).await,
+        table_of(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -223,7 +223,7 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
     let master = source(&planted);
     let worker = source(&[]);
     let plan = compare(
-        &table_of(&master).await,
+        table_of(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -286,7 +286,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         ("etc/shared/z/extra", b"z"),
     ]);
     let plan = compare(
-        &table_of(&master).await,
+        table_of(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -335,7 +335,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         Some(&big[20_000..])
     );
     let second = compare(
-        &table_of(&master).await,
+        table_of(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -350,7 +350,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
 #[tokio::test]
 async fn an_unreadable_master_file_is_deferred_not_listed() {
     let master = source(&[("etc/rules/a.xml", b"a"), ("etc/rules/b.xml", b"b")]);
-    let plan = compare(&table_of(&master).await, &FileTable::new(), master.items()).unwrap();
+    let plan = compare(table_of(&master).await, &FileTable::new(), master.items()).unwrap();
     master.unplant("etc/rules/a.xml");
     let built = build_sync_container(&master, &plan, 1 << 20).await.unwrap();
     assert_eq!(

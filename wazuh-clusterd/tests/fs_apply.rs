@@ -82,7 +82,7 @@ async fn a_round_between_two_disk_homes_converges() {
         .unwrap();
     let items = ClusterItems::wazuh_default();
     let plan = compare(
-        &master_table.to_file_table(),
+        master_table.to_file_table(),
         &worker_table.to_file_table(),
         &items,
     )
@@ -134,7 +134,7 @@ async fn a_round_between_two_disk_homes_converges() {
     assert_eq!(warm.hashed, 0, "nothing changed: nothing hashed");
     assert!(
         compare(
-            &master_table.to_file_table(),
+            master_table.to_file_table(),
             &worker_table.to_file_table(),
             &items
         )

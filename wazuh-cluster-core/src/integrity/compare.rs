@@ -51,25 +51,35 @@ impl ComparisonCounts {
 /// Compares as Wazuh's `compare_files`: `missing` = master − worker (master's metadata),
 /// `shared` = in both with a different hash (master's metadata), `extra` = worker − master
 /// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
-/// a known item, or the whole table is refused.
+/// a known item, or the whole table is refused. The master's table is taken: its entries move
+/// into the plan instead of being copied.
 pub fn compare(
-    master: &FileTable,
+    master: FileTable,
     worker: &FileTable,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
+    let mut plan = SyncPlan::default();
     for (path, meta) in worker {
-        if items.get(&meta.cluster_item_key).is_none() {
+        let Some(item) = items.get(&meta.cluster_item_key) else {
             return Err(CompareError::UnknownItem {
                 path: path.clone(),
                 item_key: meta.cluster_item_key.clone(),
             });
+        };
+        if !item.extra_valid && !master.contains_key(path) {
+            plan.extra.insert(path.clone(), meta.clone());
         }
     }
-    let mut plan = SyncPlan::compare(master, worker);
-    plan.extra.retain(|_, meta| {
-        items
-            .get(&meta.cluster_item_key)
-            .is_some_and(|item| !item.extra_valid)
-    });
+    for (path, meta) in master {
+        match worker.get(&path) {
+            None => {
+                plan.missing.insert(path, meta);
+            }
+            Some(theirs) if theirs.hash != meta.hash => {
+                plan.shared.insert(path, meta);
+            }
+            Some(_) => {}
+        }
+    }
     Ok(plan)
 }

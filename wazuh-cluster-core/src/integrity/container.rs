@@ -11,6 +11,7 @@ use std::convert::Infallible;
 use std::future::Future;
 
 use thiserror::Error;
+use tokio::sync::mpsc;
 use wazuh_cluster_proto::payload::{
     AddOutcome, ContainerError, ContainerStream, PlanJson, SkipReason, SyncPlan,
 };
@@ -54,11 +55,10 @@ pub struct DeferredFile {
     pub reason: Deferral,
 }
 
-/// What a streamed container held.
+/// What a streamed container held besides its metadata (the plan it was given, minus the
+/// deferred files).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamedContainer {
-    /// The metadata inside: the plan minus the deferred files.
-    pub plan: SyncPlan,
     /// Files of `missing`/`shared` that wait for a later round.
     pub deferred: Vec<DeferredFile>,
     /// Raw (uncompressed) bytes of the files inside.
@@ -116,12 +116,13 @@ const READ_BATCH: usize = 256;
 
 /// Reads `shared` then `missing` from `source` in batches, packs them under `limit` bytes and
 /// hands the container to `sink` in pieces of `piece_len` bytes (the last one shorter) as soon
-/// as each is full. Once the limit is reached the remaining files are deferred without being
-/// read (beyond the batch being packed). The plan is taken to become the metadata without a
-/// copy: the deferred files are removed from it.
+/// as each is full: the next files are read and compressed while a piece is being sent (one
+/// piece waits between the two). Once the limit is reached the remaining files are deferred
+/// without being read (beyond the batch being packed). The plan becomes the metadata without
+/// a copy: the deferred files are removed from it.
 pub async fn stream_sync_container<S, K>(
     source: &S,
-    mut plan: SyncPlan,
+    plan: &mut SyncPlan,
     limit: u64,
     piece_len: usize,
     sink: &mut K,
@@ -130,6 +131,27 @@ where
     S: FileSource + ?Sized,
     K: PieceSink + Send,
 {
+    let (pieces, mut ready) = mpsc::channel::<Vec<u8>>(1);
+    let send = async move {
+        while let Some(piece) = ready.recv().await {
+            sink.piece(piece).await?;
+        }
+        Ok(())
+    };
+    let (built, sent) = tokio::join!(build_pieces(source, plan, limit, piece_len, pieces), send);
+    sent.map_err(StreamContainerError::Sink)?;
+    // `None` only when the sender stopped, whose error was returned above.
+    Ok(built?.expect("the pieces stop being taken only on a sink error"))
+}
+
+/// Builds the container into `pieces`; `None` when nobody takes them any more.
+async fn build_pieces<S: FileSource + ?Sized>(
+    source: &S,
+    plan: &mut SyncPlan,
+    limit: u64,
+    piece_len: usize,
+    pieces: mpsc::Sender<Vec<u8>>,
+) -> Result<Option<StreamedContainer>, SyncContainerError> {
     let mut encoder = ContainerStream::new(limit, piece_len);
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
@@ -170,10 +192,7 @@ where
                     continue;
                 }
             };
-            match encoder
-                .add_file(path, &content)
-                .map_err(SyncContainerError::from)?
-            {
+            match encoder.add_file(path, &content)? {
                 AddOutcome::Added => raw_bytes += content.len() as u64,
                 AddOutcome::Skipped(reason) => {
                     full = reason == SkipReason::LimitReached;
@@ -182,9 +201,9 @@ where
             }
         }
         while let Some(piece) = encoder.next_piece() {
-            sink.piece(piece)
-                .await
-                .map_err(StreamContainerError::Sink)?;
+            if pieces.send(piece).await.is_err() {
+                return Ok(None);
+            }
         }
     }
     drop(wanted);
@@ -192,19 +211,16 @@ where
         plan.shared.remove(&file.path);
         plan.missing.remove(&file.path);
     }
-    let end = encoder
-        .finish(&PlanJson(&plan))
-        .map_err(SyncContainerError::from)?;
+    let end = encoder.finish(&PlanJson(plan))?;
     for piece in end.pieces {
-        sink.piece(piece)
-            .await
-            .map_err(StreamContainerError::Sink)?;
+        if pieces.send(piece).await.is_err() {
+            return Ok(None);
+        }
     }
-    Ok(StreamedContainer {
-        plan,
+    Ok(Some(StreamedContainer {
         deferred,
         raw_bytes,
-    })
+    }))
 }
 
 /// [`stream_sync_container`] into memory: the whole container at once.
@@ -214,7 +230,8 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
     limit: u64,
 ) -> Result<SyncContainer, SyncContainerError> {
     let mut bytes = Vec::new();
-    let streamed = stream_sync_container(source, plan.clone(), limit, usize::MAX, &mut bytes)
+    let mut plan = plan.clone();
+    let streamed = stream_sync_container(source, &mut plan, limit, usize::MAX, &mut bytes)
         .await
         .map_err(|error| match error {
             StreamContainerError::Build(error) => error,
@@ -222,7 +239,7 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
         })?;
     Ok(SyncContainer {
         bytes,
-        plan: streamed.plan,
+        plan,
         deferred: streamed.deferred,
         raw_bytes: streamed.raw_bytes,
     })

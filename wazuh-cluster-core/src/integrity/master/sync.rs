@@ -127,7 +127,8 @@ async fn check(
     drop(container);
     check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
     let master_table = integrity.table().await;
-    let plan = compare(&master_table, &worker_table, integrity.files.items())?;
+    let (known, states) = check_states(integrity, name, tag, &master_table, &worker_table).await;
+    let plan = compare(master_table, &worker_table, integrity.files.items())?;
     let counts = ComparisonCounts::of(&plan);
     let stats = start.stats(
         integrity,
@@ -144,7 +145,8 @@ async fn check(
     );
     crate::telemetry::integrity(name, &stats, crate::telemetry::Direction::Received);
     integrity.with_worker(name, |w| w.last_check = Some(stats));
-    record_check_states(integrity, name, tag, &master_table, &worker_table).await;
+    store(integrity, name, tag, known, states).await;
+    drop(worker_table);
     if counts.is_empty() {
         if let Err(e) = session.request(names::SYN_M_C_OK, &b""[..]).await {
             return Err(SyncTaskError::SendOk(e));
@@ -168,7 +170,7 @@ async fn sync(
     name: &str,
     tag: &str,
     session: &SessionHandle,
-    plan: SyncPlan,
+    mut plan: SyncPlan,
 ) -> Result<(), SyncTaskError> {
     let start = Start::of(integrity);
     tracing::info!(tag, subtag = "Integrity sync", "Starting.");
@@ -185,13 +187,6 @@ async fn sync(
         subtag = "Integrity sync",
         "Sending zip file to worker."
     );
-    let planned: Vec<String> = plan
-        .missing
-        .keys()
-        .chain(plan.shared.keys())
-        .chain(plan.extra.keys())
-        .cloned()
-        .collect();
     // What reached the worker when a send fails: the limit shrinks below it (Wazuh, which
     // builds the whole container first, takes the container's size).
     let mut sent_bytes = 0;
@@ -199,7 +194,8 @@ async fn sync(
         let mut upload = FileUpload::start(session, &path).await?;
         let piece_len = upload.piece_len();
         let streamed =
-            stream_sync_container(&*integrity.files, plan, limit, piece_len, &mut upload).await;
+            stream_sync_container(&*integrity.files, &mut plan, limit, piece_len, &mut upload)
+                .await;
         sent_bytes = upload.sent();
         let container = streamed?;
         let bytes = upload.end().await?;
@@ -228,6 +224,12 @@ async fn sync(
                 "Decreasing sync size limit to {:.2} MB.",
                 limit as f64 / MIB
             );
+            let planned = plan
+                .missing
+                .into_keys()
+                .chain(plan.shared.into_keys())
+                .chain(plan.extra.into_keys())
+                .collect();
             mark(
                 integrity.clone(),
                 name.to_owned(),
@@ -244,7 +246,6 @@ async fn sync(
             return Ok(());
         }
     };
-    drop(planned);
     if container.is_partial() {
         tracing::warn!(
             tag,
@@ -254,15 +255,14 @@ async fn sync(
             container.deferred.len()
         );
     }
-    let sent_files: SentFiles = container
-        .plan
+    let counts = ComparisonCounts::of(&plan);
+    let sent_files: SentFiles = plan
         .missing
-        .iter()
-        .chain(&container.plan.shared)
-        .map(|(p, m)| (p.clone(), Some(m.hash.clone())))
-        .chain(container.plan.extra.keys().map(|p| (p.clone(), None)))
+        .into_iter()
+        .chain(plan.shared)
+        .map(|(p, m)| (p, Some(m.hash)))
+        .chain(plan.extra.into_keys().map(|p| (p, None)))
         .collect();
-    let counts = ComparisonCounts::of(&container.plan);
     let stats = start.stats(
         integrity,
         IntegrityTask::Sync,
@@ -362,17 +362,21 @@ async fn store(
     integrity.with_worker(name, |w| w.known = Some(next));
 }
 
-async fn record_check_states(
+/// The states `name` had, and those after comparing `master` with `worker` (to [`store`]).
+async fn check_states(
     integrity: &MasterIntegrity,
     name: &str,
     tag: &str,
     master: &FileTable,
     worker: &FileTable,
+) -> (
+    BTreeMap<String, FileSyncState>,
+    BTreeMap<String, FileSyncState>,
 ) {
     let known = known_states(integrity, name, tag).await;
     let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
     let next = states_after_check(master, worker, &sent, &known, integrity.files.items());
-    store(integrity, name, tag, known, next).await;
+    (known, next)
 }
 
 /// Records `state` for `paths` of worker `name`.
