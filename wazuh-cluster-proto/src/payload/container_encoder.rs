@@ -7,7 +7,7 @@
 //! whole container in memory. Both write the same bytes whatever the piece length.
 
 use std::collections::HashSet;
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
@@ -79,6 +79,9 @@ pub struct StreamEnd {
     /// Files left out; the caller removes them from the metadata it passes to `finish`, as Wazuh does.
     pub skipped: Vec<Skipped>,
 }
+
+/// Bytes of metadata JSON handed to zlib at once.
+const JSON_BLOCK: usize = 64 * 1024;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -193,8 +196,15 @@ impl ContainerStream {
         self.pending.extend_from_slice(PATH_SEP);
         let body = self.pending.len();
         let mut zlib = ZlibEncoder::new(&mut self.pending, Compression::new(COMPRESS_LEVEL));
-        let mut serializer = serde_json::Serializer::with_formatter(&mut zlib, PythonFormatter);
+        // The serializer writes token by token; zlib is fed in blocks (one deflate call per
+        // token would cost more than the compression itself).
+        let mut text = BufWriter::with_capacity(JSON_BLOCK, &mut zlib);
+        let mut serializer = serde_json::Serializer::with_formatter(&mut text, PythonFormatter);
         metadata.serialize(&mut serializer)?;
+        // `into_inner` writes what is buffered without flushing zlib (a flush would put a sync
+        // marker in the stream and change its bytes).
+        text.into_inner()
+            .map_err(|e| serde_json::Error::io(e.into_error()))?;
         zlib.finish().map_err(serde_json::Error::io)?;
         if contains(&self.pending[body..], FILE_SEP) {
             return Err(ContainerError::SeparatorInMetadata);
