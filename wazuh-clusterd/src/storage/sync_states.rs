@@ -46,7 +46,7 @@ fn upsert_states_sql(rows: usize) -> AssertSqlSafe<String> {
 
 #[async_trait]
 impl SyncStateStore for SqliteStorage {
-    /// Each batch of [`STATE_BATCH`] rows is its own transaction on the sync states' writing
+    /// Each batch of `STATE_BATCH` (500) rows is its own transaction on the sync states' writing
     /// connection (see [`SqliteStorage`]): a crash may leave some of a round's states written
     /// and others not, each row whole, and the next round writes them again.
     async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
