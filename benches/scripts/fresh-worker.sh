@@ -3,7 +3,8 @@
 # worker, real wazuh-clusterd processes on 127.0.0.1; prints the integrity lines of both logs,
 # the worker's time from start to hello and from hello to synced, the peak RSS of both nodes,
 # then the time a 1 % change on the master takes to reach the worker, and the CPU both nodes
-# use idle over IDLE seconds (default 60; IDLE=0 skips it).
+# use idle over IDLE seconds (default 60; IDLE=0 skips it). INTERVAL is the nodes'
+# <sync_integrity> (default 9s, Wazuh's; the first check follows hello whatever it is).
 # Usage: benches/scripts/fresh-worker.sh FILES [BINARY]
 set -euo pipefail
 files=${1:?number of files}
@@ -22,7 +23,7 @@ conf() { # name type
 <ossec_config><cluster><name>bench</name><node_name>$1</node_name><node_type>$2</node_type>
 <key>$key</key><port>$port</port><bind_addr>127.0.0.1</bind_addr><nodes><node>127.0.0.1</node></nodes>
 <hidden>no</hidden><disabled>no</disabled>
-<intervals><sync_integrity>1s</sync_integrity><keep_alive>5s</keep_alive></intervals>
+<intervals><sync_integrity>${INTERVAL:-9s}</sync_integrity><keep_alive>5s</keep_alive></intervals>
 </cluster></ossec_config>
 XML
 }
