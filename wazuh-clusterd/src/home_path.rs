@@ -87,43 +87,29 @@ pub fn open_append(file: &Path, mode: u32) -> io::Result<File> {
 /// Opens `file` (in a folder checked by [`real_dir`]) for writing from scratch, created with
 /// `mode` if missing; a symbolic link at `file` is refused (`O_NOFOLLOW`).
 pub fn open_truncate(file: &Path, mode: u32) -> io::Result<File> {
-    no_link(
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .custom_flags(O_NOFOLLOW)
-            .open(file),
-        file,
-    )
+    open_no_follow(file, mode, OpenOptions::new().truncate(true))
 }
 
 /// Opens `file` for writing without truncating it, created with `mode` if missing; a symbolic
 /// link at `file` is refused (`O_NOFOLLOW`).
 pub fn open_keep(file: &Path, mode: u32) -> io::Result<File> {
-    no_link(
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(mode)
-            .custom_flags(O_NOFOLLOW)
-            .open(file),
-        file,
-    )
+    open_no_follow(file, mode, OpenOptions::new().truncate(false))
 }
 
 /// Creates `file` (in a folder checked by [`real_dir`]) empty for reading and writing, with
 /// `mode`, replacing its content if it exists; a symbolic link at `file` is refused
 /// (`O_NOFOLLOW`).
 pub fn open_read_write(file: &Path, mode: u32) -> io::Result<File> {
+    open_no_follow(file, mode, OpenOptions::new().read(true).truncate(true))
+}
+
+/// Opens `file` for writing with `options`, created with `mode` if missing, refusing a
+/// symbolic link at `file`.
+fn open_no_follow(file: &Path, mode: u32, options: &mut OpenOptions) -> io::Result<File> {
     no_link(
-        OpenOptions::new()
-            .read(true)
+        options
             .write(true)
             .create(true)
-            .truncate(true)
             .mode(mode)
             .custom_flags(O_NOFOLLOW)
             .open(file),
