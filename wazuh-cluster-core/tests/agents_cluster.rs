@@ -23,7 +23,7 @@ use wazuh_cluster_core::agents::{
 use wazuh_cluster_core::clock::Clock;
 use wazuh_cluster_core::files::memory::MemoryFileSource;
 use wazuh_cluster_core::storage::StorageError;
-use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimCluster};
+use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimBuilder, SimCluster};
 
 /// A node's agent store that checks the key-before-groups rule and can hold insertions.
 struct Watched {
@@ -162,9 +162,18 @@ fn config() -> AgentsConfig {
 const FILES_ARRIVE: Duration = Duration::from_secs(60);
 
 fn cluster(seed: u64, workers: usize) -> (SimCluster, Nodes) {
+    cluster_with(seed, workers, |b| b)
+}
+
+/// [`cluster`] with more of the builder set by `adjust`.
+fn cluster_with(
+    seed: u64,
+    workers: usize,
+    adjust: impl FnOnce(SimBuilder) -> SimBuilder,
+) -> (SimCluster, Nodes) {
     let nodes = Nodes::default();
     let (m, w) = (nodes.clone(), nodes.clone());
-    let sim = SimCluster::builder(SimCluster::seed_from_env(seed))
+    let sim = adjust(SimCluster::builder(SimCluster::seed_from_env(seed)))
         .workers(workers)
         .integrity(IntegrityConfig::default())
         .extend_master(move |builder, env| {
@@ -347,7 +356,7 @@ async fn register_forward_groups_and_delete_reach_every_worker() {
 
 #[tokio::test(start_paused = true)]
 async fn groups_never_apply_before_the_key_arrives() {
-    let (sim, nodes) = cluster(2, 2);
+    let (sim, nodes) = cluster_with(2, 2, |b| b.unwatched_master_files());
     connected(&sim).await;
     files_arrive(&sim, "initial tree").await;
     let master = nodes.master();

@@ -5,8 +5,9 @@ mod flow;
 
 use std::time::Duration;
 
-use flow::cluster_with;
+use flow::plant_master_tree;
 use wazuh_cluster_core::IntegrityConfig;
+use wazuh_cluster_core::testing::SimCluster;
 use wazuh_cluster_core::testing::harness::MASTER_NAME;
 use wazuh_cluster_proto::payload::Blake2bHex;
 
@@ -19,7 +20,7 @@ fn long_period() -> IntegrityConfig {
     }
 }
 
-async fn table_hash(sim: &wazuh_cluster_core::testing::SimCluster) -> Option<Blake2bHex> {
+async fn table_hash(sim: &SimCluster) -> Option<Blake2bHex> {
     let integrity = sim.master_integrity();
     integrity
         .table()
@@ -30,7 +31,12 @@ async fn table_hash(sim: &wazuh_cluster_core::testing::SimCluster) -> Option<Bla
 
 #[tokio::test(start_paused = true)]
 async fn a_requested_recalculation_sees_a_change_before_the_period_ends() {
-    let sim = cluster_with(70, 1, long_period());
+    // A master whose home reports no change (as if its file watcher had not started).
+    let sim = SimCluster::builder(SimCluster::seed_from_env(70))
+        .integrity(long_period())
+        .unwatched_master_files()
+        .build();
+    plant_master_tree(&sim);
     sim.run_for(Duration::from_secs(2)).await;
     let before = table_hash(&sim).await;
     assert!(before.is_some(), "the first table holds {PATH}");

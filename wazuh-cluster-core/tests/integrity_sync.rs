@@ -9,10 +9,10 @@ use wazuh_cluster_core::integrity::{
     CompareError, ComparisonCounts, Deferral, MetadataTable, ReceivedContainer, RefreshMode,
     apply_received, apply_sync, build_sync_container, compare,
 };
-use wazuh_cluster_core::transfer::{MemorySpool, Spool};
+use wazuh_cluster_core::transfer::{MemorySpool, ReceivedFile, Spool};
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
-    SkipReason, SyncPlanPaths, decode_container,
+    SkipReason, SyncPlanPaths, decode_container, sha256,
 };
 
 /// `bytes` as the worker holds a received container: in a spool file, indexed, its plan parsed.
@@ -21,6 +21,7 @@ fn received(bytes: &[u8]) -> (SyncPlanPaths, ReceivedContainer) {
     for piece in bytes.chunks(1000) {
         file.append(piece).unwrap();
     }
+    let file = ReceivedFile::new(file, sha256(bytes));
     let mut container = ReceivedContainer::open(file, &ContainerLimits::default()).unwrap();
     let plan: SyncPlanPaths = container.metadata().unwrap();
     plan.check_paths().unwrap();

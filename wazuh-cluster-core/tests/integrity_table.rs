@@ -145,3 +145,39 @@ async fn a_file_that_cannot_be_hashed_keeps_its_previous_entry() {
     );
     assert_eq!(report.files, 1);
 }
+
+#[tokio::test]
+async fn the_generation_moves_only_when_an_entry_changes() {
+    let source = source_with(&[("etc/lists/l", b"one"), ("etc/lists/m", b"m")]);
+    let mut table = MetadataTable::new();
+    let empty = table.generation();
+    table
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    let first = table.generation();
+    assert_ne!(first, empty, "files were added");
+    table
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    table.refresh(&source, RefreshMode::Full).await.unwrap();
+    assert_eq!(
+        table.generation(),
+        first,
+        "a full rehash of the same content"
+    );
+    source.set_mtime("etc/lists/l", ModTime::from_unix(1_650_000_000, 5));
+    table
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    let touched = table.generation();
+    assert_ne!(touched, first, "an mtime is part of the metadata sent");
+    source.unplant("etc/lists/m");
+    table
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    assert_ne!(table.generation(), touched, "a file was removed");
+}

@@ -7,7 +7,7 @@
 //! writes to chosen paths.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use wazuh_cluster_proto::payload::Blake2bHex;
@@ -38,6 +38,7 @@ struct State {
     clock: i64,
     hashed: u64,
     read: u64,
+    listed: u64,
     unsynced: u64,
     syncs: u64,
 }
@@ -91,11 +92,23 @@ impl State {
     }
 }
 
+/// What a file watcher on the home calls after each change.
+type ChangeHook = Arc<dyn Fn() + Send + Sync>;
+
 /// A [`FileSource`] in memory. Cloning is not offered: share it behind an `Arc`.
-#[derive(Debug)]
 pub struct MemoryFileSource {
     items: ClusterItems,
     state: Mutex<State>,
+    on_change: Mutex<Option<ChangeHook>>,
+}
+
+impl std::fmt::Debug for MemoryFileSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryFileSource")
+            .field("items", &self.items)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MemoryFileSource {
@@ -104,6 +117,27 @@ impl MemoryFileSource {
         MemoryFileSource {
             items,
             state: Mutex::new(State::default()),
+            on_change: Mutex::new(None),
+        }
+    }
+
+    /// Calls `hook` after every change to a file or folder from now on, as a file watcher on
+    /// the home would (replacing the previous hook).
+    pub fn on_change(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self
+            .on_change
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(hook));
+    }
+
+    fn changed(&self) {
+        let hook = self
+            .on_change
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(hook) = hook {
+            hook();
         }
     }
 
@@ -127,11 +161,15 @@ impl MemoryFileSource {
                 mode: 0o644,
             },
         );
+        drop(state);
+        self.changed();
     }
 
     /// Removes a file, bypassing the [`FileSource`] checks; `false` if it was not there.
     pub fn unplant(&self, relpath: &str) -> bool {
-        self.state().files.remove(relpath).is_some()
+        let removed = self.state().files.remove(relpath).is_some();
+        self.changed();
+        removed
     }
 
     /// Makes writes to this path fail with an I/O error (the old file stays intact).
@@ -152,6 +190,11 @@ impl MemoryFileSource {
     /// How many files were read so far.
     pub fn read_count(&self) -> u64 {
         self.state().read
+    }
+
+    /// Listings made through [`FileSource::list`].
+    pub fn list_count(&self) -> u64 {
+        self.state().listed
     }
 
     /// How many files written by [`FileSource::write_batch`] are not yet made durable by a
@@ -223,7 +266,8 @@ impl FileSource for MemoryFileSource {
     }
 
     async fn list(&self) -> Result<Vec<FileStat>, FileSourceError> {
-        let state = self.state();
+        let mut state = self.state();
+        state.listed += 1;
         Ok(state
             .files
             .iter()
@@ -294,6 +338,8 @@ impl FileSource for MemoryFileSource {
                 mode,
             },
         );
+        drop(state);
+        self.changed();
         Ok(())
     }
 
@@ -329,7 +375,10 @@ impl FileSource for MemoryFileSource {
         if state.is_dir(p) {
             return Err(FileSourceError::WrongKind { path: p.to_owned() });
         }
-        Ok(state.files.remove(p).is_some() || state.file_links_outside.remove(p))
+        let removed = state.files.remove(p).is_some() || state.file_links_outside.remove(p);
+        drop(state);
+        self.changed();
+        Ok(removed)
     }
 
     async fn prune_empty_dirs(&self, path: &SyncPath) -> Result<usize, FileSourceError> {
@@ -384,6 +433,8 @@ impl Fixture for MemoryFileSource {
         state
             .outside
             .insert("victim".into(), OUTSIDE_VICTIM.to_vec());
+        drop(state);
+        self.changed();
     }
 
     fn plant_file_link_outside(&self, relpath: &str) {
@@ -393,12 +444,15 @@ impl Fixture for MemoryFileSource {
         state
             .outside
             .insert("victim".into(), OUTSIDE_VICTIM.to_vec());
+        drop(state);
+        self.changed();
     }
 
     fn set_mtime(&self, relpath: &str, mtime: ModTime) {
         if let Some(file) = self.state().files.get_mut(relpath) {
             file.mtime = mtime;
         }
+        self.changed();
     }
 
     fn contents(&self, relpath: &str) -> Option<Vec<u8>> {

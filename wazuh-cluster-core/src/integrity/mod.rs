@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod compare;
 pub mod container;
+mod local_changes;
 pub mod master;
 pub mod received;
 mod routes;

@@ -25,7 +25,7 @@ impl ReceivedContainer {
     /// Indexes the container in `file`, refusing a malformed one; `limits` bound its entries
     /// and, for every later inflation together, its inflated bytes.
     pub fn open(file: ReceivedFile, limits: &ContainerLimits) -> Result<Self, ContainerError> {
-        let reader = BufReader::with_capacity(SCAN_BUFFER, SpoolReader::whole(&*file));
+        let reader = BufReader::with_capacity(SCAN_BUFFER, SpoolReader::whole(file.data()));
         let index = ContainerIndex::scan(reader, limits)?;
         Ok(Self {
             file,
@@ -57,14 +57,14 @@ impl ReceivedContainer {
     /// Parses `files_metadata.json` into `T` while inflating it.
     pub fn metadata<T: DeserializeOwned>(&mut self) -> Result<T, ContainerError> {
         let entry = self.index.metadata();
-        let body = SpoolReader::range(&*self.file, entry.offset, entry.len);
+        let body = SpoolReader::range(self.file.data(), entry.offset, entry.len);
         self.inflater.parse(entry, body)
     }
 
     /// Inflates file `index` (panics beyond [`len`](Self::len)).
     pub fn inflate(&mut self, index: usize) -> Result<Vec<u8>, ContainerError> {
         let entry = &self.index.files()[index];
-        let body = SpoolReader::range(&*self.file, entry.offset, entry.len);
+        let body = SpoolReader::range(self.file.data(), entry.offset, entry.len);
         self.inflater.inflate(entry, body)
     }
 }

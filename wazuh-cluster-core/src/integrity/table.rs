@@ -61,6 +61,7 @@ impl RefreshReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MetadataTable {
     entries: BTreeMap<String, TableEntry>,
+    generation: u64,
 }
 
 impl MetadataTable {
@@ -97,22 +98,21 @@ impl MetadataTable {
         };
         let paths: Vec<SyncPath> = to_hash.iter().map(|(p, _)| p.clone()).collect();
         let results = source.hash(&paths).await;
+        let mut entry_changed = false;
         for ((path, previous), result) in to_hash.into_iter().zip(results) {
             match result {
                 Ok(hashed) => {
                     if previous.as_ref().is_none_or(|p| p.hash != hashed.hash) {
                         report.changed += 1;
                     }
-                    let key = path.as_str().to_owned();
-                    next.insert(
-                        key,
-                        TableEntry {
-                            path,
-                            size: hashed.size,
-                            mtime: hashed.mtime,
-                            hash: hashed.hash,
-                        },
-                    );
+                    let entry = TableEntry {
+                        path,
+                        size: hashed.size,
+                        mtime: hashed.mtime,
+                        hash: hashed.hash,
+                    };
+                    entry_changed |= previous.as_ref() != Some(&entry);
+                    next.insert(entry.path.as_str().to_owned(), entry);
                 }
                 Err(FileSourceError::NotFound { .. }) => report.removed += 1,
                 Err(error) => {
@@ -125,9 +125,19 @@ impl MetadataTable {
                 }
             }
         }
+        entry_changed |= report.removed > 0;
+        if entry_changed {
+            self.generation += 1;
+        }
         self.entries = next;
         report.files = self.entries.len();
         Ok(report)
+    }
+
+    /// Counts the refreshes that changed an entry (added, removed, or another size, mtime or
+    /// hash): two equal generations of one table have the same entries.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Number of files.

@@ -93,6 +93,7 @@ pub struct SimBuilder {
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
     integrity: Option<IntegrityConfig>,
+    master_watched: bool,
 }
 
 impl SimBuilder {
@@ -144,6 +145,14 @@ impl SimBuilder {
         self
     }
 
+    /// The master's home reports no change, as a daemon whose file watcher could not start:
+    /// the master sees a change at its next periodic recalculation only (by default, every
+    /// change is reported at once and recalculated).
+    pub fn unwatched_master_files(mut self) -> Self {
+        self.master_watched = false;
+        self
+    }
+
     /// Builds the cluster and starts every node. Call it inside a tokio runtime with paused time.
     pub fn build(self) -> SimCluster {
         eprintln!(
@@ -187,6 +196,7 @@ impl SimBuilder {
             extend_master: self.extend_master,
             extend_worker: self.extend_worker,
             integrity: self.integrity,
+            master_watched: self.master_watched,
             next_raw_ip: 100,
         };
         sim.start(MASTER_NAME);
@@ -246,6 +256,7 @@ pub struct SimCluster {
     extend_master: MasterExtension,
     extend_worker: WorkerExtension,
     integrity: Option<IntegrityConfig>,
+    master_watched: bool,
     next_raw_ip: u8,
 }
 
@@ -261,6 +272,7 @@ impl SimCluster {
             extend_master: Arc::new(|_, _| {}),
             extend_worker: Arc::new(|_, _| {}),
             integrity: None,
+            master_watched: true,
         }
     }
 
@@ -449,7 +461,7 @@ impl SimCluster {
             )
             .seed(seed);
             self.master_integrity = self.integrity.as_ref().map(|config| {
-                builder
+                let integrity = builder
                     .module(|ctx| {
                         MasterIntegrity::new(
                             ctx,
@@ -458,7 +470,14 @@ impl SimCluster {
                             config.clone(),
                         )
                     })
-                    .expect("the integrity module is the first module")
+                    .expect("the integrity module is the first module");
+                if self.master_watched {
+                    // The simulated home reports its changes at once, as the daemon's watcher
+                    // does.
+                    report_changes(&env.files, &integrity, MasterIntegrity::recalculate_now);
+                    integrity.files_watched();
+                }
+                integrity
             });
             (self.extend_master)(&mut builder, &env);
             let master = builder.build();
@@ -479,9 +498,13 @@ impl SimCluster {
         let mut builder =
             WorkerBuilder::new(worker.config.clone(), self.clock.clone(), connector).seed(seed);
         worker.integrity = self.integrity.as_ref().map(|config| {
-            builder
+            let integrity = builder
                 .module(|ctx| WorkerIntegrity::new(ctx, env.files.clone(), config.clone()))
-                .expect("the integrity module is the first module")
+                .expect("the integrity module is the first module");
+            // The simulated home reports its changes at once, as the daemon's file watcher does.
+            report_changes(&env.files, &integrity, WorkerIntegrity::files_changed);
+            integrity.files_watched();
+            integrity
         });
         (self.extend_worker)(&mut builder, &env);
         let node = builder.build();
@@ -539,4 +562,19 @@ impl Drop for SimCluster {
             worker.slot.stop();
         }
     }
+}
+
+/// Makes `files` call `on_change` on `module` (while it lives) after each change, as the
+/// daemon's file watcher does.
+fn report_changes<T: Send + Sync + 'static>(
+    files: &MemoryFileSource,
+    module: &Arc<T>,
+    on_change: fn(&T),
+) {
+    let watching = Arc::downgrade(module);
+    files.on_change(move || {
+        if let Some(module) = watching.upgrade() {
+            on_change(&module);
+        }
+    });
 }

@@ -13,7 +13,7 @@ use wazuh_cluster_proto::payload::{
     FileEnd, FileReceiver, FileTransferError, FileUpdate, TransferPath,
 };
 
-use super::spool::{ReceivedFile, Spool};
+use super::spool::{ReceivedFile, Spool, SpoolFile};
 
 /// Bounds of an inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +59,7 @@ pub enum InboxError {
 }
 
 enum Slot {
-    Receiving(FileReceiver, ReceivedFile),
+    Receiving(FileReceiver, Box<dyn SpoolFile>),
     Done(ReceivedFile),
 }
 
@@ -161,7 +161,7 @@ impl FileInbox {
     fn receiving(
         &mut self,
         raw_path: &[u8],
-    ) -> Result<(String, &mut FileReceiver, &mut ReceivedFile), InboxError> {
+    ) -> Result<(String, &mut FileReceiver, &mut Box<dyn SpoolFile>), InboxError> {
         let text = String::from_utf8_lossy(raw_path);
         let key = text.strip_prefix('/').unwrap_or(&text).to_owned();
         match self.files.get_mut(&key) {
@@ -197,8 +197,9 @@ impl FileInbox {
         let Some((seq, Slot::Receiving(receiver, file))) = self.files.remove(&key) else {
             return Err(InboxError::Unknown { path: key });
         };
-        receiver.end(payload)?;
-        self.files.insert(key, (seq, Slot::Done(file)));
+        let sha256 = receiver.end(payload)?;
+        self.files
+            .insert(key, (seq, Slot::Done(ReceivedFile::new(file, sha256))));
         Ok(())
     }
 
@@ -245,7 +246,9 @@ mod tests {
 
     fn bytes(file: ReceivedFile) -> Vec<u8> {
         let mut out = Vec::new();
-        SpoolReader::whole(&*file).read_to_end(&mut out).unwrap();
+        SpoolReader::whole(file.data())
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 

@@ -30,8 +30,40 @@ pub trait SpoolFile: Send + Sync + fmt::Debug {
     }
 }
 
-/// A complete received file, handed to the task that waited for it.
-pub type ReceivedFile = Box<dyn SpoolFile>;
+/// A complete received file, handed to the task that waited for it: its spool file and the
+/// SHA-256 of its content, checked against the sender's at `file_end`.
+#[derive(Debug)]
+pub struct ReceivedFile {
+    data: Box<dyn SpoolFile>,
+    sha256: [u8; 32],
+}
+
+impl ReceivedFile {
+    /// The file in `data`, whose content has the digest `sha256` (already checked).
+    pub fn new(data: Box<dyn SpoolFile>, sha256: [u8; 32]) -> Self {
+        Self { data, sha256 }
+    }
+
+    /// The content, to read by offset.
+    pub fn data(&self) -> &dyn SpoolFile {
+        &*self.data
+    }
+
+    /// The SHA-256 of the content: two files with the same one hold the same bytes.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// Bytes received.
+    pub fn len(&self) -> u64 {
+        self.data.len()
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
 
 /// `len` bytes of a spool file from `offset`, as a reader (sequential reads by offset).
 #[derive(Debug)]

@@ -349,15 +349,16 @@ impl FileReceiver {
         Ok(update.chunk)
     }
 
-    /// Takes the `file_end` payload and checks the digest of everything received.
-    pub fn end(self, payload: &[u8]) -> Result<(), FileTransferError> {
+    /// Takes the `file_end` payload and checks the digest of everything received; returns that
+    /// digest (the SHA-256 of the whole file), which identifies the file's content.
+    pub fn end(self, payload: &[u8]) -> Result<[u8; DIGEST_LEN], FileTransferError> {
         let end = FileEnd::decode(payload)?;
         self.check_path("file_end", end.path)?;
         let digest: [u8; DIGEST_LEN] = self.hasher.finalize().into();
         if digest != end.digest {
             return Err(FileTransferError::ChecksumMismatch { path: self.path.0 });
         }
-        Ok(())
+        Ok(digest)
     }
 
     fn check_path(&self, command: &'static str, got: &[u8]) -> Result<(), FileTransferError> {
@@ -395,7 +396,7 @@ mod tests {
             received.extend_from_slice(receiver.update(payload).unwrap());
         }
         assert_eq!(receiver.received(), data.len() as u64);
-        receiver.end(&messages[4].1).unwrap();
+        assert_eq!(receiver.end(&messages[4].1).unwrap(), sha256(&data));
         assert_eq!(received, data);
     }
 

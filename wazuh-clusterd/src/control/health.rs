@@ -396,6 +396,7 @@ mod tests {
                 last_sync: None,
                 zip_limit: 1,
                 inbox_bytes: 0,
+                repeated_checks: 0,
             },
         );
         data.active_agents.insert("w1".into(), 4);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use wazuh_cluster_core::MasterBuilder;
 use wazuh_cluster_core::agents::MasterAgents;
-use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::integrity::MasterIntegrity;
 use wazuh_cluster_proto::Fernet;
 
@@ -121,23 +120,20 @@ pub(super) async fn start(
 }
 
 /// The watcher on the synchronized folders of `home`, asking `integrity` for a recalculation
-/// after each burst of changes. When it cannot start (logged), the periodic recalculation alone
-/// sees changes.
+/// after each burst of changes (the periodic recalculation then lists the files only after a
+/// reported change). When it cannot start (logged), the periodic recalculation alone sees
+/// changes.
 fn watch_changes(home: &Path, integrity: Arc<MasterIntegrity>) -> impl Future<Output = ()> + use<> {
-    let watcher = SyncFolderWatcher::start(home, ClusterItems::wazuh_default())
-        .inspect_err(|error| tracing::warn!(tag = "Master", subtag = "File watcher", "{error}"))
-        .ok();
-    async move {
-        let Some(watcher) = watcher else { return };
-        watcher
-            .run(move || {
-                tracing::debug!(
-                    tag = "Master",
-                    subtag = "File watcher",
-                    "Synchronized files changed; recalculating the integrity now."
-                );
-                integrity.recalculate_now();
-            })
-            .await;
+    let watcher = SyncFolderWatcher::start_or_warn(home, "Master");
+    if watcher.is_some() {
+        integrity.files_watched();
     }
+    SyncFolderWatcher::run_if_started(watcher, move || {
+        tracing::debug!(
+            tag = "Master",
+            subtag = "File watcher",
+            "Synchronized files changed; recalculating the integrity now."
+        );
+        integrity.recalculate_now();
+    })
 }

@@ -1,5 +1,5 @@
-//! The worker role: a TCP connector to the master (`nodes[0]:port`) and the core worker with
-//! its modules (integrity sync, agents).
+//! The worker role: a TCP connector to the master (`nodes[0]:port`), the core worker with its
+//! modules (integrity sync, agents), and the watcher of the synchronized folders.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use crate::config::ClusterConfig;
 use crate::control::{ControlContext, ControlNode, WorkerView};
 use crate::net::{ClusterTls, PeerObserver, ReplayProtection, TcpConnector};
 use crate::storage::SqliteStorage;
+use crate::watch::SyncFolderWatcher;
 
 /// Starts the worker over the synchronized files of `home`; `storage` keeps its agent-info.
 pub(super) fn start(
@@ -39,7 +40,7 @@ pub(super) fn start(
     let (host, port) = candidates
         .next()
         .expect("the configuration lists another node than this one");
-    let mut connector = TcpConnector::new(host, port, fernet, clock, tag)
+    let mut connector = TcpConnector::new(host, port, fernet, clock, tag.clone())
         .with_replay(ReplayProtection::from_config(config))
         .with_tls(ClusterTls::from_config(config, home)?)
         .observed_by(peers.clone());
@@ -77,6 +78,7 @@ pub(super) fn start(
         })
         .expect("the agent commands are not integrity commands");
     let worker = builder.build();
+    let watch = watch_changes(home, &tag, integrity.clone());
     Ok(Started {
         control: ControlContext {
             node: ControlNode::Worker(WorkerView {
@@ -86,6 +88,26 @@ pub(super) fn start(
             }),
             agent_store: storage,
         },
-        role: Box::pin(worker.run()),
+        role: Box::pin(async move {
+            tokio::select! {
+                () = worker.run() => {}
+                () = watch => {}
+            }
+        }),
     })
+}
+
+/// The watcher on the synchronized folders of `home`, telling `integrity` of every change, so
+/// that a check whose files did not change neither lists them nor packs their metadata again.
+/// When it cannot start (logged), every check lists the files.
+fn watch_changes(
+    home: &Path,
+    tag: &str,
+    integrity: Arc<WorkerIntegrity>,
+) -> impl Future<Output = ()> + use<> {
+    let watcher = SyncFolderWatcher::start_or_warn(home, tag);
+    if watcher.is_some() {
+        integrity.files_watched();
+    }
+    SyncFolderWatcher::run_if_started(watcher, move || integrity.files_changed())
 }

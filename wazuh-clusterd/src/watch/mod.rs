@@ -1,16 +1,18 @@
-//! Prompt change detection on the master: a [`notify`] watcher on the synchronized folders that
-//! asks for an immediate recalculation of the master's metadata table.
+//! Prompt change detection: a [`notify`] watcher on the synchronized folders. On the master it
+//! asks for an immediate recalculation of the metadata table; on a worker it tells the
+//! integrity check that its files changed (a check whose files did not change neither lists
+//! them nor packs their metadata again).
 //!
 //! Every item folder of [`ClusterItems`] under the home is watched (recursively when the item
 //! is); an event on a path the items hold (see [`ClusterItems::item_for`]: `etc/ossec.conf`,
 //! `*.tmp`, `*.swp`... are ignored) starts a debounce window (see [`debounce`]), at whose end
-//! the callback runs once, however many events came. Reads (`Access` events) are ignored.
+//! the callback runs once, however many events came. Reads (`Access` events) are ignored; an
+//! error or a lost-events notice from the kernel counts as a change.
 //!
-//! Latency: the watcher only refreshes the master's table and opens a new permission cycle; a
-//! worker sees the change at its next integrity check, so a change reaches the workers within
-//! the debounce window plus one `sync_integrity` period plus the transfer. The periodic
-//! `recalculate_integrity` stays as the safety net (for events the kernel dropped, folders
-//! replaced while unwatched, or a watcher that could not start).
+//! Latency on the master: the recalculation then tells the connected workers (`syn_m_chg`), so
+//! a change reaches them within the debounce window plus the recalculation and the transfer.
+//! The periodic `recalculate_integrity` stays as the safety net (for folders replaced while
+//! unwatched, or a watcher that could not start); on a worker, the full rehash schedule.
 
 pub mod debounce;
 
@@ -62,8 +64,9 @@ impl std::fmt::Debug for SyncFolderWatcher {
 }
 
 impl SyncFolderWatcher {
-    /// Watches the folders of `items` under `home` (each must exist).
-    pub fn start(home: &Path, items: ClusterItems) -> Result<Self, WatchError> {
+    /// Watches the folders of `items` under `home` (each must exist); `tag` names the node in
+    /// the warnings of the watcher.
+    pub fn start(home: &Path, items: ClusterItems, tag: String) -> Result<Self, WatchError> {
         let home = std::fs::canonicalize(home).map_err(|source| WatchError::Home {
             path: home.to_path_buf(),
             source,
@@ -82,11 +85,14 @@ impl SyncFolderWatcher {
                     let _ = sender.try_send(());
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(
-                    tag = "Master",
-                    subtag = "File watcher",
-                    "{error}; the next periodic recalculation will see what was missed."
-                ),
+                Err(error) => {
+                    tracing::warn!(
+                        tag = tag.as_str(),
+                        subtag = "File watcher",
+                        "{error}; the synchronized files are looked at again in full."
+                    );
+                    let _ = sender.try_send(());
+                }
             })
             .map_err(|source| WatchError::Watch {
                 path: home.clone(),
@@ -116,10 +122,29 @@ impl SyncFolderWatcher {
     pub async fn run(mut self, on_change: impl FnMut()) {
         debounce::debounce(&mut self.changes, DEBOUNCE, on_change).await;
     }
+
+    /// [`start`](Self::start) with Wazuh's items, a failure logged as a warning (the node then
+    /// sees changes on its periodic schedule only).
+    pub fn start_or_warn(home: &Path, tag: &str) -> Option<Self> {
+        Self::start(home, ClusterItems::wazuh_default(), tag.to_owned())
+            .inspect_err(|error| tracing::warn!(tag, subtag = "File watcher", "{error}"))
+            .ok()
+    }
+
+    /// [`run`](Self::run) for a watcher that may not have started: without one, never returns.
+    pub async fn run_if_started(watcher: Option<Self>, on_change: impl FnMut()) {
+        match watcher {
+            Some(watcher) => watcher.run(on_change).await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// Whether `event` changed a synchronized file (or a folder that holds them).
 fn is_relevant(event: &notify::Event, home: &Path, items: &ClusterItems) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
     if matches!(event.kind, EventKind::Access(_)) {
         return false;
     }
@@ -161,6 +186,8 @@ mod tests {
             "etc/client.keys"
         ));
         assert!(!relevant(modify, "../elsewhere/etc/client.keys"));
+        let lost = notify::Event::new(EventKind::Other).set_flag(notify::event::Flag::Rescan);
+        assert!(is_relevant(&lost, home, &items), "lost events count");
     }
 
     #[tokio::test]
@@ -170,7 +197,7 @@ mod tests {
         for item in items.items() {
             std::fs::create_dir_all(home.path().join(&item.key)).unwrap();
         }
-        let watcher = SyncFolderWatcher::start(home.path(), items).unwrap();
+        let watcher = SyncFolderWatcher::start(home.path(), items, "Master".into()).unwrap();
         let (seen, mut seen_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(watcher.run(move || {
             let _ = seen.send(());

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! recalculation (every recalculate_integrity): refresh the table (incremental, full on a
-//!     schedule), open a new permission cycle
+//!     schedule; skipped when a watcher reported no change since the last one), open a new
+//!     permission cycle
 //! syn_i_w_m_p -> True once per worker per cycle, if its lock is free (the lock is a lease:
 //!     held longer than max_locked_integrity_time, it is released with a warning)
 //! syn_i_w_m   -> ok <tid>; takes the lock; a task waits timeout_receiving_file for the file
@@ -49,6 +50,7 @@ pub use worker_state::WorkerIntegrityStatus;
 use crate::clock::Clock;
 use crate::config::IntegrityConfig;
 use crate::files::FileSource;
+use crate::integrity::local_changes::LocalChanges;
 use crate::integrity::{FullRehashSchedule, MetadataTable, ZipLimit, ZipLimitConfig};
 use crate::session::Router;
 use crate::storage::StorageError;
@@ -77,6 +79,7 @@ pub struct MasterIntegrity {
     spawner: TaskSpawner,
     tasks: PendingTasks,
     recalculate_soon: tokio::sync::Notify,
+    changes: LocalChanges,
     master: MasterHandle,
     spool: Arc<dyn Spool>,
 }
@@ -132,6 +135,7 @@ impl MasterIntegrity {
             spawner,
             tasks,
             recalculate_soon: tokio::sync::Notify::new(),
+            changes: LocalChanges::new(),
             master: ctx.node,
             spool,
         })
@@ -203,13 +207,28 @@ impl MasterIntegrity {
         self.table.read().await.to_file_table()
     }
 
+    /// The current table and its generation, read together.
+    async fn table_and_generation(&self) -> (FileTable, u64) {
+        let table = self.table.read().await;
+        (table.to_file_table(), table.generation())
+    }
+
     /// Asks for a recalculation of the table now instead of at the end of the current
     /// `recalculate_integrity` period (a file watcher calls it when a synchronized file
     /// changed). The recalculation also opens a new permission cycle, so each worker sees the
     /// change at its next integrity check. Requests made while one recalculation runs, or
     /// several before it starts, are merged into one; the periodic schedule restarts after it.
     pub fn recalculate_now(&self) {
+        self.changes.changed();
         self.recalculate_soon.notify_one();
+    }
+
+    /// Says that from now on [`recalculate_now`](Self::recalculate_now) is called after every
+    /// change to the synchronized files (a file watcher runs). The periodic recalculation then
+    /// lists the files only when a change was reported since the last listing, or on the full
+    /// rehash schedule; it still opens a new permission cycle each time.
+    pub fn files_watched(&self) {
+        self.changes.watched();
     }
 
     /// Whether the first computation of the table finished (permissions are refused before).
@@ -245,6 +264,7 @@ impl MasterIntegrity {
             last_sync: w.last_sync.clone(),
             zip_limit: w.zip_limit.current(),
             inbox_bytes: w.inbox.held_bytes(),
+            repeated_checks: w.repeated_checks,
         }
     }
 

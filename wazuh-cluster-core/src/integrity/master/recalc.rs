@@ -40,6 +40,11 @@ fn tell_workers(integrity: &MasterIntegrity) {
 async fn recalculate_once(integrity: &MasterIntegrity) {
     let started = integrity.clock.now();
     let mode = lock(&integrity.schedule).mode_at(started);
+    let unchanged = integrity.changes.take_unchanged();
+    if mode == RefreshMode::Incremental && unchanged && integrity.is_ready() {
+        open_cycle(integrity);
+        return;
+    }
     let result = {
         let mut table = integrity.table.write().await;
         table.refresh(&*integrity.files, mode).await
@@ -47,6 +52,10 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
     let secs = (integrity.clock.now() - started).as_secs_f64();
     match result {
         Ok(report) => {
+            if !report.unreadable.is_empty() {
+                // Looked at again at the next recalculation.
+                integrity.changes.changed();
+            }
             for (path, error) in &report.unreadable {
                 tracing::warn!(
                     tag = "Master",
@@ -73,6 +82,7 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
             }
         }
         Err(error) => {
+            integrity.changes.changed();
             tracing::error!(
                 tag = "Master",
                 subtag = "Local integrity",
@@ -80,6 +90,11 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
             );
         }
     }
+    open_cycle(integrity);
+}
+
+/// A new permission cycle: every worker may check once more.
+fn open_cycle(integrity: &MasterIntegrity) {
     for worker in lock(&integrity.workers).values_mut() {
         worker.executed_this_cycle = false;
     }

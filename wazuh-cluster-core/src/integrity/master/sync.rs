@@ -14,7 +14,7 @@ use wazuh_cluster_proto::payload::{
 
 use super::error::{SendContainerError, SyncTaskError};
 use super::states::{SentFiles, changes, states_after_check};
-use super::worker_state::LastSend;
+use super::worker_state::{InSync, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
@@ -118,6 +118,17 @@ async fn check(
     start: Start,
 ) -> Result<(), SyncTaskError> {
     let received = file.len();
+    let file_sha256 = file.sha256();
+    if let Some(files) = repeated_in_sync(integrity, name, file_sha256).await {
+        let stats = start.stats(
+            integrity,
+            IntegrityTask::Check,
+            files,
+            ComparisonCounts::default(),
+            received,
+        );
+        return answer_in_sync(integrity, name, tag, session, stats).await;
+    }
     let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
         .map_err(SyncTaskError::WorkerFile)?;
     if !container.is_empty() {
@@ -126,7 +137,7 @@ async fn check(
     let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
     drop(container);
     check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
-    let master_table = integrity.table().await;
+    let (master_table, table_generation) = integrity.table_and_generation().await;
     let (known, states) = check_states(integrity, name, tag, &master_table, &worker_table).await;
     let plan = compare(master_table, &worker_table, integrity.files.items())?;
     let counts = ComparisonCounts::of(&plan);
@@ -137,22 +148,19 @@ async fn check(
         counts,
         received,
     );
-    tracing::info!(
-        tag,
-        subtag = "Integrity check",
-        "{}",
-        stats.finished_message()
-    );
-    crate::telemetry::integrity(name, &stats, crate::telemetry::Direction::Received);
-    integrity.with_worker(name, |w| w.last_check = Some(stats));
-    store(integrity, name, tag, known, states).await;
+    let stored = store(integrity, name, tag, known, states).await;
+    let in_sync = (counts.is_empty() && stored).then_some(InSync {
+        file_sha256,
+        table_generation,
+        files: worker_table.len(),
+    });
+    integrity.with_worker(name, |w| w.in_sync = in_sync);
     drop(worker_table);
     if counts.is_empty() {
-        if let Err(e) = session.request(names::SYN_M_C_OK, &b""[..]).await {
-            return Err(SyncTaskError::SendOk(e));
-        }
-        return Ok(());
+        return answer_in_sync(integrity, name, tag, session, stats).await;
     }
+    log_check(name, tag, &stats);
+    integrity.with_worker(name, |w| w.last_check = Some(stats));
     tracing::info!(
         tag,
         subtag = "Integrity check",
@@ -162,6 +170,52 @@ async fn check(
         counts.extra
     );
     sync(integrity, name, tag, session, plan).await
+}
+
+/// The number of files of the worker's last check if it found the worker in sync with the same
+/// integrity file (`file_sha256`) and the master's table did not change since.
+async fn repeated_in_sync(
+    integrity: &MasterIntegrity,
+    name: &str,
+    file_sha256: [u8; 32],
+) -> Option<usize> {
+    let table_generation = integrity.table.read().await.generation();
+    integrity.with_worker(name, |w| {
+        let files = w
+            .in_sync
+            .filter(|last| last.file_sha256 == file_sha256)
+            .filter(|last| last.table_generation == table_generation)
+            .map(|last| last.files);
+        w.repeated_checks += u64::from(files.is_some());
+        files
+    })
+}
+
+fn log_check(name: &str, tag: &str, stats: &IntegrityStats) {
+    tracing::info!(
+        tag,
+        subtag = "Integrity check",
+        "{}",
+        stats.finished_message()
+    );
+    crate::telemetry::integrity(name, stats, crate::telemetry::Direction::Received);
+}
+
+/// Records a check that found nothing to send and answers `syn_m_c_ok`.
+async fn answer_in_sync(
+    integrity: &MasterIntegrity,
+    name: &str,
+    tag: &str,
+    session: &SessionHandle,
+    stats: IntegrityStats,
+) -> Result<(), SyncTaskError> {
+    log_check(name, tag, &stats);
+    integrity.with_worker(name, |w| w.last_check = Some(stats));
+    session
+        .request(names::SYN_M_C_OK, &b""[..])
+        .await
+        .map(drop)
+        .map_err(SyncTaskError::SendOk)
 }
 
 /// Sends `syn_m_c`, the container and `syn_m_c_e`; adapts the limit and records states.
@@ -337,13 +391,14 @@ async fn known_states(
     }
 }
 
+/// Records the states that changed from `known` to `next`; false if the store refused them.
 async fn store(
     integrity: &MasterIntegrity,
     name: &str,
     tag: &str,
     known: BTreeMap<String, FileSyncState>,
     next: BTreeMap<String, FileSyncState>,
-) {
+) -> bool {
     let changed = integrity.clock.wall();
     let records: Vec<SyncStateRecord> = changes(&known, &next)
         .map(|(file, state)| SyncStateRecord {
@@ -357,9 +412,10 @@ async fn store(
         && let Err(error) = integrity.sync_states.set_states(&records).await
     {
         tracing::error!(tag, subtag = "Integrity check", "{error}");
-        return;
+        return false;
     }
     integrity.with_worker(name, |w| w.known = Some(next));
+    true
 }
 
 /// The states `name` had, and those after comparing `master` with `worker` (to [`store`]).

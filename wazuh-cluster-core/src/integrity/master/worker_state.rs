@@ -1,6 +1,7 @@
 //! What the master keeps about each worker's integrity sync: the permission of the current
 //! cycle, the lock (a lease), the adaptive container limit, the inbox of files it sends, the
-//! task waiting for them, the last container sent, and the last stats.
+//! task waiting for them, the last container sent, the last stats, and the last check that
+//! found it in sync.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -26,6 +27,18 @@ pub(crate) struct LastSend {
     pub bytes: u64,
 }
 
+/// The last check that found the worker in sync: the SHA-256 of the integrity file it sent
+/// and the generation of the master's table it was compared with. The same file against the
+/// same table gives the same answer (and the same file states), so a repeated check is
+/// answered without decoding or comparing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InSync {
+    pub file_sha256: [u8; 32],
+    pub table_generation: u64,
+    /// Files in the worker's metadata.
+    pub files: usize,
+}
+
 /// One worker's integrity state on the master, kept by worker name across reconnections.
 pub(crate) struct WorkerState {
     pub executed_this_cycle: bool,
@@ -38,6 +51,8 @@ pub(crate) struct WorkerState {
     pub known: Option<BTreeMap<String, FileSyncState>>,
     pub last_check: Option<IntegrityStats>,
     pub last_sync: Option<IntegrityStats>,
+    pub in_sync: Option<InSync>,
+    pub repeated_checks: u64,
 }
 
 impl WorkerState {
@@ -53,6 +68,8 @@ impl WorkerState {
             known: None,
             last_check: None,
             last_sync: None,
+            in_sync: None,
+            repeated_checks: 0,
         }
     }
 
@@ -84,4 +101,7 @@ pub struct WorkerIntegrityStatus {
     /// Bytes of the worker's files the master holds now (received or in progress); freed
     /// when its session ends.
     pub inbox_bytes: u64,
+    /// Checks answered without comparing: the worker sent the same metadata as at its last
+    /// check, which found it in sync, and the master's files did not change since.
+    pub repeated_checks: u64,
 }

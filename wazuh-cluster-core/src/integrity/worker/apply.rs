@@ -37,6 +37,8 @@ pub(super) async fn receive_then_apply(
         tag,
     )
     .await;
+    // Whatever the apply wrote is listed at the next check.
+    integrity.changes.changed();
     let result = match outcome {
         Ok(file) => apply(&integrity, file, started).await,
         Err(error) => Err(ApplyTaskError::NotReceived(error.message())),

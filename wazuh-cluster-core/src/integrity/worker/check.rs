@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    ContainerEncoder, TableJson, TaskError, TaskFile, TaskId, WazuhException, error_codes,
-    parse_permission,
+    TaskError, TaskFile, TaskId, WazuhException, error_codes, parse_permission,
 };
 
 use super::{WorkerIntegrity, lock};
@@ -95,29 +94,43 @@ async fn send_metadata(
 ) -> Result<(), WazuhException> {
     let tag = integrity.tag.as_str();
     let metadata = {
-        let mut table = integrity.table.lock().await;
+        let mut local = integrity.local.lock().await;
         let mode = lock(&integrity.schedule).mode_at(integrity.clock.now());
-        let report = table
-            .refresh(&*integrity.files, mode)
-            .await
-            .map_err(cluster_error)?;
-        for (path, error) in &report.unreadable {
-            tracing::warn!(
-                tag,
-                subtag = "Integrity check",
-                "Could not read {path:?}: {error}"
-            );
+        let unchanged = integrity.changes.take_unchanged();
+        let packed = local
+            .container(
+                &*integrity.files,
+                mode,
+                unchanged,
+                integrity.config.zip_limit.max_zip_size,
+            )
+            .await;
+        // What could not be listed or read is looked at again next time.
+        let all_seen = packed
+            .as_ref()
+            .is_ok_and(|m| m.refresh.as_ref().is_none_or(|r| r.unreadable.is_empty()));
+        if !all_seen {
+            integrity.changes.changed();
         }
-        table.to_file_table()
+        packed.map_err(cluster_error)?
     };
+    for (path, error) in metadata.refresh.iter().flat_map(|r| &r.unreadable) {
+        tracing::warn!(
+            tag,
+            subtag = "Integrity check",
+            "Could not read {path:?}: {error}"
+        );
+    }
     tracing::debug!(
         tag,
         subtag = "Integrity check",
-        "Compressing 'files_metadata.json'."
+        "Sending 'files_metadata.json' ({}).",
+        if metadata.refresh.is_some() {
+            "files listed"
+        } else {
+            "no file changed since the last check"
+        }
     );
-    let container = ContainerEncoder::new(integrity.config.zip_limit.max_zip_size)
-        .finish(&TableJson(&metadata))
-        .map_err(cluster_error)?;
     let reply = session
         .request(names::SYN_I_W_M, &b""[..])
         .await
@@ -128,7 +141,7 @@ async fn send_metadata(
         integrity.clock.wall(),
         &mut *lock(&integrity.rng),
     );
-    send_file(session, &path, &container.bytes)
+    send_file(session, &path, &metadata.container)
         .await
         .map_err(cluster_error)?;
     let end = TaskFile {

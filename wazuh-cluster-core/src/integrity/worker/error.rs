@@ -20,3 +20,14 @@ pub(super) enum ApplyTaskError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
 }
+
+/// Why the worker could not pack the metadata of its files for a check.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum MetadataPackError {
+    /// The synchronized files could not be listed.
+    #[error("cannot list the synchronized files: {0}")]
+    List(#[from] crate::files::FileSourceError),
+    /// The metadata did not fit in a container.
+    #[error("cannot pack files_metadata.json: {0}")]
+    Pack(#[from] ContainerError),
+}

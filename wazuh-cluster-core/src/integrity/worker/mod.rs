@@ -3,8 +3,10 @@
 //! ```text
 //! right after each successful hello, when the master says its files changed (syn_m_chg), and
 //! every sync_integrity, while connected and no sync is being applied:
-//!   syn_i_w_m_p -> True: refresh the table (incremental, full on a schedule), pack
-//!   files_metadata.json alone, syn_i_w_m -> tid, new_file/file_upd/file_end, syn_i_w_m_e;
+//!   syn_i_w_m_p -> True: refresh the table (incremental, full on a schedule; skipped when a
+//!   watcher reported no change since the last one), pack files_metadata.json alone (the last
+//!   container again if the table did not change), syn_i_w_m -> tid,
+//!   new_file/file_upd/file_end, syn_i_w_m_e;
 //!   any error after that: syn_i_w_m_r "<tid or None> <json>"
 //! syn_m_c_ok -> "Sync not required"
 //! syn_m_c    -> ok <tid>; busy; wait timeout_receiving_file for the file (then cancel_task)
@@ -22,6 +24,7 @@ mod apply;
 mod check;
 mod error;
 mod handlers;
+mod local_metadata;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -31,13 +34,15 @@ use rand::rngs::StdRng;
 use crate::clock::{Clock, Instant};
 use crate::config::IntegrityConfig;
 use crate::files::FileSource;
-use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats, MetadataTable};
+use crate::integrity::local_changes::LocalChanges;
+use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats};
 use crate::module::{Module, ModuleContext};
 use crate::session::DuplicateRoute;
 use crate::session::Router;
 use crate::transfer::{FileInbox, MemorySpool, PendingTasks, Spool, TaskSpawner, WaitingTask};
 use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
 use futures_util::future::BoxFuture;
+use local_metadata::LocalMetadata;
 
 /// What the worker shows about its integrity sync.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -74,7 +79,8 @@ pub struct WorkerIntegrity {
     name: String,
     tag: String,
     worker: WorkerHandle,
-    table: tokio::sync::Mutex<MetadataTable>,
+    local: tokio::sync::Mutex<LocalMetadata>,
+    changes: LocalChanges,
     schedule: Mutex<FullRehashSchedule>,
     inbox: Mutex<FileInbox>,
     state: Mutex<SyncState>,
@@ -133,7 +139,8 @@ impl WorkerIntegrity {
             tag: format!("Worker {name}"),
             name,
             worker: ctx.node,
-            table: tokio::sync::Mutex::new(MetadataTable::new()),
+            local: tokio::sync::Mutex::new(LocalMetadata::default()),
+            changes: LocalChanges::new(),
             state: Mutex::new(SyncState::default()),
             rng: Mutex::new(StdRng::seed_from_u64(ctx.seed)),
             spawner,
@@ -156,6 +163,20 @@ impl WorkerIntegrity {
         } else {
             self.check_soon.notify_one();
         }
+    }
+
+    /// Says that from now on [`files_changed`](Self::files_changed) is called after every change
+    /// to the synchronized files (a file watcher runs). A check then lists the files only when a
+    /// change was reported since the last listing, or on the full-rehash schedule; otherwise it
+    /// sends the metadata it sent last time, byte for byte, which the master answers without
+    /// comparing again.
+    pub fn files_watched(&self) {
+        self.changes.watched();
+    }
+
+    /// A synchronized file changed (or may have: call it too when the watcher lost events).
+    pub fn files_changed(&self) {
+        self.changes.changed();
     }
 
     /// Whether a container from the master is being received or applied.
