@@ -10,6 +10,7 @@ use std::time::Duration;
 use flow::{ROUND, cluster, converge};
 use wazuh_cluster_core::testing::SimCluster;
 use wazuh_cluster_core::testing::harness::MASTER_NAME;
+use wazuh_cluster_core::testing::net::LinkConfig;
 
 const TRANSFER: Duration = Duration::from_secs(2);
 /// Checks of one worker in this many idle seconds (one every `sync_integrity`, 9 s).
@@ -83,4 +84,44 @@ async fn a_master_change_after_idle_rounds_is_sent_to_unchanged_workers() {
     sim.files(MASTER_NAME)
         .plant("etc/lists/audit-keys", b"audit-wazuh-x:execute\n");
     converge(&sim, ROUND + TRANSFER, "master change after idle rounds").await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_master_change_during_a_check_in_flight_is_checked_right_after_it() {
+    // 150 ms each way: a check stays in flight for several round trips.
+    let link = LinkConfig {
+        latency: Duration::from_millis(150),
+        ..LinkConfig::default()
+    };
+    let sim = SimCluster::builder(SimCluster::seed_from_env(73))
+        .workers(2)
+        .integrity(flow::config())
+        .link(link)
+        .build();
+    flow::plant_master_tree(&sim);
+    converge(&sim, Duration::from_secs(10) + ROUND * 2, "initial sync").await;
+    sim.run_for(ROUND).await;
+    let worker = sim.worker_names()[0].clone();
+    let compared = || {
+        sim.master_integrity()
+            .status(&worker)
+            .and_then(|s| s.last_check)
+            .map(|c| c.finished)
+    };
+    // Right after the master compared the worker's next check, before its answer reaches the
+    // worker, the master's files change: the worker must check again as soon as the answer
+    // comes (the master still holds its lock until then), not at its next interval (9 s).
+    let before = compared();
+    let mut waited = Duration::ZERO;
+    while compared() == before && waited < Duration::from_secs(10) {
+        sim.run_for(Duration::from_millis(5)).await;
+        waited += Duration::from_millis(5);
+    }
+    sim.check(
+        compared() != before,
+        "the worker checked within its interval",
+    );
+    sim.files(MASTER_NAME)
+        .plant("etc/rules/local_rules.xml", b"<group name=\"changed\"/>");
+    converge(&sim, Duration::from_secs(5), "change made during a check").await;
 }

@@ -293,8 +293,9 @@ pub async fn writes_replace_atomically_without_leftovers<F: Fixture>(fx: &F) {
 }
 
 /// A batch writes every file it can (creating folders, replacing content and permissions),
-/// answers one result per file in order, fails a bad file alone and leaves no temporary file;
-/// `sync` then succeeds and changes nothing visible.
+/// answers one result per file in order (the written file's metadata, as `hash` gives it),
+/// fails a bad file alone and leaves no temporary file; `sync` then succeeds and changes nothing
+/// visible.
 pub async fn batch_writes_fail_alone_and_leave_no_leftovers<F: Fixture>(fx: &F) {
     let items = fx.source().items().clone();
     fx.plant_file("etc/shared/default/agent.conf", b"old content");
@@ -325,6 +326,20 @@ pub async fn batch_writes_fail_alone_and_leave_no_leftovers<F: Fixture>(fx: &F) 
         "empty file in a batch: {:?}",
         results[3]
     );
+    let written = [
+        path(&items, "etc/shared/default/agent.conf"),
+        path(&items, "etc/shared/fresh/deep/agent.conf"),
+        path(&items, "etc/client.keys"),
+    ];
+    let hashed = fx.source().hash(&written).await;
+    for (i, (answered, hashed)) in [0, 2, 3].into_iter().zip(hashed).enumerate() {
+        assert_eq!(
+            results[answered].as_ref().ok(),
+            hashed.as_ref().ok(),
+            "a batch answers the metadata `hash` gives right after ({:?})",
+            written[i]
+        );
+    }
     let check = || {
         assert_eq!(
             fx.contents("etc/shared/default/agent.conf").as_deref(),

@@ -346,13 +346,16 @@ impl FileSource for MemoryFileSource {
     async fn write_batch(
         &self,
         files: Vec<(SyncPath, Vec<u8>)>,
-    ) -> Vec<Result<(), FileSourceError>> {
+    ) -> Vec<Result<HashedFile, FileSourceError>> {
         let mut results = Vec::with_capacity(files.len());
         for (path, contents) in files {
-            let result = self.write(&path, contents).await;
-            if result.is_ok() {
-                self.state().unsynced += 1;
-            }
+            let (size, hash) = (contents.len() as u64, Blake2bHex::of(&contents));
+            let result = self.write(&path, contents).await.map(|()| {
+                let mut state = self.state();
+                state.unsynced += 1;
+                let mtime = state.files[path.as_str()].mtime;
+                HashedFile { size, mtime, hash }
+            });
             results.push(result);
         }
         results

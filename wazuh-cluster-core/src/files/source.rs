@@ -68,11 +68,13 @@ pub trait FileSource: Send + Sync {
 
     /// Replaces (or creates) each file atomically with the item's permissions, durable only
     /// once [`sync`](Self::sync) returns; one result per file, in the order given (a file may
-    /// fail alone). May run in parallel; the files should be distinct.
+    /// fail alone): the written file's size, modification time and hash, as
+    /// [`hash`](Self::hash) would give them right after (so the caller need not read it back).
+    /// May run in parallel; the files should be distinct.
     async fn write_batch(
         &self,
         files: Vec<(SyncPath, Vec<u8>)>,
-    ) -> Vec<Result<(), FileSourceError>>;
+    ) -> Vec<Result<HashedFile, FileSourceError>>;
 
     /// Makes durable every write, batch and removal that returned before this call.
     async fn sync(&self) -> Result<(), FileSourceError>;

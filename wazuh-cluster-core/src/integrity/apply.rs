@@ -15,7 +15,7 @@ use thiserror::Error;
 use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlanPaths};
 
 use super::received::ReceivedContainer;
-use crate::files::{FileSource, FileSourceError, SyncPath};
+use crate::files::{FileSource, FileSourceError, HashedFile, SyncPath};
 
 /// The container cannot be applied at all, or what was applied cannot be made durable.
 #[derive(Debug, Error)]
@@ -82,6 +82,16 @@ pub struct ApplyReport {
     pub unlisted: usize,
 }
 
+/// What an apply changed, file by file, so that the worker's table can follow without reading
+/// the files back.
+#[derive(Debug, Default)]
+pub struct AppliedFiles {
+    /// Files written, with their size, modification time and hash right after the write.
+    pub written: Vec<(SyncPath, HashedFile)>,
+    /// Files removed (or found already absent).
+    pub removed: Vec<SyncPath>,
+}
+
 #[derive(Clone, Copy)]
 enum Kind {
     Overwrite,
@@ -116,17 +126,19 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
         .into_iter()
         .map(|file| (file.path, file.content))
         .collect();
-    apply_plan(source, plan, contents).await
+    let (report, _) = apply_plan(source, plan, contents).await?;
+    Ok(report)
 }
 
 /// Applies `plan` (the paths of `container`'s metadata, already parsed) with the files of a container
 /// received into a spool file, inflating them batch by batch by offset as they are written: the
-/// tree is never held whole. A body that does not inflate fails its file alone.
+/// tree is never held whole. A body that does not inflate fails its file alone. Returns what
+/// was done and, file by file, what changed.
 pub async fn apply_received<S: FileSource + ?Sized>(
     source: &S,
     plan: SyncPlanPaths,
     container: ReceivedContainer,
-) -> Result<ApplyReport, ApplyError> {
+) -> Result<(ApplyReport, AppliedFiles), ApplyError> {
     let mut by_path: Vec<usize> = (0..container.len()).collect();
     by_path.sort_unstable_by(|&a, &b| container.path(a).cmp(container.path(b)));
     let contents = Received {
@@ -192,8 +204,9 @@ async fn apply_plan<S: FileSource + ?Sized>(
     source: &S,
     plan: SyncPlanPaths,
     mut contents: impl Contents,
-) -> Result<ApplyReport, ApplyError> {
+) -> Result<(ApplyReport, AppliedFiles), ApplyError> {
     let mut report = ApplyReport::default();
+    let mut applied = AppliedFiles::default();
     let writes = plan
         .shared
         .iter()
@@ -221,10 +234,10 @@ async fn apply_plan<S: FileSource + ?Sized>(
             Err(refused) => report.fail(kind, path, refused.to_string()),
         }
         if batch.is_full() {
-            batch.write(source, &mut report).await;
+            batch.write(source, &mut report, &mut applied).await;
         }
     }
-    batch.write(source, &mut report).await;
+    batch.write(source, &mut report, &mut applied).await;
     report.unlisted = contents.left();
     if report.unlisted > 0 {
         tracing::warn!(
@@ -251,7 +264,10 @@ async fn apply_plan<S: FileSource + ?Sized>(
             }
         };
         match source.remove(&sync_path).await {
-            Ok(removed) => report.removed += usize::from(removed),
+            Ok(removed) => {
+                report.removed += usize::from(removed);
+                applied.removed.push(sync_path.clone());
+            }
             Err(error) => {
                 report.fail(Kind::Remove, path, error.to_string());
                 continue;
@@ -285,7 +301,7 @@ async fn apply_plan<S: FileSource + ?Sized>(
         }
     }
     source.sync().await.map_err(ApplyError::Durability)?;
-    Ok(report)
+    Ok((report, applied))
 }
 
 /// Files waiting to be written together.
@@ -307,19 +323,30 @@ impl Batch {
         self.files.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
     }
 
-    /// Writes the batch (if any), counts each file's outcome, and empties it.
-    async fn write<S: FileSource + ?Sized>(&mut self, source: &S, report: &mut ApplyReport) {
+    /// Writes the batch (if any), counts each file's outcome, records what was written, and
+    /// empties it.
+    async fn write<S: FileSource + ?Sized>(
+        &mut self,
+        source: &S,
+        report: &mut ApplyReport,
+        applied: &mut AppliedFiles,
+    ) {
         if self.files.is_empty() {
             return;
         }
         let files = std::mem::take(&mut self.files);
-        let paths: Vec<String> = files.iter().map(|(p, _)| p.as_str().to_owned()).collect();
+        let paths: Vec<SyncPath> = files.iter().map(|(p, _)| p.clone()).collect();
         let results = source.write_batch(files).await;
         for ((kind, path), result) in self.kinds.drain(..).zip(paths).zip(results) {
-            match (result, kind) {
-                (Ok(()), Kind::Overwrite) => report.overwritten += 1,
-                (Ok(()), _) => report.created += 1,
-                (Err(reason), kind) => report.fail(kind, &path, reason.to_string()),
+            match result {
+                Ok(written) => {
+                    match kind {
+                        Kind::Overwrite => report.overwritten += 1,
+                        _ => report.created += 1,
+                    }
+                    applied.written.push((path, written));
+                }
+                Err(reason) => report.fail(kind, path.as_str(), reason.to_string()),
             }
         }
         self.bytes = 0;

@@ -17,7 +17,7 @@ pub mod table;
 pub mod worker;
 pub mod zip_limit;
 
-pub use apply::{ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
+pub use apply::{AppliedFiles, ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
 pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, PieceSink, StreamContainerError, StreamedContainer, SyncContainer,

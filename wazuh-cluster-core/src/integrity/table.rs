@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
+use super::apply::AppliedFiles;
 use crate::files::{FileSource, FileSourceError, ModTime, SyncPath};
 
 /// One file of the table.
@@ -134,8 +135,32 @@ impl MetadataTable {
         Ok(report)
     }
 
-    /// Counts the refreshes that changed an entry (added, removed, or another size, mtime or
-    /// hash): two equal generations of one table have the same entries.
+    /// Takes in what an apply wrote and removed, as a refresh would find it right after, so the
+    /// next refresh need not hash those files again (it still stats them: a file changed since
+    /// shows another size or modification time and is hashed).
+    pub fn record_applied(&mut self, applied: AppliedFiles) {
+        let mut changed = false;
+        for path in applied.removed {
+            changed |= self.entries.remove(path.as_str()).is_some();
+        }
+        for (path, written) in applied.written {
+            let entry = TableEntry {
+                path,
+                size: written.size,
+                mtime: written.mtime,
+                hash: written.hash,
+            };
+            let key = entry.path.as_str().to_owned();
+            changed |= self.entries.get(&key) != Some(&entry);
+            self.entries.insert(key, entry);
+        }
+        if changed {
+            self.generation += 1;
+        }
+    }
+
+    /// Counts the refreshes (and recorded applies) that changed an entry (added, removed, or
+    /// another size, mtime or hash): two equal generations of one table have the same entries.
     pub fn generation(&self) -> u64 {
         self.generation
     }

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use wazuh_cluster_core::files::ClusterItems;
 use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFile, SyncPath};
+use wazuh_cluster_proto::payload::Blake2bHex;
 
 use ops::Durability;
 pub use owner::FileOwner;
@@ -109,17 +110,22 @@ impl DiskFileSource {
     }
 
     /// One file of a batch: confined, atomic, not flushed.
-    fn write_later(&self, path: &SyncPath, contents: &[u8]) -> Result<(), FileSourceError> {
+    fn write_later(&self, path: &SyncPath, contents: &[u8]) -> Result<HashedFile, FileSourceError> {
         let mode = self.item_mode(path)?;
         let inner = &self.inner;
-        ops::write_atomic(
+        let written = ops::write_atomic(
             &inner.home,
             path,
             mode,
             inner.owner,
             contents,
             Durability::Later,
-        )
+        )?;
+        Ok(HashedFile {
+            size: written.len(),
+            mtime: walk::mod_time(&written),
+            hash: Blake2bHex::of(contents),
+        })
     }
 
     async fn blocking<T: Send + 'static>(
@@ -194,6 +200,7 @@ impl FileSource for DiskFileSource {
                 &contents,
                 Durability::Now,
             )
+            .map(drop)
         })
         .await
     }
@@ -201,7 +208,7 @@ impl FileSource for DiskFileSource {
     async fn write_batch(
         &self,
         files: Vec<(SyncPath, Vec<u8>)>,
-    ) -> Vec<Result<(), FileSourceError>> {
+    ) -> Vec<Result<HashedFile, FileSourceError>> {
         let source = self.clone();
         parallel::map_blocking(
             files,

@@ -54,7 +54,8 @@ pub(crate) enum Durability {
 
 /// Writes `contents` to a temporary file next to the target ([`temp::name`], excluded from
 /// listings), gives it to `owner` if any, sets `mode`, renames it over the target; with
-/// [`Durability::Now`] the file is fsynced before the rename and its folder after.
+/// [`Durability::Now`] the file is fsynced before the rename and its folder after. Returns the
+/// written file's metadata, taken before the rename (what a listing shows until it changes).
 pub(crate) fn write_atomic(
     home: &Path,
     path: &SyncPath,
@@ -62,7 +63,7 @@ pub(crate) fn write_atomic(
     owner: Option<FileOwner>,
     contents: &[u8],
     durability: Durability,
-) -> Result<(), FileSourceError> {
+) -> Result<fs::Metadata, FileSourceError> {
     let shown = path.as_str();
     let (confined, target) =
         resolve_file(home, path, true)?.ok_or_else(|| FileSourceError::NotFound {
@@ -74,17 +75,17 @@ pub(crate) fn write_atomic(
         });
     }
     let temp = confined.dir.join(temp::name(path.file_name()));
-    let result = write_temp(&temp, mode, owner, contents, durability)
-        .and_then(|()| fs::rename(&temp, &target))
-        .and_then(|()| match durability {
-            Durability::Now => File::open(&confined.dir)?.sync_all(),
-            Durability::Later => Ok(()),
-        });
-    if let Err(e) = result {
+    let result = write_temp(&temp, mode, owner, contents, durability).and_then(|written| {
+        fs::rename(&temp, &target)?;
+        if durability == Durability::Now {
+            File::open(&confined.dir)?.sync_all()?;
+        }
+        Ok(written)
+    });
+    result.map_err(|e| {
         let _ = fs::remove_file(&temp);
-        return Err(io_error("write", shown, e));
-    }
-    Ok(())
+        io_error("write", shown, e)
+    })
 }
 
 fn write_temp(
@@ -93,7 +94,7 @@ fn write_temp(
     owner: Option<FileOwner>,
     contents: &[u8],
     durability: Durability,
-) -> std::io::Result<()> {
+) -> std::io::Result<fs::Metadata> {
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -104,10 +105,10 @@ fn write_temp(
         owner.apply(&file)?;
     }
     file.set_permissions(Permissions::from_mode(mode))?;
-    match durability {
-        Durability::Now => file.sync_all(),
-        Durability::Later => Ok(()),
+    if durability == Durability::Now {
+        file.sync_all()?;
     }
+    file.metadata()
 }
 
 /// Removes a file (or a link, never its target); `false` if absent.

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use wazuh_cluster_core::files::ClusterItems;
 
 /// How long a burst of changes is gathered before one recalculation.
-pub const DEBOUNCE: Duration = Duration::from_millis(200);
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
 
 /// The watcher could not start; the node runs on with the periodic recalculation only.
 #[derive(Debug, Error)]

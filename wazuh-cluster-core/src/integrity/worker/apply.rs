@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{SyncPlanPaths, TaskError, TaskId, WazuhException, error_codes};
 
+use super::check::current_metadata;
 use super::error::ApplyTaskError;
 use super::{WorkerIntegrity, lock};
 use crate::clock::Instant;
@@ -14,7 +15,11 @@ use crate::integrity::{
 };
 use crate::session::SessionHandle;
 use crate::transfer::{FileOutcome, ReceivedFile, wait_for_file};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+/// How long after an apply the next check's metadata is prepared: past the file watcher's
+/// report of the apply's own writes.
+const PREPARE_AFTER: Duration = Duration::from_millis(500);
 
 /// Waits for the container of task `tid` (at most `timeout_receiving_file`, then `cancel_task`)
 /// and applies it; a failure is reported to the master with `syn_i_w_m_r "None <json>"`, as
@@ -68,7 +73,24 @@ pub(super) async fn receive_then_apply(
         state.busy = false;
         if std::mem::take(&mut state.recheck) {
             integrity.check_soon.notify_one();
+        } else {
+            integrity
+                .spawner
+                .spawn(prepare_next_check(integrity.clone()));
         }
+    }
+}
+
+/// Once the watcher reported the apply's own writes, lists the files and packs their metadata
+/// ahead of the next check, which then only sends it (a check that comes first waits for it).
+async fn prepare_next_check(integrity: Arc<WorkerIntegrity>) {
+    integrity.clock.sleep(PREPARE_AFTER).await;
+    if let Err(error) = current_metadata(&integrity).await {
+        tracing::debug!(
+            tag = integrity.tag.as_str(),
+            subtag = "Integrity check",
+            "Could not prepare the next check's metadata: {error}"
+        );
     }
 }
 
@@ -99,7 +121,8 @@ async fn apply(
         counts.shared,
         counts.extra
     );
-    let report = apply_received(&*integrity.files, plan, container).await?;
+    let (report, applied) = apply_received(&*integrity.files, plan, container).await?;
+    integrity.local.lock().await.record_applied(applied);
     if report.errors.total() > 0 {
         tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
     }

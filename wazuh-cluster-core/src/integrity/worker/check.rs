@@ -7,6 +7,8 @@ use wazuh_cluster_proto::payload::{
     TaskError, TaskFile, TaskId, WazuhException, error_codes, parse_permission,
 };
 
+use super::error::MetadataPackError;
+use super::local_metadata::CheckMetadata;
 use super::{WorkerIntegrity, lock};
 use crate::session::SessionHandle;
 use crate::transfer::{send_file, sync_file_name};
@@ -21,12 +23,24 @@ pub(super) async fn check_forever(integrity: Arc<WorkerIntegrity>, worker: Worke
         if let Some(session) = status.master.filter(|_| status.connected)
             && !integrity.is_busy()
         {
-            check_once(&integrity, &session).await;
+            let mut refusals = 0;
+            // The master refuses while it still finishes our previous check: after a change
+            // notice, ask again shortly rather than at the next interval.
+            while check_once(&integrity, &session).await == Checked::Refused
+                && lock(&integrity.state).notice
+                && refusals < NOTICE_RETRIES
+            {
+                refusals += 1;
+                integrity.clock.sleep(NOTICE_RETRY_DELAY).await;
+            }
         }
         tokio::select! {
             () = integrity.clock.sleep(integrity.config.sync_integrity) => {}
             () = integrity.check_soon.notified() => {}
-            () = next_session(&mut sessions) => {}
+            () = next_session(&mut sessions) => {
+                // A check in flight on the old session will never be answered.
+                integrity.check_ended(&mut lock(&integrity.state));
+            }
         }
     }
 }
@@ -38,7 +52,20 @@ async fn next_session(sessions: &mut tokio::sync::watch::Receiver<u64>) {
     }
 }
 
-async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
+/// How a check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// The metadata was sent (or failed after the permission was granted).
+    Granted,
+    /// The master did not grant the permission.
+    Refused,
+}
+
+/// Times a check refused after a change notice is asked again, [`NOTICE_RETRY_DELAY`] apart.
+const NOTICE_RETRIES: u32 = 20;
+const NOTICE_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
+async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) -> Checked {
     let tag = integrity.tag.as_str();
     let granted = match session.request(names::SYN_I_W_M_P, &b""[..]).await {
         Ok(reply) => parse_permission(&reply.payload).unwrap_or(false),
@@ -48,7 +75,7 @@ async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
                 subtag = "Integrity check",
                 "Error asking for permission: {error}"
             );
-            return;
+            return Checked::Refused;
         }
     };
     if !granted {
@@ -57,7 +84,7 @@ async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
             subtag = "Integrity check",
             "Master didn't grant permission to start a new synchronization."
         );
-        return;
+        return Checked::Refused;
     }
     tracing::info!(
         tag,
@@ -67,6 +94,7 @@ async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
     {
         let mut state = lock(&integrity.state);
         state.check_started = Some((integrity.clock.now(), integrity.clock.wall()));
+        state.notice = false;
         state.report.checks += 1;
     }
     let mut tid = TaskId::None;
@@ -77,14 +105,57 @@ async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) {
             "Error synchronizing integrity: {}",
             error.message()
         );
-        lock(&integrity.state).report.failures += 1;
+        {
+            let mut state = lock(&integrity.state);
+            state.report.failures += 1;
+            integrity.check_ended(&mut state);
+        }
         let payload = TaskError { tid, error };
         let _ = session.request(names::SYN_I_W_M_R, payload.encode()).await;
     }
+    Checked::Granted
 }
 
 fn cluster_error(message: impl std::fmt::Display) -> WazuhException {
     WazuhException::cluster(error_codes::CLUSTER).with_extra_message(message.to_string())
+}
+
+/// The `files_metadata.json` container of the worker's files now: listed only if they may have
+/// changed since the last listing (or on the full rehash schedule), packed again only if the
+/// table changed.
+pub(super) async fn current_metadata(
+    integrity: &WorkerIntegrity,
+) -> Result<CheckMetadata, MetadataPackError> {
+    let mut local = integrity.local.lock().await;
+    let mode = lock(&integrity.schedule).mode_at(integrity.clock.now());
+    let unchanged = integrity.changes.take_unchanged();
+    let packed = local
+        .container(
+            &*integrity.files,
+            mode,
+            unchanged,
+            integrity.config.zip_limit.max_zip_size,
+        )
+        .await;
+    // What could not be listed or read is looked at again next time.
+    let all_seen = packed
+        .as_ref()
+        .is_ok_and(|m| m.refresh.as_ref().is_none_or(|r| r.unreadable.is_empty()));
+    if !all_seen {
+        integrity.changes.changed();
+    }
+    for (path, error) in packed
+        .iter()
+        .flat_map(|m| &m.refresh)
+        .flat_map(|r| &r.unreadable)
+    {
+        tracing::warn!(
+            tag = integrity.tag.as_str(),
+            subtag = "Integrity check",
+            "Could not read {path:?}: {error}"
+        );
+    }
+    packed
 }
 
 async fn send_metadata(
@@ -93,34 +164,7 @@ async fn send_metadata(
     tid: &mut TaskId,
 ) -> Result<(), WazuhException> {
     let tag = integrity.tag.as_str();
-    let metadata = {
-        let mut local = integrity.local.lock().await;
-        let mode = lock(&integrity.schedule).mode_at(integrity.clock.now());
-        let unchanged = integrity.changes.take_unchanged();
-        let packed = local
-            .container(
-                &*integrity.files,
-                mode,
-                unchanged,
-                integrity.config.zip_limit.max_zip_size,
-            )
-            .await;
-        // What could not be listed or read is looked at again next time.
-        let all_seen = packed
-            .as_ref()
-            .is_ok_and(|m| m.refresh.as_ref().is_none_or(|r| r.unreadable.is_empty()));
-        if !all_seen {
-            integrity.changes.changed();
-        }
-        packed.map_err(cluster_error)?
-    };
-    for (path, error) in metadata.refresh.iter().flat_map(|r| &r.unreadable) {
-        tracing::warn!(
-            tag,
-            subtag = "Integrity check",
-            "Could not read {path:?}: {error}"
-        );
-    }
+    let metadata = current_metadata(integrity).await.map_err(cluster_error)?;
     tracing::debug!(
         tag,
         subtag = "Integrity check",

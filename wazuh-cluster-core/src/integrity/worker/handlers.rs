@@ -86,9 +86,11 @@ impl Handler<WorkerConn> for IntegrityHandler {
                     "Error received from the master: {}",
                     error.message()
                 );
-                if let Some((_, waiting)) = lock(&integrity.state).receiving.take() {
+                let mut state = lock(&integrity.state);
+                if let Some((_, waiting)) = state.receiving.take() {
                     let _ = waiting.send(Err(Box::new(error)));
                 }
+                integrity.check_ended(&mut state);
                 Ok(Some(Reply::ok(&b"Thanks"[..])))
             }
             Kind::Cancel => {
@@ -121,9 +123,10 @@ impl Handler<WorkerConn> for IntegrityHandler {
 /// starts a sync.
 fn finish_check(integrity: &WorkerIntegrity, required: bool) {
     let mut state = lock(&integrity.state);
-    let Some((started, wall)) = state.check_started.take() else {
+    let Some((started, wall)) = state.check_started else {
         return;
     };
+    integrity.check_ended(&mut state);
     let stats = IntegrityStats {
         task: IntegrityTask::Check,
         started: wall,

@@ -7,7 +7,7 @@ use wazuh_cluster_proto::payload::{ContainerEncoder, TableJson};
 
 use super::error::MetadataPackError;
 use crate::files::FileSource;
-use crate::integrity::{MetadataTable, RefreshMode, RefreshReport};
+use crate::integrity::{AppliedFiles, MetadataTable, RefreshMode, RefreshReport};
 
 /// The container of one generation of the table.
 #[derive(Debug)]
@@ -32,6 +32,11 @@ pub(super) struct LocalMetadata {
 }
 
 impl LocalMetadata {
+    /// Takes in what an apply changed (see [`MetadataTable::record_applied`]).
+    pub fn record_applied(&mut self, applied: AppliedFiles) {
+        self.table.record_applied(applied);
+    }
+
     /// The container of `files_metadata.json` for a check. The files are listed (and hashed as
     /// `mode` says) unless `unchanged` says no file changed since the last listing and the
     /// refresh is incremental; the container is packed again only when the table changed, so

@@ -64,8 +64,11 @@ pub struct WorkerIntegrityReport {
 #[derive(Default)]
 struct SyncState {
     busy: bool,
-    /// The master asked for a check while a sync was being applied: check once it is done.
+    /// The master asked for a check while a check was in flight or a sync was being applied:
+    /// check once it is done.
     recheck: bool,
+    /// The master said its files changed and no check was granted since.
+    notice: bool,
     receiving: Option<WaitingTask>,
     check_started: Option<(Instant, std::time::SystemTime)>,
     report: WorkerIntegrityReport,
@@ -155,12 +158,21 @@ impl WorkerIntegrity {
     }
 
     /// Starts a check now instead of at the next `sync_integrity` (what `syn_m_chg` asks); while
-    /// a sync is being applied, right after it.
+    /// a check is in flight or a sync is being applied, right after it.
     pub fn check_now(&self) {
         let mut state = lock(&self.state);
-        if state.busy {
+        state.notice = true;
+        if state.busy || state.check_started.is_some() {
             state.recheck = true;
         } else {
+            self.check_soon.notify_one();
+        }
+    }
+
+    /// The check in flight ended (answered, or failed): a check asked for meanwhile starts now.
+    fn check_ended(&self, state: &mut SyncState) {
+        state.check_started = None;
+        if !state.busy && std::mem::take(&mut state.recheck) {
             self.check_soon.notify_one();
         }
     }
