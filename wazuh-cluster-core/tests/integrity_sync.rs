@@ -231,11 +231,14 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
     .unwrap();
     let built = build_sync_container(&master, &plan, 1 << 30).await.unwrap();
     let (plan, container) = received(&built.bytes);
-    let (report, applied) = apply_received(&worker, plan, container).await.unwrap();
+    let mut recorded = MetadataTable::new();
+    let report = apply_received(&worker, plan, container, |applied| {
+        recorded.record_applied(applied)
+    })
+    .await
+    .unwrap();
     assert_eq!((report.created, report.errors.total()), (2500, 0));
     assert_eq!(worker.snapshot(), master.snapshot());
-    let mut recorded = MetadataTable::new();
-    recorded.record_applied(applied);
     assert_eq!(
         recorded.to_file_table(),
         table_of(&worker).await,
@@ -263,9 +266,18 @@ async fn a_received_container_fails_a_corrupt_body_alone() {
     bytes.extend(encoder.finish(&metadata).unwrap().bytes);
     let worker = source(&[]);
     let (plan, container) = received(&bytes);
-    let (report, applied) = apply_received(&worker, plan, container).await.unwrap();
+    let mut written = Vec::new();
+    let report = apply_received(&worker, plan, container, |applied| {
+        written.extend(
+            applied
+                .written
+                .into_iter()
+                .map(|(p, _)| p.as_str().to_owned()),
+        );
+    })
+    .await
+    .unwrap();
     assert_eq!((report.created, report.errors.creating), (1, 1));
-    let written: Vec<&str> = applied.written.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         written,
         ["etc/shared/b/agent.conf"],

@@ -181,3 +181,31 @@ async fn the_generation_moves_only_when_an_entry_changes() {
         .unwrap();
     assert_ne!(table.generation(), touched, "a file was removed");
 }
+
+#[tokio::test]
+async fn the_table_serializes_as_its_wire_copy_does() {
+    use wazuh_cluster_core::integrity::TableEntriesJson;
+    use wazuh_cluster_proto::payload::TableJson;
+    let source = source_with(&[
+        ("etc/client.keys", b"k"),
+        ("etc/shared/default/agent.conf", b"a"),
+        ("etc/shared/web/merged.mg", b"#web"),
+        ("var/multigroups/abc/merged.mg", b"#m"),
+        ("etc/lists/audit-keys", b"l"),
+    ]);
+    source.set_mtime(
+        "etc/client.keys",
+        ModTime::from_unix(1_650_000_000, 123_456_789),
+    );
+    let mut table = MetadataTable::new();
+    table
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    let direct = serde_json::to_vec(&TableEntriesJson(&table)).unwrap();
+    let copied = serde_json::to_vec(&TableJson(&table.to_file_table())).unwrap();
+    assert_eq!(
+        String::from_utf8(direct).unwrap(),
+        String::from_utf8(copied).unwrap()
+    );
+}

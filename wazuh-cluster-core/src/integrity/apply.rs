@@ -82,8 +82,8 @@ pub struct ApplyReport {
     pub unlisted: usize,
 }
 
-/// What an apply changed, file by file, so that the worker's table can follow without reading
-/// the files back.
+/// What part of an apply changed, file by file (each batch of writes, then the removals), so
+/// that the worker's table can follow without reading the files back.
 #[derive(Debug, Default)]
 pub struct AppliedFiles {
     /// Files written, with their size, modification time and hash right after the write.
@@ -126,19 +126,19 @@ pub async fn apply_sync<S: FileSource + ?Sized>(
         .into_iter()
         .map(|file| (file.path, file.content))
         .collect();
-    let (report, _) = apply_plan(source, plan, contents).await?;
-    Ok(report)
+    apply_plan(source, plan, contents, &mut |_| {}).await
 }
 
 /// Applies `plan` (the paths of `container`'s metadata, already parsed) with the files of a container
 /// received into a spool file, inflating them batch by batch by offset as they are written: the
-/// tree is never held whole. A body that does not inflate fails its file alone. Returns what
-/// was done and, file by file, what changed.
+/// tree is never held whole. A body that does not inflate fails its file alone. `record` is told
+/// what changed, file by file, as it is done.
 pub async fn apply_received<S: FileSource + ?Sized>(
     source: &S,
     plan: SyncPlanPaths,
     container: ReceivedContainer,
-) -> Result<(ApplyReport, AppliedFiles), ApplyError> {
+    mut record: impl FnMut(AppliedFiles) + Send,
+) -> Result<ApplyReport, ApplyError> {
     let mut by_path: Vec<usize> = (0..container.len()).collect();
     by_path.sort_unstable_by(|&a, &b| container.path(a).cmp(container.path(b)));
     let contents = Received {
@@ -147,7 +147,7 @@ pub async fn apply_received<S: FileSource + ?Sized>(
         by_path,
         container,
     };
-    apply_plan(source, plan, contents).await
+    apply_plan(source, plan, contents, &mut record).await
 }
 
 /// Where an apply takes each file's content from.
@@ -204,9 +204,10 @@ async fn apply_plan<S: FileSource + ?Sized>(
     source: &S,
     plan: SyncPlanPaths,
     mut contents: impl Contents,
-) -> Result<(ApplyReport, AppliedFiles), ApplyError> {
+    record: &mut (dyn FnMut(AppliedFiles) + Send),
+) -> Result<ApplyReport, ApplyError> {
     let mut report = ApplyReport::default();
-    let mut applied = AppliedFiles::default();
+    let mut removed = Vec::new();
     let writes = plan
         .shared
         .iter()
@@ -234,10 +235,10 @@ async fn apply_plan<S: FileSource + ?Sized>(
             Err(refused) => report.fail(kind, path, refused.to_string()),
         }
         if batch.is_full() {
-            batch.write(source, &mut report, &mut applied).await;
+            batch.write(source, &mut report, record).await;
         }
     }
-    batch.write(source, &mut report, &mut applied).await;
+    batch.write(source, &mut report, record).await;
     report.unlisted = contents.left();
     if report.unlisted > 0 {
         tracing::warn!(
@@ -264,9 +265,9 @@ async fn apply_plan<S: FileSource + ?Sized>(
             }
         };
         match source.remove(&sync_path).await {
-            Ok(removed) => {
-                report.removed += usize::from(removed);
-                applied.removed.push(sync_path.clone());
+            Ok(gone) => {
+                report.removed += usize::from(gone);
+                removed.push(sync_path.clone());
             }
             Err(error) => {
                 report.fail(Kind::Remove, path, error.to_string());
@@ -300,8 +301,12 @@ async fn apply_plan<S: FileSource + ?Sized>(
             }
         }
     }
+    record(AppliedFiles {
+        written: Vec::new(),
+        removed,
+    });
     source.sync().await.map_err(ApplyError::Durability)?;
-    Ok((report, applied))
+    Ok(report)
 }
 
 /// Files waiting to be written together.
@@ -329,7 +334,7 @@ impl Batch {
         &mut self,
         source: &S,
         report: &mut ApplyReport,
-        applied: &mut AppliedFiles,
+        record: &mut (dyn FnMut(AppliedFiles) + Send),
     ) {
         if self.files.is_empty() {
             return;
@@ -337,6 +342,7 @@ impl Batch {
         let files = std::mem::take(&mut self.files);
         let paths: Vec<SyncPath> = files.iter().map(|(p, _)| p.clone()).collect();
         let results = source.write_batch(files).await;
+        let mut applied = AppliedFiles::default();
         for ((kind, path), result) in self.kinds.drain(..).zip(paths).zip(results) {
             match result {
                 Ok(written) => {
@@ -349,6 +355,7 @@ impl Batch {
                 Err(reason) => report.fail(kind, path.as_str(), reason.to_string()),
             }
         }
+        record(applied);
         self.bytes = 0;
     }
 }

@@ -14,6 +14,7 @@ mod routes;
 pub mod schedule;
 pub mod stats;
 pub mod table;
+mod table_json;
 pub mod worker;
 pub mod zip_limit;
 
@@ -29,5 +30,6 @@ pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;
 pub use stats::{IntegrityStats, IntegrityTask};
 pub use table::{MetadataTable, RefreshMode, RefreshReport, TableEntry};
+pub use table_json::TableEntriesJson;
 pub use worker::{WorkerIntegrity, WorkerIntegrityReport};
 pub use zip_limit::{ZipLimit, ZipLimitConfig};

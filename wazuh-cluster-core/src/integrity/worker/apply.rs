@@ -121,8 +121,13 @@ async fn apply(
         counts.shared,
         counts.extra
     );
-    let (report, applied) = apply_received(&*integrity.files, plan, container).await?;
-    integrity.local.lock().await.record_applied(applied);
+    // No check runs while a sync is applied: the table follows the apply batch by batch.
+    let mut local = integrity.local.lock().await;
+    let report = apply_received(&*integrity.files, plan, container, |applied| {
+        local.record_applied(applied);
+    })
+    .await?;
+    drop(local);
     if report.errors.total() > 0 {
         tracing::error!(tag, subtag = "Integrity sync", "{}", report.errors);
     }

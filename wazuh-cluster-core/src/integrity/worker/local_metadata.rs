@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::{ContainerEncoder, TableJson};
+use wazuh_cluster_proto::payload::ContainerEncoder;
 
 use super::error::MetadataPackError;
 use crate::files::FileSource;
-use crate::integrity::{AppliedFiles, MetadataTable, RefreshMode, RefreshReport};
+use crate::integrity::{AppliedFiles, MetadataTable, RefreshMode, RefreshReport, TableEntriesJson};
 
 /// The container of one generation of the table.
 #[derive(Debug)]
@@ -62,7 +62,7 @@ impl LocalMetadata {
             });
         }
         let container =
-            ContainerEncoder::new(max_zip_size).finish(&TableJson(&self.table.to_file_table()))?;
+            ContainerEncoder::new(max_zip_size).finish(&TableEntriesJson(&self.table))?;
         let bytes = Arc::new(container.bytes);
         self.packed = Some(Packed {
             generation,
