@@ -51,7 +51,7 @@ pub use config::{IntegrityConfig, MasterConfig, SessionConfig, VersionRule, Work
 pub use master::{Master, MasterBuilder, MasterHandle, MasterRole};
 pub use module::{Module, ModuleContext, Role};
 pub use node::{NodeInfo, NodeType};
-pub use storage::{NodeRecord, Storage, StorageError};
+pub use storage::{NodeRecord, Storage, StorageError, StorageErrorKind};
 pub use sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord, SyncStateStore};
 pub use transport::{BoxTransport, Connection, Connector, Listener, Transport, TransportError};
 pub use worker::{Worker, WorkerBuilder, WorkerHandle, WorkerRole, WorkerStatus};

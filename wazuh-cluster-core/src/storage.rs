@@ -31,15 +31,51 @@ pub struct NodeRecord {
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "cluster database {operation} failed: {source}; check the database's health and free space"
-)]
 pub struct StorageError {
     /// The operation that failed, e.g. `"record node worker01"`.
     pub operation: String,
     /// The backend's error.
     #[source]
     pub source: Box<dyn std::error::Error + Send + Sync>,
+    /// What kind of failure it was, which says what to do.
+    pub kind: StorageErrorKind,
+}
+
+/// What kind of failure a [`StorageError`] is: a caller tells an operation cut by the node's
+/// orderly stop ([`StorageErrorKind::Closed`]) from a real failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageErrorKind {
+    /// The backend failed (an I/O error, a damaged file, a constraint...).
+    Failed,
+    /// The store was closed: the node is stopping and the operation was not done.
+    Closed,
+    /// Every connection of the store stayed busy for this long (the operation waited for one
+    /// and gave up): the node is overloaded.
+    Busy(std::time::Duration),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (operation, source) = (&self.operation, &self.source);
+        match self.kind {
+            StorageErrorKind::Failed => write!(
+                f,
+                "cluster database {operation} failed: {source}; check the database's health and \
+                 free space"
+            ),
+            StorageErrorKind::Closed => write!(
+                f,
+                "cluster database {operation} not done: the database closed as the node stops \
+                 ({source})"
+            ),
+            StorageErrorKind::Busy(waited) => write!(
+                f,
+                "cluster database {operation} failed: every connection stayed busy for \
+                 {waited:?} ({source}); the node is overloaded: give it more CPU or a faster \
+                 disk, or connect fewer workers or agents to it"
+            ),
+        }
+    }
 }
 
 impl StorageError {
@@ -51,7 +87,19 @@ impl StorageError {
         Self {
             operation: operation.into(),
             source: source.into(),
+            kind: StorageErrorKind::Failed,
         }
+    }
+
+    /// This error as one of `kind`.
+    pub fn with_kind(self, kind: StorageErrorKind) -> Self {
+        Self { kind, ..self }
+    }
+
+    /// Whether the operation was cut by the store's closing (the node is stopping), not by a
+    /// failure.
+    pub fn is_closed(&self) -> bool {
+        self.kind == StorageErrorKind::Closed
     }
 }
 

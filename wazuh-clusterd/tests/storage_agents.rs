@@ -73,3 +73,49 @@ async fn agents_survive_a_reopen() {
     assert_eq!(reopened.infos().await.unwrap(), vec![info]);
     reopened.close().await;
 }
+
+/// An operation on a store closed by the node's stop fails with the typed "closed" kind (the
+/// caller logs what was cut as a warning), not as a failure of the database.
+#[tokio::test]
+async fn operations_on_a_closed_store_say_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStorage::open_in_home(dir.path()).await.unwrap();
+    store.close().await;
+    let set = store
+        .set_agent_groups(AgentId(1888), &["loadtest-g07".into()])
+        .await
+        .unwrap_err();
+    assert!(set.is_closed(), "{set}");
+    assert!(set.to_string().contains("the node stops"), "{set}");
+    assert!(store.agent_groups().await.unwrap_err().is_closed());
+    let info = AgentInfoRecord {
+        id: AgentId(1),
+        status: ConnectionStatus::Active,
+        last_keepalive: Some(1),
+        disconnection_time: None,
+        version: None,
+        os: None,
+        node: None,
+    };
+    assert!(store.ingest_info(&[info]).await.unwrap_err().is_closed());
+}
+
+/// A real failure keeps the failure kind: the caller logs it as an error.
+#[tokio::test]
+async fn a_refused_write_is_a_failure_not_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStorage::open_in_home(dir.path()).await.unwrap();
+    let agent = AgentRecord {
+        id: AgentId(1),
+        name: "a".into(),
+        ip: AgentIp::Any,
+        key: AgentKey::from_bytes([1; 32]),
+        groups: Vec::new(),
+        registered_at: 0,
+    };
+    store.insert_agent(&agent).await.unwrap();
+    let refused = store.insert_agent(&agent).await.unwrap_err();
+    assert!(!refused.is_closed(), "{refused}");
+    assert!(refused.to_string().contains("failed"), "{refused}");
+    store.close().await;
+}

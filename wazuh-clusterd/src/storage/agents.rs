@@ -12,6 +12,7 @@ use wazuh_cluster_core::agents::{
 };
 
 use super::SqliteStorage;
+use super::error::storage_error;
 
 /// Ids as the JSON array `json_each` reads.
 fn id_array(ids: &[AgentId]) -> String {
@@ -209,21 +210,19 @@ impl AgentStore for SqliteStorage {
             .agent_reads()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation, e))?;
+            .map_err(|e| storage_error(operation, e))?;
         let rows = sqlx::query("SELECT id, name, ip, key, registered_at FROM agent ORDER BY id")
             .fetch_all(&mut *tx)
             .await
-            .map_err(|e| StorageError::new(operation, e))?;
+            .map_err(|e| storage_error(operation, e))?;
         let groups = sqlx::query(
             "SELECT a.agent_id, a.group_name FROM agent_group_assignment a \
              JOIN agent ON agent.id = a.agent_id ORDER BY a.agent_id, a.position",
         )
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| StorageError::new(operation, e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StorageError::new(operation, e))?;
+        .map_err(|e| storage_error(operation, e))?;
+        tx.commit().await.map_err(|e| storage_error(operation, e))?;
         let mut groups = group_assignments(&groups, operation)?
             .into_iter()
             .peekable();
@@ -244,13 +243,11 @@ impl AgentStore for SqliteStorage {
             .agents_pool()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         write_agent(&mut tx, agent, INSERT_AGENT)
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StorageError::new(operation(), e))
+            .map_err(|e| storage_error(operation(), e))?;
+        tx.commit().await.map_err(|e| storage_error(operation(), e))
     }
 
     async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError> {
@@ -259,15 +256,13 @@ impl AgentStore for SqliteStorage {
             .agents_pool()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         for agent in agents {
             write_agent(&mut tx, agent, UPSERT_AGENT)
                 .await
-                .map_err(|e| StorageError::new(operation(), e))?;
+                .map_err(|e| storage_error(operation(), e))?;
         }
-        tx.commit()
-            .await
-            .map_err(|e| StorageError::new(operation(), e))
+        tx.commit().await.map_err(|e| storage_error(operation(), e))
     }
 
     async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
@@ -276,7 +271,7 @@ impl AgentStore for SqliteStorage {
             .agents_pool()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         let mut removed = 0;
         for statement in [
             "DELETE FROM agent WHERE id = ?1",
@@ -287,12 +282,12 @@ impl AgentStore for SqliteStorage {
                 .bind(i64::from(id.0))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| StorageError::new(operation(), e))?
+                .map_err(|e| storage_error(operation(), e))?
                 .rows_affected();
         }
         tx.commit()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         Ok(removed > 0)
     }
 
@@ -302,13 +297,11 @@ impl AgentStore for SqliteStorage {
             .agents_pool()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         replace_groups(&mut tx, id, groups)
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| StorageError::new(operation(), e))
+            .map_err(|e| storage_error(operation(), e))?;
+        tx.commit().await.map_err(|e| storage_error(operation(), e))
     }
 
     async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
@@ -319,7 +312,7 @@ impl AgentStore for SqliteStorage {
         )
         .fetch_all(self.agent_reads())
         .await
-        .map_err(|e| StorageError::new(operation, e))?;
+        .map_err(|e| storage_error(operation, e))?;
         group_assignments(&rows, operation)
     }
 
@@ -327,7 +320,7 @@ impl AgentStore for SqliteStorage {
         sqlx::query_scalar("SELECT name FROM agent_group ORDER BY name")
             .fetch_all(self.agent_reads())
             .await
-            .map_err(|e| StorageError::new("read the groups", e))
+            .map_err(|e| storage_error("read the groups", e))
     }
 
     async fn insert_group(&self, name: &str) -> Result<bool, StorageError> {
@@ -335,7 +328,7 @@ impl AgentStore for SqliteStorage {
             .bind(name)
             .execute(self.agents_pool())
             .await
-            .map_err(|e| StorageError::new(format!("insert group {name:?}"), e))?;
+            .map_err(|e| storage_error(format!("insert group {name:?}"), e))?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -345,13 +338,13 @@ impl AgentStore for SqliteStorage {
             .agents_pool()
             .begin()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         let written = upsert_info(&mut tx, rows, false)
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         tx.commit()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         Ok(usize::try_from(written).unwrap_or(usize::MAX))
     }
 
@@ -385,8 +378,8 @@ impl AgentStore for SqliteStorage {
             Ok(written)
         };
         let (registered, written) = tokio::join!(count, write);
-        let written = written.map_err(|e| StorageError::new(operation(), e))?;
-        let registered = registered.map_err(|e| StorageError::new(operation(), e))?;
+        let written = written.map_err(|e| storage_error(operation(), e))?;
+        let registered = registered.map_err(|e| storage_error(operation(), e))?;
         let registered = usize::try_from(registered).unwrap_or(usize::MAX);
         Ok(InfoIngested {
             written: usize::try_from(written).unwrap_or(usize::MAX),
@@ -402,7 +395,7 @@ impl AgentStore for SqliteStorage {
         )
         .fetch_all(self.agent_reads())
         .await
-        .map_err(|e| StorageError::new(operation, e))?;
+        .map_err(|e| storage_error(operation, e))?;
         rows.iter()
             .map(|row| info_from_row(row, operation))
             .collect()
@@ -420,7 +413,7 @@ impl AgentStore for SqliteStorage {
         .bind(id_array(ids))
         .fetch_all(self.agent_reads())
         .await
-        .map_err(|e| StorageError::new(operation(), e))?;
+        .map_err(|e| storage_error(operation(), e))?;
         rows.iter()
             .map(|row| info_from_row(row, &operation()))
             .collect()
@@ -438,7 +431,7 @@ impl AgentStore for SqliteStorage {
         .execute(self.agents_pool())
         .await
         .map_err(|e| {
-            StorageError::new(
+            storage_error(
                 format!("mark agents silent since before {cutoff} as disconnected"),
                 e,
             )
@@ -454,7 +447,7 @@ impl AgentStore for SqliteStorage {
         )
         .fetch_all(self.agent_reads())
         .await
-        .map_err(|e| StorageError::new(operation, e))?;
+        .map_err(|e| storage_error(operation, e))?;
         rows.iter()
             .map(|row| {
                 let status: String = row.get("status");

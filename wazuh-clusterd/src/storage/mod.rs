@@ -21,10 +21,19 @@
 //! connection of its own, so that its page cache stays warm between agent-info ingests, and
 //! reads on read-only connections of its own, so that reads and writes never wait for each
 //! other. In memory (tests): a single connection, since every connection to
-//! `sqlite::memory:` would open its own empty database.
+//! `sqlite::memory:` would open its own empty database. An operation waits up to 600 s for a
+//! connection of its pool (sqlx's default is 30 s): under load it queues instead of failing.
+//!
+//! # Errors
+//!
+//! sqlx's errors become the core's `StorageError` of a kind: `Closed` when the pool was closed
+//! by the node's stop (the caller logs what was cut as a warning), `Busy` when every
+//! connection stayed busy for the whole wait, `Failed` otherwise.
 
 mod agents;
+mod error;
 mod file_mode;
+mod pool;
 mod sqlite;
 mod sync_states;
 

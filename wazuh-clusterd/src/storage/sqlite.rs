@@ -7,11 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteSynchronous};
 use thiserror::Error;
 use wazuh_cluster_core::{NodeRecord, NodeType, Storage, StorageError};
+
+use super::error::storage_error;
+use super::pool::pool_options;
 
 /// The database file, relative to the installation folder.
 pub const DB_RELATIVE_PATH: &str = "var/db/cluster.db";
@@ -26,10 +27,6 @@ const FILE_POOL_SIZE: u32 = 4;
 const AGENT_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
 /// Read-only connections of the agent store on a file (its reads never wait for its writer).
 const AGENT_READERS: u32 = 2;
-/// How long a worker's file sync states wait for the sync states' one writing connection: at
-/// 25 workers the first syncs store 10,000 states each, one after another (background
-/// bookkeeping, so waiting is better than failing).
-const STATES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Page cache of each connection, in KiB when negative (SQLite's default is 2 MB).
 const CACHE_SIZE: &str = "-65536";
@@ -130,25 +127,18 @@ impl SqliteStorage {
             .foreign_keys(true)
             .pragma("cache_size", CACHE_SIZE)
             .pragma("mmap_size", MMAP_SIZE);
-        let connect = |connections| {
-            SqlitePoolOptions::new()
-                .max_connections(connections)
-                .connect_with(options.clone())
-        };
+        let connect = |connections| pool_options(connections).connect_with(options.clone());
         let connect_error = |source| OpenError::Connect {
             path: path.to_path_buf(),
             source,
         };
         let pool = connect(FILE_POOL_SIZE).await.map_err(connect_error)?;
         let storage = Self::migrated(pool, path).await?;
-        let agents = SqlitePoolOptions::new()
-            .max_connections(1)
+        let agents = pool_options(1)
             .connect_with(options.clone().busy_timeout(AGENT_WRITE_BUSY_TIMEOUT))
             .await
             .map_err(connect_error)?;
-        let states = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(STATES_ACQUIRE_TIMEOUT)
+        let states = pool_options(1)
             .connect_with(options.clone().busy_timeout(AGENT_WRITE_BUSY_TIMEOUT))
             .await
             .map_err(connect_error)?;
@@ -158,8 +148,7 @@ impl SqliteStorage {
             .busy_timeout(BUSY_TIMEOUT)
             .pragma("cache_size", CACHE_SIZE)
             .pragma("mmap_size", MMAP_SIZE);
-        let agent_reads = SqlitePoolOptions::new()
-            .max_connections(AGENT_READERS)
+        let agent_reads = pool_options(AGENT_READERS)
             .connect_with(reader)
             .await
             .map_err(connect_error)?;
@@ -195,8 +184,7 @@ impl SqliteStorage {
                 source,
             })?
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(1)
+        let pool = pool_options(1)
             .connect_with(options)
             .await
             .map_err(|source| OpenError::Connect {
@@ -253,6 +241,7 @@ impl SqliteStorage {
     pub async fn close(&self) {
         self.agent_reads.close().await;
         self.agents.close().await;
+        self.states.close().await;
         self.pool.close().await;
     }
 }
@@ -293,7 +282,7 @@ impl Storage for SqliteStorage {
         .bind(nanos_since_epoch(node.connected_since))
         .execute(&self.pool)
         .await
-        .map_err(|e| StorageError::new(format!("record node {}", node.name), e))?;
+        .map_err(|e| storage_error(format!("record node {}", node.name), e))?;
         Ok(())
     }
 
@@ -302,7 +291,7 @@ impl Storage for SqliteStorage {
             .bind(name)
             .execute(&self.pool)
             .await
-            .map_err(|e| StorageError::new(format!("remove node {name}"), e))?;
+            .map_err(|e| storage_error(format!("remove node {name}"), e))?;
         Ok(())
     }
 
@@ -312,7 +301,7 @@ impl Storage for SqliteStorage {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| StorageError::new("list nodes", e))?;
+        .map_err(|e| storage_error("list nodes", e))?;
         rows.into_iter()
             .map(|row| {
                 let node_type: String = row.get("node_type");
@@ -326,5 +315,28 @@ impl Storage for SqliteStorage {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every pool on a file queues an operation for `ACQUIRE_TIMEOUT` rather than sqlx's 30 s:
+    /// at 25 workers the setup's peak held the agent store's connections longer than that.
+    #[tokio::test]
+    async fn every_pool_waits_the_acquire_timeout() {
+        let home = tempfile::tempdir().unwrap();
+        let store = SqliteStorage::open_in_home(home.path()).await.unwrap();
+        use super::super::pool::ACQUIRE_TIMEOUT;
+        for pool in [
+            store.pool(),
+            store.agents_pool(),
+            store.agent_reads(),
+            store.states_pool(),
+        ] {
+            assert_eq!(pool.options().get_acquire_timeout(), ACQUIRE_TIMEOUT);
+        }
+        store.close().await;
     }
 }

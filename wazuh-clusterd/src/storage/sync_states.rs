@@ -10,6 +10,7 @@ use wazuh_cluster_core::{
 };
 
 use super::SqliteStorage;
+use super::error::storage_error;
 
 fn nanos_since_epoch(time: SystemTime) -> i64 {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
@@ -55,7 +56,7 @@ impl SyncStateStore for SqliteStorage {
             .states_pool()
             .acquire()
             .await
-            .map_err(|e| StorageError::new(operation(), e))?;
+            .map_err(|e| storage_error(operation(), e))?;
         for batch in records.chunks(STATE_BATCH) {
             let mut query = sqlx::query(upsert_states_sql(batch.len()));
             for record in batch {
@@ -68,7 +69,7 @@ impl SyncStateStore for SqliteStorage {
             query
                 .execute(&mut *connection)
                 .await
-                .map_err(|e| StorageError::new(operation(), e))?;
+                .map_err(|e| storage_error(operation(), e))?;
         }
         Ok(())
     }
@@ -84,7 +85,7 @@ impl SyncStateStore for SqliteStorage {
         .bind(query.file.as_deref())
         .fetch_all(self.pool())
         .await
-        .map_err(|e| StorageError::new(operation, e))?;
+        .map_err(|e| storage_error(operation, e))?;
         rows.into_iter()
             .map(|row| {
                 let state: String = row.get("state");
@@ -106,6 +107,6 @@ impl SyncStateStore for SqliteStorage {
             .execute(self.states_pool())
             .await
             .map(|_| ())
-            .map_err(|e| StorageError::new(format!("forget the file sync states of {node}"), e))
+            .map_err(|e| storage_error(format!("forget the file sync states of {node}"), e))
     }
 }
