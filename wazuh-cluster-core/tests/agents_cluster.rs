@@ -50,6 +50,25 @@ impl Watched {
     fn violations(&self) -> Vec<String> {
         self.violations.lock().unwrap().clone()
     }
+
+    /// Records a violation when groups of `id` are applied before its key.
+    fn check_key(&self, id: AgentId, groups: &[String]) {
+        if let Some(files) = &self.keys_of
+            && !groups.is_empty()
+        {
+            let keys = files
+                .snapshot()
+                .get(CLIENT_KEYS_PATH)
+                .map(|bytes| ClientKeys::parse(bytes))
+                .unwrap_or_else(|| ClientKeys::parse(b""));
+            if !keys.contains(id) {
+                self.violations
+                    .lock()
+                    .unwrap()
+                    .push(format!("groups {groups:?} applied for {id} before its key"));
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -70,22 +89,17 @@ impl AgentStore for Watched {
         self.inner.remove_agent(id).await
     }
     async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError> {
-        if let Some(files) = &self.keys_of
-            && !groups.is_empty()
-        {
-            let keys = files
-                .snapshot()
-                .get(CLIENT_KEYS_PATH)
-                .map(|bytes| ClientKeys::parse(bytes))
-                .unwrap_or_else(|| ClientKeys::parse(b""));
-            if !keys.contains(id) {
-                self.violations
-                    .lock()
-                    .unwrap()
-                    .push(format!("groups {groups:?} applied for {id} before its key"));
-            }
-        }
+        self.check_key(id, groups);
         self.inner.set_agent_groups(id, groups).await
+    }
+    async fn set_groups_of(
+        &self,
+        assignments: &[(AgentId, Vec<String>)],
+    ) -> Result<(), StorageError> {
+        for (id, groups) in assignments {
+            self.check_key(*id, groups);
+        }
+        self.inner.set_groups_of(assignments).await
     }
     async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
         self.inner.agent_groups().await

@@ -87,6 +87,11 @@ async fn operations_on_a_closed_store_say_closed() {
         .unwrap_err();
     assert!(set.is_closed(), "{set}");
     assert!(set.to_string().contains("the node stops"), "{set}");
+    let batch = store
+        .set_groups_of(&[(AgentId(1), vec!["web".into()])])
+        .await
+        .unwrap_err();
+    assert!(batch.is_closed(), "{batch}");
     assert!(store.agent_groups().await.unwrap_err().is_closed());
     let info = AgentInfoRecord {
         id: AgentId(1),

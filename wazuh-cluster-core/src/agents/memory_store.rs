@@ -121,6 +121,21 @@ impl AgentStore for MemoryAgentStore {
         Ok(())
     }
 
+    async fn set_groups_of(
+        &self,
+        assignments: &[(AgentId, Vec<String>)],
+    ) -> Result<(), StorageError> {
+        let mut state = self.state();
+        for (id, groups) in assignments {
+            if groups.is_empty() {
+                state.assignments.remove(id);
+            } else {
+                state.assignments.insert(*id, groups.clone());
+            }
+        }
+        Ok(())
+    }
+
     async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
         Ok(self
             .state()

@@ -42,6 +42,8 @@ pub struct StatusCount {
 ///   assignment, agent-info) and nothing else; an unknown id answers `false`.
 /// - [`set_agent_groups`](Self::set_agent_groups) works with or without a record (workers hold
 ///   assignments only); an empty list removes the assignment. Listed ascending by id.
+/// - [`set_groups_of`](Self::set_groups_of) does the same for many agents at once, all or
+///   none, the last row of an agent winning.
 /// - [`apply_info`](Self::apply_info) writes each row only if there is no row for that agent
 ///   or [`AgentInfoRecord::supersedes`] the stored one, and answers how many were written.
 /// - [`ingest_info`](Self::ingest_info) does the same for the rows of registered agents only,
@@ -69,6 +71,14 @@ pub trait AgentStore: Send + Sync + 'static {
 
     /// Replaces the groups of `id` (an empty list removes them).
     async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError>;
+
+    /// Replaces the groups of every agent listed (an empty list removes them), all or none; a
+    /// later row of the same agent wins. How a worker applies the master's agent-groups: one
+    /// write for thousands of agents instead of one each.
+    async fn set_groups_of(
+        &self,
+        assignments: &[(AgentId, Vec<String>)],
+    ) -> Result<(), StorageError>;
 
     /// Every group assignment, ascending by id.
     async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError>;

@@ -123,6 +123,35 @@ async fn groups_and_assignments(store: &dyn AgentStore) {
         2,
         "empty list removes"
     );
+    let web = vec!["web".to_owned()];
+    store
+        .set_groups_of(&[
+            (AgentId(60), groups.clone()),
+            (AgentId(1), Vec::new()),
+            (AgentId(61), web.clone()),
+            (AgentId(60), web.clone()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.agent_groups().await.unwrap(),
+        [
+            (AgentId(3), vec!["default".to_owned(), "web".to_owned()]),
+            (AgentId(60), web.clone()),
+            (AgentId(61), web.clone()),
+        ],
+        "a batch removes, adds and replaces; the last row of an agent wins"
+    );
+    store
+        .set_groups_of(&[(AgentId(60), Vec::new()), (AgentId(61), Vec::new())])
+        .await
+        .unwrap();
+    store.set_agent_groups(AgentId(1), &groups).await.unwrap();
+    assert_eq!(
+        store.agent_groups().await.unwrap().len(),
+        2,
+        "the state before the batches"
+    );
 }
 
 async fn info_newer_wins(store: &dyn AgentStore) {

@@ -202,6 +202,53 @@ async fn replace_groups(
     Ok(())
 }
 
+/// Assignment rows written by one statement (3 parameters each, within SQLite's 32766).
+const ASSIGNMENT_BATCH: usize = 10_000;
+
+/// Replaces the groups of every agent of `assignments` (the last row of an agent wins) with
+/// one `DELETE` per [`ASSIGNMENT_BATCH`] agents and one `INSERT` per [`ASSIGNMENT_BATCH`]
+/// groups, not two statements per agent.
+async fn replace_groups_of(
+    tx: &mut Transaction<'_, Sqlite>,
+    assignments: &[(AgentId, Vec<String>)],
+) -> Result<(), sqlx::Error> {
+    let last: std::collections::BTreeMap<AgentId, &[String]> = assignments
+        .iter()
+        .map(|(id, groups)| (*id, groups.as_slice()))
+        .collect();
+    let ids: Vec<AgentId> = last.keys().copied().collect();
+    for batch in ids.chunks(ASSIGNMENT_BATCH) {
+        sqlx::query(
+            "DELETE FROM agent_group_assignment \
+             WHERE agent_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(id_array(batch))
+        .execute(&mut **tx)
+        .await?;
+    }
+    let rows: Vec<(AgentId, usize, &String)> = last
+        .iter()
+        .flat_map(|(id, groups)| groups.iter().enumerate().map(|(p, g)| (*id, p, g)))
+        .collect();
+    for batch in rows.chunks(ASSIGNMENT_BATCH) {
+        let mut sql = String::from(
+            "INSERT INTO agent_group_assignment (agent_id, position, group_name) VALUES ",
+        );
+        for i in 0..batch.len() {
+            sql.push_str(if i == 0 { "(?,?,?)" } else { ",(?,?,?)" });
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (id, position, group) in batch {
+            query = query
+                .bind(i64::from(id.0))
+                .bind(i64::try_from(*position).unwrap_or(i64::MAX))
+                .bind(group.as_str());
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl AgentStore for SqliteStorage {
     async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
@@ -299,6 +346,22 @@ impl AgentStore for SqliteStorage {
             .await
             .map_err(|e| storage_error(operation(), e))?;
         replace_groups(&mut tx, id, groups)
+            .await
+            .map_err(|e| storage_error(operation(), e))?;
+        tx.commit().await.map_err(|e| storage_error(operation(), e))
+    }
+
+    async fn set_groups_of(
+        &self,
+        assignments: &[(AgentId, Vec<String>)],
+    ) -> Result<(), StorageError> {
+        let operation = || format!("set the groups of {} agents", assignments.len());
+        let mut tx = self
+            .agents_pool()
+            .begin()
+            .await
+            .map_err(|e| storage_error(operation(), e))?;
+        replace_groups_of(&mut tx, assignments)
             .await
             .map_err(|e| storage_error(operation(), e))?;
         tx.commit().await.map_err(|e| storage_error(operation(), e))
