@@ -203,7 +203,15 @@ impl Handler<MasterConn> for InfoHandler {
             }
             Err(error) => {
                 let text = error.to_string();
-                tracing::error!(tag = tag.as_str(), subtag = "Agent-info sync", "{text}");
+                if matches!(&error, IngestError::Store(e) if e.is_closed()) {
+                    tracing::warn!(
+                        tag = tag.as_str(),
+                        subtag = "Agent-info sync",
+                        "Stopped before the end: {text}"
+                    );
+                } else {
+                    tracing::error!(tag = tag.as_str(), subtag = "Agent-info sync", "{text}");
+                }
                 (names::SYN_M_A_ERR, text.into_bytes())
             }
         };

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use wazuh_cluster_proto::command::names;
 
-use super::agent_groups::{FullResyncHandler, GroupsResultHandler, groups_envelope, push_groups};
+use super::agent_groups::{
+    FullResyncHandler, GroupsResultHandler, GroupsSyncError, groups_envelope, push_groups,
+};
 use super::agent_info::{InfoHandler, InfoPermissionHandler};
 use super::api::{AgentApi, AgentEvent, AgentSummary, Registration};
 use super::config::AgentsConfig;
@@ -181,6 +183,7 @@ impl Module<MasterRole> for MasterAgents {
                     spawner: inner.spawner.clone(),
                     clock: inner.clock.clone(),
                     book: inner.book.clone(),
+                    envelopes: Arc::default(),
                 },
             )?
             .route(
@@ -238,7 +241,7 @@ async fn push_changed_groups(inner: &Inner) {
     let all = match inner.store.agent_groups().await {
         Ok(all) => all,
         Err(error) => {
-            tracing::error!(tag = "Master", subtag = "Agent-groups send", "{error}");
+            GroupsSyncError::from(error).log("Master", "Agent-groups send");
             return;
         }
     };
@@ -254,11 +257,8 @@ async fn push_changed_groups(inner: &Inner) {
             .groups_sending(&name, GroupsSend::Changed, inner.clock.wall());
         if let Err(error) = push_groups(&session, names::SYN_G_M_W, &sync).await {
             inner.book.groups_failed(&name, GroupsSend::Changed);
-            tracing::error!(
-                tag = format!("Worker {name}").as_str(),
-                subtag = GroupsSend::Changed.subtag(),
-                "{error}"
-            );
+            let tag = format!("Worker {name}");
+            GroupsSyncError::from(error).log(&tag, GroupsSend::Changed.subtag());
         }
     }
 }

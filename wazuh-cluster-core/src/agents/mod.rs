@@ -37,6 +37,7 @@ pub mod model;
 pub mod registry;
 pub mod registry_backend;
 mod registry_index;
+mod shared_read;
 pub mod status;
 pub mod store;
 #[cfg(feature = "testing")]
