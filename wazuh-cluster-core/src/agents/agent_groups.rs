@@ -378,7 +378,10 @@ impl GroupsReceiver {
             }
             Err(error) => {
                 error.log(tag, "Agent-groups recv");
-                let _ = session.request(err_command, error.to_string()).await;
+                // Work cut by this node's stop is no refusal of the master's groups.
+                if !error.is_cut() {
+                    let _ = session.request(err_command, error.to_string()).await;
+                }
                 return;
             }
         };
