@@ -25,7 +25,8 @@ use wazuh_cluster_core::files::memory::MemoryFileSource;
 use wazuh_cluster_core::storage::StorageError;
 use wazuh_cluster_core::testing::harness::{MASTER_NAME, SimBuilder, SimCluster};
 
-/// A node's agent store that checks the key-before-groups rule and can hold insertions.
+/// A node's agent store that checks the key-before-groups rule, can hold insertions and can
+/// make reads of every group assignment slow (counting how many run at once).
 struct Watched {
     inner: MemoryAgentStore,
     /// The node's home, to read `client.keys` when groups are applied (workers).
@@ -34,6 +35,10 @@ struct Watched {
     inserts: Mutex<u32>,
     /// `false`: `insert_agent` waits until it turns `true`.
     gate: watch::Sender<bool>,
+    /// How long a read of every group assignment takes (a slow database).
+    groups_read_time: Mutex<Duration>,
+    /// Reads of every group assignment running now, and the most that ever ran at once.
+    groups_reads: Mutex<(usize, usize)>,
 }
 
 impl Watched {
@@ -44,6 +49,8 @@ impl Watched {
             violations: Mutex::default(),
             inserts: Mutex::new(0),
             gate: watch::Sender::new(true),
+            groups_read_time: Mutex::new(Duration::ZERO),
+            groups_reads: Mutex::new((0, 0)),
         }
     }
 
@@ -102,6 +109,14 @@ impl AgentStore for Watched {
         self.inner.set_groups_of(assignments).await
     }
     async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
+        let read_time = *self.groups_read_time.lock().unwrap();
+        {
+            let mut reads = self.groups_reads.lock().unwrap();
+            reads.0 += 1;
+            reads.1 = reads.1.max(reads.0);
+        }
+        tokio::time::sleep(read_time).await;
+        self.groups_reads.lock().unwrap().0 -= 1;
         self.inner.agent_groups().await
     }
     async fn groups(&self) -> Result<Vec<String>, StorageError> {
@@ -417,6 +432,46 @@ async fn a_worker_that_missed_pushes_resyncs_on_hash_mismatch() {
     let w1 = nodes.worker("worker01");
     let expected = [(AgentId(1), names(&["default", "late"]))];
     groups_become(&sim, &w1, &expected, Duration::from_secs(90), "full resync").await;
+    nodes.check_keys_before_groups(&sim);
+}
+
+/// Workers that ask for every group at once (their hash differs after a restart) share the
+/// master's reads: the full reads run one at a time, each serving the workers queued behind
+/// the one before, instead of one read per worker at once (25 at the setup's peak of a
+/// 25-worker cluster held the agent store's connections until they timed out).
+#[tokio::test(start_paused = true)]
+async fn workers_asking_every_group_at_once_share_the_masters_reads() {
+    let (mut sim, nodes) = cluster(8, 4);
+    connected(&sim).await;
+    let master = nodes.master();
+    master.register("agent-x", "any", &[]).await.unwrap();
+    files_arrive(&sim, "registration").await;
+    let workers = sim.worker_names();
+    let expected = [(AgentId(1), names(&["default"]))];
+    for name in &workers {
+        groups_become(&sim, &nodes.worker(name), &expected, FILES_ARRIVE, name).await;
+        sim.stop(name);
+        // A worker whose database lost the groups: only a full resync brings them back.
+        let held = nodes.store(name, None);
+        held.inner.set_agent_groups(AgentId(1), &[]).await.unwrap();
+    }
+    let store = nodes.store(MASTER_NAME, None);
+    *store.groups_read_time.lock().unwrap() = Duration::from_secs(3);
+    *store.groups_reads.lock().unwrap() = (0, 0);
+    for name in &workers {
+        sim.start(name);
+    }
+    connected(&sim).await;
+    for name in &workers {
+        let worker = nodes.worker(name);
+        groups_become(&sim, &worker, &expected, Duration::from_secs(120), name).await;
+    }
+    let most = store.groups_reads.lock().unwrap().1;
+    assert!(
+        most <= 2,
+        "{most} reads of every assignment ran at once on the master; at most the periodic push's \
+         and one shared full read may"
+    );
     nodes.check_keys_before_groups(&sim);
 }
 
