@@ -23,6 +23,7 @@
 //! Every connection reports its traffic, its refusals and its peer's clock offset
 //! ([`PeerObserver`], given with `observed_by` on the listener and the connector).
 
+mod buffers;
 mod connector;
 mod listener;
 mod observed;

@@ -16,6 +16,7 @@ use tokio_util::codec::Framed;
 use wazuh_cluster_proto::limits::PAYLOAD_TIMEOUT;
 use wazuh_cluster_proto::{Clock as _, CodecError, Message, MessageCodec};
 
+use super::buffers::BufferRelease;
 use crate::clock::SystemClock;
 
 /// How often the timers are checked.
@@ -30,6 +31,7 @@ pub(crate) struct TimedFramed<S> {
     /// completed since.
     partial_since: Option<Duration>,
     payload_timeout: Duration,
+    buffers: BufferRelease,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> TimedFramed<S> {
@@ -48,6 +50,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TimedFramed<S> {
             tick,
             partial_since: None,
             payload_timeout,
+            buffers: BufferRelease::default(),
         }
     }
 
@@ -105,8 +108,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for TimedFramed<S> {
             }
         }
         let item = self.framed.poll_next_unpin(cx);
-        if matches!(item, Poll::Ready(Some(Ok(_)))) {
+        if let Poll::Ready(Some(Ok(message))) = &item {
             self.partial_since = None;
+            let this = &mut *self;
+            this.buffers
+                .after_read(&mut this.framed, message.payload.len());
         }
         item
     }
@@ -120,11 +126,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for TimedFramed<S> {
     }
 
     fn start_send(mut self: Pin<&mut Self>, item: Message) -> Result<(), CodecError> {
-        Pin::new(&mut self.framed).start_send(item)
+        Pin::new(&mut self.framed).start_send(item)?;
+        let this = &mut *self;
+        this.buffers.after_send(&this.framed);
+        Ok(())
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), CodecError>> {
-        Pin::new(&mut self.framed).poll_flush(cx)
+        let flushed = Pin::new(&mut self.framed).poll_flush(cx);
+        if matches!(flushed, Poll::Ready(Ok(()))) {
+            let this = &mut *self;
+            this.buffers.after_flush(&mut this.framed);
+        }
+        flushed
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), CodecError>> {
