@@ -23,15 +23,19 @@ pub(super) async fn check_forever(integrity: Arc<WorkerIntegrity>, worker: Worke
         if let Some(session) = status.master.filter(|_| status.connected)
             && !integrity.is_busy()
         {
-            let mut refusals = 0;
             // The master refuses while it still finishes our previous check: after a change
-            // notice, ask again shortly rather than at the next interval.
-            while check_once(&integrity, &session).await == Checked::Refused
-                && lock(&integrity.state).notice
-                && refusals < NOTICE_RETRIES
-            {
-                refusals += 1;
+            // notice, ask again shortly rather than at the next interval (not while a sync
+            // from the master is being applied: a check follows it).
+            for _ in 0..=NOTICE_RETRIES {
+                if check_once(&integrity, &session).await == Checked::Granted
+                    || !lock(&integrity.state).notice
+                {
+                    break;
+                }
                 integrity.clock.sleep(NOTICE_RETRY_DELAY).await;
+                if integrity.is_busy() {
+                    break;
+                }
             }
         }
         tokio::select! {
@@ -86,17 +90,23 @@ async fn check_once(integrity: &WorkerIntegrity, session: &SessionHandle) -> Che
         );
         return Checked::Refused;
     }
+    {
+        let mut state = lock(&integrity.state);
+        if state.busy {
+            // A sync from the master started meanwhile: its files must be applied before the
+            // worker's metadata means anything (and before its inbox may be cleared).
+            state.recheck = true;
+            return Checked::Refused;
+        }
+        state.check_started = Some((integrity.clock.now(), integrity.clock.wall()));
+        state.notice = false;
+        state.report.checks += 1;
+    }
     tracing::info!(
         tag,
         subtag = "Integrity check",
         "Permission to synchronize granted."
     );
-    {
-        let mut state = lock(&integrity.state);
-        state.check_started = Some((integrity.clock.now(), integrity.clock.wall()));
-        state.notice = false;
-        state.report.checks += 1;
-    }
     let mut tid = TaskId::None;
     if let Err(error) = send_metadata(integrity, session, &mut tid).await {
         tracing::error!(
