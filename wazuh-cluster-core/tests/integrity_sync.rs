@@ -47,13 +47,19 @@ fn source(files: &[(&str, &[u8])]) -> MemoryFileSource {
     source
 }
 
-async fn table_of(source: &MemoryFileSource) -> FileTable {
+/// The table a node keeps of `source` (the master compares against it where it is).
+async fn refreshed(source: &MemoryFileSource) -> MetadataTable {
     let mut table = MetadataTable::new();
     table
         .refresh(source, RefreshMode::Incremental)
         .await
         .unwrap();
-    table.to_file_table()
+    table
+}
+
+/// `source`'s table as a worker sends it.
+async fn table_of(source: &MemoryFileSource) -> FileTable {
+    refreshed(source).await.to_file_table()
 }
 
 #[test]
@@ -83,7 +89,7 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
             meta("etc/shared/", b"old"),
         ),
     ]);
-    let plan = compare(master.clone(), &worker, &items).unwrap();
+    let plan = compare(&master, &worker, &items).unwrap();
     assert_eq!(
         plan.missing.keys().collect::<Vec<_>>(),
         ["etc/shared/new/agent.conf"]
@@ -109,7 +115,7 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
             extra: 1
         }
     );
-    assert!(ComparisonCounts::of(&compare(master.clone(), &master, &items).unwrap()).is_empty());
+    assert!(ComparisonCounts::of(&compare(&master, &master, &items).unwrap()).is_empty());
 }
 
 #[test]
@@ -117,7 +123,7 @@ fn compare_refuses_unknown_items_and_drops_extra_valid() {
     let items = ClusterItems::wazuh_default();
     let worker = FileTable::from([("queue/x".into(), meta("queue/", b"x"))]);
     assert_eq!(
-        compare(FileTable::new(), &worker, &items),
+        compare(&FileTable::new(), &worker, &items),
         Err(CompareError::UnknownItem {
             path: "queue/x".into(),
             item_key: "queue/".into()
@@ -137,7 +143,7 @@ fn compare_refuses_unknown_items_and_drops_extra_valid() {
     .unwrap();
     let worker = FileTable::from([("etc/lists/mine".into(), meta("etc/lists/", b"x"))]);
     assert!(
-        compare(FileTable::new(), &worker, &valid)
+        compare(&FileTable::new(), &worker, &valid)
             .unwrap()
             .extra
             .is_empty()
@@ -160,7 +166,7 @@ async fn a_full_round_makes_the_worker_equal_to_the_master() {
         ("etc/ossec.conf", b"worker's own"),
     ]);
     let plan = compare(
-        table_of(&master).await,
+        &refreshed(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -224,7 +230,7 @@ async fn a_large_apply_writes_in_batches_and_is_made_durable_once() {
     let master = source(&planted);
     let worker = source(&[]);
     let plan = compare(
-        table_of(&master).await,
+        &refreshed(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -312,7 +318,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         ("etc/shared/z/extra", b"z"),
     ]);
     let plan = compare(
-        table_of(&master).await,
+        &refreshed(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -361,7 +367,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         Some(&big[20_000..])
     );
     let second = compare(
-        table_of(&master).await,
+        &refreshed(&master).await,
         &table_of(&worker).await,
         master.items(),
     )
@@ -376,7 +382,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
 #[tokio::test]
 async fn an_unreadable_master_file_is_deferred_not_listed() {
     let master = source(&[("etc/rules/a.xml", b"a"), ("etc/rules/b.xml", b"b")]);
-    let plan = compare(table_of(&master).await, &FileTable::new(), master.items()).unwrap();
+    let plan = compare(&refreshed(&master).await, &FileTable::new(), master.items()).unwrap();
     master.unplant("etc/rules/a.xml");
     let built = build_sync_container(&master, &plan, 1 << 20).await.unwrap();
     assert_eq!(

@@ -81,12 +81,7 @@ async fn a_round_between_two_disk_homes_converges() {
         .await
         .unwrap();
     let items = ClusterItems::wazuh_default();
-    let plan = compare(
-        master_table.to_file_table(),
-        &worker_table.to_file_table(),
-        &items,
-    )
-    .unwrap();
+    let plan = compare(&master_table, &worker_table.to_file_table(), &items).unwrap();
     let built = build_sync_container(&master, &plan, 1 << 30).await.unwrap();
     let decoded = decode_container(&built.bytes, &ContainerLimits::default()).unwrap();
     let report = apply_sync(&worker, decoded).await.unwrap();
@@ -133,13 +128,9 @@ async fn a_round_between_two_disk_homes_converges() {
         .unwrap();
     assert_eq!(warm.hashed, 0, "nothing changed: nothing hashed");
     assert!(
-        compare(
-            master_table.to_file_table(),
-            &worker_table.to_file_table(),
-            &items
-        )
-        .unwrap()
-        .is_empty()
+        compare(&master_table, &worker_table.to_file_table(), &items)
+            .unwrap()
+            .is_empty()
     );
 }
 

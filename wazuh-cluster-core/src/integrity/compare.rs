@@ -3,6 +3,7 @@
 use thiserror::Error;
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 
+use super::master_files::MasterFiles;
 use crate::files::ClusterItems;
 
 /// A worker's table was refused.
@@ -51,10 +52,10 @@ impl ComparisonCounts {
 /// Compares as Wazuh's `compare_files`: `missing` = master − worker (master's metadata),
 /// `shared` = in both with a different hash (master's metadata), `extra` = worker − master
 /// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
-/// a known item, or the whole table is refused. The master's table is taken: its entries move
-/// into the plan instead of being copied.
-pub fn compare(
-    master: FileTable,
+/// a known item, or the whole table is refused. The master's files are read where they are:
+/// only the metadata of the files that differ is copied into the plan.
+pub fn compare<M: MasterFiles + ?Sized>(
+    master: &M,
     worker: &FileTable,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
@@ -66,20 +67,17 @@ pub fn compare(
                 item_key: meta.cluster_item_key.clone(),
             });
         };
-        if !item.extra_valid && !master.contains_key(path) {
+        if !item.extra_valid && master.entry(path).is_none() {
             plan.extra.insert(path.clone(), meta.clone());
         }
     }
-    for (path, meta) in master {
-        match worker.get(&path) {
-            None => {
-                plan.missing.insert(path, meta);
-            }
-            Some(theirs) if theirs.hash != meta.hash => {
-                plan.shared.insert(path, meta);
-            }
-            Some(_) => {}
-        }
+    for (path, entry) in master.entries_by_path() {
+        let part = match worker.get(path) {
+            None => &mut plan.missing,
+            Some(theirs) if theirs.hash != *M::hash(entry) => &mut plan.shared,
+            Some(_) => continue,
+        };
+        part.insert(path.to_owned(), M::metadata(entry));
     }
     Ok(plan)
 }

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod container;
 mod local_changes;
 pub mod master;
+mod master_files;
 pub mod received;
 mod routes;
 pub mod schedule;
@@ -25,6 +26,7 @@ pub use container::{
     SyncContainerError, build_sync_container, stream_sync_container,
 };
 pub use master::{MasterIntegrity, WorkerIntegrityStatus};
+pub use master_files::MasterFiles;
 pub use received::ReceivedContainer;
 pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;

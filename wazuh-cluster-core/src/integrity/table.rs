@@ -180,23 +180,25 @@ impl MetadataTable {
         self.entries.get(relpath)
     }
 
-    /// The table as the wire's `{path: metadata}` (`files_metadata.json` of a worker's check,
-    /// and the master's side of the comparison).
+    /// The table as the wire's `{path: metadata}` (the failover manifest and tests; a
+    /// comparison reads the table where it is).
     pub fn to_file_table(&self) -> FileTable {
         self.entries
             .iter()
-            .map(|(path, entry)| {
-                let meta = FileMetadata {
-                    mod_time: entry.mtime.as_f64(),
-                    cluster_item_key: entry.path.item_key().to_owned(),
-                    merged: false,
-                    merge_type: None,
-                    merge_name: None,
-                    hash: entry.hash.clone(),
-                };
-                (path.clone(), meta)
-            })
+            .map(|(path, entry)| (path.clone(), Self::metadata_of(entry)))
             .collect()
+    }
+
+    /// The wire metadata of one entry.
+    pub fn metadata_of(entry: &TableEntry) -> FileMetadata {
+        FileMetadata {
+            mod_time: entry.mtime.as_f64(),
+            cluster_item_key: entry.path.item_key().to_owned(),
+            merged: false,
+            merge_type: None,
+            merge_name: None,
+            hash: entry.hash.clone(),
+        }
     }
 
     /// The entries, sorted by path.

@@ -82,7 +82,14 @@ pub struct MasterIntegrity {
     changes: LocalChanges,
     master: MasterHandle,
     spool: Arc<dyn Spool>,
+    /// Checks decoding and comparing a worker's metadata at once (the rest wait).
+    comparisons: tokio::sync::Semaphore,
 }
+
+/// Checks that decode and compare at once: each holds the worker's decoded metadata (a few
+/// MB at 10,000 files), so 25 workers checking together would hold 25 copies; on two cores
+/// more at once would not finish sooner.
+const COMPARISONS_AT_ONCE: usize = 2;
 
 impl std::fmt::Debug for MasterIntegrity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -138,6 +145,7 @@ impl MasterIntegrity {
             changes: LocalChanges::new(),
             master: ctx.node,
             spool,
+            comparisons: tokio::sync::Semaphore::new(COMPARISONS_AT_ONCE),
         })
     }
 
@@ -205,12 +213,6 @@ impl MasterIntegrity {
     /// The master's current metadata table (`{path: metadata}`).
     pub async fn table(&self) -> FileTable {
         self.table.read().await.to_file_table()
-    }
-
-    /// The current table and its generation, read together.
-    async fn table_and_generation(&self) -> (FileTable, u64) {
-        let table = self.table.read().await;
-        (table.to_file_table(), table.generation())
     }
 
     /// Asks for a recalculation of the table now instead of at the end of the current

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
 use crate::files::ClusterItems;
+use crate::integrity::MasterFiles;
 use crate::sync_state::FileSyncState;
 
 /// What the master sent in its last container to a worker: the hash of each written file,
@@ -16,25 +17,26 @@ pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 /// last container sent (`sent`) and the states known before (`known`, for deletions). A file
 /// only the worker lists gets a state only when its path lies inside one of the master's
 /// `items`: a worker cannot make the master store rows for names of its choosing elsewhere.
-pub(crate) fn states_after_check(
-    master: &FileTable,
+pub(crate) fn states_after_check<M: MasterFiles + ?Sized>(
+    master: &M,
     worker: &FileTable,
     sent: &SentFiles,
     known: &BTreeMap<String, FileSyncState>,
     items: &ClusterItems,
 ) -> BTreeMap<String, FileSyncState> {
     let mut states = BTreeMap::new();
-    for (path, meta) in master {
+    for (path, entry) in master.entries_by_path() {
+        let hash = M::hash(entry);
         let state = match worker.get(path) {
-            Some(theirs) if theirs.hash == meta.hash => FileSyncState::Synchronized,
-            _ if sent.get(path) == Some(&Some(meta.hash.clone())) => FileSyncState::Failed,
+            Some(theirs) if theirs.hash == *hash => FileSyncState::Synchronized,
+            _ if sent.get(path).is_some_and(|s| s.as_ref() == Some(hash)) => FileSyncState::Failed,
             _ => FileSyncState::Pending,
         };
-        states.insert(path.clone(), state);
+        states.insert(path.to_owned(), state);
     }
     let extra = worker
         .keys()
-        .filter(|p| !master.contains_key(*p) && items.confine(p).is_ok());
+        .filter(|p| master.entry(p).is_none() && items.confine(p).is_ok());
     for path in extra {
         let state = if sent.get(path) == Some(&None) {
             FileSyncState::Failed

@@ -129,6 +129,8 @@ async fn check(
         );
         return answer_in_sync(integrity, name, tag, session, stats).await;
     }
+    // The decoded metadata is the largest thing a check holds: a few at a time.
+    let comparing = integrity.comparisons.acquire().await;
     let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
         .map_err(SyncTaskError::WorkerFile)?;
     if !container.is_empty() {
@@ -137,14 +139,24 @@ async fn check(
     let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
     drop(container);
     check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
-    let (master_table, table_generation) = integrity.table_and_generation().await;
-    let (known, states) = check_states(integrity, name, tag, &master_table, &worker_table).await;
-    let plan = compare(master_table, &worker_table, integrity.files.items())?;
+    let known = known_states(integrity, name, tag).await;
+    let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
+    let (plan, states, table_generation) = {
+        let items = integrity.files.items();
+        let table = integrity.table.read().await;
+        let plan = compare(&*table, &worker_table, items)?;
+        let states = states_after_check(&*table, &worker_table, &sent, &known, items);
+        (plan, states, table.generation())
+    };
+    drop(sent);
+    let worker_files = worker_table.len();
+    drop(worker_table);
+    drop(comparing);
     let counts = ComparisonCounts::of(&plan);
     let stats = start.stats(
         integrity,
         IntegrityTask::Check,
-        worker_table.len(),
+        worker_files,
         counts,
         received,
     );
@@ -152,10 +164,9 @@ async fn check(
     let in_sync = (counts.is_empty() && stored).then_some(InSync {
         file_sha256,
         table_generation,
-        files: worker_table.len(),
+        files: worker_files,
     });
     integrity.with_worker(name, |w| w.in_sync = in_sync);
-    drop(worker_table);
     if counts.is_empty() {
         return answer_in_sync(integrity, name, tag, session, stats).await;
     }
@@ -416,23 +427,6 @@ async fn store(
     }
     integrity.with_worker(name, |w| w.known = Some(next));
     true
-}
-
-/// The states `name` had, and those after comparing `master` with `worker` (to [`store`]).
-async fn check_states(
-    integrity: &MasterIntegrity,
-    name: &str,
-    tag: &str,
-    master: &FileTable,
-    worker: &FileTable,
-) -> (
-    BTreeMap<String, FileSyncState>,
-    BTreeMap<String, FileSyncState>,
-) {
-    let known = known_states(integrity, name, tag).await;
-    let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
-    let next = states_after_check(master, worker, &sent, &known, integrity.files.items());
-    (known, next)
 }
 
 /// Records `state` for `paths` of worker `name`.
