@@ -6,13 +6,13 @@ use wazuh_cluster_core::files::conformance::Fixture;
 use wazuh_cluster_core::files::memory::{MemoryFileSource, OUTSIDE_VICTIM};
 use wazuh_cluster_core::files::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use wazuh_cluster_core::integrity::{
-    CompareError, ComparisonCounts, Deferral, MetadataTable, ReceivedContainer, RefreshMode,
-    apply_received, apply_sync, build_sync_container, compare,
+    BodyCache, CompareError, ComparisonCounts, Deferral, MetadataTable, ReceivedContainer,
+    RefreshMode, apply_received, apply_sync, build_sync_container, compare, stream_sync_container,
 };
 use wazuh_cluster_core::transfer::{MemorySpool, ReceivedFile, Spool};
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
-    SkipReason, SyncPlanPaths, decode_container, sha256,
+    SkipReason, SyncPlan, SyncPlanPaths, decode_container, sha256,
 };
 
 /// `bytes` as the worker holds a received container: in a spool file, indexed, its plan parsed.
@@ -392,6 +392,61 @@ async fn an_unreadable_master_file_is_deferred_not_listed() {
     assert!(
         matches!(&built.deferred[..], [d] if d.path == "etc/rules/a.xml" && matches!(d.reason, Deferral::Unreadable(_)))
     );
+}
+
+/// A container of `plan` streamed with `bodies`: its bytes and how many bodies were cached.
+async fn streamed(
+    source: &MemoryFileSource,
+    bodies: &BodyCache,
+    plan: &SyncPlan,
+) -> (Vec<u8>, usize) {
+    let mut plan = plan.clone();
+    let mut bytes = Vec::new();
+    let sent = stream_sync_container(source, bodies, &mut plan, 1 << 20, 100, &mut bytes)
+        .await
+        .unwrap();
+    assert!(!sent.is_partial());
+    (bytes, sent.from_cache)
+}
+
+#[tokio::test]
+async fn bodies_compressed_for_one_worker_serve_the_next_ones() {
+    let master = source(&[
+        ("etc/shared/a/agent.conf", b"group a"),
+        ("etc/shared/b/agent.conf", b"group b"),
+    ]);
+    let plan = compare(&refreshed(&master).await, &FileTable::new(), master.items()).unwrap();
+    let bodies = BodyCache::new(1 << 20);
+    let (first, cached) = streamed(&master, &bodies, &plan).await;
+    assert_eq!(cached, 0);
+    let (second, cached) = streamed(&master, &bodies, &plan).await;
+    assert_eq!(cached, 0, "kept from the second container on");
+    let (third, cached) = streamed(&master, &bodies, &plan).await;
+    assert_eq!(cached, 2);
+    assert_eq!(first, second);
+    assert_eq!(first, third);
+    // A cached body is not read again.
+    master.unplant("etc/shared/a/agent.conf");
+    let (fourth, cached) = streamed(&master, &bodies, &plan).await;
+    assert_eq!((fourth, cached), (first, 2));
+    let stats = bodies.stats();
+    assert_eq!((stats.hits, stats.misses, stats.bodies), (4, 4, 2));
+}
+
+#[tokio::test]
+async fn a_file_edited_after_the_comparison_is_not_cached_under_the_old_hash() {
+    let master = source(&[("etc/shared/a/agent.conf", b"before")]);
+    let plan = compare(&refreshed(&master).await, &FileTable::new(), master.items()).unwrap();
+    master.plant("etc/shared/a/agent.conf", b"edited");
+    let bodies = BodyCache::new(1 << 20);
+    for _ in 0..3 {
+        let (bytes, cached) = streamed(&master, &bodies, &plan).await;
+        assert_eq!(cached, 0);
+        let limits = ContainerLimits::default();
+        let decoded = decode_container(&bytes, &limits).unwrap();
+        assert_eq!(decoded.files[0].content, b"edited");
+    }
+    assert_eq!(bodies.stats().bodies, 0);
 }
 
 fn container(files: &[(&str, &[u8])], metadata: serde_json::Value) -> DecodedContainer {

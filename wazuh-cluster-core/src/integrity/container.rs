@@ -13,9 +13,11 @@ use std::future::Future;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use wazuh_cluster_proto::payload::{
-    AddOutcome, ContainerError, ContainerStream, PlanJson, SkipReason, SyncPlan,
+    AddOutcome, Blake2bHex, ContainerError, ContainerStream, PlanJson, SkipReason, SyncPlan,
+    compress_body,
 };
 
+use super::body_cache::{BodyCache, CachedBody, Lookup};
 use crate::files::{FileSource, FileSourceError};
 
 /// The container could not be built.
@@ -63,6 +65,8 @@ pub struct StreamedContainer {
     pub deferred: Vec<DeferredFile>,
     /// Raw (uncompressed) bytes of the files inside.
     pub raw_bytes: u64,
+    /// Files whose body came from the [`BodyCache`] (compressed for an earlier container).
+    pub from_cache: usize,
 }
 
 impl StreamedContainer {
@@ -117,11 +121,14 @@ const READ_BATCH: usize = 256;
 /// Reads `shared` then `missing` from `source` in batches, packs them under `limit` bytes and
 /// hands the container to `sink` in pieces of `piece_len` bytes (the last one shorter) as soon
 /// as each is full: the next files are read and compressed while a piece is being sent (one
-/// piece waits between the two). Once the limit is reached the remaining files are deferred
-/// without being read (beyond the batch being packed). The plan becomes the metadata without
-/// a copy: the deferred files are removed from it.
+/// piece waits between the two). A file whose body `bodies` holds for its hash is neither read
+/// nor compressed, and the bodies compressed here are offered to `bodies` for the next
+/// containers. Once the limit is reached the remaining files are deferred without being read
+/// (beyond the batch being packed). The plan becomes the metadata without a copy: the deferred
+/// files are removed from it.
 pub async fn stream_sync_container<S, K>(
     source: &S,
+    bodies: &BodyCache,
     plan: &mut SyncPlan,
     limit: u64,
     piece_len: usize,
@@ -138,15 +145,63 @@ where
         }
         Ok(())
     };
-    let (built, sent) = tokio::join!(build_pieces(source, plan, limit, piece_len, pieces), send);
+    let (built, sent) = tokio::join!(
+        build_pieces(source, bodies, plan, limit, piece_len, pieces),
+        send
+    );
     sent.map_err(StreamContainerError::Sink)?;
     // `None` only when the sender stopped, whose error was returned above.
     Ok(built?.expect("the pieces stop being taken only on a sink error"))
 }
 
+/// A file of the batch being packed: its body from the cache, or its content as read.
+enum Packed {
+    Cached(CachedBody),
+    Read {
+        content: Result<Vec<u8>, FileSourceError>,
+        keep: bool,
+    },
+    /// Left out: the limit was reached before it.
+    Left,
+}
+
+/// Takes each file of `batch` from `bodies` or reads it from `source` (nothing once `full`).
+async fn pack_batch<S: FileSource + ?Sized>(
+    source: &S,
+    bodies: &BodyCache,
+    batch: &[(&str, &Blake2bHex)],
+    limit: u64,
+    full: bool,
+) -> Vec<Packed> {
+    if full {
+        return batch.iter().map(|_| Packed::Left).collect();
+    }
+    let looked: Vec<Lookup> = batch
+        .iter()
+        .map(|(path, hash)| bodies.lookup(path, hash))
+        .collect();
+    let to_read = batch
+        .iter()
+        .zip(&looked)
+        .filter(|(_, l)| matches!(l, Lookup::Miss { .. }))
+        .map(|((path, _), _)| *path);
+    let mut read = read_batch(source, to_read, limit).await.into_iter();
+    looked
+        .into_iter()
+        .map(|lookup| match lookup {
+            Lookup::Hit(body) => Packed::Cached(body),
+            Lookup::Miss { keep } => Packed::Read {
+                content: read.next().expect("one read per file missed"),
+                keep,
+            },
+        })
+        .collect()
+}
+
 /// Builds the container into `pieces`; `None` when nobody takes them any more.
 async fn build_pieces<S: FileSource + ?Sized>(
     source: &S,
+    bodies: &BodyCache,
     plan: &mut SyncPlan,
     limit: u64,
     piece_len: usize,
@@ -155,45 +210,66 @@ async fn build_pieces<S: FileSource + ?Sized>(
     let mut encoder = ContainerStream::new(limit, piece_len);
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
+    let mut from_cache = 0;
     let mut full = false;
-    let wanted: Vec<&str> = plan
+    let wanted: Vec<(&str, &Blake2bHex)> = plan
         .shared
-        .keys()
-        .chain(plan.missing.keys())
-        .map(String::as_str)
+        .iter()
+        .chain(plan.missing.iter())
+        .map(|(path, meta)| (path.as_str(), &meta.hash))
         .collect();
     for batch in wanted.chunks(READ_BATCH) {
-        let contents = if full {
-            Vec::new()
-        } else {
-            read_batch(source, batch.iter().copied(), limit).await
-        };
-        let mut contents = contents.into_iter();
-        for &path in batch {
+        let packed = pack_batch(source, bodies, batch, limit, full).await;
+        for (&(path, hash), packed) in batch.iter().zip(packed) {
             let mut defer = |reason| {
                 deferred.push(DeferredFile {
                     path: path.to_owned(),
                     reason,
                 })
             };
-            let content = contents.next();
-            if full {
-                defer(Deferral::Skipped(SkipReason::LimitReached));
-                continue;
-            }
-            let content = match content.expect("one read per file of the batch") {
-                Ok(content) => content,
-                Err(FileSourceError::TooLarge { size, limit, .. }) => {
+            // The limit reached in this batch leaves the rest of it out too.
+            let packed = if full { Packed::Left } else { packed };
+            let cached = match packed {
+                Packed::Left => {
+                    defer(Deferral::Skipped(SkipReason::LimitReached));
+                    continue;
+                }
+                Packed::Cached(cached) => {
+                    from_cache += 1;
+                    cached
+                }
+                Packed::Read {
+                    content: Ok(content),
+                    keep,
+                } => {
+                    let cached = CachedBody {
+                        raw_len: content.len() as u64,
+                        body: compress_body(&content).into(),
+                    };
+                    // Kept only under the hash of what was read: the file may have changed
+                    // since the master's table was computed.
+                    if keep && Blake2bHex::of(&content) == *hash {
+                        bodies.keep(path, hash, cached.clone());
+                    }
+                    cached
+                }
+                Packed::Read {
+                    content: Err(FileSourceError::TooLarge { size, limit, .. }),
+                    ..
+                } => {
                     defer(Deferral::Skipped(SkipReason::TooLarge { size, limit }));
                     continue;
                 }
-                Err(error) => {
+                Packed::Read {
+                    content: Err(error),
+                    ..
+                } => {
                     defer(Deferral::Unreadable(error.to_string()));
                     continue;
                 }
             };
-            match encoder.add_file(path, &content)? {
-                AddOutcome::Added => raw_bytes += content.len() as u64,
+            match encoder.add_compressed(path, cached.raw_len, &cached.body)? {
+                AddOutcome::Added => raw_bytes += cached.raw_len,
                 AddOutcome::Skipped(reason) => {
                     full = reason == SkipReason::LimitReached;
                     defer(Deferral::Skipped(reason));
@@ -220,6 +296,7 @@ async fn build_pieces<S: FileSource + ?Sized>(
     Ok(Some(StreamedContainer {
         deferred,
         raw_bytes,
+        from_cache,
     }))
 }
 
@@ -231,12 +308,14 @@ pub async fn build_sync_container<S: FileSource + ?Sized>(
 ) -> Result<SyncContainer, SyncContainerError> {
     let mut bytes = Vec::new();
     let mut plan = plan.clone();
-    let streamed = stream_sync_container(source, &mut plan, limit, usize::MAX, &mut bytes)
-        .await
-        .map_err(|error| match error {
-            StreamContainerError::Build(error) => error,
-            StreamContainerError::Sink(never) => match never {},
-        })?;
+    let no_cache = BodyCache::new(0);
+    let streamed =
+        stream_sync_container(source, &no_cache, &mut plan, limit, usize::MAX, &mut bytes)
+            .await
+            .map_err(|error| match error {
+                StreamContainerError::Build(error) => error,
+                StreamContainerError::Sink(never) => match never {},
+            })?;
     Ok(SyncContainer {
         bytes,
         plan,

@@ -5,6 +5,7 @@
 //! `syn_m_c`, ...) calls these.
 
 pub mod apply;
+pub mod body_cache;
 pub mod compare;
 pub mod container;
 mod local_changes;
@@ -20,6 +21,7 @@ pub mod worker;
 pub mod zip_limit;
 
 pub use apply::{AppliedFiles, ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
+pub use body_cache::{BodyCache, BodyCacheStats, CachedBody, Lookup};
 pub use compare::{CompareError, ComparisonCounts, compare};
 pub use container::{
     Deferral, DeferredFile, PieceSink, StreamContainerError, StreamedContainer, SyncContainer,

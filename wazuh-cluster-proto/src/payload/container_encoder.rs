@@ -87,6 +87,14 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A file's body in a container: `content` compressed by zlib at Wazuh's level (what
+/// [`ContainerStream::add_file`] writes; give it to [`ContainerStream::add_compressed`]).
+pub fn compress_body(content: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    zlib_into(&mut body, content);
+    body
+}
+
 /// Compresses `data` at Wazuh's level, appending to `out`.
 fn zlib_into(out: &mut Vec<u8>, data: &[u8]) {
     let mut encoder = ZlibEncoder::new(out, Compression::new(COMPRESS_LEVEL));
@@ -114,6 +122,27 @@ impl ContainerStream {
 
     /// Adds one file, or leaves it out and says why. Invalid or repeated paths are errors.
     pub fn add_file(&mut self, path: &str, content: &[u8]) -> Result<AddOutcome, ContainerError> {
+        self.add_with(path, content.len() as u64, |out| zlib_into(out, content))
+    }
+
+    /// Adds one file already compressed by [`compress_body`] (`raw_len` bytes before), or leaves
+    /// it out and says why, as [`add_file`](Self::add_file) would for the same content: the
+    /// sender compresses a file once for every worker that needs it.
+    pub fn add_compressed(
+        &mut self,
+        path: &str,
+        raw_len: u64,
+        body: &[u8],
+    ) -> Result<AddOutcome, ContainerError> {
+        self.add_with(path, raw_len, |out| out.extend_from_slice(body))
+    }
+
+    fn add_with(
+        &mut self,
+        path: &str,
+        raw_len: u64,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<AddOutcome, ContainerError> {
         let index = self.paths.len() + self.skipped.len();
         validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
         if path == METADATA_NAME {
@@ -125,7 +154,7 @@ impl ContainerStream {
                 path: path.to_owned(),
             });
         }
-        let outcome = self.try_add(path, content);
+        let outcome = self.try_add(path, raw_len, write_body);
         if let AddOutcome::Skipped(reason) = &outcome {
             self.paths.remove(path);
             self.skipped.push(Skipped {
@@ -136,8 +165,12 @@ impl ContainerStream {
         Ok(outcome)
     }
 
-    fn try_add(&mut self, path: &str, content: &[u8]) -> AddOutcome {
-        let size = content.len() as u64;
+    fn try_add(
+        &mut self,
+        path: &str,
+        size: u64,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> AddOutcome {
         if size > self.limit {
             return AddOutcome::Skipped(SkipReason::TooLarge {
                 size,
@@ -151,7 +184,7 @@ impl ContainerStream {
         self.pending.extend_from_slice(path.as_bytes());
         self.pending.extend_from_slice(PATH_SEP);
         let body = self.pending.len();
-        zlib_into(&mut self.pending, content);
+        write_body(&mut self.pending);
         let body_len = (self.pending.len() - body) as u64;
         let skip = if self.compressed + body_len > self.limit {
             self.exceeded = true;
@@ -264,9 +297,54 @@ mod tests {
     use crate::payload::{ContainerLimits, decode_container};
 
     fn zlib(data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::new();
-        zlib_into(&mut out, data);
-        out
+        compress_body(data)
+    }
+
+    #[test]
+    fn a_precompressed_body_makes_the_same_container_and_the_same_skips() {
+        // Bytes of a linear congruential generator: zlib cannot shrink them.
+        let noise: Vec<u8> = (0u32..90)
+            .scan(7u32, |x, _| {
+                *x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                Some((*x >> 16) as u8)
+            })
+            .collect();
+        let files: [(&str, &[u8]); 4] = [
+            ("etc/shared/a", b"first"),
+            ("etc/shared/big", &[1u8; 300]),
+            ("etc/shared/noise", &noise),
+            ("etc/shared/c", b"after the limit"),
+        ];
+        let mut raw = ContainerStream::new(100, 7);
+        let mut compressed = ContainerStream::new(100, 7);
+        for (path, content) in files {
+            let body = compress_body(content);
+            assert_eq!(
+                raw.add_file(path, content).unwrap(),
+                compressed
+                    .add_compressed(path, content.len() as u64, &body)
+                    .unwrap(),
+                "{path}"
+            );
+        }
+        let (mut raw_pieces, mut compressed_pieces) = (Vec::new(), Vec::new());
+        while let Some(piece) = raw.next_piece() {
+            raw_pieces.push(piece);
+        }
+        while let Some(piece) = compressed.next_piece() {
+            compressed_pieces.push(piece);
+        }
+        let (raw_end, compressed_end) = (raw.finish(&()).unwrap(), compressed.finish(&()).unwrap());
+        assert_eq!(raw_end.skipped, compressed_end.skipped);
+        assert_eq!(
+            raw_end.skipped.len(),
+            3,
+            "one too large, two over the limit: {:?}",
+            raw_end.skipped
+        );
+        raw_pieces.extend(raw_end.pieces);
+        compressed_pieces.extend(compressed_end.pieces);
+        assert_eq!(raw_pieces, compressed_pieces);
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub use container::{
     ContainerError, ContainerFile, ContainerLimits, DecodedContainer, MAX_ENTRY_PATH,
 };
 pub use container_encoder::{
-    AddOutcome, ContainerEncoder, ContainerStream, EncodedContainer, SkipReason, Skipped, StreamEnd,
+    AddOutcome, ContainerEncoder, ContainerStream, EncodedContainer, SkipReason, Skipped,
+    StreamEnd, compress_body,
 };
 pub use container_index::{ContainerIndex, IndexedEntry, Inflater, decode_container};
 pub use exception::{

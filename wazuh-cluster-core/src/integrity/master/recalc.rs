@@ -47,7 +47,13 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
     }
     let result = {
         let mut table = integrity.table.write().await;
-        table.refresh(&*integrity.files, mode).await
+        let result = table.refresh(&*integrity.files, mode).await;
+        if result.as_ref().is_ok_and(|report| report.changed_content()) {
+            integrity
+                .bodies
+                .retain(|path, hash| table.get(path).is_some_and(|entry| entry.hash == *hash));
+        }
+        result
     };
     let secs = (integrity.clock.now() - started).as_secs_f64();
     match result {

@@ -258,9 +258,15 @@ async fn sync(
     let sent = async {
         let mut upload = FileUpload::start(session, &path).await?;
         let piece_len = upload.piece_len();
-        let streamed =
-            stream_sync_container(&*integrity.files, &mut plan, limit, piece_len, &mut upload)
-                .await;
+        let streamed = stream_sync_container(
+            &*integrity.files,
+            &integrity.bodies,
+            &mut plan,
+            limit,
+            piece_len,
+            &mut upload,
+        )
+        .await;
         sent_bytes = upload.sent();
         let container = streamed?;
         let bytes = upload.end().await?;
@@ -311,6 +317,13 @@ async fn sync(
             return Ok(());
         }
     };
+    tracing::debug!(
+        tag,
+        subtag = "Integrity sync",
+        "Container sent: {:.2} MB of files, {} of them compressed earlier for another worker.",
+        container.raw_bytes as f64 / MIB,
+        container.from_cache
+    );
     if container.is_partial() {
         tracing::warn!(
             tag,
