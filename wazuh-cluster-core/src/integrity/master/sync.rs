@@ -129,6 +129,8 @@ async fn check(
         );
         return answer_in_sync(integrity, name, tag, session, stats).await;
     }
+    // Loaded from the store on a worker's first check, before taking a comparison's turn.
+    let known = known_states(integrity, name, tag).await;
     // The decoded metadata is the largest thing a check holds: a few at a time.
     let comparing = integrity.comparisons.acquire().await;
     let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
@@ -139,7 +141,6 @@ async fn check(
     let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
     drop(container);
     check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
-    let known = known_states(integrity, name, tag).await;
     let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
     let (plan, states, table_generation) = {
         let items = integrity.files.items();
@@ -393,13 +394,15 @@ async fn send_sync_error(session: &SessionHandle, worker_tid: &TaskId, error: &s
     let _ = session.request(names::SYN_M_C_R, payload.encode()).await;
 }
 
-/// The states `name` had recorded, loaded from the store on first use.
+/// The states `name` had recorded, taken from its state (the check or mark that takes them
+/// puts the next ones back once stored), or loaded from the store when absent: on first use,
+/// and after a failed store, when the store holds the truth.
 async fn known_states(
     integrity: &MasterIntegrity,
     name: &str,
     tag: &str,
 ) -> BTreeMap<String, FileSyncState> {
-    if let Some(known) = integrity.with_worker(name, |w| w.known.clone()) {
+    if let Some(known) = integrity.with_worker(name, |w| w.known.take()) {
         return known;
     }
     match integrity
