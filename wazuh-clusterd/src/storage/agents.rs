@@ -13,20 +13,7 @@ use wazuh_cluster_core::agents::{
 
 use super::SqliteStorage;
 use super::error::storage_error;
-
-/// Ids as the JSON array `json_each` reads.
-fn id_array(ids: &[AgentId]) -> String {
-    let mut text = String::with_capacity(ids.len() * 7 + 2);
-    text.push('[');
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&id.0.to_string());
-    }
-    text.push(']');
-    text
-}
+use super::info_upsert::{id_array, upsert_info};
 
 fn agent_id(row: &SqliteRow, column: &str, operation: &str) -> Result<AgentId, StorageError> {
     let id: i64 = row.get(column);
@@ -78,80 +65,6 @@ fn group_assignments(
         }
     }
     Ok(assignments)
-}
-
-/// Agent-info rows written by one statement (8 parameters each, within SQLite's 32766): a
-/// worker's envelope (1000 rows in Wazuh's chunks) is one statement.
-const INFO_BATCH: usize = 4000;
-
-/// The upsert of `rows` agent-info rows: one `VALUES` tuple per row, in order, so a later row
-/// of the same agent meets the earlier one; with `registered_only`, rows of agents without a
-/// record are skipped. Only placeholders vary, never data.
-fn upsert_info_sql(rows: usize, registered_only: bool) -> AssertSqlSafe<String> {
-    let mut sql = String::from(
-        "INSERT INTO agent_info \
-         (id, status, last_keepalive, disconnection_time, version, os, node, seen_at) \
-         SELECT * FROM (VALUES ",
-    );
-    for i in 0..rows {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str("(?,?,?,?,?,?,?,?)");
-    }
-    sql.push_str(if registered_only {
-        ") AS v WHERE EXISTS (SELECT 1 FROM agent WHERE agent.id = v.column1)"
-    } else {
-        // `WHERE true`: SQLite's parser needs a WHERE before an upsert's ON CONFLICT.
-        ") WHERE true"
-    });
-    sql.push_str(
-        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
-         last_keepalive = excluded.last_keepalive, \
-         disconnection_time = excluded.disconnection_time, \
-         version = excluded.version, os = excluded.os, node = excluded.node, \
-         seen_at = excluded.seen_at \
-         WHERE excluded.seen_at > agent_info.seen_at \
-         OR (excluded.seen_at = agent_info.seen_at AND excluded.node IS agent_info.node)",
-    );
-    AssertSqlSafe(sql)
-}
-
-/// Writes `rows` in statements of [`INFO_BATCH`] ([`upsert_info_sql`]); answers how many
-/// were written.
-async fn upsert_info(
-    tx: &mut Transaction<'_, Sqlite>,
-    rows: &[AgentInfoRecord],
-    registered_only: bool,
-) -> Result<u64, sqlx::Error> {
-    let mut written = 0;
-    for batch in rows.chunks(INFO_BATCH) {
-        written += upsert_info_query(batch, registered_only)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected();
-    }
-    Ok(written)
-}
-
-/// The statement of [`upsert_info_sql`] for `rows` with their values bound.
-fn upsert_info_query(
-    rows: &[AgentInfoRecord],
-    registered_only: bool,
-) -> sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments> {
-    let mut query = sqlx::query(upsert_info_sql(rows.len(), registered_only));
-    for row in rows {
-        query = query
-            .bind(i64::from(row.id.0))
-            .bind(row.status.as_str())
-            .bind(row.last_keepalive)
-            .bind(row.disconnection_time)
-            .bind(row.version.as_deref())
-            .bind(row.os.as_deref())
-            .bind(row.node.as_deref())
-            .bind(row.seen_at());
-    }
-    query
 }
 
 /// A new agent's row (an existing id is refused).
@@ -411,11 +324,11 @@ impl AgentStore for SqliteStorage {
         Ok(usize::try_from(written).unwrap_or(usize::MAX))
     }
 
-    /// The rows are written by one statement on the writing connection when they fit in one
-    /// (a statement is atomic by itself, and takes the write lock before it reads), else in one
-    /// `BEGIN IMMEDIATE` transaction; the registered ones are counted beside it on a reading
-    /// connection. Each step is a hand-over to sqlx's SQLite thread, so fewer steps is faster:
-    /// five for 1000 rows before (begin, count, two statements of 500, commit), one now.
+    /// The rows go to the group commit of ingests ([`super::info_writer`]): alone, one
+    /// statement on the writing connection when they fit in one (a statement is atomic by
+    /// itself, and takes the write lock before it reads); with the other ingests waiting, one
+    /// transaction for all, each ingest atomic on its own. The registered ones are counted
+    /// beside it on a reading connection.
     async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError> {
         let operation = || format!("ingest {} agent-info rows", rows.len());
         if rows.is_empty() {
@@ -428,20 +341,9 @@ impl AgentStore for SqliteStorage {
         )
         .bind(id_array(&ids))
         .fetch_one(self.agent_reads());
-        let write = async {
-            if rows.len() <= INFO_BATCH {
-                return upsert_info_query(rows, true)
-                    .execute(self.agents_pool())
-                    .await
-                    .map(|done| done.rows_affected());
-            }
-            let mut tx = self.agents_pool().begin_with("BEGIN IMMEDIATE").await?;
-            let written = upsert_info(&mut tx, rows, true).await?;
-            tx.commit().await?;
-            Ok(written)
-        };
+        let write = self.info_writer().ingest(rows.to_vec());
         let (registered, written) = tokio::join!(count, write);
-        let written = written.map_err(|e| storage_error(operation(), e))?;
+        let written = written?;
         let registered = registered.map_err(|e| storage_error(operation(), e))?;
         let registered = usize::try_from(registered).unwrap_or(usize::MAX);
         Ok(InfoIngested {
@@ -538,6 +440,7 @@ mod tests {
 
     use wazuh_cluster_core::agents::{AgentIp, AgentKey};
 
+    use super::super::info_upsert::INFO_BATCH;
     use super::*;
 
     fn info(id: u32) -> AgentInfoRecord {

@@ -33,6 +33,8 @@
 mod agents;
 mod error;
 mod file_mode;
+mod info_upsert;
+mod info_writer;
 mod pool;
 mod sqlite;
 mod sync_states;

@@ -12,6 +12,7 @@ use thiserror::Error;
 use wazuh_cluster_core::{NodeRecord, NodeType, Storage, StorageError};
 
 use super::error::storage_error;
+use super::info_writer::InfoWriter;
 use super::pool::pool_options;
 
 /// The database file, relative to the installation folder.
@@ -96,6 +97,8 @@ pub enum OpenError {
 /// their own (WAL lets them read beside the writer), so that a long read (every agent for a
 /// listing) never holds back agent-info ingestion, and a burst of writes never holds back a
 /// read.
+/// The workers' agent-info ingests reach that writing connection through one task that writes
+/// every ingest waiting in one transaction (`info_writer`: group commit).
 ///
 /// The file sync states are written on one connection of their own too, a statement of a few
 /// hundred rows at a time, each its own transaction: the workers' syncs then queue in the process
@@ -108,6 +111,7 @@ pub struct SqliteStorage {
     agents: SqlitePool,
     agent_reads: SqlitePool,
     states: SqlitePool,
+    info_writer: InfoWriter,
 }
 
 impl SqliteStorage {
@@ -168,6 +172,7 @@ impl SqliteStorage {
             source,
         })?;
         Ok(Self {
+            info_writer: InfoWriter::start(agents.clone()),
             agents,
             agent_reads,
             states,
@@ -217,6 +222,7 @@ impl SqliteStorage {
             agents: pool.clone(),
             agent_reads: pool.clone(),
             states: pool.clone(),
+            info_writer: InfoWriter::start(pool.clone()),
             pool,
         })
     }
@@ -229,6 +235,11 @@ impl SqliteStorage {
     /// The agent store's own writing connection (the pool's one connection in memory).
     pub(super) fn agents_pool(&self) -> &SqlitePool {
         &self.agents
+    }
+
+    /// The group commit of agent-info ingests, on the agent store's writing connection.
+    pub(super) fn info_writer(&self) -> &InfoWriter {
+        &self.info_writer
     }
 
     /// The file sync states' writing connection (the pool's one connection in memory).
