@@ -2,15 +2,18 @@
 //! cluster: agent-info ingestions, periodic agent-groups pushes the worker applied, and the
 //! full resync a drifting worker asks for, each recorded and advancing.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use wazuh_cluster_core::IntegrityConfig;
+use async_trait::async_trait;
+use tokio::sync::Semaphore;
 use wazuh_cluster_core::agents::{
-    AgentApi, AgentEvent, AgentId, AgentStore, AgentsConfig, MasterAgents, MemoryAgentStore,
-    SyncRun, WorkerAgents,
+    AgentApi, AgentEvent, AgentId, AgentInfoRecord, AgentRecord, AgentStore, AgentsConfig,
+    InfoIngested, MasterAgents, MemoryAgentStore, SyncRun, WorkerAgents,
 };
 use wazuh_cluster_core::testing::harness::SimCluster;
+use wazuh_cluster_core::{IntegrityConfig, StorageError};
 
 const WORKER: &str = "worker01";
 
@@ -30,6 +33,10 @@ fn config() -> AgentsConfig {
 }
 
 fn cluster(seed: u64) -> (SimCluster, Nodes) {
+    cluster_with(seed, Arc::new(MemoryAgentStore::new()))
+}
+
+fn cluster_with(seed: u64, master_store: Arc<dyn AgentStore>) -> (SimCluster, Nodes) {
     let master = Arc::new(Mutex::new(None));
     let worker = Arc::new(Mutex::new(None));
     let worker_store = Arc::new(MemoryAgentStore::new());
@@ -42,7 +49,7 @@ fn cluster(seed: u64) -> (SimCluster, Nodes) {
                 .module(|ctx| {
                     MasterAgents::new(
                         ctx,
-                        Arc::new(MemoryAgentStore::new()),
+                        master_store.clone(),
                         env.files.clone(),
                         config(),
                         Some(7),
@@ -179,4 +186,151 @@ async fn the_master_records_each_workers_agent_syncs() {
     let all = master.all_sync_stats();
     assert_eq!(all.keys().collect::<Vec<_>>(), [WORKER]);
     assert!(!all[WORKER].receiving_agent_info);
+}
+
+/// The master's store, whose agent-info ingests wait for a permit of `gate` (given back at
+/// the end), counted, with the last keepalive each one wrote.
+struct GatedStore {
+    inner: MemoryAgentStore,
+    gate: Semaphore,
+    ingests: AtomicUsize,
+    last_keepalive: Mutex<Option<i64>>,
+}
+
+impl GatedStore {
+    fn closed() -> Self {
+        Self {
+            inner: MemoryAgentStore::new(),
+            gate: Semaphore::new(0),
+            ingests: AtomicUsize::new(0),
+            last_keepalive: Mutex::new(None),
+        }
+    }
+
+    fn ingests(&self) -> usize {
+        self.ingests.load(Ordering::SeqCst)
+    }
+
+    fn last_keepalive(&self) -> Option<i64> {
+        *self.last_keepalive.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl AgentStore for GatedStore {
+    async fn agents(&self) -> Result<Vec<AgentRecord>, StorageError> {
+        self.inner.agents().await
+    }
+    async fn insert_agent(&self, agent: &AgentRecord) -> Result<(), StorageError> {
+        self.inner.insert_agent(agent).await
+    }
+    async fn upsert_agents(&self, agents: &[AgentRecord]) -> Result<(), StorageError> {
+        self.inner.upsert_agents(agents).await
+    }
+    async fn remove_agent(&self, id: AgentId) -> Result<bool, StorageError> {
+        self.inner.remove_agent(id).await
+    }
+    async fn set_agent_groups(&self, id: AgentId, groups: &[String]) -> Result<(), StorageError> {
+        self.inner.set_agent_groups(id, groups).await
+    }
+    async fn set_groups_of(
+        &self,
+        assignments: &[(AgentId, Vec<String>)],
+    ) -> Result<(), StorageError> {
+        self.inner.set_groups_of(assignments).await
+    }
+    async fn agent_groups(&self) -> Result<Vec<(AgentId, Vec<String>)>, StorageError> {
+        self.inner.agent_groups().await
+    }
+    async fn groups(&self) -> Result<Vec<String>, StorageError> {
+        self.inner.groups().await
+    }
+    async fn insert_group(&self, name: &str) -> Result<bool, StorageError> {
+        self.inner.insert_group(name).await
+    }
+    async fn apply_info(&self, rows: &[AgentInfoRecord]) -> Result<usize, StorageError> {
+        self.inner.apply_info(rows).await
+    }
+    async fn ingest_info(&self, rows: &[AgentInfoRecord]) -> Result<InfoIngested, StorageError> {
+        self.ingests.fetch_add(1, Ordering::SeqCst);
+        let _permit = self.gate.acquire().await.unwrap();
+        let ingested = self.inner.ingest_info(rows).await?;
+        if let Some(row) = rows.last() {
+            *self.last_keepalive.lock().unwrap() = row.last_keepalive;
+        }
+        Ok(ingested)
+    }
+    async fn infos(&self) -> Result<Vec<AgentInfoRecord>, StorageError> {
+        self.inner.infos().await
+    }
+    async fn infos_of(&self, ids: &[AgentId]) -> Result<Vec<AgentInfoRecord>, StorageError> {
+        self.inner.infos_of(ids).await
+    }
+    async fn mark_silent_disconnected(&self, cutoff: i64, now: i64) -> Result<usize, StorageError> {
+        self.inner.mark_silent_disconnected(cutoff, now).await
+    }
+}
+
+/// The master answers `syn_a_w_m` before it ingests, and while a worker's envelope is being
+/// ingested it refuses that worker's next one (`syn_a_w_m_p` → `False`): one envelope per
+/// worker in memory, however slow the store. The refused rows come on a later round.
+#[tokio::test(start_paused = true)]
+async fn one_envelope_per_worker_waits_and_refused_rows_come_later() {
+    let store = Arc::new(GatedStore::closed());
+    let (sim, nodes) = cluster_with(5, store.clone());
+    let Nodes {
+        master,
+        worker,
+        worker_store,
+    } = nodes;
+    let connected = sim
+        .run_until(Duration::from_secs(30), |s| {
+            s.worker(WORKER).status().connected
+        })
+        .await;
+    sim.check(connected, "the worker connected");
+    let agent = master.register("web-01", "any", &[]).await.unwrap();
+    let converged = sim
+        .run_until(Duration::from_secs(60), |s| s.all_converged())
+        .await;
+    sim.check(converged, "client.keys reached the worker");
+    sim.run_for(Duration::from_secs(2)).await;
+
+    worker.report(agent.id, keepalive()).await.unwrap();
+    let ingesting = sim
+        .run_until(Duration::from_secs(60), |_| store.ingests() == 1)
+        .await;
+    sim.check(ingesting, "the master started ingesting the first envelope");
+    assert!(master.sync_stats(WORKER).unwrap().receiving_agent_info);
+
+    // Later keepalives, over several agent-info rounds and past the worker's 20 s request
+    // timeout: the master refuses them while the first envelope waits.
+    sim.run_for(Duration::from_secs(5)).await;
+    worker.report(agent.id, keepalive()).await.unwrap();
+    sim.run_for(Duration::from_secs(60)).await;
+    assert_eq!(
+        store.ingests(),
+        1,
+        "no second envelope of the worker was taken"
+    );
+    assert_eq!(master.sync_stats(WORKER).unwrap().agent_info, None);
+    assert!(sim.worker(WORKER).status().connected);
+
+    // Once the store moves, the first envelope ends and the refused keepalive follows.
+    store.gate.add_permits(1_000);
+    let latest = worker_store.infos().await.unwrap()[0].last_keepalive;
+    assert!(latest.is_some());
+    let caught_up = sim
+        .run_until(Duration::from_secs(60), |_| {
+            store.last_keepalive() == latest
+        })
+        .await;
+    sim.check(
+        caught_up,
+        format!("the master holds the last keepalive {latest:?}"),
+    );
+    assert!(store.ingests() >= 2);
+    let stats = master.sync_stats(WORKER).unwrap();
+    assert!(stats.agent_info.is_some());
+    assert!(!stats.receiving_agent_info);
 }

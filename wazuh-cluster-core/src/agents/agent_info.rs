@@ -8,9 +8,10 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use wazuh_cluster_proto::command::names;
+use wazuh_cluster_proto::command::{Command, names};
 use wazuh_cluster_proto::payload::{
-    AgentInfoRow, AgentInfoSync, DEFAULT_CHUNK_BYTES, SyncResult, permission_payload,
+    AgentInfoRow, AgentInfoSync, DEFAULT_CHUNK_BYTES, SyncResult, WazuhException, error_codes,
+    permission_payload,
 };
 
 use super::model::{AgentId, AgentInfoRecord, ConnectionStatus};
@@ -121,24 +122,37 @@ pub enum IngestError {
     Store(StorageError),
 }
 
-/// The master's `syn_a_w_m_p` handler: always grants (ingestion is cheap and ordered per row).
-pub struct InfoPermissionHandler;
+/// The master's `syn_a_w_m_p` handler: grants unless an envelope of the same worker is still
+/// being ingested (Wazuh's `sync_agent_info_free`), so that at most one envelope of each
+/// worker waits in the master's memory; a refused worker sends its rows on its next round.
+pub struct InfoPermissionHandler {
+    /// Per-worker sync stats (whether an ingest of the worker runs).
+    pub(crate) book: Arc<SyncStatsBook>,
+}
 
 #[async_trait]
 impl Handler<MasterConn> for InfoPermissionHandler {
-    async fn handle(&self, _ctx: &MasterConn, _request: Request) -> HandlerResult {
-        Ok(Some(Reply::ok(permission_payload(true))))
+    async fn handle(&self, ctx: &MasterConn, _request: Request) -> HandlerResult {
+        let free = ctx
+            .worker_name()
+            .is_none_or(|worker| self.book.info_free(&worker));
+        Ok(Some(Reply::ok(permission_payload(free))))
     }
 }
 
-/// The master's `syn_a_w_m` handler; it records each ingestion in the per-worker sync stats
-/// and logs `[Worker w1] [Agent-info sync] Finished in 0.012s. Updated 3 chunks.`
+/// The master's `syn_a_w_m` handler. As Wazuh, it answers `ok <sid>` at once and ingests
+/// after, beside the master, then sends `syn_m_a_e` (or `syn_m_a_err`): a worker's request
+/// never waits for the database, however long the ingests queue. It records each ingestion in
+/// the per-worker sync stats and logs
+/// `[Worker w1] [Agent-info sync] Finished in 0.012s. Updated 3 chunks.`
+/// An envelope sent while the previous one of the same worker is still being ingested (the
+/// worker did not ask permission) is refused.
 pub struct InfoHandler {
     /// Received strings.
     pub inbox: Arc<StringInbox>,
     /// The master's agents.
     pub store: Arc<dyn AgentStore>,
-    /// Runs the answer beside the master (it ends with the master).
+    /// Runs the ingest and the answer beside the master (they end with the master).
     pub spawner: TaskSpawner,
     /// The master's clock (dates of the sync stats).
     pub clock: Arc<dyn Clock>,
@@ -160,16 +174,50 @@ impl Handler<MasterConn> for InfoHandler {
                 return Err(error);
             }
         };
+        let node = ctx.worker_name();
+        if let Some(worker) = &node
+            && !self.book.info_started(worker)
+        {
+            return Err(
+                WazuhException::cluster(error_codes::CLUSTER).with_extra_message(format!(
+                    "agent-info of worker {worker} refused: its previous envelope is still being \
+                     ingested; ask permission (syn_a_w_m_p) and send again"
+                )),
+            );
+        }
+        let ingest = Ingest {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            book: self.book.clone(),
+            node,
+            tag: ctx.tag(),
+        };
+        self.spawner.spawn(async move {
+            let (command, payload) = ingest.run(&envelope).await;
+            let _ = session.request(command, payload).await;
+        });
+        Ok(Some(Reply::ok(sid.to_string())))
+    }
+}
+
+/// One envelope's ingest after the master answered `syn_a_w_m`.
+struct Ingest {
+    store: Arc<dyn AgentStore>,
+    clock: Arc<dyn Clock>,
+    book: Arc<SyncStatsBook>,
+    node: Option<String>,
+    tag: String,
+}
+
+impl Ingest {
+    /// Ingests `envelope`, records and logs it, and answers the command and payload that tell
+    /// the worker (`syn_m_a_e` with the result, or `syn_m_a_err` with the error).
+    async fn run(self, envelope: &[u8]) -> (Command, Vec<u8>) {
         let started = self.clock.now();
         let started_wall = self.clock.wall();
-        let node = ctx.worker_name();
-        let tag = ctx.tag();
-        if let Some(worker) = &node {
-            self.book.info_started(worker);
-        }
         let now = super::registry::unix_secs(started_wall);
-        let outcome = ingest(self.store.as_ref(), node.as_deref(), &envelope, now).await;
-        if let Some(worker) = &node {
+        let outcome = ingest(self.store.as_ref(), self.node.as_deref(), envelope, now).await;
+        if let Some(worker) = &self.node {
             let run = outcome.as_ref().ok().map(|stats| SyncRun {
                 started: started_wall,
                 finished: self.clock.wall(),
@@ -177,10 +225,11 @@ impl Handler<MasterConn> for InfoHandler {
             });
             self.book.info_finished(worker, run);
         }
-        let (command, payload) = match outcome {
+        let tag = self.tag.as_str();
+        match outcome {
             Ok(stats) => {
                 tracing::debug!(
-                    tag = tag.as_str(),
+                    tag,
                     subtag = "Agent-info sync",
                     "Received {} rows, {} newer, {} of unknown agents.",
                     stats.received,
@@ -188,7 +237,7 @@ impl Handler<MasterConn> for InfoHandler {
                     stats.unknown
                 );
                 tracing::info!(
-                    tag = tag.as_str(),
+                    tag,
                     subtag = "Agent-info sync",
                     "Finished in {:.3}s. Updated {} chunks.",
                     (self.clock.now() - started).as_secs_f64().max(0.001),
@@ -205,20 +254,16 @@ impl Handler<MasterConn> for InfoHandler {
                 let text = error.to_string();
                 if matches!(&error, IngestError::Store(e) if e.is_closed()) {
                     tracing::warn!(
-                        tag = tag.as_str(),
+                        tag,
                         subtag = "Agent-info sync",
                         "Stopped before the end: {text}"
                     );
                 } else {
-                    tracing::error!(tag = tag.as_str(), subtag = "Agent-info sync", "{text}");
+                    tracing::error!(tag, subtag = "Agent-info sync", "{text}");
                 }
                 (names::SYN_M_A_ERR, text.into_bytes())
             }
-        };
-        self.spawner.spawn(async move {
-            let _ = session.request(command, payload).await;
-        });
-        Ok(Some(Reply::ok(sid.to_string())))
+        }
     }
 }
 

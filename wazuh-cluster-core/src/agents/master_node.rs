@@ -165,7 +165,12 @@ impl Module<MasterRole> for MasterAgents {
                     in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_SENDSYNC_IN_FLIGHT)),
                 },
             )?
-            .route(names::SYN_A_W_M_P, InfoPermissionHandler)?
+            .route(
+                names::SYN_A_W_M_P,
+                InfoPermissionHandler {
+                    book: inner.book.clone(),
+                },
+            )?
             .route(
                 names::SYN_A_W_M,
                 InfoHandler {

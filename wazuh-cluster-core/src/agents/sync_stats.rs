@@ -92,11 +92,21 @@ impl SyncStatsBook {
         self.workers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The master started ingesting agent-info of `worker`.
-    pub(crate) fn info_started(&self, worker: &str) {
-        Self::entry(&mut self.lock(), worker)
-            .stats
-            .receiving_agent_info = true;
+    /// The master starts ingesting agent-info of `worker`: answers `false` (and changes
+    /// nothing) when an ingest of that worker is still running, so that at most one envelope of
+    /// each worker waits in memory.
+    pub(crate) fn info_started(&self, worker: &str) -> bool {
+        let mut workers = self.lock();
+        let stats = &mut Self::entry(&mut workers, worker).stats;
+        !std::mem::replace(&mut stats.receiving_agent_info, true)
+    }
+
+    /// Whether the master may take agent-info of `worker` now (Wazuh's
+    /// `sync_agent_info_free`): no ingest of it is running.
+    pub(crate) fn info_free(&self, worker: &str) -> bool {
+        self.lock()
+            .get(worker)
+            .is_none_or(|entry| !entry.stats.receiving_agent_info)
     }
 
     /// The master finished ingesting agent-info of `worker`: `run` when it succeeded.
@@ -190,7 +200,7 @@ mod tests {
     fn agent_info_runs_replace_the_last_and_failures_keep_it() {
         let book = SyncStatsBook::default();
         assert_eq!(book.get("w1"), None);
-        book.info_started("w1");
+        assert!(book.info_started("w1"));
         assert!(book.get("w1").unwrap().receiving_agent_info);
         let run = SyncRun {
             started: at(10),
@@ -198,12 +208,30 @@ mod tests {
             chunks: 3,
         };
         book.info_finished("w1", Some(run));
-        book.info_started("w1");
+        assert!(book.info_started("w1"));
         book.info_finished("w1", None);
         let stats = book.get("w1").unwrap();
         assert_eq!(stats.agent_info, Some(run));
         assert!(!stats.receiving_agent_info);
         assert_eq!(run.elapsed(), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn one_agent_info_ingest_per_worker_at_a_time() {
+        let book = SyncStatsBook::default();
+        assert!(book.info_free("w1"), "a worker never seen is free");
+        assert!(book.info_started("w1"));
+        assert!(!book.info_free("w1"), "busy while its ingest runs");
+        assert!(!book.info_started("w1"), "a second envelope is refused");
+        assert!(book.info_free("w2"), "other workers are not held back");
+        assert!(book.info_started("w2"));
+        book.info_finished("w1", None);
+        assert!(
+            book.info_free("w1"),
+            "free again once it ended, even failed"
+        );
+        assert!(book.info_started("w1"));
+        assert!(!book.info_free("w2"));
     }
 
     #[test]
