@@ -556,6 +556,41 @@ async fn unknown_agents_and_unreachable_master_are_refused() {
     assert_eq!(master.list_agents().await.unwrap().len(), 1);
 }
 
+/// A report naming many agents (what `wazuh-agent-sim` sends) records the agents of
+/// `client.keys` together, refuses each other one alone, and reaches the master.
+#[tokio::test(start_paused = true)]
+async fn a_report_of_many_agents_records_the_known_and_refuses_the_others() {
+    let (sim, nodes) = cluster(6, 1);
+    connected(&sim).await;
+    let master = nodes.master();
+    for name in ["agent-a", "agent-b", "agent-c"] {
+        master.register(name, "any", &[]).await.unwrap();
+    }
+    files_arrive(&sim, "registrations").await;
+    let w1 = nodes.worker("worker01");
+    let ids = [1, 2, 99, 3, 2].map(AgentId);
+    let refused = w1.report_many(&ids, keepalive()).await.unwrap();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].0, AgentId(99));
+    assert!(
+        matches!(refused[0].1, AgentError::NotInClientKeys { .. }),
+        "{}",
+        refused[0].1
+    );
+    let held: Vec<AgentId> = w1.infos().await.unwrap().iter().map(|i| i.id).collect();
+    assert_eq!(held, [1, 2, 3].map(AgentId));
+    sim.run_for(Duration::from_secs(15)).await;
+    let infos = master.infos().await.unwrap();
+    assert_eq!(infos.len(), 3, "{infos:?}");
+    assert!(infos.iter().all(|i| i.node.as_deref() == Some("worker01")));
+    let on_master = master
+        .report_many(&[AgentId(1), AgentId(77)], AgentEvent::Disconnected)
+        .await
+        .unwrap();
+    assert_eq!(on_master.len(), 1);
+    assert_eq!(on_master[0].0, AgentId(77));
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_stopped_master_leaves_no_request_running() {
     let (mut sim, nodes) = cluster(6, 1);

@@ -99,4 +99,12 @@ pub trait AgentApi: Send + Sync {
     /// Records what the local manager saw of an agent; refused for an agent that is not in
     /// this node's current `client.keys`.
     async fn report(&self, id: AgentId, event: AgentEvent) -> Result<(), AgentError>;
+    /// Records `event` for each of `ids` at once (a local manager reporting many agents):
+    /// answers the refusals, each id not in this node's current `client.keys` with its error;
+    /// the others are recorded together. `Err` when nothing could be recorded.
+    async fn report_many(
+        &self,
+        ids: &[AgentId],
+        event: AgentEvent,
+    ) -> Result<Vec<(AgentId, AgentError)>, AgentError>;
 }

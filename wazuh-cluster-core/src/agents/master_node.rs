@@ -28,7 +28,7 @@ use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::{AgentRegistry, unix_secs};
 use super::registry_backend::RegistryBackend;
-use super::status::row_for_event;
+use super::status::{record_reports, row_for_event};
 use super::store::AgentStore;
 use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use super::sync_stats::{GroupsSend, SyncStatsBook, WorkerAgentSync};
@@ -316,5 +316,24 @@ impl AgentApi for MasterAgents {
         let row = row_for_event(id, event, &self.inner.node_name, now, stored.as_ref());
         self.inner.store.apply_info(&[row]).await?;
         Ok(())
+    }
+
+    async fn report_many(
+        &self,
+        ids: &[AgentId],
+        event: AgentEvent,
+    ) -> Result<Vec<(AgentId, AgentError)>, AgentError> {
+        let inner = &self.inner;
+        let now = unix_secs(inner.clock.wall());
+        let (_, refused) = record_reports(
+            inner.store.as_ref(),
+            &inner.keys,
+            &inner.node_name,
+            now,
+            ids,
+            &event,
+        )
+        .await?;
+        Ok(refused)
     }
 }

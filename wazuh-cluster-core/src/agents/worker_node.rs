@@ -27,7 +27,7 @@ use super::forward::{
 use super::keys_reader::KeysReader;
 use super::model::{AgentId, AgentInfoRecord};
 use super::registry::unix_secs;
-use super::status::row_for_event;
+use super::status::{record_reports, row_for_event};
 use super::store::AgentStore;
 use super::strings::{NewStrHandler, StrUpdHandler, StringInbox};
 use crate::clock::Clock;
@@ -376,5 +376,25 @@ impl AgentApi for WorkerAgents {
         inner.store.apply_info(&[row]).await?;
         inner.dirty().insert(id);
         Ok(())
+    }
+
+    async fn report_many(
+        &self,
+        ids: &[AgentId],
+        event: AgentEvent,
+    ) -> Result<Vec<(AgentId, AgentError)>, AgentError> {
+        let inner = &self.inner;
+        let now = unix_secs(inner.clock.wall());
+        let (recorded, refused) = record_reports(
+            inner.store.as_ref(),
+            &inner.keys,
+            &inner.node_name,
+            now,
+            ids,
+            &event,
+        )
+        .await?;
+        inner.dirty().extend(recorded);
+        Ok(refused)
     }
 }

@@ -2,7 +2,7 @@
 //! node records it if the agent is in its `client.keys`.
 
 use async_trait::async_trait;
-use wazuh_cluster_core::agents::{AgentEvent, AgentId};
+use wazuh_cluster_core::agents::{AgentError, AgentEvent, AgentId};
 use wazuh_cluster_core::session::{Handler, HandlerResult, Request};
 use wazuh_cluster_proto::payload::{WazuhException, error_codes};
 
@@ -27,6 +27,14 @@ fn event(report: &StatusReport) -> AgentEvent {
     }
 }
 
+fn refused(id: String, error: &AgentError) -> RefusedReport {
+    RefusedReport {
+        id,
+        code: error.code(),
+        message: error.to_string(),
+    }
+}
+
 #[async_trait]
 impl Handler<ControlContext> for Report {
     async fn handle(&self, ctx: &ControlContext, request: Request) -> HandlerResult {
@@ -45,19 +53,25 @@ impl Handler<ControlContext> for Report {
             }
             (None, Some(ids)) if ids.len() <= MAX_REPORTED_IDS => {
                 let mut outcome = ReportOutcome::default();
+                let mut parsed = Vec::with_capacity(ids.len());
                 for text in ids {
-                    let result = match text.parse::<AgentId>() {
-                        Ok(id) => ctx.agents().report(id, event(&report)).await,
-                        Err(error) => Err(error),
-                    };
-                    match result {
-                        Ok(()) => outcome.accepted += 1,
-                        Err(error) => outcome.refused.push(RefusedReport {
-                            id: text.clone(),
-                            code: error.code(),
-                            message: error.to_string(),
-                        }),
+                    match text.parse::<AgentId>() {
+                        Ok(id) => parsed.push(id),
+                        Err(error) => outcome.refused.push(refused(text.clone(), &error)),
                     }
+                }
+                match ctx.agents().report_many(&parsed, event(&report)).await {
+                    Ok(refusals) => {
+                        outcome.accepted = parsed.len() - refusals.len();
+                        outcome.refused.extend(
+                            refusals
+                                .iter()
+                                .map(|(id, error)| refused(id.to_string(), error)),
+                        );
+                    }
+                    Err(error) => outcome
+                        .refused
+                        .extend(parsed.iter().map(|id| refused(id.to_string(), &error))),
                 }
                 reply(&outcome)
             }
