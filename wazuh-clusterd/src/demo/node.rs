@@ -94,20 +94,31 @@ pub struct NodeProcess {
     child: Child,
 }
 
-/// glibc's malloc arenas for each node, as `packaging/wazuh-clusterd.service` sets them (unless
-/// the caller's environment says otherwise): glibc's default of 8 per core kept a master's
-/// freed memory in up to 16 arenas (10 workers, 20,000 agents: 201-267 MB mean RSS against
-/// 143-191 MB with 2, benches/README.md).
-const ARENAS_VARIABLE: &str = "MALLOC_ARENA_MAX";
-const ARENAS: &str = "2";
+/// glibc's malloc settings for each node, as `packaging/wazuh-clusterd.service` sets them
+/// (unless the caller's environment says otherwise). Arenas: glibc's default of 8 per core
+/// kept a master's freed memory in up to 16 arenas (10 workers, 20,000 agents: 201-267 MB mean
+/// RSS against 143-191 MB with 2, benches/README.md). Tunables: blocks of 128 KiB and more are
+/// mapped on their own and given back when freed, and free memory at the top of the heap is
+/// given back from 128 KiB (glibc's threshold otherwise grows to 32 MiB after the first large
+/// buffers, which then stay in the heap: master RSS at 25 workers 322-328 MB mean against
+/// 264-275 MB with these, benches/README.md).
+const MALLOC_SETTINGS: [(&str, &str); 2] = [
+    ("MALLOC_ARENA_MAX", "2"),
+    (
+        "GLIBC_TUNABLES",
+        "glibc.malloc.mmap_threshold=131072:glibc.malloc.trim_threshold=131072",
+    ),
+];
 
 impl NodeProcess {
     /// Starts `binary --home home -f` (stdout and stderr discarded; the log is in
     /// `home/logs/cluster.log`).
     pub fn start(binary: &Path, name: &str, home: &Path) -> io::Result<Self> {
         let mut command = Command::new(binary);
-        if std::env::var_os(ARENAS_VARIABLE).is_none() {
-            command.env(ARENAS_VARIABLE, ARENAS);
+        for (variable, value) in MALLOC_SETTINGS {
+            if std::env::var_os(variable).is_none() {
+                command.env(variable, value);
+            }
         }
         let child = command
             .arg("--home")
