@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
 use super::apply::AppliedFiles;
-use crate::files::{FileSource, FileSourceError, ModTime, SyncPath};
+use crate::files::{FileSource, FileSourceError, FileStat, ModTime, SyncPath};
 
 /// One file of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,17 @@ impl MetadataTable {
         mode: RefreshMode,
     ) -> Result<RefreshReport, FileSourceError> {
         let listed = source.list().await?;
+        Ok(self.refresh_listed(source, listed, mode).await)
+    }
+
+    /// [`refresh`](Self::refresh) from a listing of `source` taken just before (without
+    /// holding the table: the master's checks read it meanwhile).
+    pub async fn refresh_listed<S: FileSource + ?Sized>(
+        &mut self,
+        source: &S,
+        listed: Vec<FileStat>,
+        mode: RefreshMode,
+    ) -> RefreshReport {
         let mut next = BTreeMap::new();
         let mut to_hash = Vec::new();
         for stat in listed {
@@ -132,7 +143,7 @@ impl MetadataTable {
         }
         self.entries = next;
         report.files = self.entries.len();
-        Ok(report)
+        report
     }
 
     /// Takes in what an apply wrote and removed, as a refresh would find it right after, so the

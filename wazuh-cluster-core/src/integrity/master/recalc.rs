@@ -45,15 +45,20 @@ async fn recalculate_once(integrity: &MasterIntegrity) {
         open_cycle(integrity);
         return;
     }
-    let result = {
-        let mut table = integrity.table.write().await;
-        let result = table.refresh(&*integrity.files, mode).await;
-        if result.as_ref().is_ok_and(|report| report.changed_content()) {
-            integrity
-                .bodies
-                .retain(|path, hash| table.get(path).is_some_and(|entry| entry.hash == *hash));
+    // The listing (a stat of every file) is taken before the table is locked: the workers'
+    // checks read the table meanwhile and wait only for the hashing of what changed.
+    let result = match integrity.files.list().await {
+        Ok(listed) => {
+            let mut table = integrity.table.write().await;
+            let report = table.refresh_listed(&*integrity.files, listed, mode).await;
+            if report.changed_content() {
+                integrity
+                    .bodies
+                    .retain(|path, hash| table.get(path).is_some_and(|entry| entry.hash == *hash));
+            }
+            Ok(report)
         }
-        result
+        Err(error) => Err(error),
     };
     let secs = (integrity.clock.now() - started).as_secs_f64();
     match result {
