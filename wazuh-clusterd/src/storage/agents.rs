@@ -324,7 +324,7 @@ impl AgentStore for SqliteStorage {
         Ok(usize::try_from(written).unwrap_or(usize::MAX))
     }
 
-    /// The rows go to the group commit of ingests ([`super::info_writer`]): alone, one
+    /// The rows go to the group commit of ingests (the `info_writer` module): alone, one
     /// statement on the writing connection when they fit in one (a statement is atomic by
     /// itself, and takes the write lock before it reads); with the other ingests waiting, one
     /// transaction for all, each ingest atomic on its own. The registered ones are counted
