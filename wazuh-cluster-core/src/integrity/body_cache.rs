@@ -29,7 +29,7 @@ pub enum Lookup {
     Hit(CachedBody),
     /// Not cached: read and compress it; offer it back with [`BodyCache::keep`] when `keep`.
     Miss {
-        /// Whether the cache would keep the body (needed before, and room in the budget).
+        /// Whether the cache would keep the body (needed before, and the budget not reached).
         keep: bool,
     },
 }
@@ -46,6 +46,9 @@ struct State {
     bytes: u64,
     /// Fingerprints of (path, hash) asked once and not kept yet.
     asked: HashSet<u64>,
+    /// A body was refused for the budget: nothing more is offered (no hashing for nothing)
+    /// until [`BodyCache::retain`] frees room.
+    full: bool,
     hits: u64,
     misses: u64,
 }
@@ -107,7 +110,7 @@ impl BodyCache {
         }
         let asked_before = !state.asked.insert(fingerprint(path, hash));
         Lookup::Miss {
-            keep: asked_before && state.bytes < self.budget,
+            keep: asked_before && !state.full,
         }
     }
 
@@ -118,6 +121,7 @@ impl BodyCache {
         let len = body.body.len() as u64;
         let replaced = state.kept.get(path).map_or(0, |k| k.body.body.len() as u64);
         if state.bytes - replaced + len > self.budget {
+            state.full = true;
             return;
         }
         state.asked.remove(&fingerprint(path, hash));
@@ -139,6 +143,7 @@ impl BodyCache {
         state.kept.retain(|path, kept| current(path, &kept.hash));
         state.bytes = state.kept.values().map(|k| k.body.body.len() as u64).sum();
         state.asked.clear();
+        state.full = false;
     }
 
     /// What the cache did and holds.
@@ -192,8 +197,15 @@ mod tests {
             cache.keep(path, &v, body(b"abc"));
         }
         assert!(matches!(cache.lookup("a", &v), Lookup::Hit(_)));
-        assert_eq!(cache.lookup("b", &v), Lookup::Miss { keep: true });
+        assert_eq!(
+            cache.lookup("b", &v),
+            Lookup::Miss { keep: false },
+            "once a body did not fit, nothing more is offered"
+        );
         assert_eq!(cache.stats().bytes, 3);
+        cache.retain(|path, _| path != "a");
+        cache.lookup("b", &v);
+        assert_eq!(cache.lookup("b", &v), Lookup::Miss { keep: true });
         let none = BodyCache::new(0);
         none.lookup("a", &v);
         assert_eq!(none.lookup("a", &v), Lookup::Miss { keep: false });
