@@ -65,6 +65,39 @@ fn quick_load_run_is_clean() {
         assert!(phase["worker_usage"]["rss_max_mb"].as_f64().unwrap() > 1.0);
     }
     // The storm's changes were carried by integrity syncs.
+    // The daemons' `Finished in` lines agree with their histograms: the exact largest
+    // duration lies in the bucket the histogram gives and is at least the mean, and over the
+    // run the lines count the same runs, give or take the runs in flight at a phase's mark.
+    for (side, task) in [
+        ("master", "integrity_check"),
+        ("workers", "integrity_check"),
+        ("master", "agent_info"),
+        ("workers", "integrity_sync"),
+    ] {
+        let (mut counted, mut logged) = (0, 0);
+        for phase in phases {
+            let histogram = &phase[side][task];
+            let lines = &phase[format!("{side}_logged")][task];
+            if let Some(count) = histogram["count"].as_u64() {
+                counted += count;
+                let max = lines["max"].as_f64().unwrap_or(0.0);
+                assert!(
+                    max <= histogram["max"].as_f64().unwrap() + 0.0005,
+                    "{side} {task}: {phase}"
+                );
+                assert!(
+                    max + 0.0005 >= histogram["mean"].as_f64().unwrap(),
+                    "{side} {task}: {phase}"
+                );
+            }
+            logged += lines["count"].as_u64().unwrap_or(0);
+        }
+        assert!(counted > 0, "{side} {task}: {stdout}");
+        assert!(
+            logged.abs_diff(counted) <= 2 * workers,
+            "{side} {task}: {logged} lines, {counted} in the histograms: {stdout}"
+        );
+    }
     assert!(
         phases[2]["workers"]["integrity_sync"]["count"]
             .as_u64()

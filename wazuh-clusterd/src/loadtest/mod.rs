@@ -8,7 +8,8 @@
 //! Phases: **setup** (start, registrations, `client.keys` on every worker, every agent seen
 //! active), **stable** (agents reporting, nothing changing), **storm** (files changed at a given
 //! rate, then until every worker holds the master's tree). For each phase: task durations on
-//! the master and on the workers from their own Prometheus histograms ([`histogram`]), RSS and
+//! the master and on the workers from their own Prometheus histograms ([`histogram`]) and their
+//! largest from the nodes' `Finished in` log lines ([`finished_lines`]), RSS and
 //! CPU time from `/proc` ([`process`]), workers disconnected; at the end, ERROR lines of every
 //! `cluster.log`.
 //!
@@ -16,6 +17,7 @@
 //! code and the control-socket client of this crate, and an operator can run it from an
 //! installed daemon with no Rust toolchain (as with `demo`).
 
+pub mod finished_lines;
 pub mod histogram;
 mod names;
 mod nodes;

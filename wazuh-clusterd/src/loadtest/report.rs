@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::finished_lines::LoggedTasks;
 use super::histogram::DurationSummary;
 use super::process::Usage;
 use super::register::Registration;
@@ -30,6 +31,10 @@ pub struct Phase {
     pub master: BTreeMap<String, DurationSummary>,
     /// Task durations on the workers (all of them together), by task.
     pub workers: BTreeMap<String, DurationSummary>,
+    /// The master's `Finished in` lines of the phase, by task (exact largest durations).
+    pub master_logged: LoggedTasks,
+    /// The workers' `Finished in` lines of the phase, by task.
+    pub workers_logged: LoggedTasks,
     /// The master process.
     pub master_usage: Usage,
     /// The worker processes.
@@ -171,16 +176,20 @@ impl Report {
             );
             let _ = writeln!(
                 out,
-                "  {:<8} {:<18} {:>6} {:>9} {:>9} {:>9}",
-                "node", "task", "count", "mean s", "p99<= s", "max<= s"
+                "  {:<8} {:<18} {:>6} {:>9} {:>9} {:>9} {:>9} {:>6}",
+                "node", "task", "count", "mean s", "p99<= s", "max<= s", "max s", "lines"
             );
-            for (node, tasks) in [("master", &phase.master), ("workers", &phase.workers)] {
+            for (node, tasks, logged) in [
+                ("master", &phase.master, &phase.master_logged),
+                ("workers", &phase.workers, &phase.workers_logged),
+            ] {
                 for task in TASKS {
                     if let Some(d) = tasks.get(task) {
+                        let logged = logged.get(task).copied().unwrap_or_default();
                         let _ = writeln!(
                             out,
-                            "  {node:<8} {task:<18} {:>6} {:>9.3} {:>9.3} {:>9.3}",
-                            d.count, d.mean, d.p99, d.max
+                            "  {node:<8} {task:<18} {:>6} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>6}",
+                            d.count, d.mean, d.p99, d.max, logged.max, logged.count
                         );
                     }
                 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use wazuh_cluster_core::agents::client_keys::CLIENT_KEYS_PATH;
 
+use super::finished_lines::{self, LoggedTasks};
 use super::histogram::{self, TaskHistograms};
 use super::nodes::{self, MASTER, RigNode, worker_name};
 use super::options::Settings;
@@ -85,6 +86,26 @@ impl Rig {
 
     fn active_agents(&self) -> usize {
         nodes::sum_with_label(&self.master_scrape(), AGENTS, "status=\"active\"") as usize
+    }
+
+    /// The duration lines each node logged since `marks` (the lengths of their logs at the
+    /// previous mark, master first), for the master and for every worker together, and the new
+    /// marks.
+    fn logged_since(&self, marks: &[usize]) -> (LoggedTasks, LoggedTasks, Vec<usize>) {
+        let (mut master, mut workers, mut lengths) = (None, LoggedTasks::new(), Vec::new());
+        let nodes = std::iter::once(&self.master).chain(&self.workers);
+        for (n, node) in nodes.enumerate() {
+            let log = node.process.log();
+            let end = finished_lines::complete_length(&log);
+            let from = marks.get(n).copied().unwrap_or(0).min(end);
+            let logged = finished_lines::durations(log.get(from..end).unwrap_or_default());
+            match master {
+                None => master = Some(logged),
+                Some(_) => finished_lines::merge(&mut workers, logged),
+            }
+            lengths.push(end);
+        }
+        (master.unwrap_or_default(), workers, lengths)
     }
 
     fn disconnects(&self) -> usize {
@@ -381,21 +402,25 @@ fn measure(
         TaskHistograms::new(),
         0usize,
         started,
+        Vec::new(),
     )];
     let mut end_phase = |rig: &Rig, name: &'static str, sampler: &mut Sampler| {
         let (master, workers) = rig.histograms();
         let disconnects = rig.disconnects();
-        let (m0, w0, d0, t0) = marks.last().expect("a first mark");
+        let (m0, w0, d0, t0, logs0) = marks.last().expect("a first mark");
+        let (master_logged, workers_logged, logs) = rig.logged_since(logs0);
         phases.push(Phase {
             name,
             seconds: t0.elapsed().as_secs_f64(),
             master: summaries(&master, m0),
             workers: summaries(&workers, w0),
+            master_logged,
+            workers_logged,
             master_usage: Default::default(),
             worker_usage: Default::default(),
             disconnects: disconnects - d0,
         });
-        marks.push((master, workers, disconnects, Instant::now()));
+        marks.push((master, workers, disconnects, Instant::now(), logs));
         sampler.begin_phase();
     };
     end_phase(rig, "setup", sampler);

@@ -47,13 +47,13 @@ fn upsert_states_sql(rows: usize) -> AssertSqlSafe<String> {
 
 #[async_trait]
 impl SyncStateStore for SqliteStorage {
-    /// Each batch of `STATE_BATCH` (500) rows is its own transaction on the sync states' writing
+    /// Each batch of `STATE_BATCH` (500) rows is its own transaction on the database's writing
     /// connection (see [`SqliteStorage`]): a crash may leave some of a round's states written
     /// and others not, each row whole, and the next round writes them again.
     async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
         let operation = || format!("store {} file sync states", records.len());
         let mut connection = self
-            .states_pool()
+            .agents_pool()
             .acquire()
             .await
             .map_err(|e| storage_error(operation(), e))?;
@@ -104,7 +104,7 @@ impl SyncStateStore for SqliteStorage {
     async fn forget_node(&self, node: &str) -> Result<(), StorageError> {
         sqlx::query("DELETE FROM file_sync_state WHERE node = ?1")
             .bind(node)
-            .execute(self.states_pool())
+            .execute(self.agents_pool())
             .await
             .map(|_| ())
             .map_err(|e| storage_error(format!("forget the file sync states of {node}"), e))
