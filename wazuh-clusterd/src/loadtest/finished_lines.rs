@@ -61,10 +61,18 @@ pub fn merge(into: &mut LoggedTasks, more: LoggedTasks) {
     }
 }
 
-/// The length of `log` up to its last complete line: a mark taken while a node writes falls
-/// between two lines.
-pub fn complete_length(log: &str) -> usize {
-    log.rfind('\n').map_or(0, |at| at + 1)
+/// The lines of `log` that start in `from..to` (two lengths the log had, taken while the node
+/// was writing, so either may fall inside a line): each line belongs to the stretch where it
+/// starts.
+pub fn lines_between(log: &str, from: usize, to: usize) -> &str {
+    let start = |at: usize| {
+        let at = at.min(log.len());
+        if at == 0 || log.as_bytes()[at - 1] == b'\n' {
+            return at;
+        }
+        log[at..].find('\n').map_or(log.len(), |n| at + n + 1)
+    };
+    &log[start(from)..start(to).max(start(from))]
 }
 
 #[cfg(test)]
@@ -108,8 +116,17 @@ mod tests {
             ),
         );
         assert_eq!(all[task::AGENT_INFO], Logged { count: 3, max: 3.5 });
-        let half = "line one\nline tw";
-        assert_eq!(complete_length(half), "line one\n".len());
-        assert_eq!(complete_length("no line yet"), 0);
+    }
+
+    #[test]
+    fn a_line_belongs_to_the_stretch_where_it_starts() {
+        let log = "one\ntwo\nthree\n";
+        // Marks inside `two` (5) and inside `three` (10): `two` started before the first.
+        assert_eq!(lines_between(log, 0, 5), "one\ntwo\n");
+        assert_eq!(lines_between(log, 5, 10), "three\n");
+        assert_eq!(lines_between(log, 10, log.len()), "");
+        assert_eq!(lines_between(log, 4, 8), "two\n");
+        assert_eq!(lines_between(log, 8, 100), "three\n");
+        assert_eq!(lines_between(log, 9, 4), "");
     }
 }

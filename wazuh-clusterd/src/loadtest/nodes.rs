@@ -36,7 +36,15 @@ impl RigNode {
     pub fn scrape(&self) -> Option<String> {
         scrape(self.metrics_port)
     }
+
+    /// The length of its `cluster.log` now, 0 while there is none.
+    pub fn log_length(&self) -> usize {
+        std::fs::metadata(self.home().join(LOG_PATH)).map_or(0, |m| m.len() as usize)
+    }
 }
+
+/// A node's log, relative to its home.
+const LOG_PATH: &str = "logs/cluster.log";
 
 /// Writes the home of `name` in `cluster` (the demo's `ossec.conf`, plus `<metrics>` on a free
 /// port; `prepare` runs on the home before the start) and starts the node.

@@ -73,39 +73,42 @@ impl Rig {
         self.master.scrape().unwrap_or_default()
     }
 
-    /// Task histograms of the master and of every worker together.
-    fn histograms(&self) -> (TaskHistograms, TaskHistograms) {
-        let master = histogram::parse(&self.master_scrape());
-        let workers: Vec<TaskHistograms> = self
-            .workers
-            .iter()
-            .map(|w| histogram::parse(&w.scrape().unwrap_or_default()))
-            .collect();
-        (master, histogram::merge_all(&workers))
+    /// Task histograms of the master and of every worker together, and each node's log
+    /// length (master first) taken just before its scrape, so that a run finishing meanwhile
+    /// falls on the same side of the mark in both.
+    fn histograms(&self) -> (TaskHistograms, TaskHistograms, Vec<usize>) {
+        let mut lengths = Vec::with_capacity(self.workers.len() + 1);
+        let mut scrape = |node: &RigNode| {
+            lengths.push(node.log_length());
+            histogram::parse(&node.scrape().unwrap_or_default())
+        };
+        let master = scrape(&self.master);
+        let workers: Vec<TaskHistograms> = self.workers.iter().map(&mut scrape).collect();
+        (master, histogram::merge_all(&workers), lengths)
     }
 
     fn active_agents(&self) -> usize {
         nodes::sum_with_label(&self.master_scrape(), AGENTS, "status=\"active\"") as usize
     }
 
-    /// The duration lines each node logged since `marks` (the lengths of their logs at the
-    /// previous mark, master first), for the master and for every worker together, and the new
-    /// marks.
-    fn logged_since(&self, marks: &[usize]) -> (LoggedTasks, LoggedTasks, Vec<usize>) {
-        let (mut master, mut workers, mut lengths) = (None, LoggedTasks::new(), Vec::new());
+    /// The duration lines each node logged between the log lengths `from` and `to` (master
+    /// first), for the master and for every worker together.
+    fn logged_between(&self, from: &[usize], to: &[usize]) -> (LoggedTasks, LoggedTasks) {
+        let (mut master, mut workers) = (None, LoggedTasks::new());
         let nodes = std::iter::once(&self.master).chain(&self.workers);
         for (n, node) in nodes.enumerate() {
             let log = node.process.log();
-            let end = finished_lines::complete_length(&log);
-            let from = marks.get(n).copied().unwrap_or(0).min(end);
-            let logged = finished_lines::durations(log.get(from..end).unwrap_or_default());
+            let (from, to) = (
+                from.get(n).copied().unwrap_or(0),
+                to.get(n).copied().unwrap_or(0),
+            );
+            let logged = finished_lines::durations(finished_lines::lines_between(&log, from, to));
             match master {
                 None => master = Some(logged),
                 Some(_) => finished_lines::merge(&mut workers, logged),
             }
-            lengths.push(end);
         }
-        (master.unwrap_or_default(), workers, lengths)
+        (master.unwrap_or_default(), workers)
     }
 
     fn disconnects(&self) -> usize {
@@ -405,10 +408,10 @@ fn measure(
         Vec::new(),
     )];
     let mut end_phase = |rig: &Rig, name: &'static str, sampler: &mut Sampler| {
-        let (master, workers) = rig.histograms();
+        let (master, workers, logs) = rig.histograms();
         let disconnects = rig.disconnects();
         let (m0, w0, d0, t0, logs0) = marks.last().expect("a first mark");
-        let (master_logged, workers_logged, logs) = rig.logged_since(logs0);
+        let (master_logged, workers_logged) = rig.logged_between(logs0, &logs);
         phases.push(Phase {
             name,
             seconds: t0.elapsed().as_secs_f64(),

@@ -52,12 +52,14 @@ impl SyncStateStore for SqliteStorage {
     /// and others not, each row whole, and the next round writes them again.
     async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
         let operation = || format!("store {} file sync states", records.len());
-        let mut connection = self
-            .agents_pool()
-            .acquire()
-            .await
-            .map_err(|e| storage_error(operation(), e))?;
         for batch in records.chunks(STATE_BATCH) {
+            // The connection is taken again for each batch: a registration or an agent-info
+            // group waiting for it goes in between instead of after every worker's states.
+            let mut connection = self
+                .agents_pool()
+                .acquire()
+                .await
+                .map_err(|e| storage_error(operation(), e))?;
             let mut query = sqlx::query(upsert_states_sql(batch.len()));
             for record in batch {
                 query = query
