@@ -4,6 +4,7 @@ use thiserror::Error;
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 
 use super::master_files::MasterFiles;
+use super::sorted_join::{Joined, outer_join};
 use crate::files::ClusterItems;
 
 /// A worker's table was refused.
@@ -53,31 +54,35 @@ impl ComparisonCounts {
 /// `shared` = in both with a different hash (master's metadata), `extra` = worker − master
 /// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
 /// a known item, or the whole table is refused. The master's files are read where they are:
-/// only the metadata of the files that differ is copied into the plan.
+/// only the metadata of the files that differ is copied into the plan. Both tables are walked
+/// together in path order ([`outer_join`]), each path compared once, not looked up.
 pub fn compare<M: MasterFiles + ?Sized>(
     master: &M,
     worker: &FileTable,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
     let mut plan = SyncPlan::default();
-    for (path, meta) in worker {
-        let Some(item) = items.get(&meta.cluster_item_key) else {
-            return Err(CompareError::UnknownItem {
-                path: path.clone(),
-                item_key: meta.cluster_item_key.clone(),
-            });
+    let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
+    for (path, side) in outer_join(theirs, master.entries_by_path()) {
+        let (part, meta) = match side {
+            Joined::Right(entry) => (&mut plan.missing, M::metadata(entry)),
+            Joined::Left(theirs) | Joined::Both(theirs, _) => {
+                let Some(item) = items.get(&theirs.cluster_item_key) else {
+                    return Err(CompareError::UnknownItem {
+                        path: path.to_owned(),
+                        item_key: theirs.cluster_item_key.clone(),
+                    });
+                };
+                match side {
+                    Joined::Left(_) if !item.extra_valid => (&mut plan.extra, theirs.clone()),
+                    Joined::Both(_, entry) if theirs.hash != *M::hash(entry) => {
+                        (&mut plan.shared, M::metadata(entry))
+                    }
+                    _ => continue,
+                }
+            }
         };
-        if !item.extra_valid && master.entry(path).is_none() {
-            plan.extra.insert(path.clone(), meta.clone());
-        }
-    }
-    for (path, entry) in master.entries_by_path() {
-        let part = match worker.get(path) {
-            None => &mut plan.missing,
-            Some(theirs) if theirs.hash != *M::hash(entry) => &mut plan.shared,
-            Some(_) => continue,
-        };
-        part.insert(path.to_owned(), M::metadata(entry));
+        part.insert(path.to_owned(), meta);
     }
     Ok(plan)
 }

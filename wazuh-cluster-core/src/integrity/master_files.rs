@@ -5,14 +5,11 @@ use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
 use super::table::{MetadataTable, TableEntry};
 
-/// The master's files as a comparison reads them: each path's entry, its hash, and the
-/// metadata a worker receives for the files it must write.
+/// The master's files as a comparison reads them: every entry in path order, its hash, and
+/// the metadata a worker receives for the files it must write.
 pub trait MasterFiles {
     /// One file's entry.
     type Entry;
-
-    /// The entry of `path`, if the master holds it.
-    fn entry(&self, path: &str) -> Option<&Self::Entry>;
 
     /// Every file with its entry, sorted by path.
     fn entries_by_path(&self) -> impl Iterator<Item = (&str, &Self::Entry)>;
@@ -26,10 +23,6 @@ pub trait MasterFiles {
 
 impl MasterFiles for FileTable {
     type Entry = FileMetadata;
-
-    fn entry(&self, path: &str) -> Option<&FileMetadata> {
-        self.get(path)
-    }
 
     fn entries_by_path(&self) -> impl Iterator<Item = (&str, &FileMetadata)> {
         self.iter().map(|(path, meta)| (path.as_str(), meta))
@@ -46,10 +39,6 @@ impl MasterFiles for FileTable {
 
 impl MasterFiles for MetadataTable {
     type Entry = TableEntry;
-
-    fn entry(&self, path: &str) -> Option<&TableEntry> {
-        self.get(path)
-    }
 
     fn entries_by_path(&self) -> impl Iterator<Item = (&str, &TableEntry)> {
         self.entries().map(|entry| (entry.path.as_str(), entry))

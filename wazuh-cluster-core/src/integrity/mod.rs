@@ -14,6 +14,7 @@ mod master_files;
 pub mod received;
 mod routes;
 pub mod schedule;
+mod sorted_join;
 pub mod stats;
 pub mod table;
 mod table_json;

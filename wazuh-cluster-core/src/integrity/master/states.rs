@@ -7,6 +7,7 @@ use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
 use crate::files::ClusterItems;
 use crate::integrity::MasterFiles;
+use crate::integrity::sorted_join::{Joined, outer_join};
 use crate::sync_state::FileSyncState;
 
 /// What the master sent in its last container to a worker: the hash of each written file,
@@ -17,6 +18,7 @@ pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 /// last container sent (`sent`) and the states known before (`known`, for deletions). A file
 /// only the worker lists gets a state only when its path lies inside one of the master's
 /// `items`: a worker cannot make the master store rows for names of its choosing elsewhere.
+/// The tables are walked together in path order ([`outer_join`]), not looked up path by path.
 pub(crate) fn states_after_check<M: MasterFiles + ?Sized>(
     master: &M,
     worker: &FileTable,
@@ -24,41 +26,53 @@ pub(crate) fn states_after_check<M: MasterFiles + ?Sized>(
     known: &BTreeMap<String, FileSyncState>,
     items: &ClusterItems,
 ) -> BTreeMap<String, FileSyncState> {
-    let mut states = BTreeMap::new();
-    for (path, entry) in master.entries_by_path() {
-        let hash = M::hash(entry);
-        let state = match worker.get(path) {
-            Some(theirs) if theirs.hash == *hash => FileSyncState::Synchronized,
-            _ if sent.get(path).is_some_and(|s| s.as_ref() == Some(hash)) => FileSyncState::Failed,
-            _ => FileSyncState::Pending,
+    let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
+    let checked = outer_join(master.entries_by_path(), theirs).filter_map(|(path, side)| {
+        let state = match side {
+            Joined::Both(entry, theirs) if theirs.hash == *M::hash(entry) => {
+                FileSyncState::Synchronized
+            }
+            Joined::Left(entry) | Joined::Both(entry, _) => {
+                if sent
+                    .get(path)
+                    .is_some_and(|s| s.as_ref() == Some(M::hash(entry)))
+                {
+                    FileSyncState::Failed
+                } else {
+                    FileSyncState::Pending
+                }
+            }
+            Joined::Right(_) if items.confine(path).is_err() => return None,
+            Joined::Right(_) if sent.get(path) == Some(&None) => FileSyncState::Failed,
+            Joined::Right(_) => FileSyncState::Pending,
         };
-        states.insert(path.to_owned(), state);
-    }
-    let extra = worker
-        .keys()
-        .filter(|p| master.entry(p).is_none() && items.confine(p).is_ok());
-    for path in extra {
-        let state = if sent.get(path) == Some(&None) {
-            FileSyncState::Failed
-        } else {
-            FileSyncState::Pending
-        };
-        states.insert(path.clone(), state);
-    }
-    for path in known.keys() {
-        states.entry(path.clone()).or_insert(FileSyncState::Deleted);
-    }
-    states
+        Some((path, state))
+    });
+    let known = known.iter().map(|(path, state)| (path.as_str(), *state));
+    // Sorted input: `collect` builds the map in one pass.
+    outer_join(checked, known)
+        .map(|(path, side)| {
+            let state = match side {
+                Joined::Left(state) | Joined::Both(state, _) => state,
+                Joined::Right(_) => FileSyncState::Deleted,
+            };
+            (path.to_owned(), state)
+        })
+        .collect()
 }
 
-/// The entries of `next` that differ from `known`.
+/// The entries of `next` that differ from `known`, in path order.
 pub(crate) fn changes<'a>(
     known: &'a BTreeMap<String, FileSyncState>,
     next: &'a BTreeMap<String, FileSyncState>,
-) -> impl Iterator<Item = (&'a String, FileSyncState)> + 'a {
-    next.iter()
-        .filter(move |(path, state)| known.get(*path) != Some(state))
-        .map(|(path, state)| (path, *state))
+) -> impl Iterator<Item = (&'a str, FileSyncState)> + 'a {
+    let known = known.iter().map(|(path, state)| (path.as_str(), *state));
+    let next = next.iter().map(|(path, state)| (path.as_str(), *state));
+    outer_join(known, next).filter_map(|(path, side)| match side {
+        Joined::Right(state) => Some((path, state)),
+        Joined::Both(before, state) if before != state => Some((path, state)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -119,7 +133,7 @@ mod tests {
                 ("gone".into(), Deleted),
             ])
         );
-        let changed: Vec<_> = changes(&known, &states).map(|(p, _)| p.as_str()).collect();
+        let changed: Vec<_> = changes(&known, &states).map(|(p, _)| p).collect();
         assert_eq!(
             changed,
             [

@@ -430,7 +430,7 @@ async fn store(
     let records: Vec<SyncStateRecord> = changes(&known, &next)
         .map(|(file, state)| SyncStateRecord {
             node: name.to_owned(),
-            file: file.clone(),
+            file: file.to_owned(),
             state,
             changed,
         })
