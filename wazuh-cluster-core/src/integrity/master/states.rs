@@ -14,18 +14,20 @@ use crate::sync_state::FileSyncState;
 /// `None` for a file the worker was told to delete.
 pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 
-/// The state of every file after a comparison of `master` with `worker`, given the files of the
-/// last container sent (`sent`) and the states known before (`known`, for deletions). A file
-/// only the worker lists gets a state only when its path lies inside one of the master's
-/// `items`: a worker cannot make the master store rows for names of its choosing elsewhere.
-/// The tables are walked together in path order ([`outer_join`]), not looked up path by path.
-pub(crate) fn states_after_check<M: MasterFiles + ?Sized>(
+/// The files whose sync state a comparison of `master` with `worker` changes, with their new
+/// state, in path order, given the files of the last container sent (`sent`) and the states
+/// known before (`known`: a known file neither side lists any more is `Deleted`). A file only
+/// the worker lists gets a state only when its path lies inside one of the master's `items`: a
+/// worker cannot make the master store rows for names of its choosing elsewhere. The tables
+/// are walked together in path order ([`outer_join`]), not looked up path by path, and only the
+/// changes are copied (a check of 10,000 unchanged files allocates nothing per file).
+pub(crate) fn state_changes<M: MasterFiles + ?Sized>(
     master: &M,
     worker: &FileTable,
     sent: &SentFiles,
     known: &BTreeMap<String, FileSyncState>,
     items: &ClusterItems,
-) -> BTreeMap<String, FileSyncState> {
+) -> Vec<(String, FileSyncState)> {
     let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
     let checked = outer_join(master.entries_by_path(), theirs).filter_map(|(path, side)| {
         let state = match side {
@@ -49,30 +51,16 @@ pub(crate) fn states_after_check<M: MasterFiles + ?Sized>(
         Some((path, state))
     });
     let known = known.iter().map(|(path, state)| (path.as_str(), *state));
-    // Sorted input: `collect` builds the map in one pass.
     outer_join(checked, known)
-        .map(|(path, side)| {
-            let state = match side {
-                Joined::Left(state) | Joined::Both(state, _) => state,
-                Joined::Right(_) => FileSyncState::Deleted,
+        .filter_map(|(path, side)| {
+            let (state, before) = match side {
+                Joined::Left(state) => (state, None),
+                Joined::Both(state, before) => (state, Some(before)),
+                Joined::Right(before) => (FileSyncState::Deleted, Some(before)),
             };
-            (path.to_owned(), state)
+            (before != Some(state)).then(|| (path.to_owned(), state))
         })
         .collect()
-}
-
-/// The entries of `next` that differ from `known`, in path order.
-pub(crate) fn changes<'a>(
-    known: &'a BTreeMap<String, FileSyncState>,
-    next: &'a BTreeMap<String, FileSyncState>,
-) -> impl Iterator<Item = (&'a str, FileSyncState)> + 'a {
-    let known = known.iter().map(|(path, state)| (path.as_str(), *state));
-    let next = next.iter().map(|(path, state)| (path.as_str(), *state));
-    outer_join(known, next).filter_map(|(path, side)| match side {
-        Joined::Right(state) => Some((path, state)),
-        Joined::Both(before, state) if before != state => Some((path, state)),
-        _ => None,
-    })
 }
 
 #[cfg(test)]
@@ -93,7 +81,7 @@ mod tests {
     }
 
     #[test]
-    fn a_check_classifies_every_file() {
+    fn a_check_gives_the_changed_state_of_every_file() {
         let master = FileTable::from([
             ("same".into(), meta(b"1")),
             ("new".into(), meta(b"2")),
@@ -114,7 +102,7 @@ mod tests {
             ("gone".into(), FileSyncState::Pending),
             ("same".into(), FileSyncState::Pending),
         ]);
-        let states = states_after_check(
+        let changes = state_changes(
             &master,
             &worker,
             &sent,
@@ -122,28 +110,28 @@ mod tests {
             &ClusterItems::wazuh_default(),
         );
         use FileSyncState::*;
-        assert_eq!(
-            states,
-            BTreeMap::from([
-                ("same".into(), Synchronized),
-                ("new".into(), Pending),
-                ("sent".into(), Failed),
-                ("etc/shared/extra".into(), Pending),
-                ("etc/shared/kept".into(), Failed),
-                ("gone".into(), Deleted),
-            ])
+        let expected: Vec<(String, FileSyncState)> = [
+            ("etc/shared/extra", Pending),
+            ("etc/shared/kept", Failed),
+            ("gone", Deleted),
+            ("new", Pending),
+            ("same", Synchronized),
+            ("sent", Failed),
+        ]
+        .into_iter()
+        .map(|(path, state)| (path.to_owned(), state))
+        .collect();
+        assert_eq!(changes, expected);
+        // Known again, nothing changes.
+        let mut now = known.clone();
+        now.extend(changes);
+        let again = state_changes(
+            &master,
+            &worker,
+            &sent,
+            &now,
+            &ClusterItems::wazuh_default(),
         );
-        let changed: Vec<_> = changes(&known, &states).map(|(p, _)| p).collect();
-        assert_eq!(
-            changed,
-            [
-                "etc/shared/extra",
-                "etc/shared/kept",
-                "gone",
-                "new",
-                "same",
-                "sent"
-            ]
-        );
+        assert_eq!(again, []);
     }
 }

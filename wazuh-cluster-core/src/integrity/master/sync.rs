@@ -13,7 +13,7 @@ use wazuh_cluster_proto::payload::{
 };
 
 use super::error::{SendContainerError, SyncTaskError};
-use super::states::{SentFiles, changes, states_after_check};
+use super::states::{SentFiles, state_changes};
 use super::worker_state::{InSync, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
@@ -142,12 +142,12 @@ async fn check(
     drop(container);
     check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
     let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
-    let (plan, states, table_generation) = {
+    let (plan, changes, table_generation) = {
         let items = integrity.files.items();
         let table = integrity.table.read().await;
         let plan = compare(&*table, &worker_table, items)?;
-        let states = states_after_check(&*table, &worker_table, &sent, &known, items);
-        (plan, states, table.generation())
+        let changes = state_changes(&*table, &worker_table, &sent, &known, items);
+        (plan, changes, table.generation())
     };
     drop(sent);
     let worker_files = worker_table.len();
@@ -161,7 +161,7 @@ async fn check(
         counts,
         received,
     );
-    let stored = store(integrity, name, tag, known, states).await;
+    let stored = store(integrity, name, tag, known, changes).await;
     let in_sync = (counts.is_empty() && stored).then_some(InSync {
         file_sha256,
         table_generation,
@@ -418,20 +418,23 @@ async fn known_states(
     }
 }
 
-/// Records the states that changed from `known` to `next`; false if the store refused them.
+/// Records `changes` (paths and their new states) and keeps `known` with them applied as the
+/// worker's known states; false if the store refused them (the states are then read again
+/// from the store next time).
 async fn store(
     integrity: &MasterIntegrity,
     name: &str,
     tag: &str,
-    known: BTreeMap<String, FileSyncState>,
-    next: BTreeMap<String, FileSyncState>,
+    mut known: BTreeMap<String, FileSyncState>,
+    changes: Vec<(String, FileSyncState)>,
 ) -> bool {
     let changed = integrity.clock.wall();
-    let records: Vec<SyncStateRecord> = changes(&known, &next)
+    let records: Vec<SyncStateRecord> = changes
+        .iter()
         .map(|(file, state)| SyncStateRecord {
             node: name.to_owned(),
-            file: file.to_owned(),
-            state,
+            file: file.clone(),
+            state: *state,
             changed,
         })
         .collect();
@@ -441,7 +444,8 @@ async fn store(
         tracing::error!(tag, subtag = "Integrity check", "{error}");
         return false;
     }
-    integrity.with_worker(name, |w| w.known = Some(next));
+    known.extend(changes);
+    integrity.with_worker(name, |w| w.known = Some(known));
     true
 }
 
@@ -454,7 +458,10 @@ pub(super) async fn mark(
 ) {
     let tag = format!("Worker {name}");
     let known = known_states(&integrity, &name, &tag).await;
-    let mut next = known.clone();
-    next.extend(paths.into_iter().map(|p| (p, state)));
-    store(&integrity, &name, &tag, known, next).await;
+    let changes = paths
+        .into_iter()
+        .filter(|path| known.get(path) != Some(&state))
+        .map(|path| (path, state))
+        .collect();
+    store(&integrity, &name, &tag, known, changes).await;
 }
