@@ -21,11 +21,19 @@ pub const DB_RELATIVE_PATH: &str = "var/db/cluster.db";
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections of the pool on a file (WAL lets readers run beside the one writer).
 const FILE_POOL_SIZE: u32 = 4;
-/// How long the database's writer (agents, agent-info, file sync states) waits for the write
-/// lock held by another connection (a node record, a module's table): longer than the other
-/// connections, since what it writes (a registration, a worker's agent-info) is lost or refused
-/// when it gives up.
+/// How long the agent store's writer waits for the write lock: longer than the other
+/// connections, since what it writes (a registration, a worker's agent-info) is lost or
+/// refused when it gives up, and at 25 workers the first file syncs' states held the lock for
+/// more than [`BUSY_TIMEOUT`] in turn (`insert agent ... database is locked`, measured here).
 const AGENT_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the file sync states' writer waits for the write lock: the master's own
+/// bookkeeping, which nothing else waits for, so it gives way to the agent writer rather than
+/// give up: at 100 workers on a loaded machine the agent-info group commits held the lock in
+/// turn for more than [`AGENT_WRITE_BUSY_TIMEOUT`] (`store N file sync states failed ...
+/// database is locked`, measured by `loadtest --workers 100`). On the agent writer's own
+/// connection instead, registrations queued behind every worker's first states and the
+/// control socket's 30 s answer timeout passed (measured the same way).
+const STATES_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Read-only connections of the agent store on a file (its reads never wait for its writer).
 const AGENT_READERS: u32 = 2;
 
@@ -100,18 +108,17 @@ pub enum OpenError {
 /// The workers' agent-info ingests reach that writing connection through one task that writes
 /// every ingest waiting in one transaction (`info_writer`: group commit).
 ///
-/// The file sync states are written on that same writing connection, a statement of a few
-/// hundred rows at a time, each its own transaction: every writer of the agent and state data
-/// then queues in the process for the one connection instead of in SQLite's lock. States on a
-/// connection of their own waited for SQLite's lock behind the agent-info group commit and, at
-/// 100 workers on a loaded machine, gave up after its busy timeout (`store N file sync states
-/// failed ... database is locked`, measured by `loadtest --workers 100`); before that, 25
-/// workers' first syncs held the lock in turn for seconds and the agent writes failed.
+/// The file sync states are written on one connection of their own too, a statement of a few
+/// hundred rows at a time, each its own transaction: the workers' syncs then queue in the process
+/// for that connection instead of in SQLite's lock, and every other writer of the database waits
+/// for at most one such statement (25 workers' first syncs held the lock in turn for seconds
+/// and the others failed with `database is locked`, measured by `loadtest`).
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
     agents: SqlitePool,
     agent_reads: SqlitePool,
+    states: SqlitePool,
     info_writer: InfoWriter,
 }
 
@@ -154,6 +161,10 @@ impl SqliteStorage {
             )
             .await
             .map_err(connect_error)?;
+        let states = pool_options(1)
+            .connect_with(options.clone().busy_timeout(STATES_WRITE_BUSY_TIMEOUT))
+            .await
+            .map_err(connect_error)?;
         let reader = SqliteConnectOptions::new()
             .filename(path)
             .read_only(true)
@@ -172,6 +183,7 @@ impl SqliteStorage {
             info_writer: InfoWriter::start(agents.clone()),
             agents,
             agent_reads,
+            states,
             ..storage
         })
     }
@@ -217,6 +229,7 @@ impl SqliteStorage {
         Ok(Self {
             agents: pool.clone(),
             agent_reads: pool.clone(),
+            states: pool.clone(),
             info_writer: InfoWriter::start(pool.clone()),
             pool,
         })
@@ -237,6 +250,11 @@ impl SqliteStorage {
         &self.info_writer
     }
 
+    /// The file sync states' writing connection (the pool's one connection in memory).
+    pub(super) fn states_pool(&self) -> &SqlitePool {
+        &self.states
+    }
+
     /// The agent store's read-only connections (the pool's one connection in memory).
     pub(super) fn agent_reads(&self) -> &SqlitePool {
         &self.agent_reads
@@ -253,6 +271,7 @@ impl SqliteStorage {
     pub async fn close(&self) {
         self.agent_reads.close().await;
         self.agents.close().await;
+        self.states.close().await;
         self.pool.close().await;
     }
 }
@@ -340,7 +359,12 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let store = SqliteStorage::open_in_home(home.path()).await.unwrap();
         use super::super::pool::ACQUIRE_TIMEOUT;
-        for pool in [store.pool(), store.agents_pool(), store.agent_reads()] {
+        for pool in [
+            store.pool(),
+            store.agents_pool(),
+            store.agent_reads(),
+            store.states_pool(),
+        ] {
             assert_eq!(pool.options().get_acquire_timeout(), ACQUIRE_TIMEOUT);
         }
         store.close().await;

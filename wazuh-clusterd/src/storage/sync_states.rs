@@ -47,19 +47,17 @@ fn upsert_states_sql(rows: usize) -> AssertSqlSafe<String> {
 
 #[async_trait]
 impl SyncStateStore for SqliteStorage {
-    /// Each batch of `STATE_BATCH` (500) rows is its own transaction on the database's writing
+    /// Each batch of `STATE_BATCH` (500) rows is its own transaction on the sync states' writing
     /// connection (see [`SqliteStorage`]): a crash may leave some of a round's states written
     /// and others not, each row whole, and the next round writes them again.
     async fn set_states(&self, records: &[SyncStateRecord]) -> Result<(), StorageError> {
         let operation = || format!("store {} file sync states", records.len());
+        let mut connection = self
+            .states_pool()
+            .acquire()
+            .await
+            .map_err(|e| storage_error(operation(), e))?;
         for batch in records.chunks(STATE_BATCH) {
-            // The connection is taken again for each batch: a registration or an agent-info
-            // group waiting for it goes in between instead of after every worker's states.
-            let mut connection = self
-                .agents_pool()
-                .acquire()
-                .await
-                .map_err(|e| storage_error(operation(), e))?;
             let mut query = sqlx::query(upsert_states_sql(batch.len()));
             for record in batch {
                 query = query
@@ -106,7 +104,7 @@ impl SyncStateStore for SqliteStorage {
     async fn forget_node(&self, node: &str) -> Result<(), StorageError> {
         sqlx::query("DELETE FROM file_sync_state WHERE node = ?1")
             .bind(node)
-            .execute(self.agents_pool())
+            .execute(self.states_pool())
             .await
             .map(|_| ())
             .map_err(|e| storage_error(format!("forget the file sync states of {node}"), e))
