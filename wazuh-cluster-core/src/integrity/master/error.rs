@@ -58,6 +58,9 @@ pub(super) enum SyncTaskError {
     /// The sync container could not be built.
     #[error("Error building the sync container: {0}")]
     Container(SyncContainerError),
+    /// The master stopped during the comparison.
+    #[error("The comparison was stopped: the master is stopping")]
+    Stopping,
 }
 
 /// Why the sync container did not reach the worker.

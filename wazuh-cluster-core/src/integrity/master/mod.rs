@@ -30,6 +30,7 @@
 //! the master's hash (`synchronized`) or still another one (`failed`).
 
 mod budget;
+mod comparison;
 mod error;
 mod handlers;
 mod recalc;

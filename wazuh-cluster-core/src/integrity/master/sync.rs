@@ -8,18 +8,17 @@ use std::time::SystemTime;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
-    FileTable, SyncPlan, TaskError, TaskFile, TaskId, WazuhException, check_table_paths,
-    error_codes,
+    SyncPlan, TaskError, TaskFile, TaskId, WazuhException, error_codes,
 };
 
+use super::comparison::{Compared, compare_worker_file};
 use super::error::{SendContainerError, SyncTaskError};
-use super::states::{SentFiles, state_changes};
+use super::states::SentFiles;
 use super::worker_state::{InSync, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
-    ComparisonCounts, IntegrityStats, IntegrityTask, PieceSink, ReceivedContainer, compare,
-    stream_sync_container,
+    ComparisonCounts, IntegrityStats, IntegrityTask, PieceSink, stream_sync_container,
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
@@ -133,26 +132,14 @@ async fn check(
     let known = known_states(integrity, name, tag).await;
     // The decoded metadata is the largest thing a check holds: a few at a time.
     let comparing = integrity.comparisons.acquire().await;
-    let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
-        .map_err(SyncTaskError::WorkerFile)?;
-    if !container.is_empty() {
-        return Err(SyncTaskError::ExtraFiles(container.len()));
-    }
-    let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
-    drop(container);
-    check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
-    let sent = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
-    let (plan, changes, table_generation) = {
-        let items = integrity.files.items();
-        let table = integrity.table.read().await;
-        let plan = compare(&*table, &worker_table, items)?;
-        let changes = state_changes(&*table, &worker_table, &sent, &known, items);
-        (plan, changes, table.generation())
-    };
-    drop(sent);
-    let worker_files = worker_table.len();
-    drop(worker_table);
+    let (known, compared) = compare_worker_file(integrity, name, file, known).await;
     drop(comparing);
+    let Compared {
+        plan,
+        changes,
+        table_generation,
+        worker_files,
+    } = compared?;
     let counts = ComparisonCounts::of(&plan);
     let stats = start.stats(
         integrity,
