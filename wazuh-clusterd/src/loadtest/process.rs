@@ -1,6 +1,12 @@
-//! Resident memory and CPU time of the rig's processes, read from `/proc` (Linux): `VmRSS` of
-//! `/proc/<pid>/status` sampled every second, `utime + stime` of `/proc/<pid>/stat` at the
-//! start and end of each phase.
+//! Resident memory and CPU time of the rig's processes, read from `/proc` (Linux): `VmRSS`,
+//! `RssAnon`, `RssFile` and `RssShmem` of `/proc/<pid>/status` sampled every second,
+//! `utime + stime` of `/proc/<pid>/stat` at the start and end of each phase.
+//!
+//! RSS is split because it counts the pages of mapped files too: the master reads its SQLite
+//! database through a memory map, so the touched pages of `cluster.db` are in its RSS, where
+//! Wazuh keeps agent data in another process (`wazuh-db`) and its published memory figure is
+//! the cluster process alone. The anonymous part (heap, stacks, SQLite's page caches) is the
+//! like-with-like figure.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,12 +21,31 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// Time between two memory samples.
 const SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
-/// Resident memory of `pid` in bytes, `None` once it is gone.
-pub fn rss_bytes(pid: u32) -> Option<u64> {
+/// Resident memory of one process at one moment, bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resident {
+    /// `VmRSS`: every resident page.
+    pub total: u64,
+    /// `RssAnon`: anonymous pages (heap, stacks, SQLite's page caches).
+    pub anon: u64,
+    /// `RssFile + RssShmem`: pages of mapped files (the binary, libraries, the database's
+    /// memory map and its WAL index).
+    pub file: u64,
+}
+
+/// Resident memory of `pid`, `None` once it is gone.
+pub fn resident(pid: u32) -> Option<Resident> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line[name.len()..].split_whitespace().next()?.parse().ok()?;
+        Some(kb * 1024)
+    };
+    Some(Resident {
+        total: field("VmRSS:")?,
+        anon: field("RssAnon:")?,
+        file: field("RssFile:")? + field("RssShmem:")?,
+    })
 }
 
 /// CPU seconds (user + system) `pid` used so far, `None` once it is gone.
@@ -39,8 +64,11 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 #[derive(Debug, Clone, Default)]
 struct ProcessPhase {
     rss_sum: f64,
+    anon_sum: f64,
+    file_sum: f64,
     rss_samples: u64,
     rss_max: u64,
+    anon_max: u64,
     cpu_start: Option<f64>,
     cpu_end: Option<f64>,
 }
@@ -53,6 +81,12 @@ pub struct Usage {
     pub rss_mean_mb: f64,
     /// Largest resident memory sampled, MB.
     pub rss_max_mb: f64,
+    /// Mean of the anonymous part of the resident memory (`RssAnon`), MB.
+    pub rss_anon_mean_mb: f64,
+    /// Largest anonymous part sampled, MB.
+    pub rss_anon_max_mb: f64,
+    /// Mean of the file-backed part (`RssFile + RssShmem`), MB.
+    pub rss_file_mean_mb: f64,
     /// CPU seconds used per minute of the phase, mean over the group's processes.
     pub cpu_seconds_per_minute: f64,
     /// CPU seconds used per minute by the busiest process of the group.
@@ -91,13 +125,16 @@ impl Sampler {
         sampler.begin_phase();
         sampler.thread = Some(std::thread::spawn(move || {
             while !shared.stop.load(Ordering::Relaxed) {
-                let rss: Vec<Option<u64>> = shared.pids.iter().map(|p| rss_bytes(*p)).collect();
+                let rss: Vec<Option<Resident>> = shared.pids.iter().map(|p| resident(*p)).collect();
                 if let Some(phase) = shared.phases.lock().expect("sampler lock").last_mut() {
                     for (process, rss) in phase.iter_mut().zip(rss) {
                         if let Some(rss) = rss {
-                            process.rss_sum += rss as f64;
+                            process.rss_sum += rss.total as f64;
+                            process.anon_sum += rss.anon as f64;
+                            process.file_sum += rss.file as f64;
                             process.rss_samples += 1;
-                            process.rss_max = process.rss_max.max(rss);
+                            process.rss_max = process.rss_max.max(rss.total);
+                            process.anon_max = process.anon_max.max(rss.anon);
                         }
                     }
                 }
@@ -163,24 +200,34 @@ impl Sampler {
 }
 
 fn usage<'a>(processes: impl Iterator<Item = &'a ProcessPhase>, minutes: f64) -> Usage {
-    let (mut rss_sum, mut samples, mut rss_max) = (0.0, 0u64, 0u64);
+    let (mut rss_sum, mut anon_sum, mut file_sum) = (0.0, 0.0, 0.0);
+    let (mut samples, mut rss_max, mut anon_max) = (0u64, 0u64, 0u64);
     let mut cpu = Vec::new();
     for process in processes {
         rss_sum += process.rss_sum;
+        anon_sum += process.anon_sum;
+        file_sum += process.file_sum;
         samples += process.rss_samples;
         rss_max = rss_max.max(process.rss_max);
+        anon_max = anon_max.max(process.anon_max);
         if let (Some(start), Some(end)) = (process.cpu_start, process.cpu_end) {
             cpu.push((end - start) / minutes.max(1e-9));
         }
     }
     const MB: f64 = 1e6;
-    Usage {
-        rss_mean_mb: if samples == 0 {
+    let mean_mb = |sum: f64| {
+        if samples == 0 {
             0.0
         } else {
-            rss_sum / samples as f64 / MB
-        },
+            sum / samples as f64 / MB
+        }
+    };
+    Usage {
+        rss_mean_mb: mean_mb(rss_sum),
         rss_max_mb: rss_max as f64 / MB,
+        rss_anon_mean_mb: mean_mb(anon_sum),
+        rss_anon_max_mb: anon_max as f64 / MB,
+        rss_file_mean_mb: mean_mb(file_sum),
         cpu_seconds_per_minute: if cpu.is_empty() {
             0.0
         } else {
@@ -197,7 +244,10 @@ mod tests {
     #[test]
     fn this_process_has_memory_and_cpu_time() {
         let pid = std::process::id();
-        assert!(rss_bytes(pid).unwrap() > 100_000);
+        let rss = resident(pid).unwrap();
+        assert!(rss.total > 100_000);
+        assert!(rss.anon > 0 && rss.file > 0);
+        assert_eq!(rss.anon + rss.file, rss.total, "{rss:?}");
         let start = cpu_seconds(pid).unwrap();
         let mut x = 0u64;
         for i in 0..20_000_000u64 {
@@ -205,6 +255,6 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(cpu_seconds(pid).unwrap() >= start);
-        assert!(rss_bytes(u32::MAX).is_none());
+        assert!(resident(u32::MAX).is_none());
     }
 }

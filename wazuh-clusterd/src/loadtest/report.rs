@@ -200,9 +200,13 @@ impl Report {
             ] {
                 let _ = writeln!(
                     out,
-                    "  {node:<8} RSS mean {:.0} MB, max {:.0} MB; CPU {:.2} s/min (busiest {:.2})",
+                    "  {node:<8} RSS mean {:.0} MB, max {:.0} MB (anonymous mean {:.0} MB, max {:.0} \
+                     MB; file-backed mean {:.0} MB); CPU {:.2} s/min (busiest {:.2})",
                     usage.rss_mean_mb,
                     usage.rss_max_mb,
+                    usage.rss_anon_mean_mb,
+                    usage.rss_anon_max_mb,
+                    usage.rss_file_mean_mb,
                     usage.cpu_seconds_per_minute,
                     usage.cpu_seconds_per_minute_max
                 );
