@@ -85,6 +85,8 @@ pub struct MasterIntegrity {
     spool: Arc<dyn Spool>,
     /// Checks decoding and comparing a worker's metadata at once (the rest wait).
     comparisons: tokio::sync::Semaphore,
+    /// Sync containers being sent at once (the rest wait for a slot).
+    sends: tokio::sync::Semaphore,
     /// Compressed bodies shared by the workers' sync containers.
     bodies: BodyCache,
 }
@@ -97,6 +99,14 @@ const BODY_CACHE_BYTES: u64 = 32 << 20;
 /// MB at 10,000 files), so 25 workers checking together would hold 25 copies; on two cores
 /// more at once would not finish sooner.
 const COMPARISONS_AT_ONCE: usize = 2;
+
+/// Sync containers sent at once. 25 workers' first syncs start within a second of the cluster
+/// forming: sent all together, each held about five copies of a 5 MiB piece in turn (the
+/// setup's memory peak, 279 MB of heap at 10 workers under heaptrack, benches/README.md) and
+/// all of them shared the cores, so each took as long as all of them. Sent a few at a time,
+/// each finishes in its own share of that time and the peak is a few workers' pieces. More than
+/// the two cores, since a send also waits for the worker's answer to each piece.
+const SENDS_AT_ONCE: usize = 4;
 
 impl std::fmt::Debug for MasterIntegrity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -153,6 +163,7 @@ impl MasterIntegrity {
             master: ctx.node,
             spool,
             comparisons: tokio::sync::Semaphore::new(COMPARISONS_AT_ONCE),
+            sends: tokio::sync::Semaphore::new(SENDS_AT_ONCE),
             bodies: BodyCache::new(BODY_CACHE_BYTES),
         })
     }

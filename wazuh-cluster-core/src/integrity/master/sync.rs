@@ -217,7 +217,8 @@ async fn answer_in_sync(
         .map_err(SyncTaskError::SendOk)
 }
 
-/// Sends `syn_m_c`, the container and `syn_m_c_e`; adapts the limit and records states.
+/// Sends `syn_m_c`, the container and `syn_m_c_e` once a sending slot is free (the sync's
+/// time counts from there); adapts the limit and records states.
 async fn sync(
     integrity: &Arc<MasterIntegrity>,
     name: &str,
@@ -225,6 +226,7 @@ async fn sync(
     session: &SessionHandle,
     mut plan: SyncPlan,
 ) -> Result<(), SyncTaskError> {
+    let _sending = integrity.sends.acquire().await;
     let start = Start::of(integrity);
     tracing::info!(tag, subtag = "Integrity sync", "Starting.");
     let reply = session
