@@ -55,7 +55,7 @@ impl ComparisonCounts {
 /// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
 /// a known item, or the whole table is refused. The master's files are read where they are:
 /// only the metadata of the files that differ is copied into the plan. Both tables are walked
-/// together in path order ([`outer_join`]), each path compared once, not looked up.
+/// together in path order, each path compared once, not looked up.
 pub fn compare<M: MasterFiles + ?Sized>(
     master: &M,
     worker: &FileTable,
