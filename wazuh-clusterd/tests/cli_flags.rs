@@ -160,9 +160,14 @@ fn start_logs_writes_the_pid_file_and_removes_it_on_sigterm() {
     assert_eq!(out.status.code(), Some(0));
     let stderr = text(&out.stderr);
     let log = fs::read_to_string(&log_path).unwrap();
-    // Each copy reads the clock on its own: compare the lines without their timestamps.
-    let untimed =
-        |text: &str| -> Vec<String> { text.lines().map(|l| l[20..].to_string()).collect() };
+    // Each copy reads the clock on its own: compare the lines without their timestamps. Two
+    // threads logging at once may reach the two copies in different orders: compare the
+    // lines, not their order.
+    let untimed = |text: &str| -> Vec<String> {
+        let mut lines: Vec<String> = text.lines().map(|l| l[20..].to_string()).collect();
+        lines.sort();
+        lines
+    };
     assert_eq!(
         untimed(&stderr),
         untimed(&log),
