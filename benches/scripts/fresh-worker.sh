@@ -9,7 +9,7 @@
 set -euo pipefail
 files=${1:?number of files}
 bin=${2:-${CARGO_TARGET_DIR:-target}/release/wazuh-clusterd}
-root=$(mktemp -d /tmp/fresh-worker.XXXXXX)
+root=$(mktemp -d "${TMPDIR:-/tmp}/fresh-worker.XXXXXX")
 # The daemon of a node: the started process itself, or the child of `perf record`.
 daemon() { pgrep -P "$(pgrep -P "$1" perf || echo none)" 2>/dev/null || echo "$1"; }
 stop() { for p in $mpid $wpid; do kill -TERM "$(daemon "$p")" 2>/dev/null || true; done; wait 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$root"; }
