@@ -58,6 +58,7 @@ pub async fn run_all<F: Fixture>(fresh: impl Fn() -> F) {
     writes_create_folders_and_set_item_permissions(&fresh()).await;
     writes_replace_atomically_without_leftovers(&fresh()).await;
     batch_writes_fail_alone_and_leave_no_leftovers(&fresh()).await;
+    staged_files_wait_hidden_until_committed_or_discarded(&fresh()).await;
     removes_report_whether_the_file_existed(&fresh()).await;
     prunes_empty_folders_up_to_the_item(&fresh()).await;
     listing_follows_modification_times(&fresh()).await;
@@ -370,6 +371,87 @@ pub async fn batch_writes_fail_alone_and_leave_no_leftovers<F: Fixture>(fx: &F) 
         .sync()
         .await
         .expect("a sync with nothing to do succeeds");
+}
+
+/// Staged files change nothing visible: the targets keep their content and listings do not
+/// show them. A commit replaces each target (permissions of the item, the metadata `hash`
+/// gives right after), a discard leaves nothing behind, and a bad file fails alone.
+pub async fn staged_files_wait_hidden_until_committed_or_discarded<F: Fixture>(fx: &F) {
+    let items = fx.source().items().clone();
+    fx.plant_file("etc/shared/default/agent.conf", b"old content");
+    fx.plant_file("etc/shared/blocker", b"a file where a folder is needed");
+    let listed_before = fx.source().list().await.expect("listing succeeds");
+    let staged = fx
+        .source()
+        .stage_batch(vec![
+            (
+                path(&items, "etc/shared/default/agent.conf"),
+                b"new".to_vec(),
+            ),
+            (path(&items, "etc/shared/blocker/agent.conf"), b"x".to_vec()),
+            (
+                path(&items, "etc/shared/fresh/agent.conf"),
+                b"fresh".to_vec(),
+            ),
+            (path(&items, "etc/shared/default/dropped"), b"d".to_vec()),
+        ])
+        .await;
+    assert_eq!(staged.len(), 4, "one result per file");
+    assert!(
+        matches!(staged[1], Err(FileSourceError::WrongKind { .. })),
+        "a file in the way of a folder fails alone: {:?}",
+        staged[1]
+    );
+    let mut staged = staged.into_iter();
+    let (agent, _, fresh, dropped) = (
+        staged.next().unwrap().expect("staging an overwrite"),
+        staged.next(),
+        staged.next().unwrap().expect("staging a creation"),
+        staged.next().unwrap().expect("staging a file to discard"),
+    );
+    assert_eq!(
+        agent.file.hash.as_str(),
+        blake2b_hex(b"new"),
+        "the staged content's hash"
+    );
+    assert_eq!(
+        fx.contents("etc/shared/default/agent.conf").as_deref(),
+        Some(&b"old content"[..]),
+        "a staged file leaves its target alone"
+    );
+    assert_eq!(fx.contents("etc/shared/fresh/agent.conf"), None);
+    assert_eq!(
+        fx.source().list().await.expect("listing succeeds"),
+        listed_before,
+        "staged files are never listed"
+    );
+    let committed = fx.source().commit_staged(vec![agent, fresh]).await;
+    assert!(committed.iter().all(Result::is_ok), "{committed:?}");
+    fx.source().discard_staged(vec![dropped]).await;
+    let targets = [
+        path(&items, "etc/shared/default/agent.conf"),
+        path(&items, "etc/shared/fresh/agent.conf"),
+    ];
+    let hashed = fx.source().hash(&targets).await;
+    for (answered, hashed) in committed.iter().zip(&hashed) {
+        assert_eq!(answered.as_ref().ok(), hashed.as_ref().ok());
+    }
+    assert_eq!(
+        fx.contents("etc/shared/default/agent.conf").as_deref(),
+        Some(&b"new"[..])
+    );
+    assert_eq!(fx.mode("etc/shared/default/agent.conf"), Some(0o660));
+    assert_eq!(
+        fx.contents("etc/shared/fresh/agent.conf").as_deref(),
+        Some(&b"fresh"[..])
+    );
+    assert_eq!(
+        fx.entries_in("etc/shared/default"),
+        ["agent.conf"],
+        "nothing staged is left, committed or discarded"
+    );
+    assert_eq!(fx.entries_in("etc/shared/fresh"), ["agent.conf"]);
+    fx.source().sync().await.expect("sync succeeds");
 }
 
 /// Remove answers whether a file was there.

@@ -14,7 +14,7 @@ use wazuh_cluster_proto::payload::Blake2bHex;
 
 use super::ClusterItems;
 use super::conformance::Fixture;
-use super::{FileSource, FileSourceError, FileStat, HashedFile, ModTime, SyncPath};
+use super::{FileSource, FileSourceError, FileStat, HashedFile, ModTime, StagedFile, SyncPath};
 
 /// Content of the one file outside the home that escaping links lead to.
 pub const OUTSIDE_VICTIM: &[u8] = b"outside the Wazuh home";
@@ -34,6 +34,8 @@ struct State {
     file_links_outside: BTreeSet<String>,
     outside: BTreeMap<String, Vec<u8>>,
     failing_writes: BTreeSet<String>,
+    staged: BTreeMap<u64, (String, Vec<u8>)>,
+    next_token: u64,
     failing_reads: BTreeSet<String>,
     clock: i64,
     hashed: u64,
@@ -67,6 +69,34 @@ impl State {
             current = parent;
         }
         false
+    }
+
+    /// Whether `p` may be written: no link outside above it, not a folder, no file as a parent
+    /// folder, no failure injected.
+    fn check_writable(&self, p: &str) -> Result<(), FileSourceError> {
+        if self.parent_escapes(p) {
+            return Err(FileSourceError::SymlinkEscape { path: p.to_owned() });
+        }
+        if self.is_dir(p) {
+            return Err(FileSourceError::WrongKind { path: p.to_owned() });
+        }
+        let mut parent = p;
+        while let Some((above, _)) = parent.rsplit_once('/') {
+            if self.files.contains_key(above) || self.file_links_outside.contains(above) {
+                return Err(FileSourceError::WrongKind {
+                    path: above.to_owned(),
+                });
+            }
+            parent = above;
+        }
+        if self.failing_writes.contains(p) {
+            return Err(FileSourceError::Io {
+                operation: "write",
+                path: p.to_owned(),
+                source: std::io::Error::other("write failure injected by the test"),
+            });
+        }
+        Ok(())
     }
 
     fn is_dir(&self, path: &str) -> bool {
@@ -203,6 +233,11 @@ impl MemoryFileSource {
         self.state().unsynced
     }
 
+    /// How many files are staged (neither committed nor discarded).
+    pub fn staged_count(&self) -> usize {
+        self.state().staged.len()
+    }
+
     /// How many times [`FileSource::sync`] was called.
     pub fn sync_count(&self) -> u64 {
         self.state().syncs
@@ -305,28 +340,7 @@ impl FileSource for MemoryFileSource {
         let mode = self.check_known_item(path)?;
         let mut state = self.state();
         let p = path.as_str();
-        if state.parent_escapes(p) {
-            return Err(FileSourceError::SymlinkEscape { path: p.to_owned() });
-        }
-        if state.is_dir(p) {
-            return Err(FileSourceError::WrongKind { path: p.to_owned() });
-        }
-        let mut parent = p;
-        while let Some((above, _)) = parent.rsplit_once('/') {
-            if state.files.contains_key(above) || state.file_links_outside.contains(above) {
-                return Err(FileSourceError::WrongKind {
-                    path: above.to_owned(),
-                });
-            }
-            parent = above;
-        }
-        if state.failing_writes.contains(p) {
-            return Err(FileSourceError::Io {
-                operation: "write",
-                path: p.to_owned(),
-                source: std::io::Error::other("write failure injected by the test"),
-            });
-        }
+        state.check_writable(p)?;
         state.file_links_outside.remove(p);
         let mtime = state.tick();
         state.add_parents(p);
@@ -359,6 +373,65 @@ impl FileSource for MemoryFileSource {
             results.push(result);
         }
         results
+    }
+
+    async fn stage_batch(
+        &self,
+        files: Vec<(SyncPath, Vec<u8>)>,
+    ) -> Vec<Result<StagedFile, FileSourceError>> {
+        files
+            .into_iter()
+            .map(|(path, contents)| {
+                self.check_known_item(&path)?;
+                let mut state = self.state();
+                state.check_writable(path.as_str())?;
+                state.next_token += 1;
+                let token = state.next_token;
+                let file = HashedFile {
+                    size: contents.len() as u64,
+                    mtime: state.tick(),
+                    hash: Blake2bHex::of(&contents),
+                };
+                state
+                    .staged
+                    .insert(token, (path.as_str().to_owned(), contents));
+                Ok(StagedFile { path, token, file })
+            })
+            .collect()
+    }
+
+    async fn commit_staged(
+        &self,
+        files: Vec<StagedFile>,
+    ) -> Vec<Result<HashedFile, FileSourceError>> {
+        let mut results = Vec::with_capacity(files.len());
+        for staged in files {
+            let taken = self.state().staged.remove(&staged.token);
+            let result = match taken {
+                Some((path, contents)) if path == staged.path.as_str() => {
+                    let hash = Blake2bHex::of(&contents);
+                    let size = contents.len() as u64;
+                    self.write(&staged.path, contents).await.map(|()| {
+                        let mut state = self.state();
+                        state.unsynced += 1;
+                        let mtime = state.files[staged.path.as_str()].mtime;
+                        HashedFile { size, mtime, hash }
+                    })
+                }
+                _ => Err(FileSourceError::NotFound {
+                    path: staged.path.as_str().to_owned(),
+                }),
+            };
+            results.push(result);
+        }
+        results
+    }
+
+    async fn discard_staged(&self, files: Vec<StagedFile>) {
+        let mut state = self.state();
+        for staged in files {
+            state.staged.remove(&staged.token);
+        }
     }
 
     async fn sync(&self) -> Result<(), FileSourceError> {

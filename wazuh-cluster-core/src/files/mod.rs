@@ -6,6 +6,7 @@ mod error;
 mod items;
 mod path;
 mod source;
+mod staged;
 mod stat;
 
 #[cfg(feature = "testing")]
@@ -17,4 +18,5 @@ pub use error::FileSourceError;
 pub use items::{ClusterItem, ClusterItems, Exclusions, FileSelection, ItemsError};
 pub use path::{ConfinementError, SyncPath};
 pub use source::FileSource;
+pub use staged::StagedFile;
 pub use stat::{FileStat, HashedFile, ModTime};

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::ClusterItems;
-use super::{FileSourceError, FileStat, HashedFile, SyncPath};
+use super::{FileSourceError, FileStat, HashedFile, StagedFile, SyncPath};
 
 /// The synchronized files of one node (the Wazuh home on a real node, a map in tests).
 ///
@@ -30,6 +30,12 @@ use super::{FileSourceError, FileStat, HashedFile, SyncPath};
 ///   atomic); temporary files it leaves are excluded from listings and the implementation
 ///   removes them before it serves again. A power loss before `sync` may leave a new file empty
 ///   on some filesystems: the next integrity check sees a different hash and repairs it.
+/// - **Staging splits a batch write in two.** [`stage_batch`](Self::stage_batch) writes each
+///   file as `write_batch` writes it but stops before the rename: the target is untouched and
+///   the staged file, under a temporary name, is never listed.
+///   [`commit_staged`](Self::commit_staged) renames each over its target (atomic each, durable
+///   at `sync`); [`discard_staged`](Self::discard_staged) removes them. Staged files left by a
+///   dead process are removed as other temporary files are.
 /// - **Remove** deletes one file; a missing file is not an error (it answers `false`).
 /// - **Prune** removes the folders above a file, deepest first up to but excluding the item's
 ///   folder, while they hold nothing but excluded files; a folder with anything else stops it.
@@ -75,6 +81,27 @@ pub trait FileSource: Send + Sync {
         &self,
         files: Vec<(SyncPath, Vec<u8>)>,
     ) -> Vec<Result<HashedFile, FileSourceError>>;
+
+    /// Writes each file under a temporary name beside its target (created folders included),
+    /// with the item's permissions, without replacing the target; one result per file, in the
+    /// order given (a file may fail alone). May run in parallel; the files should be distinct.
+    async fn stage_batch(
+        &self,
+        files: Vec<(SyncPath, Vec<u8>)>,
+    ) -> Vec<Result<StagedFile, FileSourceError>>;
+
+    /// Renames each staged file over its target (atomically each, durable once
+    /// [`sync`](Self::sync) returns); one result per file, in the order given: the file as a
+    /// listing and [`hash`](Self::hash) would show it right after. A failed file's staged copy
+    /// is removed.
+    async fn commit_staged(
+        &self,
+        files: Vec<StagedFile>,
+    ) -> Vec<Result<HashedFile, FileSourceError>>;
+
+    /// Removes staged files that will not be committed (failures are only logged: what is
+    /// left is removed as other temporary files are).
+    async fn discard_staged(&self, files: Vec<StagedFile>);
 
     /// Makes durable every write, batch and removal that returned before this call.
     async fn sync(&self) -> Result<(), FileSourceError>;

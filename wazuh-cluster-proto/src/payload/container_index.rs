@@ -44,7 +44,7 @@ impl ContainerIndex {
     /// Reads `reader` to its end and indexes the container it holds, refusing a malformed one
     /// (at most `limits.max_entries` entries, the metadata counted).
     pub fn scan(mut reader: impl Read, limits: &ContainerLimits) -> Result<Self, ContainerError> {
-        let mut scanner = Scanner::new(limits.max_entries);
+        let mut scanner = ContainerScanner::new(limits);
         let mut block = vec![0u8; BLOCK];
         loop {
             let read = match reader.read(&mut block) {
@@ -103,12 +103,19 @@ pub fn decode_container(
 
 /// The entry being scanned: its path's bytes until their separator, then the path and where the
 /// body starts.
+#[derive(Debug)]
 enum Entry {
     Head(Vec<u8>),
     Body { path: Vec<u8>, offset: u64 },
 }
 
-struct Scanner {
+/// Indexes a container as its bytes arrive, in any blocks: each file entry is known (and its body
+/// complete) as soon as the separator after it is fed, so a receiver can start on the files
+/// before the metadata, which comes last, is there. [`ContainerIndex::scan`] is this fed from a
+/// reader. The checks are the same; duplicate paths and the metadata are checked at
+/// [`finish`](Self::finish), so nothing found before it may be treated as final.
+#[derive(Debug)]
+pub struct ContainerScanner {
     max_entries: usize,
     /// Bytes not yet assigned (the last few may start a separator).
     pending: Vec<u8>,
@@ -120,10 +127,11 @@ struct Scanner {
     files: Vec<IndexedEntry>,
 }
 
-impl Scanner {
-    fn new(max_entries: usize) -> Self {
+impl ContainerScanner {
+    /// A scanner refusing more than `limits.max_entries` entries (the metadata counted).
+    pub fn new(limits: &ContainerLimits) -> Self {
         Self {
-            max_entries,
+            max_entries: limits.max_entries,
             pending: Vec::with_capacity(BLOCK + FILE_SEP.len()),
             pending_at: 0,
             entry_at: 0,
@@ -132,7 +140,8 @@ impl Scanner {
         }
     }
 
-    fn feed(&mut self, block: &[u8]) -> Result<(), ContainerError> {
+    /// The next bytes of the container; refuses a malformed entry as soon as it is seen.
+    pub fn feed(&mut self, block: &[u8]) -> Result<(), ContainerError> {
         let mut pending = std::mem::take(&mut self.pending);
         pending.extend_from_slice(block);
         let mut from = 0;
@@ -199,7 +208,13 @@ impl Scanner {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<ContainerIndex, ContainerError> {
+    /// The file entries complete so far, in container order (each body whole in what was fed).
+    pub fn files(&self) -> &[IndexedEntry] {
+        &self.files
+    }
+
+    /// Ends the container: the last entry must be the metadata, and no path may appear twice.
+    pub fn finish(mut self) -> Result<ContainerIndex, ContainerError> {
         let pending = std::mem::take(&mut self.pending);
         self.take_bytes(&pending)?;
         let end = self.pending_at + pending.len() as u64;
@@ -420,6 +435,28 @@ mod tests {
             .finish(&serde_json::json!({"etc/shared/a": {"n": 1}}))
             .unwrap()
             .bytes
+    }
+
+    #[test]
+    fn a_file_entry_is_known_once_the_separator_after_it_is_fed() {
+        let bytes = container();
+        let whole = ContainerIndex::scan(&bytes[..], &ContainerLimits::default()).unwrap();
+        let mut scanner = ContainerScanner::new(&ContainerLimits::default());
+        let mut known = Vec::new();
+        for (at, byte) in bytes.iter().enumerate() {
+            scanner.feed(std::slice::from_ref(byte)).unwrap();
+            if scanner.files().len() > known.len() {
+                let entry = scanner.files().last().unwrap().clone();
+                // Known exactly when the whole separator after its body has been fed.
+                assert_eq!(
+                    entry.offset + entry.len + FILE_SEP.len() as u64,
+                    at as u64 + 1
+                );
+                known.push(entry);
+            }
+        }
+        assert_eq!(known, whole.files());
+        assert_eq!(scanner.finish().unwrap(), whole);
     }
 
     #[test]

@@ -36,7 +36,9 @@ pub use container_encoder::{
     AddOutcome, ContainerEncoder, ContainerStream, EncodedContainer, SkipReason, Skipped,
     StreamEnd, compress_body,
 };
-pub use container_index::{ContainerIndex, IndexedEntry, Inflater, decode_container};
+pub use container_index::{
+    ContainerIndex, ContainerScanner, IndexedEntry, Inflater, decode_container,
+};
 pub use exception::{
     ExceptionClass, ExceptionDecodeError, WazuhException, unknown_command_payload,
 };

@@ -22,6 +22,7 @@ mod owner;
 mod parallel;
 mod resolve;
 mod spool;
+mod staging;
 mod temp;
 mod walk;
 
@@ -30,7 +31,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use wazuh_cluster_core::files::ClusterItems;
-use wazuh_cluster_core::files::{FileSource, FileSourceError, FileStat, HashedFile, SyncPath};
+use wazuh_cluster_core::files::{
+    FileSource, FileSourceError, FileStat, HashedFile, StagedFile, SyncPath,
+};
 use wazuh_cluster_proto::payload::Blake2bHex;
 
 use ops::Durability;
@@ -233,6 +236,64 @@ impl FileSource for DiskFileSource {
             |why| blocking_failure("run the blocking batch read for", why),
         )
         .await
+    }
+
+    async fn stage_batch(
+        &self,
+        files: Vec<(SyncPath, Vec<u8>)>,
+    ) -> Vec<Result<StagedFile, FileSourceError>> {
+        let source = self.clone();
+        parallel::map_blocking(
+            files,
+            move |(path, contents)| {
+                let mode = source.item_mode(&path)?;
+                let token = rand::random::<u64>();
+                let inner = &source.inner;
+                let written =
+                    staging::stage(&inner.home, &path, token, mode, inner.owner, &contents)?;
+                let file = HashedFile {
+                    size: written.len(),
+                    mtime: walk::mod_time(&written),
+                    hash: Blake2bHex::of(&contents),
+                };
+                Ok(StagedFile { path, token, file })
+            },
+            |why| blocking_failure("run the blocking staging of", why),
+        )
+        .await
+    }
+
+    async fn commit_staged(
+        &self,
+        files: Vec<StagedFile>,
+    ) -> Vec<Result<HashedFile, FileSourceError>> {
+        let source = self.clone();
+        parallel::map_blocking(
+            files,
+            move |staged| {
+                source.item_mode(&staged.path)?;
+                staging::commit(&source.inner.home, &staged.path, staged.token)?;
+                Ok(staged.file)
+            },
+            |why| blocking_failure("run the blocking commit of", why),
+        )
+        .await
+    }
+
+    async fn discard_staged(&self, files: Vec<StagedFile>) {
+        let source = self.clone();
+        let results = parallel::map_blocking(
+            files,
+            move |staged| staging::discard(&source.inner.home, &staged.path, staged.token),
+            |why| blocking_failure("run the blocking discard of", why),
+        )
+        .await;
+        for error in results.into_iter().filter_map(Result::err) {
+            tracing::debug!(
+                subtag = "Integrity sync",
+                "A staged file stays until the next start: {error}"
+            );
+        }
     }
 
     async fn sync(&self) -> Result<(), FileSourceError> {

@@ -88,7 +88,9 @@ pub(crate) fn write_atomic(
     })
 }
 
-fn write_temp(
+/// Creates `temp` (it must not exist) with `contents`, `owner` and `mode`; flushed with
+/// [`Durability::Now`]. Returns its metadata.
+pub(crate) fn write_temp(
     temp: &PathBuf,
     mode: u32,
     owner: Option<FileOwner>,

@@ -4,7 +4,12 @@
 
 /// A fresh temporary name for a file named `file_name`.
 pub(crate) fn name(file_name: &str) -> String {
-    format!(".{file_name}.{:016x}.tmp", rand::random::<u64>())
+    staged_name(file_name, rand::random::<u64>())
+}
+
+/// The temporary name of a file named `file_name` staged with `token`.
+pub(crate) fn staged_name(file_name: &str, token: u64) -> String {
+    format!(".{file_name}.{token:016x}.tmp")
 }
 
 /// Whether `name` is one of ours ([`name`]'s shape), so that a leftover can be removed without
