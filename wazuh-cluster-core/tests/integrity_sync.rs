@@ -21,7 +21,7 @@ fn received(bytes: &[u8]) -> (SyncPlanPaths, ReceivedContainer) {
     for piece in bytes.chunks(1000) {
         file.append(piece).unwrap();
     }
-    let file = ReceivedFile::new(file, sha256(bytes));
+    let file = ReceivedFile::new("queue/cluster/w1/sync.zip", file, sha256(bytes));
     let mut container = ReceivedContainer::open(file, &ContainerLimits::default()).unwrap();
     let plan: SyncPlanPaths = container.metadata().unwrap();
     plan.check_paths().unwrap();

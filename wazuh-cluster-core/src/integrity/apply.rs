@@ -15,7 +15,7 @@ use thiserror::Error;
 use wazuh_cluster_proto::payload::{DecodedContainer, MetadataError, SyncPlanPaths};
 
 use super::received::ReceivedContainer;
-use crate::files::{FileSource, FileSourceError, HashedFile, SyncPath};
+use crate::files::{FileSource, FileSourceError, HashedFile, StagedFile, SyncPath};
 
 /// The container cannot be applied at all, or what was applied cannot be made durable.
 #[derive(Debug, Error)]
@@ -150,17 +150,29 @@ pub async fn apply_received<S: FileSource + ?Sized>(
     apply_plan(source, plan, contents, &mut record).await
 }
 
+/// A file's content as an apply takes it.
+pub(super) enum Content {
+    /// Bytes to write.
+    Bytes(Vec<u8>),
+    /// A copy already staged beside the target (confined), to rename over it.
+    Staged(StagedFile),
+}
+
 /// Where an apply takes each file's content from.
-trait Contents {
+pub(super) trait Contents {
     /// The content of `path`, no longer offered afterwards; `None` if the container lacks it.
-    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>>;
+    fn take(&mut self, path: &str) -> Option<Result<Content, String>>;
     /// How many files were never taken.
     fn left(&self) -> usize;
+    /// The staged copies never taken, to discard.
+    fn rest(&mut self) -> Vec<StagedFile> {
+        Vec::new()
+    }
 }
 
 impl Contents for BTreeMap<String, Vec<u8>> {
-    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>> {
-        self.remove(path).map(Ok)
+    fn take(&mut self, path: &str) -> Option<Result<Content, String>> {
+        self.remove(path).map(|bytes| Ok(Content::Bytes(bytes)))
     }
 
     fn left(&self) -> usize {
@@ -177,7 +189,7 @@ struct Received {
 }
 
 impl Contents for Received {
-    fn take(&mut self, path: &str) -> Option<Result<Vec<u8>, String>> {
+    fn take(&mut self, path: &str) -> Option<Result<Content, String>> {
         let container = &self.container;
         let at = self
             .by_path
@@ -191,6 +203,7 @@ impl Contents for Received {
         Some(
             self.container
                 .inflate(index)
+                .map(Content::Bytes)
                 .map_err(|e| format!("refused the master's content: {e}")),
         )
     }
@@ -200,7 +213,7 @@ impl Contents for Received {
     }
 }
 
-async fn apply_plan<S: FileSource + ?Sized>(
+pub(super) async fn apply_plan<S: FileSource + ?Sized>(
     source: &S,
     plan: SyncPlanPaths,
     mut contents: impl Contents,
@@ -230,9 +243,12 @@ async fn apply_plan<S: FileSource + ?Sized>(
                 continue;
             }
         };
-        match source.items().confine(path) {
-            Ok(sync_path) => batch.push(kind, sync_path, content),
-            Err(refused) => report.fail(kind, path, refused.to_string()),
+        match content {
+            Content::Staged(staged) => batch.push_staged(kind, staged),
+            Content::Bytes(bytes) => match source.items().confine(path) {
+                Ok(sync_path) => batch.push(kind, sync_path, bytes),
+                Err(refused) => report.fail(kind, path, refused.to_string()),
+            },
         }
         if batch.is_full() {
             batch.write(source, &mut report, record).await;
@@ -240,6 +256,10 @@ async fn apply_plan<S: FileSource + ?Sized>(
     }
     batch.write(source, &mut report, record).await;
     report.unlisted = contents.left();
+    let rest = contents.rest();
+    if !rest.is_empty() {
+        source.discard_staged(rest).await;
+    }
     if report.unlisted > 0 {
         tracing::warn!(
             subtag = "Integrity sync",
@@ -309,12 +329,14 @@ async fn apply_plan<S: FileSource + ?Sized>(
     Ok(report)
 }
 
-/// Files waiting to be written together.
+/// Files waiting to be written (or their staged copies renamed) together.
 #[derive(Default)]
 struct Batch {
     kinds: Vec<Kind>,
     files: Vec<(SyncPath, Vec<u8>)>,
     bytes: usize,
+    staged_kinds: Vec<Kind>,
+    staged: Vec<StagedFile>,
 }
 
 impl Batch {
@@ -324,8 +346,13 @@ impl Batch {
         self.files.push((path, content));
     }
 
+    fn push_staged(&mut self, kind: Kind, staged: StagedFile) {
+        self.staged_kinds.push(kind);
+        self.staged.push(staged);
+    }
+
     fn is_full(&self) -> bool {
-        self.files.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+        self.files.len() + self.staged.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
     }
 
     /// Writes the batch (if any), counts each file's outcome, records what was written, and
@@ -336,12 +363,16 @@ impl Batch {
         report: &mut ApplyReport,
         record: &mut (dyn FnMut(AppliedFiles) + Send),
     ) {
-        if self.files.is_empty() {
+        if self.files.is_empty() && self.staged.is_empty() {
             return;
         }
         let files = std::mem::take(&mut self.files);
-        let paths: Vec<SyncPath> = files.iter().map(|(p, _)| p.clone()).collect();
-        let results = source.write_batch(files).await;
+        let mut paths: Vec<SyncPath> = files.iter().map(|(p, _)| p.clone()).collect();
+        let mut results = source.write_batch(files).await;
+        let staged = std::mem::take(&mut self.staged);
+        paths.extend(staged.iter().map(|s| s.path.clone()));
+        results.extend(source.commit_staged(staged).await);
+        self.kinds.append(&mut self.staged_kinds);
         let mut applied = AppliedFiles::default();
         for ((kind, path), result) in self.kinds.drain(..).zip(paths).zip(results) {
             match result {

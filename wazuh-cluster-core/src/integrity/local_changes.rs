@@ -27,6 +27,11 @@ impl LocalChanges {
         self.watched.store(true, Ordering::SeqCst);
     }
 
+    /// Changes are no longer reported: every refresh lists the files.
+    pub fn unwatched(&self) {
+        self.watched.store(false, Ordering::SeqCst);
+    }
+
     /// The files changed (or may have: a watcher that lost events says so too).
     pub fn changed(&self) {
         self.changed.store(true, Ordering::SeqCst);
@@ -54,5 +59,7 @@ mod tests {
         changes.changed();
         assert!(!changes.take_unchanged());
         assert!(changes.take_unchanged(), "the change was taken");
+        changes.unwatched();
+        assert!(!changes.take_unchanged(), "no longer watched");
     }
 }

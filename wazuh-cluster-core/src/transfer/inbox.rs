@@ -198,8 +198,8 @@ impl FileInbox {
             return Err(InboxError::Unknown { path: key });
         };
         let sha256 = receiver.end(payload)?;
-        self.files
-            .insert(key, (seq, Slot::Done(ReceivedFile::new(file, sha256))));
+        let received = ReceivedFile::new(key.clone(), file, sha256);
+        self.files.insert(key, (seq, Slot::Done(received)));
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! for it, the sender of that sequence, task ids, and a set of
 //! background tasks owned by the node (dropped with it).
 
+mod followed;
 mod inbox;
 mod receive;
 mod send;
@@ -10,6 +11,7 @@ mod spool;
 mod task_id;
 mod task_set;
 
+pub use followed::{FollowedFile, FollowedFiles, FollowedSpool};
 pub use inbox::{FileInbox, InboxError, InboxLimits};
 pub use receive::{
     FileOutcome, HandOverError, TransferStep, WaitingTask, hand_over, wait_for_file,

@@ -34,14 +34,25 @@ pub trait SpoolFile: Send + Sync + fmt::Debug {
 /// SHA-256 of its content, checked against the sender's at `file_end`.
 #[derive(Debug)]
 pub struct ReceivedFile {
+    relpath: String,
     data: Box<dyn SpoolFile>,
     sha256: [u8; 32],
 }
 
 impl ReceivedFile {
-    /// The file in `data`, whose content has the digest `sha256` (already checked).
-    pub fn new(data: Box<dyn SpoolFile>, sha256: [u8; 32]) -> Self {
-        Self { data, sha256 }
+    /// The file received as `relpath` (its name in the inbox) in `data`, whose content has the
+    /// digest `sha256` (already checked).
+    pub fn new(relpath: impl Into<String>, data: Box<dyn SpoolFile>, sha256: [u8; 32]) -> Self {
+        Self {
+            relpath: relpath.into(),
+            data,
+            sha256,
+        }
+    }
+
+    /// Its name in the inbox, relative to the home.
+    pub fn relpath(&self) -> &str {
+        &self.relpath
     }
 
     /// The content, to read by offset.

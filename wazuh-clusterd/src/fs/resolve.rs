@@ -72,12 +72,17 @@ pub(crate) fn resolve_dir(
                 });
             }
             Ok(meta) => {
-                let resolved = if meta.file_type().is_symlink() {
-                    fs::canonicalize(&candidate).map_err(|_| FileSourceError::SymlinkEscape {
-                        path: shown.to_owned(),
-                    })?
+                let (resolved, is_dir) = if meta.file_type().is_symlink() {
+                    let resolved = fs::canonicalize(&candidate).map_err(|_| {
+                        FileSourceError::SymlinkEscape {
+                            path: shown.to_owned(),
+                        }
+                    })?;
+                    let is_dir = resolved.is_dir();
+                    (resolved, is_dir)
                 } else {
-                    candidate
+                    // Not a link: its own metadata says what it is (no second lookup).
+                    (candidate, meta.is_dir())
                 };
                 let bound = item_root.as_deref().unwrap_or(home);
                 if !resolved.starts_with(bound) {
@@ -85,7 +90,7 @@ pub(crate) fn resolve_dir(
                         path: shown.to_owned(),
                     });
                 }
-                if !resolved.is_dir() {
+                if !is_dir {
                     return Err(FileSourceError::WrongKind {
                         path: shown.to_owned(),
                     });

@@ -24,7 +24,7 @@ pub(crate) fn stage(
     contents: &[u8],
 ) -> Result<fs::Metadata, FileSourceError> {
     let shown = path.as_str();
-    let (staged, target) = locate(home, path, token, true)?;
+    let (staged, target) = locate(home, path, token)?;
     if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
         return Err(FileSourceError::WrongKind {
             path: shown.to_owned(),
@@ -36,38 +36,36 @@ pub(crate) fn stage(
     })
 }
 
-/// Renames the staged file of `token` over `path`; on failure the staged file is removed.
+/// Renames the staged file of `token` over `path`; on failure the staged file is removed. The
+/// folder was resolved (confined) when the file was staged: the rename names both files through
+/// the same folder, so a folder replaced since (by a link elsewhere) holds no staged file and
+/// the rename fails.
 pub(crate) fn commit(home: &Path, path: &SyncPath, token: u64) -> Result<(), FileSourceError> {
-    let shown = path.as_str();
-    let (staged, target) = locate(home, path, token, false)?;
-    let result = if fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir()) {
-        Err(FileSourceError::WrongKind {
-            path: shown.to_owned(),
-        })
-    } else {
-        fs::rename(&staged, &target).map_err(|e| io_error("rename", shown, e))
-    };
-    if result.is_err() {
+    let (staged, target) = unresolved(home, path, token);
+    fs::rename(&staged, &target).map_err(|e| {
         let _ = fs::remove_file(&staged);
-    }
-    result
+        io_error("rename", path.as_str(), e)
+    })
 }
 
-/// Removes the staged file of `token` beside `path`.
+/// Removes the staged file of `token` beside `path` (through the folder as staged, see
+/// [`commit`]).
 pub(crate) fn discard(home: &Path, path: &SyncPath, token: u64) -> Result<(), FileSourceError> {
-    let (staged, _) = locate(home, path, token, false)?;
+    let (staged, _) = unresolved(home, path, token);
     fs::remove_file(&staged).map_err(|e| io_error("remove the staged copy of", path.as_str(), e))
 }
 
-/// The staged file of `token` and the target, in `path`'s confined folder.
-fn locate(
-    home: &Path,
-    path: &SyncPath,
-    token: u64,
-    create_dirs: bool,
-) -> Result<(PathBuf, PathBuf), FileSourceError> {
+/// The staged file of `token` and the target, named through `home` as given.
+fn unresolved(home: &Path, path: &SyncPath, token: u64) -> (PathBuf, PathBuf) {
+    let target = home.join(path.as_str());
+    let staged = target.with_file_name(temp::staged_name(path.file_name(), token));
+    (staged, target)
+}
+
+/// The staged file of `token` and the target, in `path`'s confined folder (created if missing).
+fn locate(home: &Path, path: &SyncPath, token: u64) -> Result<(PathBuf, PathBuf), FileSourceError> {
     let (confined, target) =
-        resolve_file(home, path, create_dirs)?.ok_or_else(|| FileSourceError::NotFound {
+        resolve_file(home, path, true)?.ok_or_else(|| FileSourceError::NotFound {
             path: path.as_str().to_owned(),
         })?;
     Ok((

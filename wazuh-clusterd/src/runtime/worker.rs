@@ -99,15 +99,37 @@ pub(super) fn start(
 
 /// The watcher on the synchronized folders of `home`, telling `integrity` of every change, so
 /// that a check whose files did not change neither lists them nor packs their metadata again.
-/// When it cannot start (logged), every check lists the files.
+/// When it cannot start (logged), every check lists the files. It stops while the worker
+/// receives and applies a container (see [`WorkerIntegrity::applying`]): the events of the
+/// apply's own writes cost the worker more than the apply itself at 50,000 files.
 fn watch_changes(
     home: &Path,
     tag: &str,
     integrity: Arc<WorkerIntegrity>,
 ) -> impl Future<Output = ()> + use<> {
-    let watcher = SyncFolderWatcher::start_or_warn(home, tag);
-    if watcher.is_some() {
-        integrity.files_watched();
+    let (home, tag) = (home.to_path_buf(), tag.to_owned());
+    let mut applying = integrity.applying();
+    async move {
+        loop {
+            if applying.wait_for(|busy| !*busy).await.is_err() {
+                return;
+            }
+            let Some(watcher) = SyncFolderWatcher::start_or_warn(&home, &tag) else {
+                integrity.files_unwatched();
+                return;
+            };
+            integrity.files_watched();
+            // What changed while nothing watched is listed at the next check.
+            integrity.files_changed();
+            let on_change = || integrity.files_changed();
+            tokio::select! {
+                () = watcher.run(on_change) => return,
+                stopped = applying.wait_for(|busy| *busy) => {
+                    if stopped.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
     }
-    SyncFolderWatcher::run_if_started(watcher, move || integrity.files_changed())
 }

@@ -173,11 +173,13 @@ fn start(integrity: &Arc<WorkerIntegrity>, request: &Request) -> Reply {
     }
     finish_check(integrity, true);
     lock(&integrity.inbox).clear();
+    // Subscribed before the reply: the master's `new_file` comes after it.
+    let created = integrity.spool.subscribe();
     integrity.spawner.spawn(apply::receive_then_apply(
         integrity.clone(),
         tid.clone(),
         request.session.clone(),
-        rx,
+        (rx, created),
     ));
     Reply::ok(tid)
 }

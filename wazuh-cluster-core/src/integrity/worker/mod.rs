@@ -39,7 +39,9 @@ use crate::integrity::{ApplyReport, FullRehashSchedule, IntegrityStats};
 use crate::module::{Module, ModuleContext};
 use crate::session::DuplicateRoute;
 use crate::session::Router;
-use crate::transfer::{FileInbox, MemorySpool, PendingTasks, Spool, TaskSpawner, WaitingTask};
+use crate::transfer::{
+    FileInbox, FollowedSpool, MemorySpool, PendingTasks, Spool, TaskSpawner, WaitingTask,
+};
 use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
 use futures_util::future::BoxFuture;
 use local_metadata::LocalMetadata;
@@ -86,6 +88,10 @@ pub struct WorkerIntegrity {
     changes: LocalChanges,
     schedule: Mutex<FullRehashSchedule>,
     inbox: Mutex<FileInbox>,
+    /// The inbox's spool: the task waiting for a container stages its files as they arrive.
+    spool: Arc<FollowedSpool>,
+    /// Whether a container is being received and applied (see [`WorkerIntegrity::applying`]).
+    applying: tokio::sync::watch::Sender<bool>,
     state: Mutex<SyncState>,
     rng: Mutex<StdRng>,
     spawner: TaskSpawner,
@@ -129,14 +135,17 @@ impl WorkerIntegrity {
     ) -> Arc<Self> {
         let (tasks, spawner) = PendingTasks::new();
         let name = ctx.node_name;
+        let spool = Arc::new(FollowedSpool::new(spool));
         Arc::new(Self {
             files,
             schedule: Mutex::new(FullRehashSchedule::new(config.full_rehash_period)),
             inbox: Mutex::new(FileInbox::new(
                 format!("queue/cluster/{name}/"),
                 config.inbox,
-                spool,
+                spool.clone(),
             )),
+            spool,
+            applying: tokio::sync::watch::channel(false).0,
             config,
             clock: ctx.clock,
             tag: format!("Worker {name}"),
@@ -189,6 +198,21 @@ impl WorkerIntegrity {
     /// A synchronized file changed (or may have: call it too when the watcher lost events).
     pub fn files_changed(&self) {
         self.changes.changed();
+    }
+
+    /// Whether a container from the master is being received and applied, as it changes. A
+    /// file watcher may stop watching meanwhile: the apply tells the worker what it writes, and
+    /// once it is done the next check lists every file (what changed otherwise is seen then), so
+    /// the events of tens of thousands of writes need not be read. A watcher that starts again
+    /// afterwards calls [`files_changed`](Self::files_changed) once it watches.
+    pub fn applying(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.applying.subscribe()
+    }
+
+    /// The watcher could not start again: every check lists the files until one is
+    /// [`files_watched`](Self::files_watched) again.
+    pub fn files_unwatched(&self) {
+        self.changes.unwatched();
     }
 
     /// Whether a container from the master is being received or applied.
