@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use wazuh_cluster_proto::payload::*;
 
 fn zlib(data: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(1));
+    let mut encoder = ZlibEncoder::new(Vec::new(), Compression::new(COMPRESS_LEVEL));
     encoder.write_all(data).unwrap();
     encoder.finish().unwrap()
 }

@@ -22,7 +22,7 @@ pub const METADATA_NAME: &str = "files_metadata.json";
 /// The longest entry path a reader accepts, in bytes (its separator must come within it).
 pub const MAX_ENTRY_PATH: usize = 4096;
 /// zlib level Wazuh uses (`compress_level`).
-pub const COMPRESS_LEVEL: u32 = 1;
+pub const COMPRESS_LEVEL: u32 = 2;
 
 /// Why a container could not be built or read.
 #[derive(Debug, thiserror::Error)]

@@ -30,7 +30,8 @@ pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
 pub use container::{
-    ContainerError, ContainerFile, ContainerLimits, DecodedContainer, MAX_ENTRY_PATH,
+    COMPRESS_LEVEL, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
+    MAX_ENTRY_PATH,
 };
 pub use container_encoder::{
     AddOutcome, ContainerEncoder, ContainerStream, EncodedContainer, SkipReason, Skipped,
