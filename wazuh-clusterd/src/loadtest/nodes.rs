@@ -37,6 +37,11 @@ impl RigNode {
         scrape(self.metrics_port)
     }
 
+    /// Whether its `cluster.log` holds `text` now.
+    pub fn logged(&self, text: &str) -> bool {
+        std::fs::read_to_string(self.home().join(LOG_PATH)).is_ok_and(|log| log.contains(text))
+    }
+
     /// The length of its `cluster.log` now, 0 while there is none.
     pub fn log_length(&self) -> usize {
         std::fs::metadata(self.home().join(LOG_PATH)).map_or(0, |m| m.len() as usize)

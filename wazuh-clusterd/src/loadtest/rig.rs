@@ -50,6 +50,8 @@ const SYNCHRONIZED: &str = crate::metrics::names::SYNCHRONIZED;
 const AGENTS: &str = crate::metrics::names::AGENTS;
 /// How the master logs a worker it lost.
 const DISCONNECTED: &str = "disconnected.";
+/// What the master logs once its cluster port accepts workers.
+const MASTER_LISTENING: &str = "[Master] [Main] Listening on";
 /// How a log line of level ERROR reads.
 const ERROR_LEVEL: &str = " ERROR: [";
 /// The paths the workers must hold like the master.
@@ -285,6 +287,17 @@ pub fn run(settings: Settings, root: &Path) -> Result<Report, RigError> {
     println!(
         "tree written in {tree_seconds:.1} s, {seeded_count} agents seeded in {seed_seconds:.1} s"
     );
+    // Workers started before the master listens are refused (an ERROR line each) and retry
+    // only after `connection_retry`.
+    if !wait_until(settings.setup_timeout, || master.logged(MASTER_LISTENING)) {
+        return Err(RigError::Setup(
+            format!(
+                "the master did not listen within {:?}",
+                settings.setup_timeout
+            ),
+            root.to_path_buf(),
+        ));
+    }
     let started = Instant::now();
     let mut workers = Vec::with_capacity(settings.workers);
     // Every worker connects from 127.0.0.1, where the master lets only a few connections wait
