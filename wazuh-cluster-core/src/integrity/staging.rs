@@ -2,7 +2,7 @@
 //! file entry is inflated and written under a temporary name beside its target as soon as the
 //! bytes after it arrive ([`FileSource::stage_batch`]), so that once the container is complete
 //! and its metadata (which comes last) is read, the apply only renames what the metadata lists
-//! ([`apply_staged`]). Nothing is visible before the container is whole and valid: a malformed
+//! ([`ContainerStager::apply`]). Nothing is visible before the container is whole and valid: a malformed
 //! container, or one that never completes, has its staged files discarded.
 
 use wazuh_cluster_proto::payload::{
