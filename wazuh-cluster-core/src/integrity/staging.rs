@@ -44,6 +44,8 @@ pub struct ContainerStager<'a, S: ?Sized> {
     inflater: Inflater,
     /// Bytes of the file scanned so far.
     scanned: u64,
+    /// Where the next bytes are read to before they are scanned.
+    block: Vec<u8>,
     /// File entries of the scanner already taken.
     taken: usize,
     batch: Vec<(SyncPath, Vec<u8>)>,
@@ -59,6 +61,7 @@ impl<'a, S: FileSource + ?Sized> ContainerStager<'a, S> {
             scanner: ContainerScanner::new(limits),
             inflater: Inflater::new(limits),
             scanned: 0,
+            block: vec![0u8; SCAN_BLOCK],
             taken: 0,
             batch: Vec::new(),
             batch_bytes: 0,
@@ -75,16 +78,15 @@ impl<'a, S: FileSource + ?Sized> ContainerStager<'a, S> {
     /// (a batch at a time). A malformed container is refused at once; a file that cannot be
     /// inflated, confined or staged fails alone.
     pub async fn advance(&mut self, file: &dyn SpoolFile) -> Result<(), ContainerError> {
-        let mut block = vec![0u8; SCAN_BLOCK];
         loop {
             let left = file.len().saturating_sub(self.scanned);
             if left == 0 {
                 return Ok(());
             }
             let len = usize::try_from(left).map_or(SCAN_BLOCK, |l| l.min(SCAN_BLOCK));
-            file.read_at(self.scanned, &mut block[..len])
+            file.read_at(self.scanned, &mut self.block[..len])
                 .map_err(ContainerError::Read)?;
-            self.scanner.feed(&block[..len])?;
+            self.scanner.feed(&self.block[..len])?;
             self.scanned += len as u64;
             self.take_entries(file).await;
         }
@@ -144,12 +146,7 @@ impl<'a, S: FileSource + ?Sized> ContainerStager<'a, S> {
     pub async fn finish(&mut self, file: &ReceivedFile) -> Result<SyncPlanPaths, ContainerError> {
         self.advance(file.data()).await?;
         self.stage().await;
-        // The scanner ends here; an empty one takes its place (nothing is fed after this).
-        let scanner = std::mem::replace(
-            &mut self.scanner,
-            ContainerScanner::new(&ContainerLimits::default()),
-        );
-        let index = scanner.finish()?;
+        let index = self.scanner.finish()?;
         let metadata = index.metadata();
         let body = SpoolReader::range(file.data(), metadata.offset, metadata.len);
         let plan: SyncPlanPaths = self.inflater.parse(metadata, body)?;

@@ -214,11 +214,15 @@ impl ContainerScanner {
     }
 
     /// Ends the container: the last entry must be the metadata, and no path may appear twice.
-    pub fn finish(mut self) -> Result<ContainerIndex, ContainerError> {
+    /// The scanner is left empty (bytes fed afterwards start a new container).
+    pub fn finish(&mut self) -> Result<ContainerIndex, ContainerError> {
         let pending = std::mem::take(&mut self.pending);
         self.take_bytes(&pending)?;
         let end = self.pending_at + pending.len() as u64;
-        let metadata = match self.entry {
+        let files = std::mem::take(&mut self.files);
+        let last = std::mem::replace(&mut self.entry, Entry::Head(Vec::new()));
+        (self.pending_at, self.entry_at) = (0, 0);
+        let metadata = match last {
             Entry::Body { path, offset } if path == METADATA_NAME.as_bytes() => IndexedEntry {
                 path: METADATA_NAME.to_owned(),
                 offset,
@@ -235,11 +239,8 @@ impl ContainerScanner {
                 });
             }
         };
-        refuse_duplicates(&self.files)?;
-        Ok(ContainerIndex {
-            files: self.files,
-            metadata,
-        })
+        refuse_duplicates(&files)?;
+        Ok(ContainerIndex { files, metadata })
     }
 }
 
