@@ -37,15 +37,17 @@ const STATES_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Read-only connections of the agent store on a file (its reads never wait for its writer).
 const AGENT_READERS: u32 = 2;
 
-/// Page cache of the agent store's writer, in KiB when negative (SQLite's default is 2 MB):
-/// agent-info ingestion rewrites the same pages every few seconds.
-const CACHE_SIZE: &str = "-65536";
-/// Page cache of every other connection: their reads go through the memory map below, which
-/// costs no cache, so a large cache only held written pages and statement results: 64 MiB on
-/// each connection let SQLite hold 42 MB of the master's heap with 10 workers (heaptrack,
-/// benches/README.md).
-const SMALL_CACHE_SIZE: &str = "-8192";
-/// Bytes of the file each connection reads through a memory map.
+/// Page cache of the agent store's writer, in KiB when negative (SQLite's default is 2 MB). It
+/// reads through the memory map below, so the cache holds only the pages it changed: at 64 MiB
+/// it kept a copy of most of a 50,000-agent database (49 MB) in the master's heap.
+const CACHE_SIZE: &str = "-8192";
+/// Page cache of every other connection (SQLite's default): they read whole tables now and
+/// then (agent-groups, `cluster_control`), which the kernel's page cache serves.
+const SMALL_CACHE_SIZE: &str = "-2048";
+/// Bytes of the file the agent store's writer reads through a memory map. Only that connection
+/// maps the file: every mapping counts its touched pages in the process's RSS again, and with
+/// all seven connections mapping it, 72 MB of a 25-worker master's RSS was the same 49 MB file
+/// (`loadtest`, benches/README.md).
 const MMAP_SIZE: &str = "268435456";
 
 static MIGRATOR: Migrator = sqlx::migrate!();
@@ -143,8 +145,7 @@ impl SqliteStorage {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
-            .pragma("cache_size", SMALL_CACHE_SIZE)
-            .pragma("mmap_size", MMAP_SIZE);
+            .pragma("cache_size", SMALL_CACHE_SIZE);
         let connect = |connections| pool_options(connections).connect_with(options.clone());
         let connect_error = |source| OpenError::Connect {
             path: path.to_path_buf(),
@@ -157,7 +158,8 @@ impl SqliteStorage {
                 options
                     .clone()
                     .busy_timeout(AGENT_WRITE_BUSY_TIMEOUT)
-                    .pragma("cache_size", CACHE_SIZE),
+                    .pragma("cache_size", CACHE_SIZE)
+                    .pragma("mmap_size", MMAP_SIZE),
             )
             .await
             .map_err(connect_error)?;
@@ -169,8 +171,7 @@ impl SqliteStorage {
             .filename(path)
             .read_only(true)
             .busy_timeout(BUSY_TIMEOUT)
-            .pragma("cache_size", SMALL_CACHE_SIZE)
-            .pragma("mmap_size", MMAP_SIZE);
+            .pragma("cache_size", SMALL_CACHE_SIZE);
         let agent_reads = pool_options(AGENT_READERS)
             .connect_with(reader)
             .await
