@@ -38,15 +38,15 @@ const STATES_WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 const AGENT_READERS: u32 = 2;
 
 /// Page cache of the agent store's writer, in KiB when negative (SQLite's default is 2 MB). It
-/// reads through the memory map below, so the cache holds only the pages it changed: at 64 MiB
-/// it kept a copy of most of a 50,000-agent database (49 MB) in the master's heap.
+/// reads through the memory map below; 8 MiB ingests agent-info as fast as 64 MiB did (35.7 ms
+/// per 10,000 agents, benches/README.md) and bounds what the cache can hold.
 const CACHE_SIZE: &str = "-8192";
-/// Page cache of every other connection (SQLite's default): they read whole tables now and
+/// Page cache of every other connection (about SQLite's default): they read whole tables now and
 /// then (agent-groups, `cluster_control`), which the kernel's page cache serves.
 const SMALL_CACHE_SIZE: &str = "-2048";
 /// Bytes of the file the agent store's writer reads through a memory map. Only that connection
 /// maps the file: every mapping counts its touched pages in the process's RSS again, and with
-/// all seven connections mapping it, 72 MB of a 25-worker master's RSS was the same 49 MB file
+/// every connection mapping it, about 72 MB of a 25-worker master's RSS was the same 49 MB file
 /// (`loadtest`, benches/README.md).
 const MMAP_SIZE: &str = "268435456";
 
