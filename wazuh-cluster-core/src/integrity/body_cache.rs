@@ -5,7 +5,10 @@
 //! A body is kept from the second time a container needs it (the same path with the same hash):
 //! a single worker's sync, a fresh worker's first one, costs no memory. Bodies are kept within
 //! a byte budget and only when the content read hashes to the plan's hash (a file edited after
-//! the master's last recalculation is not cached under the old hash).
+//! the master's last recalculation is not cached under the old hash). A body that no container
+//! used between two [`sweep`](BodyCache::sweep)s is dropped: once every worker holds the tree,
+//! the cache gives its memory back (at 10,000 files about 10 MB of a master that is otherwise
+//! idle).
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -38,6 +41,8 @@ pub enum Lookup {
 struct Kept {
     hash: Blake2bHex,
     body: CachedBody,
+    /// Served or kept since the last sweep.
+    used: bool,
 }
 
 #[derive(Debug, Default)]
@@ -99,7 +104,8 @@ impl BodyCache {
     /// The body of `path` if it is cached with `hash`; otherwise whether to offer it back.
     pub fn lookup(&self, path: &str, hash: &Blake2bHex) -> Lookup {
         let mut state = self.state();
-        if let Some(kept) = state.kept.get(path).filter(|k| k.hash == *hash) {
+        if let Some(kept) = state.kept.get_mut(path).filter(|k| k.hash == *hash) {
+            kept.used = true;
             let body = kept.body.clone();
             state.hits += 1;
             return Lookup::Hit(body);
@@ -131,6 +137,7 @@ impl BodyCache {
             Kept {
                 hash: hash.clone(),
                 body,
+                used: true,
             },
         );
     }
@@ -144,6 +151,20 @@ impl BodyCache {
         state.bytes = state.kept.values().map(|k| k.body.body.len() as u64).sum();
         state.asked.clear();
         state.full = false;
+    }
+
+    /// Drops every body no container used since the previous sweep, and what was asked once;
+    /// call it periodically (the master does at each recalculation of its table).
+    pub fn sweep(&self) {
+        let mut state = self.state();
+        state.kept.retain(|_, kept| std::mem::take(&mut kept.used));
+        state.bytes = state.kept.values().map(|k| k.body.body.len() as u64).sum();
+        state.asked.clear();
+        state.full = false;
+        if state.kept.is_empty() {
+            state.kept = HashMap::new();
+            state.asked = HashSet::new();
+        }
     }
 
     /// What the cache did and holds.
@@ -209,6 +230,31 @@ mod tests {
         let none = BodyCache::new(0);
         none.lookup("a", &v);
         assert_eq!(none.lookup("a", &v), Lookup::Miss { keep: false });
+    }
+
+    #[test]
+    fn a_sweep_drops_the_bodies_unused_since_the_previous_one() {
+        let cache = BodyCache::new(1 << 20);
+        let v = Blake2bHex::of(b"v");
+        for path in ["busy", "idle"] {
+            cache.lookup(path, &v);
+            cache.lookup(path, &v);
+            cache.keep(path, &v, body(b"x"));
+        }
+        cache.sweep();
+        assert_eq!(
+            cache.stats().bodies,
+            2,
+            "both were kept since the last sweep"
+        );
+        assert!(matches!(cache.lookup("busy", &v), Lookup::Hit(_)));
+        cache.sweep();
+        assert!(matches!(cache.lookup("busy", &v), Lookup::Hit(_)));
+        assert_eq!(cache.lookup("idle", &v), Lookup::Miss { keep: false });
+        assert_eq!((cache.stats().bodies, cache.stats().bytes), (1, 1));
+        cache.sweep();
+        cache.sweep();
+        assert_eq!((cache.stats().bodies, cache.stats().bytes), (0, 0));
     }
 
     #[test]

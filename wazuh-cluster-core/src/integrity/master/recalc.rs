@@ -10,12 +10,15 @@ use wazuh_cluster_proto::command::names;
 use crate::integrity::RefreshMode;
 
 /// Refreshes the table and opens a permission cycle, forever: every `recalculate_integrity`,
-/// or sooner when [`MasterIntegrity::recalculate_now`] asks.
+/// or sooner when [`MasterIntegrity::recalculate_now`] asks. A whole period without a change
+/// also drops the sync containers' bodies that no container used in it.
 pub(super) async fn recalculate_forever(integrity: Arc<MasterIntegrity>) {
     loop {
         recalculate_once(&integrity).await;
         tokio::select! {
-            () = integrity.clock.sleep(integrity.config.recalculate_integrity) => {}
+            () = integrity.clock.sleep(integrity.config.recalculate_integrity) => {
+                integrity.bodies.sweep();
+            }
             () = integrity.recalculate_soon.notified() => {}
         }
     }
