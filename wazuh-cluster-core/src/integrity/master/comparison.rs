@@ -4,7 +4,6 @@
 //! back every other task of the master (agent-info ingests, keepalives, the sends of sync
 //! containers) while it ran, and 25 workers check every few seconds in a change storm.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan, check_table_paths};
@@ -12,6 +11,7 @@ use wazuh_cluster_proto::payload::{FileTable, SyncPlan, check_table_paths};
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
 use super::states::{SentFiles, state_changes};
+use super::worker_state::KnownStates;
 use crate::integrity::{ReceivedContainer, compare};
 use crate::sync_state::FileSyncState;
 use crate::transfer::ReceivedFile;
@@ -35,11 +35,8 @@ pub(super) async fn compare_worker_file(
     integrity: &Arc<MasterIntegrity>,
     name: &str,
     file: ReceivedFile,
-    known: BTreeMap<String, FileSyncState>,
-) -> (
-    BTreeMap<String, FileSyncState>,
-    Result<Compared, SyncTaskError>,
-) {
+    known: KnownStates,
+) -> (KnownStates, Result<Compared, SyncTaskError>) {
     let (integrity, name) = (integrity.clone(), name.to_owned());
     let blocking = tokio::task::spawn_blocking(move || {
         let compared = compare_now(&integrity, &name, file, &known);
@@ -49,7 +46,7 @@ pub(super) async fn compare_worker_file(
         Ok(done) => done,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         // The runtime is shutting down: the states are read again from the store next time.
-        Err(_) => (BTreeMap::new(), Err(SyncTaskError::Stopping)),
+        Err(_) => (KnownStates::new(), Err(SyncTaskError::Stopping)),
     }
 }
 
@@ -61,7 +58,7 @@ fn compare_now(
     integrity: &MasterIntegrity,
     name: &str,
     file: ReceivedFile,
-    known: &BTreeMap<String, FileSyncState>,
+    known: &KnownStates,
 ) -> Result<Compared, SyncTaskError> {
     let mut container = ReceivedContainer::open(file, &integrity.worker_file_limits().1)
         .map_err(SyncTaskError::WorkerFile)?;

@@ -33,6 +33,7 @@ mod budget;
 mod comparison;
 mod error;
 mod handlers;
+mod path_names;
 mod recalc;
 mod states;
 mod sync;
@@ -89,6 +90,8 @@ pub struct MasterIntegrity {
     sends: tokio::sync::Semaphore,
     /// Compressed bodies shared by the workers' sync containers.
     bodies: BodyCache,
+    /// One copy of each path for the workers' known file states.
+    path_names: path_names::PathNames,
 }
 
 /// Compressed bytes the master keeps of the files its sync containers carry, for the next
@@ -165,6 +168,7 @@ impl MasterIntegrity {
             comparisons: tokio::sync::Semaphore::new(COMPARISONS_AT_ONCE),
             sends: tokio::sync::Semaphore::new(SENDS_AT_ONCE),
             bodies: BodyCache::new(BODY_CACHE_BYTES),
+            path_names: path_names::PathNames::default(),
         })
     }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
+use super::worker_state::KnownStates;
 use crate::files::ClusterItems;
 use crate::integrity::MasterFiles;
 use crate::integrity::sorted_join::{Joined, outer_join};
@@ -25,7 +26,7 @@ pub(crate) fn state_changes<M: MasterFiles + ?Sized>(
     master: &M,
     worker: &FileTable,
     sent: &SentFiles,
-    known: &BTreeMap<String, FileSyncState>,
+    known: &KnownStates,
     items: &ClusterItems,
 ) -> Vec<(String, FileSyncState)> {
     let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
@@ -50,7 +51,7 @@ pub(crate) fn state_changes<M: MasterFiles + ?Sized>(
         };
         Some((path, state))
     });
-    let known = known.iter().map(|(path, state)| (path.as_str(), *state));
+    let known = known.iter().map(|(path, state)| (&**path, *state));
     outer_join(checked, known)
         .filter_map(|(path, side)| {
             let (state, before) = match side {
@@ -98,7 +99,7 @@ mod tests {
             ("sent".into(), Some(Blake2bHex::of(b"3"))),
             ("etc/shared/kept".into(), None),
         ]);
-        let known = BTreeMap::from([
+        let known = KnownStates::from([
             ("gone".into(), FileSyncState::Pending),
             ("same".into(), FileSyncState::Pending),
         ]);
@@ -124,7 +125,11 @@ mod tests {
         assert_eq!(changes, expected);
         // Known again, nothing changes.
         let mut now = known.clone();
-        now.extend(changes);
+        now.extend(
+            changes
+                .into_iter()
+                .map(|(path, state)| (path.into(), state)),
+        );
         let again = state_changes(
             &master,
             &worker,

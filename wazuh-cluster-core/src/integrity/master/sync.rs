@@ -1,7 +1,6 @@
 //! The master's task of one integrity check: wait for the worker's metadata, compare, then
 //! answer `syn_m_c_ok` or send the sync container; record stats and file states.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,7 +13,7 @@ use wazuh_cluster_proto::payload::{
 use super::comparison::{Compared, compare_worker_file};
 use super::error::{SendContainerError, SyncTaskError};
 use super::states::SentFiles;
-use super::worker_state::{InSync, LastSend};
+use super::worker_state::{InSync, KnownStates, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
@@ -393,11 +392,7 @@ async fn send_sync_error(session: &SessionHandle, worker_tid: &TaskId, error: &s
 /// The states `name` had recorded, taken from its state (the check or mark that takes them
 /// puts the next ones back once stored), or loaded from the store when absent: on first use,
 /// and after a failed store, when the store holds the truth.
-async fn known_states(
-    integrity: &MasterIntegrity,
-    name: &str,
-    tag: &str,
-) -> BTreeMap<String, FileSyncState> {
+async fn known_states(integrity: &MasterIntegrity, name: &str, tag: &str) -> KnownStates {
     if let Some(known) = integrity.with_worker(name, |w| w.known.take()) {
         return known;
     }
@@ -406,10 +401,13 @@ async fn known_states(
         .states(&SyncStateQuery::node(name))
         .await
     {
-        Ok(records) => records.into_iter().map(|r| (r.file, r.state)).collect(),
+        Ok(records) => records
+            .into_iter()
+            .map(|r| (integrity.path_names.get(&r.file), r.state))
+            .collect(),
         Err(error) => {
             tracing::error!(tag, subtag = "Integrity check", "{error}");
-            BTreeMap::new()
+            KnownStates::new()
         }
     }
 }
@@ -421,7 +419,7 @@ async fn store(
     integrity: &MasterIntegrity,
     name: &str,
     tag: &str,
-    mut known: BTreeMap<String, FileSyncState>,
+    mut known: KnownStates,
     changes: Vec<(String, FileSyncState)>,
 ) -> bool {
     let changed = integrity.clock.wall();
@@ -440,7 +438,11 @@ async fn store(
         tracing::error!(tag, subtag = "Integrity check", "{error}");
         return false;
     }
-    known.extend(changes);
+    known.extend(
+        changes
+            .into_iter()
+            .map(|(path, state)| (integrity.path_names.get(&path), state)),
+    );
     integrity.with_worker(name, |w| w.known = Some(known));
     true
 }
@@ -456,7 +458,7 @@ pub(super) async fn mark(
     let known = known_states(&integrity, &name, &tag).await;
     let changes = paths
         .into_iter()
-        .filter(|path| known.get(path) != Some(&state))
+        .filter(|path| known.get(path.as_str()) != Some(&state))
         .map(|path| (path, state))
         .collect();
     store(&integrity, &name, &tag, known, changes).await;

@@ -4,6 +4,7 @@
 //! found it in sync.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::states::SentFiles;
@@ -39,6 +40,10 @@ pub(crate) struct InSync {
     pub files: usize,
 }
 
+/// The last recorded state of each file of a worker, by path (shared by every worker's map:
+/// [`PathNames`](super::path_names::PathNames)).
+pub(crate) type KnownStates = BTreeMap<Arc<str>, FileSyncState>;
+
 /// One worker's integrity state on the master, kept by worker name across reconnections.
 pub(crate) struct WorkerState {
     pub executed_this_cycle: bool,
@@ -48,7 +53,7 @@ pub(crate) struct WorkerState {
     pub receiving: Option<WaitingTask>,
     pub last_send: Option<LastSend>,
     pub last_sent: SentFiles,
-    pub known: Option<BTreeMap<String, FileSyncState>>,
+    pub known: Option<KnownStates>,
     pub last_check: Option<IntegrityStats>,
     pub last_sync: Option<IntegrityStats>,
     pub in_sync: Option<InSync>,
