@@ -10,8 +10,8 @@ use wazuh_cluster_proto::payload::{FileTable, SyncPlan, check_table_paths};
 
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
+use super::states::KnownStates;
 use super::states::{SentFiles, state_changes};
-use super::worker_state::KnownStates;
 use crate::integrity::{ReceivedContainer, compare};
 use crate::sync_state::FileSyncState;
 use crate::transfer::ReceivedFile;

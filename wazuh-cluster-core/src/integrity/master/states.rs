@@ -2,10 +2,10 @@
 //! [`crate::sync_state`]).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
 
-use super::worker_state::KnownStates;
 use crate::files::ClusterItems;
 use crate::integrity::MasterFiles;
 use crate::integrity::sorted_join::{Joined, outer_join};
@@ -13,6 +13,10 @@ use crate::sync_state::FileSyncState;
 
 /// What the master sent in its last container to a worker: the hash of each written file,
 /// `None` for a file the worker was told to delete.
+/// The last recorded state of each file of a worker, by path (shared by every worker's map:
+/// [`PathNames`](super::path_names::PathNames)).
+pub(crate) type KnownStates = BTreeMap<Arc<str>, FileSyncState>;
+
 pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 
 /// The files whose sync state a comparison of `master` with `worker` changes, with their new

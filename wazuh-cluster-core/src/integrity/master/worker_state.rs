@@ -3,14 +3,11 @@
 //! task waiting for them, the last container sent, the last stats, and the last check that
 //! found it in sync.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::states::SentFiles;
+use super::states::{KnownStates, SentFiles};
 use crate::clock::Instant;
 use crate::integrity::{IntegrityStats, ZipLimit};
-use crate::sync_state::FileSyncState;
 use crate::transfer::{FileInbox, WaitingTask};
 
 /// The integrity lock of one worker, held by task `tid` since `since`; it expires after
@@ -39,10 +36,6 @@ pub(crate) struct InSync {
     /// Files in the worker's metadata.
     pub files: usize,
 }
-
-/// The last recorded state of each file of a worker, by path (shared by every worker's map:
-/// [`PathNames`](super::path_names::PathNames)).
-pub(crate) type KnownStates = BTreeMap<Arc<str>, FileSyncState>;
 
 /// One worker's integrity state on the master, kept by worker name across reconnections.
 pub(crate) struct WorkerState {
