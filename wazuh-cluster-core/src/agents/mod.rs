@@ -22,6 +22,7 @@
 //! [`worker_node`].
 
 pub mod agent_groups;
+mod agent_ids;
 pub mod agent_info;
 pub mod api;
 pub mod client_keys;

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::agent_ids::AgentIds;
 use super::client_keys::render_client_keys;
 use super::groups::multigroup_path;
 use super::model::{AgentId, AgentIp, AgentRecord};
@@ -14,19 +15,24 @@ use super::model::{AgentId, AgentIp, AgentRecord};
 #[derive(Debug, Default)]
 pub(crate) struct RegistryIndex {
     agents: BTreeMap<AgentId, AgentRecord>,
-    names: HashMap<String, BTreeSet<AgentId>>,
-    ips: HashMap<AgentIp, BTreeSet<AgentId>>,
+    names: HashMap<String, AgentIds>,
+    ips: HashMap<AgentIp, AgentIds>,
     groups: BTreeSet<String>,
     /// Every list of several groups an agent has, with how many agents have it.
     multigroups: BTreeMap<Vec<String>, usize>,
 }
 
-fn unlink<K: std::hash::Hash + Eq>(map: &mut HashMap<K, BTreeSet<AgentId>>, key: K, id: AgentId) {
-    if let Some(ids) = map.get_mut(&key) {
-        ids.remove(&id);
-        if ids.is_empty() {
-            map.remove(&key);
-        }
+fn link<K: std::hash::Hash + Eq>(map: &mut HashMap<K, AgentIds>, key: K, id: AgentId) {
+    map.entry(key)
+        .and_modify(|ids| ids.insert(id))
+        .or_insert(AgentIds::One(id));
+}
+
+fn unlink<K: std::hash::Hash + Eq>(map: &mut HashMap<K, AgentIds>, key: K, id: AgentId) {
+    if let Some(ids) = map.get_mut(&key)
+        && !ids.remove(id)
+    {
+        map.remove(&key);
     }
 }
 
@@ -55,7 +61,7 @@ impl RegistryIndex {
 
     /// The lowest id of an agent named `name`.
     pub(crate) fn id_named(&self, name: &str) -> Option<AgentId> {
-        self.names.get(name)?.first().copied()
+        self.names.get(name)?.first()
     }
 
     /// The lowest id of an agent bound to `ip` (never for `any`).
@@ -63,7 +69,7 @@ impl RegistryIndex {
         if ip == AgentIp::Any {
             return None;
         }
-        self.ips.get(&ip)?.first().copied()
+        self.ips.get(&ip)?.first()
     }
 
     /// The id a new agent gets: the highest held plus one (at least `001`).
@@ -89,12 +95,9 @@ impl RegistryIndex {
     /// Holds `record`, replacing the agent with its id; answers the replaced record.
     pub(crate) fn insert(&mut self, record: AgentRecord) -> Option<AgentRecord> {
         let replaced = self.remove(record.id);
-        self.names
-            .entry(record.name.clone())
-            .or_default()
-            .insert(record.id);
+        link(&mut self.names, record.name.clone(), record.id);
         if record.ip != AgentIp::Any {
-            self.ips.entry(record.ip).or_default().insert(record.id);
+            link(&mut self.ips, record.ip, record.id);
         }
         self.count_groups(&record.groups, true);
         self.agents.insert(record.id, record);
