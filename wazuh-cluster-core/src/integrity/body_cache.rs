@@ -154,7 +154,8 @@ impl BodyCache {
     }
 
     /// Drops every body no container used since the previous sweep, and what was asked once;
-    /// call it periodically (the master does at each recalculation of its table).
+    /// call it periodically (the master does after each `recalculate_integrity` period that
+    /// went by without a change).
     pub fn sweep(&self) {
         let mut state = self.state();
         state.kept.retain(|_, kept| std::mem::take(&mut kept.used));

@@ -10,8 +10,7 @@ use wazuh_cluster_proto::payload::{FileTable, SyncPlan, check_table_paths};
 
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
-use super::states::KnownStates;
-use super::states::{SentFiles, state_changes};
+use super::states::{KnownStates, SentFiles, state_changes};
 use crate::integrity::{ReceivedContainer, compare};
 use crate::sync_state::FileSyncState;
 use crate::transfer::ReceivedFile;
