@@ -51,6 +51,7 @@ run master & mpid=$!
 # Let the master finish its first integrity calculation.
 for _ in $(seq 600); do grep -q "Integrity" "$root/master/logs/cluster.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
+echo "master peak RSS before the worker: $(peak $mpid)   RSS now: $(awk '/VmRSS/ {print $2/1024 " MB"}' "/proc/$(daemon $mpid)/status")"
 wlog="$root/worker/logs/cluster.log"
 synced_rounds() { local n; n=$(grep -c "\[Integrity sync\] Finished in" "$wlog" 2>/dev/null || true); echo "${n:-0}"; }
 t0=$(date +%s.%N)

@@ -138,7 +138,7 @@ async fn a_metadata_bomb_is_refused_under_the_default_limits() {
     // over what a master with a dozen files accepts from a worker.
     let meta = serde_json::json!({
         "mod_time": 1.0, "cluster_item_key": "etc/", "merged": false,
-        "hash": Blake2bHex::of(b"x").as_str(),
+        "hash": Blake2bHex::of(b"x").to_string(),
     });
     let bomb = serde_json::json!({"etc/client.keys": meta, "pad": "a".repeat(64 << 20)});
     let encoder = ContainerEncoder::new(1 << 30);

@@ -27,7 +27,7 @@ fn strict() -> IntegrityConfig {
 fn meta(key: &str) -> serde_json::Value {
     serde_json::json!({
         "mod_time": 1.0, "cluster_item_key": key, "merged": false,
-        "hash": Blake2bHex::of(b"x").as_str(),
+        "hash": Blake2bHex::of(b"x").to_string(),
     })
 }
 

@@ -26,7 +26,7 @@ async fn table_hash(sim: &SimCluster) -> Option<Blake2bHex> {
         .table()
         .await
         .get(PATH)
-        .map(|metadata| metadata.hash.clone())
+        .map(|metadata| metadata.hash)
 }
 
 #[tokio::test(start_paused = true)]

@@ -50,7 +50,7 @@ async fn receive<'a>(
 fn meta(content: &[u8]) -> serde_json::Value {
     json!({
         "mod_time": 1.0, "cluster_item_key": "etc/shared/", "merged": false,
-        "merge_type": null, "merge_name": null, "hash": Blake2bHex::of(content).as_str(),
+        "merge_type": null, "merge_name": null, "hash": Blake2bHex::of(content).to_string(),
     })
 }
 

@@ -410,7 +410,7 @@ fn metadata_bomb() {
     // Built before connecting: a worker silent for 3 s is dropped.
     let meta = serde_json::json!({
         "mod_time": 1.0, "cluster_item_key": "etc/", "merged": false,
-        "hash": Blake2bHex::of(b"x").as_str(),
+        "hash": Blake2bHex::of(b"x").to_string(),
     });
     let bomb = serde_json::json!({"etc/client.keys": meta, "pad": "a".repeat(1 << 30)});
     let bytes = ContainerEncoder::new(2 << 30).finish(&bomb).unwrap().bytes;

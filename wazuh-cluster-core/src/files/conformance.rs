@@ -152,7 +152,7 @@ pub async fn hashes_are_blake2b_512_with_the_stat<F: Fixture>(fx: &F) {
     let hashed = fx.source().hash(&paths).await;
     assert_eq!(hashed.len(), 3, "one result per path, in order");
     let abc = hashed[0].as_ref().expect("an existing file hashes");
-    assert_eq!(abc.hash.as_str(), blake2b_hex(b"abc"));
+    assert_eq!(abc.hash.hex().as_str(), blake2b_hex(b"abc"));
     let stat = stat_of("etc/shared/default/agent.conf");
     assert_eq!(
         (abc.size, abc.mtime),
@@ -166,7 +166,7 @@ pub async fn hashes_are_blake2b_512_with_the_stat<F: Fixture>(fx: &F) {
     );
     let empty = hashed[2].as_ref().expect("an empty file hashes");
     assert_eq!(
-        (empty.size, empty.hash.as_str()),
+        (empty.size, empty.hash.hex().as_str()),
         (0, blake2b_hex(b"").as_str())
     );
 }
@@ -410,7 +410,7 @@ pub async fn staged_files_wait_hidden_until_committed_or_discarded<F: Fixture>(f
         staged.next().unwrap().expect("staging a file to discard"),
     );
     assert_eq!(
-        agent.file.hash.as_str(),
+        agent.file.hash.hex().as_str(),
         blake2b_hex(b"new"),
         "the staged content's hash"
     );

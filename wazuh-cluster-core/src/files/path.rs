@@ -44,7 +44,9 @@ pub enum ConfinementError {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SyncPath {
     path: String,
-    item_key: String,
+    /// The item's key is the path's first `item_len` bytes (an item accepts only paths that
+    /// start with its key), so a path costs one string, not two.
+    item_len: usize,
 }
 
 impl SyncPath {
@@ -70,7 +72,7 @@ impl SyncPath {
             .ok_or_else(|| ConfinementError::OutsideItems { path: path() })?;
         Ok(SyncPath {
             path: path(),
-            item_key: item.key.clone(),
+            item_len: item.key.len(),
         })
     }
 
@@ -81,7 +83,7 @@ impl SyncPath {
 
     /// The key of the item it belongs to, such as `etc/shared/`.
     pub fn item_key(&self) -> &str {
-        &self.item_key
+        &self.path[..self.item_len]
     }
 
     /// The base name (the last component).
@@ -92,7 +94,7 @@ impl SyncPath {
     /// The folders between the item's folder (excluded) and the file, deepest first:
     /// for `etc/shared/g/sub/a` in `etc/shared/`, `etc/shared/g/sub` then `etc/shared/g`.
     pub fn dirs_below_item(&self) -> impl Iterator<Item = &str> {
-        let root = self.item_key.trim_end_matches('/');
+        let root = self.item_key().trim_end_matches('/');
         let mut current = self.path.as_str();
         std::iter::from_fn(move || {
             let (parent, _) = current.rsplit_once('/')?;

@@ -135,7 +135,7 @@ impl BodyCache {
         state.kept.insert(
             path.to_owned(),
             Kept {
-                hash: hash.clone(),
+                hash: *hash,
                 body,
                 used: true,
             },

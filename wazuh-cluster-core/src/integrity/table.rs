@@ -5,7 +5,9 @@
 //! schedule (`FullRehashSchedule` decides when), to catch a change
 //! that kept size and mtime). So a check where nothing changed reads no content.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::collections::BTreeSet;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
@@ -58,12 +60,55 @@ impl RefreshReport {
     }
 }
 
+/// Files hashed at once: the paths handed to the source and their results are held for one
+/// batch, not for the whole tree (the first refresh of a large tree hashes every file).
+const HASH_BATCH: usize = 4096;
+
+/// A table entry ordered, compared and looked up by its path alone: the path is the entry's
+/// key without a second copy of it.
+#[derive(Debug, Clone)]
+struct ByPath(TableEntry);
+
+impl PartialEq for ByPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.path.as_str() == other.0.path.as_str()
+    }
+}
+
+impl Eq for ByPath {}
+
+impl PartialOrd for ByPath {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByPath {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.path.as_str().cmp(other.0.path.as_str())
+    }
+}
+
+impl Borrow<str> for ByPath {
+    fn borrow(&self) -> &str {
+        self.0.path.as_str()
+    }
+}
+
 /// The `{path: (size, mtime, hash)}` table of a node's synchronized files.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct MetadataTable {
-    entries: BTreeMap<String, TableEntry>,
+    entries: BTreeSet<ByPath>,
     generation: u64,
 }
+
+impl PartialEq for MetadataTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.generation == other.generation && self.entries().eq(other.entries())
+    }
+}
+
+impl Eq for MetadataTable {}
 
 impl MetadataTable {
     /// An empty table (the first refresh hashes everything).
@@ -89,54 +134,59 @@ impl MetadataTable {
         listed: Vec<FileStat>,
         mode: RefreshMode,
     ) -> RefreshReport {
-        let mut next = BTreeMap::new();
+        let mut next = BTreeSet::new();
         let mut to_hash = Vec::new();
         for stat in listed {
-            match self.entries.remove(stat.path.as_str()) {
-                Some(entry)
-                    if mode == RefreshMode::Incremental
-                        && entry.size == stat.size
-                        && entry.mtime == stat.mtime =>
-                {
-                    next.insert(stat.path.as_str().to_owned(), entry);
-                }
-                previous => to_hash.push((stat.path, previous)),
+            let unchanged = self.entries.get(stat.path.as_str()).is_some_and(|entry| {
+                mode == RefreshMode::Incremental
+                    && entry.0.size == stat.size
+                    && entry.0.mtime == stat.mtime
+            });
+            if unchanged {
+                let entry = self.entries.take(stat.path.as_str()).expect("just found");
+                next.insert(entry);
+            } else {
+                to_hash.push(stat.path);
             }
         }
         let mut report = RefreshReport {
-            removed: self.entries.len(),
             hashed: to_hash.len(),
             ..RefreshReport::default()
         };
-        let paths: Vec<SyncPath> = to_hash.iter().map(|(p, _)| p.clone()).collect();
-        let results = source.hash(&paths).await;
         let mut entry_changed = false;
-        for ((path, previous), result) in to_hash.into_iter().zip(results) {
-            match result {
-                Ok(hashed) => {
-                    if previous.as_ref().is_none_or(|p| p.hash != hashed.hash) {
-                        report.changed += 1;
+        while !to_hash.is_empty() {
+            let batch: Vec<SyncPath> = to_hash.drain(..to_hash.len().min(HASH_BATCH)).collect();
+            let results = source.hash(&batch).await;
+            for (path, result) in batch.into_iter().zip(results) {
+                let previous = self.entries.take(path.as_str()).map(|entry| entry.0);
+                match result {
+                    Ok(hashed) => {
+                        if previous.as_ref().is_none_or(|p| p.hash != hashed.hash) {
+                            report.changed += 1;
+                        }
+                        let entry = TableEntry {
+                            path,
+                            size: hashed.size,
+                            mtime: hashed.mtime,
+                            hash: hashed.hash,
+                        };
+                        entry_changed |= previous.as_ref() != Some(&entry);
+                        next.insert(ByPath(entry));
                     }
-                    let entry = TableEntry {
-                        path,
-                        size: hashed.size,
-                        mtime: hashed.mtime,
-                        hash: hashed.hash,
-                    };
-                    entry_changed |= previous.as_ref() != Some(&entry);
-                    next.insert(entry.path.as_str().to_owned(), entry);
-                }
-                Err(FileSourceError::NotFound { .. }) => report.removed += 1,
-                Err(error) => {
-                    report
-                        .unreadable
-                        .push((path.as_str().to_owned(), error.to_string()));
-                    if let Some(entry) = previous {
-                        next.insert(path.as_str().to_owned(), entry);
+                    Err(FileSourceError::NotFound { .. }) => report.removed += 1,
+                    Err(error) => {
+                        report
+                            .unreadable
+                            .push((path.as_str().to_owned(), error.to_string()));
+                        if let Some(entry) = previous {
+                            next.insert(ByPath(entry));
+                        }
                     }
                 }
             }
         }
+        // What is left was not listed.
+        report.removed += self.entries.len();
         entry_changed |= report.removed > 0;
         if entry_changed {
             self.generation += 1;
@@ -152,7 +202,7 @@ impl MetadataTable {
     pub fn record_applied(&mut self, applied: AppliedFiles) {
         let mut changed = false;
         for path in applied.removed {
-            changed |= self.entries.remove(path.as_str()).is_some();
+            changed |= self.entries.remove(path.as_str());
         }
         for (path, written) in applied.written {
             let entry = TableEntry {
@@ -161,9 +211,8 @@ impl MetadataTable {
                 mtime: written.mtime,
                 hash: written.hash,
             };
-            let key = entry.path.as_str().to_owned();
-            changed |= self.entries.get(&key) != Some(&entry);
-            self.entries.insert(key, entry);
+            changed |= self.get(entry.path.as_str()) != Some(&entry);
+            self.entries.replace(ByPath(entry));
         }
         if changed {
             self.generation += 1;
@@ -188,15 +237,14 @@ impl MetadataTable {
 
     /// The entry of a relative path.
     pub fn get(&self, relpath: &str) -> Option<&TableEntry> {
-        self.entries.get(relpath)
+        self.entries.get(relpath).map(|entry| &entry.0)
     }
 
     /// The table as the wire's `{path: metadata}` (the failover manifest and tests; a
     /// comparison reads the table where it is).
     pub fn to_file_table(&self) -> FileTable {
-        self.entries
-            .iter()
-            .map(|(path, entry)| (path.clone(), Self::metadata_of(entry)))
+        self.entries()
+            .map(|entry| (entry.path.as_str().to_owned(), Self::metadata_of(entry)))
             .collect()
     }
 
@@ -208,12 +256,12 @@ impl MetadataTable {
             merged: false,
             merge_type: None,
             merge_name: None,
-            hash: entry.hash.clone(),
+            hash: entry.hash,
         }
     }
 
     /// The entries, sorted by path.
     pub fn entries(&self) -> impl Iterator<Item = &TableEntry> {
-        self.entries.values()
+        self.entries.iter().map(|entry| &entry.0)
     }
 }

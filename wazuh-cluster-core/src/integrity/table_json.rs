@@ -30,7 +30,7 @@ impl Serialize for EntryJson<'_> {
         let entry = self.0;
         let mut map = serializer.serialize_map(Some(4))?;
         map.serialize_entry("cluster_item_key", entry.path.item_key())?;
-        map.serialize_entry("hash", entry.hash.as_str())?;
+        map.serialize_entry("hash", &entry.hash)?;
         map.serialize_entry("merged", &false)?;
         map.serialize_entry("mod_time", &entry.mtime.as_f64())?;
         map.end()

@@ -14,6 +14,7 @@ use flate2::write::ZlibEncoder;
 use serde::Serialize;
 
 use super::container::{COMPRESS_LEVEL, ContainerError, FILE_SEP, METADATA_NAME, PATH_SEP};
+use super::piece_cutter::{PieceCutter, contains};
 use super::python_json::PythonFormatter;
 use super::relpath::validate_relpath;
 
@@ -82,10 +83,6 @@ pub struct StreamEnd {
 
 /// Bytes of metadata JSON handed to zlib at once.
 const JSON_BLOCK: usize = 64 * 1024;
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
 
 /// A file's body in a container: `content` compressed by zlib at Wazuh's level (what
 /// [`ContainerStream::add_file`] writes; give it to [`ContainerStream::add_compressed`]).
@@ -227,8 +224,12 @@ impl ContainerStream {
     ) -> Result<StreamEnd, ContainerError> {
         self.pending.extend_from_slice(METADATA_NAME.as_bytes());
         self.pending.extend_from_slice(PATH_SEP);
-        let body = self.pending.len();
-        let mut zlib = ZlibEncoder::new(&mut self.pending, Compression::new(COMPRESS_LEVEL));
+        self.pending.drain(..self.taken);
+        let head = std::mem::take(&mut self.pending);
+        let mut zlib = ZlibEncoder::new(
+            PieceCutter::new(head, self.piece_len),
+            Compression::new(COMPRESS_LEVEL),
+        );
         // The serializer writes token by token; zlib is fed in blocks (one deflate call per
         // token would cost more than the compression itself).
         let mut text = BufWriter::with_capacity(JSON_BLOCK, &mut zlib);
@@ -238,13 +239,12 @@ impl ContainerStream {
         // marker in the stream and change its bytes).
         text.into_inner()
             .map_err(|e| serde_json::Error::io(e.into_error()))?;
-        zlib.finish().map_err(serde_json::Error::io)?;
-        if contains(&self.pending[body..], FILE_SEP) {
+        let cutter = zlib.finish().map_err(serde_json::Error::io)?;
+        if cutter.saw_separator() {
             return Err(ContainerError::SeparatorInMetadata);
         }
-        let tail = &self.pending[self.taken..];
         Ok(StreamEnd {
-            pieces: tail.chunks(self.piece_len).map(<[u8]>::to_vec).collect(),
+            pieces: cutter.into_pieces(),
             skipped: self.skipped,
         })
     }

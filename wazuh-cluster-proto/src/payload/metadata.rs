@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use blake2::{Blake2b512, Digest};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use super::blake2b::Blake2bHex;
 use super::relpath::{RelPathError, validate_relpath};
 
 /// Why metadata was refused.
@@ -19,71 +19,6 @@ pub enum MetadataError {
     /// A key of the table is not a valid relative path.
     #[error("file metadata key: {0}")]
     Path(#[from] RelPathError),
-}
-
-/// A BLAKE2b-512 digest as 128 lowercase hex characters (Python's `hashlib.blake2b().hexdigest()`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Blake2bHex(String);
-
-/// A string that is not 128 lowercase hex characters.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("hash {value:?} is not 128 lowercase hex characters (a BLAKE2b-512 hex digest)")]
-pub struct Blake2bHexError {
-    /// The refused value (at most 160 characters kept).
-    pub value: String,
-}
-
-impl Blake2bHex {
-    /// Hashes `data`.
-    pub fn of(data: &[u8]) -> Self {
-        Self(blake2b_hex(data))
-    }
-
-    /// The hex text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Blake2bHex {
-    type Error = Blake2bHexError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        if value.len() == 128
-            && value
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        {
-            Ok(Self(value))
-        } else {
-            let kept: String = value.chars().take(160).collect();
-            Err(Blake2bHexError { value: kept })
-        }
-    }
-}
-
-impl From<Blake2bHex> for String {
-    fn from(hash: Blake2bHex) -> Self {
-        hash.0
-    }
-}
-
-impl fmt::Display for Blake2bHex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// BLAKE2b-512 of `data` as 128 lowercase hex characters.
-pub fn blake2b_hex(data: &[u8]) -> String {
-    let digest = Blake2b512::digest(data);
-    let mut out = String::with_capacity(128);
-    for byte in digest {
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        out.push(char::from(b"0123456789abcdef"[usize::from(byte & 15)]));
-    }
-    out
 }
 
 /// One file's entry in a metadata table.
@@ -253,15 +188,6 @@ mod tests {
             merge_name: None,
             hash: Blake2bHex::of(data),
         }
-    }
-
-    #[test]
-    fn blake2b_of_empty_input() {
-        assert_eq!(
-            blake2b_hex(b""),
-            "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419\
-             d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"
-        );
     }
 
     #[test]

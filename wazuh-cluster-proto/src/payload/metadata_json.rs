@@ -44,7 +44,7 @@ impl Serialize for MetadataJson<'_> {
             usize::from(meta.merge_name.is_some()) + usize::from(meta.merge_type.is_some());
         let mut map = serializer.serialize_map(Some(4 + optional))?;
         map.serialize_entry("cluster_item_key", &meta.cluster_item_key)?;
-        map.serialize_entry("hash", meta.hash.as_str())?;
+        map.serialize_entry("hash", &meta.hash)?;
         if let Some(name) = &meta.merge_name {
             map.serialize_entry("merge_name", name)?;
         }
@@ -60,7 +60,7 @@ impl Serialize for MetadataJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::metadata::Blake2bHex;
+    use crate::payload::blake2b::Blake2bHex;
     use crate::payload::python_json::to_python_json;
 
     fn meta(data: &[u8], mod_time: f64, merge: Option<(&str, &str)>) -> FileMetadata {

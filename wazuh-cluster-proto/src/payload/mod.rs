@@ -5,6 +5,7 @@
 
 pub mod agent_groups;
 pub mod agent_info;
+pub mod blake2b;
 pub mod container;
 pub mod container_encoder;
 pub mod container_index;
@@ -15,6 +16,7 @@ pub mod hello;
 pub mod metadata;
 pub mod metadata_json;
 pub mod not_master;
+mod piece_cutter;
 mod python_json;
 pub mod raft;
 pub mod relpath;
@@ -29,6 +31,7 @@ pub use agent_groups::{
 pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
+pub use blake2b::{Blake2bHex, Blake2bHexError, HexText, blake2b_hex};
 pub use container::{
     COMPRESS_LEVEL, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
     MAX_ENTRY_PATH,
@@ -49,8 +52,8 @@ pub use file_transfer::{
 };
 pub use hello::{Hello, HelloError, NodeNameError, NodeType, validate_node_name};
 pub use metadata::{
-    Blake2bHex, Blake2bHexError, FileMetadata, FileTable, MetadataError, SyncPlan, SyncPlanPaths,
-    blake2b_hex, check_table_paths, decode_file_table,
+    FileMetadata, FileTable, MetadataError, SyncPlan, SyncPlanPaths, check_table_paths,
+    decode_file_table,
 };
 pub use metadata_json::{PlanJson, TableJson};
 pub use not_master::{MasterLocation, not_master};

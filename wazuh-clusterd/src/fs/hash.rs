@@ -15,7 +15,6 @@ use super::resolve::{io_error, resolve_readable};
 use super::walk::mod_time;
 
 const BLOCK: usize = 64 * 1024;
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Hashes one file.
 pub(crate) fn hash_file(
@@ -36,12 +35,7 @@ pub(crate) fn hash_file(
             Err(e) => return Err(io_error("read", shown, e)),
         }
     }
-    let mut hex = String::with_capacity(128);
-    for byte in hasher.finalize() {
-        hex.push(char::from(HEX[usize::from(byte >> 4)]));
-        hex.push(char::from(HEX[usize::from(byte & 15)]));
-    }
-    let hash = Blake2bHex::try_from(hex).expect("a BLAKE2b-512 digest is 128 lowercase hex digits");
+    let hash = Blake2bHex::from_digest(hasher.finalize().into());
     Ok(HashedFile {
         size: meta.len(),
         mtime: mod_time(&meta),
