@@ -4,6 +4,7 @@ use thiserror::Error;
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 
 use super::master_files::MasterFiles;
+use super::packed_map::PackedMap;
 use super::sorted_join::{Joined, outer_join};
 use crate::files::ClusterItems;
 
@@ -61,11 +62,11 @@ pub fn compare<M: MasterFiles + ?Sized>(
     worker: &FileTable,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
-    let mut plan = SyncPlan::default();
+    let [mut missing, mut shared, mut extra] = [(); 3].map(|()| PackedMap::default());
     let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
     for (path, side) in outer_join(theirs, master.entries_by_path()) {
         let (part, meta) = match side {
-            Joined::Right(entry) => (&mut plan.missing, M::metadata(entry)),
+            Joined::Right(entry) => (&mut missing, M::metadata(entry)),
             Joined::Left(theirs) | Joined::Both(theirs, _) => {
                 let Some(item) = items.get(&theirs.cluster_item_key) else {
                     return Err(CompareError::UnknownItem {
@@ -74,9 +75,9 @@ pub fn compare<M: MasterFiles + ?Sized>(
                     });
                 };
                 match side {
-                    Joined::Left(_) if !item.extra_valid => (&mut plan.extra, theirs.clone()),
+                    Joined::Left(_) if !item.extra_valid => (&mut extra, theirs.clone()),
                     Joined::Both(_, entry) if theirs.hash != *M::hash(entry) => {
-                        (&mut plan.shared, M::metadata(entry))
+                        (&mut shared, M::metadata(entry))
                     }
                     _ => continue,
                 }
@@ -84,5 +85,9 @@ pub fn compare<M: MasterFiles + ?Sized>(
         };
         part.insert(path.to_owned(), meta);
     }
-    Ok(plan)
+    Ok(SyncPlan {
+        missing: missing.into_map(),
+        shared: shared.into_map(),
+        extra: extra.into_map(),
+    })
 }
