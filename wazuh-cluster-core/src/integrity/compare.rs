@@ -4,7 +4,7 @@ use thiserror::Error;
 use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 
 use super::master_files::MasterFiles;
-use super::packed_map::PackedMap;
+use super::packed::Packed;
 use super::sorted_join::{Joined, outer_join};
 use crate::files::ClusterItems;
 
@@ -62,7 +62,7 @@ pub fn compare<M: MasterFiles + ?Sized>(
     worker: &FileTable,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
-    let [mut missing, mut shared, mut extra] = [(); 3].map(|()| PackedMap::default());
+    let [mut missing, mut shared, mut extra] = [(); 3].map(|()| Packed::<FileTable>::default());
     let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
     for (path, side) in outer_join(theirs, master.entries_by_path()) {
         let (part, meta) = match side {
@@ -83,11 +83,11 @@ pub fn compare<M: MasterFiles + ?Sized>(
                 }
             }
         };
-        part.insert(path.to_owned(), meta);
+        part.insert((path.to_owned(), meta));
     }
     Ok(SyncPlan {
-        missing: missing.into_map(),
-        shared: shared.into_map(),
-        extra: extra.into_map(),
+        missing: missing.into_inner(),
+        shared: shared.into_inner(),
+        extra: extra.into_inner(),
     })
 }

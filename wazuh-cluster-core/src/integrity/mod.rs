@@ -11,7 +11,7 @@ pub mod container;
 mod local_changes;
 pub mod master;
 mod master_files;
-mod packed_map;
+mod packed;
 pub mod received;
 mod routes;
 pub mod schedule;

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
 use super::apply::AppliedFiles;
+use super::packed::Packed;
 use crate::files::{FileSource, FileSourceError, FileStat, ModTime, SyncPath};
 
 /// One file of the table.
@@ -134,7 +135,7 @@ impl MetadataTable {
         listed: Vec<FileStat>,
         mode: RefreshMode,
     ) -> RefreshReport {
-        let mut next = BTreeSet::new();
+        let mut next = Packed::<BTreeSet<ByPath>>::default();
         let mut to_hash = Vec::new();
         for stat in listed {
             let unchanged = self.entries.get(stat.path.as_str()).is_some_and(|entry| {
@@ -191,7 +192,7 @@ impl MetadataTable {
         if entry_changed {
             self.generation += 1;
         }
-        self.entries = next;
+        self.entries = next.into_inner();
         report.files = self.entries.len();
         report
     }
