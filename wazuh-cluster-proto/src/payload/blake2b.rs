@@ -47,11 +47,6 @@ impl Blake2bHex {
         Self(bytes)
     }
 
-    /// The 64 bytes of the digest.
-    pub fn digest(&self) -> &[u8; 64] {
-        &self.0
-    }
-
     /// The 128 lowercase hex characters.
     pub fn hex(&self) -> HexText {
         let mut out = [0u8; 128];
