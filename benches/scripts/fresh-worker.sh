@@ -68,8 +68,8 @@ echo "master peak RSS: $(peak $mpid)   worker peak RSS: $(peak $wpid)"
 # CPU seconds (user + system) each process used so far: start-up, the first check and the sync.
 cpu() { local pid; pid=$(daemon "$1"); awk -v t="$(getconf CLK_TCK)" '{printf "%.2f s", ($14 + $15) / t}' "/proc/$pid/stat" 2>/dev/null; }
 echo "CPU so far: master $(cpu $mpid)   worker $(cpu $wpid)"
-grep -h "Integrity" "$root/master/logs/cluster.log" "$wlog" | grep -v "^$" | grep -i "finished\|files to\|sending\|connected" | head -20
-grep -h "ERROR" "$root/master/logs/cluster.log" "$wlog" | head -5 || true
+grep -h "Integrity" "$root/master/logs/cluster.log" "$wlog" | grep -v "^$" | grep -i "finished\|files to\|sending\|connected" | sed -n 1,20p
+grep -h "ERROR" "$root/master/logs/cluster.log" "$wlog" | sed -n 1,5p || true
 secs() { python3 -c "print(round($2-$1,2))"; }
 echo "worker start to hello: $(secs "$t0" "${th:-$t1}") s   hello to synced: $(secs "${th:-$t0}" "$t1") s   start to synced: $(secs "$t0" "$t1") s"
 echo "worker files: $(find "$root/worker/etc/shared" -type f | wc -l)"
