@@ -308,13 +308,15 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
             state as u8
         })
         .collect();
+    // Files are packed in path order: `0/huge` (too large alone), then `a` (the worker's
+    // older copy), then `b`, which no longer fits.
     let master = source(&[
-        ("etc/shared/a/agent.conf", &big[..20_000]),
-        ("etc/shared/b/agent.conf", &big[20_000..]),
+        ("etc/shared/b/agent.conf", &big[..20_000]),
+        ("etc/shared/a/agent.conf", &big[20_000..]),
         ("etc/shared/0/huge", &big),
     ]);
     let worker = source(&[
-        ("etc/shared/b/agent.conf", b"worker's older copy"),
+        ("etc/shared/a/agent.conf", b"worker's older copy"),
         ("etc/shared/z/extra", b"z"),
     ]);
     let plan = compare(
@@ -339,12 +341,12 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         })
     )));
     assert!(deferred.contains(&(
-        "etc/shared/a/agent.conf",
+        "etc/shared/b/agent.conf",
         &Deferral::Skipped(SkipReason::LimitReached)
     )));
     assert_eq!(
         built.plan.shared.keys().collect::<Vec<_>>(),
-        ["etc/shared/b/agent.conf"]
+        ["etc/shared/a/agent.conf"]
     );
     assert!(built.plan.missing.is_empty());
     assert_eq!(
@@ -363,7 +365,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         (1, 0, 1)
     );
     assert_eq!(
-        worker.contents("etc/shared/b/agent.conf").as_deref(),
+        worker.contents("etc/shared/a/agent.conf").as_deref(),
         Some(&big[20_000..])
     );
     let second = compare(
@@ -374,7 +376,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
     .unwrap();
     assert_eq!(
         second.missing.keys().collect::<Vec<_>>(),
-        ["etc/shared/0/huge", "etc/shared/a/agent.conf"]
+        ["etc/shared/0/huge", "etc/shared/b/agent.conf"]
     );
     assert!(second.shared.is_empty() && second.extra.is_empty());
 }

@@ -6,6 +6,7 @@ use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
 use super::master_files::MasterFiles;
 use super::packed::Packed;
 use super::sorted_join::{Joined, outer_join};
+use super::worker_files::WorkerFiles;
 use crate::files::ClusterItems;
 
 /// A worker's table was refused.
@@ -57,14 +58,13 @@ impl ComparisonCounts {
 /// a known item, or the whole table is refused. The master's files are read where they are:
 /// only the metadata of the files that differ is copied into the plan. Both tables are walked
 /// together in path order, each path compared once, not looked up.
-pub fn compare<M: MasterFiles + ?Sized>(
+pub fn compare<M: MasterFiles + ?Sized, W: WorkerFiles + ?Sized>(
     master: &M,
-    worker: &FileTable,
+    worker: &W,
     items: &ClusterItems,
 ) -> Result<SyncPlan, CompareError> {
     let [mut missing, mut shared, mut extra] = [(); 3].map(|()| Packed::<FileTable>::default());
-    let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
-    for (path, side) in outer_join(theirs, master.entries_by_path()) {
+    for (path, side) in outer_join(worker.files_by_path(), master.entries_by_path()) {
         let (part, meta) = match side {
             Joined::Right(entry) => (&mut missing, M::metadata(entry)),
             Joined::Left(theirs) | Joined::Both(theirs, _) => {

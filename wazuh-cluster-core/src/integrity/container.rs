@@ -13,11 +13,12 @@ use std::future::Future;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use wazuh_cluster_proto::payload::{
-    AddOutcome, Blake2bHex, ContainerError, ContainerStream, PlanJson, SkipReason, SyncPlan,
-    compress_body,
+    AddOutcome, Blake2bHex, ContainerError, ContainerStream, FileTable, PlanJson, SkipReason,
+    SyncPlan, compress_body,
 };
 
 use super::body_cache::{BodyCache, CachedBody, Lookup};
+use super::sorted_join::{Joined, outer_join};
 use crate::files::{FileSource, FileSourceError};
 
 /// The container could not be built.
@@ -118,7 +119,7 @@ impl PieceSink for Vec<u8> {
 /// Files read together (through [`FileSource::read_batch`]) while building a container.
 const READ_BATCH: usize = 256;
 
-/// Reads `shared` then `missing` from `source` in batches, packs them under `limit` bytes and
+/// Reads `shared` and `missing` (in path order) from `source` in batches, packs them under `limit` bytes and
 /// hands the container to `sink` in pieces of `piece_len` bytes (the last one shorter) as soon
 /// as each is full: the next files are read and compressed while a piece is being sent (one
 /// piece waits between the two). A file whose body `bodies` holds for its hash is neither read
@@ -198,6 +199,11 @@ async fn pack_batch<S: FileSource + ?Sized>(
         .collect()
 }
 
+/// Each file of `table` with its hash, in path order.
+fn hashes(table: &FileTable) -> impl Iterator<Item = (&str, &Blake2bHex)> {
+    table.iter().map(|(path, meta)| (path.as_str(), &meta.hash))
+}
+
 /// Builds the container into `pieces`; `None` when nobody takes them any more.
 async fn build_pieces<S: FileSource + ?Sized>(
     source: &S,
@@ -207,19 +213,23 @@ async fn build_pieces<S: FileSource + ?Sized>(
     piece_len: usize,
     pieces: mpsc::Sender<Vec<u8>>,
 ) -> Result<Option<StreamedContainer>, SyncContainerError> {
-    let mut encoder = ContainerStream::new(limit, piece_len);
+    let mut encoder = ContainerStream::in_path_order(limit, piece_len);
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
     let mut from_cache = 0;
     let mut full = false;
-    let wanted: Vec<(&str, &Blake2bHex)> = plan
-        .shared
-        .iter()
-        .chain(plan.missing.iter())
-        .map(|(path, meta)| (path.as_str(), &meta.hash))
-        .collect();
-    for batch in wanted.chunks(READ_BATCH) {
-        let packed = pack_batch(source, bodies, batch, limit, full).await;
+    // `shared` and `missing` (sorted, without a common path) in one path order: the encoder
+    // then refuses a repeat by the last path alone.
+    let mut wanted =
+        outer_join(hashes(&plan.shared), hashes(&plan.missing)).map(|(path, side)| match side {
+            Joined::Left(hash) | Joined::Right(hash) | Joined::Both(hash, _) => (path, hash),
+        });
+    loop {
+        let batch: Vec<(&str, &Blake2bHex)> = wanted.by_ref().take(READ_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let packed = pack_batch(source, bodies, &batch, limit, full).await;
         for (&(path, hash), packed) in batch.iter().zip(packed) {
             let mut defer = |reason| {
                 deferred.push(DeferredFile {

@@ -21,6 +21,7 @@ pub mod stats;
 pub mod table;
 mod table_json;
 pub mod worker;
+mod worker_files;
 pub mod zip_limit;
 
 pub use apply::{AppliedFiles, ApplyError, ApplyErrors, ApplyReport, apply_received, apply_sync};
@@ -40,4 +41,5 @@ pub use stats::{IntegrityStats, IntegrityTask};
 pub use table::{MetadataTable, RefreshMode, RefreshReport, TableEntry};
 pub use table_json::TableEntriesJson;
 pub use worker::{WorkerIntegrity, WorkerIntegrityReport};
+pub use worker_files::WorkerFiles;
 pub use zip_limit::{ZipLimit, ZipLimitConfig};

@@ -78,6 +78,19 @@ pub enum ContainerError {
         /// The path.
         path: String,
     },
+    /// An encoder told to take paths in order was given one not after the previous one.
+    #[error(
+        "container entry {index}: path {path:?} does not come after {previous:?}; this encoder \
+         takes paths in strictly increasing byte order"
+    )]
+    PathOutOfOrder {
+        /// Position of the entry.
+        index: usize,
+        /// The path.
+        path: String,
+        /// The path added before it.
+        previous: String,
+    },
     /// The last entry is not `files_metadata.json`.
     #[error("container's last entry is {found:?}; expected {METADATA_NAME:?}")]
     MissingMetadata {

@@ -68,8 +68,49 @@ pub struct ContainerStream {
     /// Unsent bytes start at `taken`.
     pending: Vec<u8>,
     taken: usize,
-    paths: HashSet<String>,
+    /// Files added or skipped so far.
+    entries: usize,
+    paths: SeenPaths,
     skipped: Vec<Skipped>,
+}
+
+/// What the encoder remembers of the paths given, to refuse a repeated one.
+#[derive(Debug)]
+enum SeenPaths {
+    /// Every path in the container (paths in any order).
+    All(HashSet<String>),
+    /// The last path given: paths come in strictly increasing order, so a repeat is a path not
+    /// after the last one (one path held, not every path: 2.8 MB at 50,000 files).
+    Last(String),
+}
+
+impl SeenPaths {
+    /// Records `path` (entry `index`), refusing a repeat (or, in order, a path not after the
+    /// last one).
+    fn take(&mut self, index: usize, path: &str) -> Result<(), ContainerError> {
+        let repeated = || ContainerError::DuplicatePath {
+            index,
+            path: path.to_owned(),
+        };
+        match self {
+            SeenPaths::All(paths) => match paths.insert(path.to_owned()) {
+                true => Ok(()),
+                false => Err(repeated()),
+            },
+            SeenPaths::Last(last) if path == last.as_str() => Err(repeated()),
+            SeenPaths::Last(last) if index > 0 && path < last.as_str() => {
+                Err(ContainerError::PathOutOfOrder {
+                    index,
+                    path: path.to_owned(),
+                    previous: last.clone(),
+                })
+            }
+            SeenPaths::Last(last) => {
+                path.clone_into(last);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// The end of a streamed container: its last pieces and the files left out.
@@ -105,6 +146,18 @@ impl ContainerStream {
     /// An empty container; `limit` bounds each file's raw size and the total compressed size;
     /// pieces are `piece_len` bytes long (at least 1).
     pub fn new(limit: u64, piece_len: usize) -> Self {
+        Self::with_paths(limit, piece_len, SeenPaths::All(HashSet::new()))
+    }
+
+    /// [`new`](Self::new) for paths given in strictly increasing byte order (how a sorted
+    /// plan lists them): a path not after the previous one is refused
+    /// ([`ContainerError::PathOutOfOrder`], or [`ContainerError::DuplicatePath`] for the same
+    /// path), and the encoder holds one path instead of every path.
+    pub fn in_path_order(limit: u64, piece_len: usize) -> Self {
+        Self::with_paths(limit, piece_len, SeenPaths::Last(String::new()))
+    }
+
+    fn with_paths(limit: u64, piece_len: usize, paths: SeenPaths) -> Self {
         Self {
             limit,
             compressed: 0,
@@ -112,7 +165,8 @@ impl ContainerStream {
             piece_len: piece_len.max(1),
             pending: Vec::new(),
             taken: 0,
-            paths: HashSet::new(),
+            entries: 0,
+            paths,
             skipped: Vec::new(),
         }
     }
@@ -140,20 +194,18 @@ impl ContainerStream {
         raw_len: u64,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<AddOutcome, ContainerError> {
-        let index = self.paths.len() + self.skipped.len();
+        let index = self.entries;
         validate_relpath(path).map_err(|source| ContainerError::Path { index, source })?;
         if path == METADATA_NAME {
             return Err(ContainerError::ReservedPath { index });
         }
-        if !self.paths.insert(path.to_owned()) {
-            return Err(ContainerError::DuplicatePath {
-                index,
-                path: path.to_owned(),
-            });
-        }
+        self.paths.take(index, path)?;
+        self.entries += 1;
         let outcome = self.try_add(path, raw_len, write_body);
         if let AddOutcome::Skipped(reason) = &outcome {
-            self.paths.remove(path);
+            if let SeenPaths::All(paths) = &mut self.paths {
+                paths.remove(path);
+            }
             self.skipped.push(Skipped {
                 path: path.to_owned(),
                 reason: reason.clone(),
@@ -394,6 +446,30 @@ mod tests {
         expected.extend(b"|@@//@@|files_metadata.json|//@@//|");
         expected.extend(zlib(b"{}"));
         assert_eq!(out.bytes, expected, "a skipped file leaves no byte behind");
+    }
+
+    #[test]
+    fn in_path_order_writes_the_same_and_refuses_a_path_not_after_the_last() {
+        let files: [(&str, &[u8]); 3] = [("a", b"x"), ("b/c", &[7u8; 300]), ("b/d", b"")];
+        let mut any = ContainerStream::new(1 << 20, 10);
+        let mut ordered = ContainerStream::in_path_order(1 << 20, 10);
+        for (path, content) in files {
+            assert_eq!(any.add_file(path, content).unwrap(), AddOutcome::Added);
+            assert_eq!(ordered.add_file(path, content).unwrap(), AddOutcome::Added);
+        }
+        assert!(matches!(
+            ordered.add_file("b/d", b"again"),
+            Err(ContainerError::DuplicatePath { index: 3, .. })
+        ));
+        assert!(matches!(
+            ordered.add_file("b/a", b"late"),
+            Err(ContainerError::PathOutOfOrder { index: 3, ref previous, .. }) if previous == "b/d"
+        ));
+        let metadata = serde_json::json!({});
+        assert_eq!(
+            ordered.finish(&metadata).unwrap(),
+            any.finish(&metadata).unwrap()
+        );
     }
 
     #[test]

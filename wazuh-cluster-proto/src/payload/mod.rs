@@ -21,6 +21,7 @@ mod python_json;
 pub mod raft;
 pub mod relpath;
 pub mod set_data;
+pub mod sorted_table;
 pub mod string_transfer;
 pub mod task;
 
@@ -63,6 +64,7 @@ pub use raft::{
 };
 pub use relpath::{RelPathError, validate_relpath};
 pub use set_data::{SetDataEnvelope, SetDataError, pack_chunks};
+pub use sorted_table::SortedTable;
 pub use string_transfer::{
     DEFAULT_MAX_STRING, StringStore, StringTransferError, new_str_payload, parse_new_str,
     parse_str_upd, parse_string_id, str_upd_payload, str_upd_requests, string_id_payload,

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::{FileTable, SyncPlan, check_table_paths};
+use wazuh_cluster_proto::payload::{SortedTable, SyncPlan};
 
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
@@ -20,7 +20,7 @@ pub(super) struct Compared {
     /// What the worker must write and delete.
     pub(super) plan: SyncPlan,
     /// The file states that change, in path order.
-    pub(super) changes: Vec<(String, FileSyncState)>,
+    pub(super) changes: Vec<(Arc<str>, FileSyncState)>,
     /// The generation of the master's table compared.
     pub(super) table_generation: u64,
     /// Files the worker listed.
@@ -64,15 +64,19 @@ fn compare_now(
     if !container.is_empty() {
         return Err(SyncTaskError::ExtraFiles(container.len()));
     }
-    let worker_table: FileTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
+    let worker_table: SortedTable = container.metadata().map_err(SyncTaskError::WorkerFile)?;
     drop(container);
-    check_table_paths(&worker_table).map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
+    worker_table
+        .check_paths()
+        .map_err(|e| SyncTaskError::WorkerMetadata(e.into()))?;
     let sent: SentFiles = integrity.with_worker(name, |w| std::mem::take(&mut w.last_sent));
     let items = integrity.files.items();
     let table = integrity.table.blocking_read();
     Ok(Compared {
         plan: compare(&*table, &worker_table, items)?,
-        changes: state_changes(&*table, &worker_table, &sent, known, items),
+        changes: state_changes(&*table, &worker_table, &sent, known, items, |path| {
+            integrity.path_names.get(path)
+        }),
         table_generation: table.generation(),
         worker_files: worker_table.len(),
     })

@@ -4,20 +4,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::{Blake2bHex, FileTable};
+use wazuh_cluster_proto::payload::Blake2bHex;
 
 use crate::files::ClusterItems;
-use crate::integrity::MasterFiles;
 use crate::integrity::sorted_join::{Joined, outer_join};
+use crate::integrity::{MasterFiles, WorkerFiles};
 use crate::sync_state::FileSyncState;
 
-/// What the master sent in its last container to a worker: the hash of each written file,
-/// `None` for a file the worker was told to delete.
 /// The last recorded state of each file of a worker, by path (shared by every worker's map:
 /// [`PathNames`](super::path_names::PathNames)).
 pub(crate) type KnownStates = BTreeMap<Arc<str>, FileSyncState>;
 
-pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
+/// What the master sent in its last container to a worker: the hash of each written file,
+/// `None` for a file the worker was told to delete (paths shared as in [`KnownStates`]).
+pub(crate) type SentFiles = BTreeMap<Arc<str>, Option<Blake2bHex>>;
 
 /// The files whose sync state a comparison of `master` with `worker` changes, with their new
 /// state, in path order, given the files of the last container sent (`sent`) and the states
@@ -25,37 +25,39 @@ pub(crate) type SentFiles = BTreeMap<String, Option<Blake2bHex>>;
 /// the worker lists gets a state only when its path lies inside one of the master's `items`: a
 /// worker cannot make the master store rows for names of its choosing elsewhere. The tables
 /// are walked together in path order ([`outer_join`]), not looked up path by path, and only the
-/// changes are copied (a check of 10,000 unchanged files allocates nothing per file).
-pub(crate) fn state_changes<M: MasterFiles + ?Sized>(
+/// changes are copied (a check of 10,000 unchanged files allocates nothing per file). A
+/// changed path is the known states' own copy, or `name`'s for a path not known yet.
+pub(crate) fn state_changes<M: MasterFiles + ?Sized, W: WorkerFiles + ?Sized>(
     master: &M,
-    worker: &FileTable,
+    worker: &W,
     sent: &SentFiles,
     known: &KnownStates,
     items: &ClusterItems,
-) -> Vec<(String, FileSyncState)> {
-    let theirs = worker.iter().map(|(path, meta)| (path.as_str(), meta));
-    let checked = outer_join(master.entries_by_path(), theirs).filter_map(|(path, side)| {
-        let state = match side {
-            Joined::Both(entry, theirs) if theirs.hash == *M::hash(entry) => {
-                FileSyncState::Synchronized
-            }
-            Joined::Left(entry) | Joined::Both(entry, _) => {
-                if sent
-                    .get(path)
-                    .is_some_and(|s| s.as_ref() == Some(M::hash(entry)))
-                {
-                    FileSyncState::Failed
-                } else {
-                    FileSyncState::Pending
+    name: impl Fn(&str) -> Arc<str>,
+) -> Vec<(Arc<str>, FileSyncState)> {
+    let checked =
+        outer_join(master.entries_by_path(), worker.files_by_path()).filter_map(|(path, side)| {
+            let state = match side {
+                Joined::Both(entry, theirs) if theirs.hash == *M::hash(entry) => {
+                    FileSyncState::Synchronized
                 }
-            }
-            Joined::Right(_) if items.confine(path).is_err() => return None,
-            Joined::Right(_) if sent.get(path) == Some(&None) => FileSyncState::Failed,
-            Joined::Right(_) => FileSyncState::Pending,
-        };
-        Some((path, state))
-    });
-    let known = known.iter().map(|(path, state)| (&**path, *state));
+                Joined::Left(entry) | Joined::Both(entry, _) => {
+                    if sent
+                        .get(path)
+                        .is_some_and(|s| s.as_ref() == Some(M::hash(entry)))
+                    {
+                        FileSyncState::Failed
+                    } else {
+                        FileSyncState::Pending
+                    }
+                }
+                Joined::Right(_) if items.confine(path).is_err() => return None,
+                Joined::Right(_) if sent.get(path) == Some(&None) => FileSyncState::Failed,
+                Joined::Right(_) => FileSyncState::Pending,
+            };
+            Some((path, state))
+        });
+    let known = known.iter().map(|(path, state)| (&**path, (path, *state)));
     outer_join(checked, known)
         .filter_map(|(path, side)| {
             let (state, before) = match side {
@@ -63,14 +65,18 @@ pub(crate) fn state_changes<M: MasterFiles + ?Sized>(
                 Joined::Both(state, before) => (state, Some(before)),
                 Joined::Right(before) => (FileSyncState::Deleted, Some(before)),
             };
-            (before != Some(state)).then(|| (path.to_owned(), state))
+            match before {
+                Some((_, was)) if was == state => None,
+                Some((known_path, _)) => Some((known_path.clone(), state)),
+                None => Some((name(path), state)),
+            }
         })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use wazuh_cluster_proto::payload::FileMetadata;
+    use wazuh_cluster_proto::payload::{FileMetadata, FileTable};
 
     use super::*;
 
@@ -113,9 +119,10 @@ mod tests {
             &sent,
             &known,
             &ClusterItems::wazuh_default(),
+            |path: &str| Arc::from(path),
         );
         use FileSyncState::*;
-        let expected: Vec<(String, FileSyncState)> = [
+        let expected: Vec<(Arc<str>, FileSyncState)> = [
             ("etc/shared/extra", Pending),
             ("etc/shared/kept", Failed),
             ("gone", Deleted),
@@ -124,22 +131,19 @@ mod tests {
             ("sent", Failed),
         ]
         .into_iter()
-        .map(|(path, state)| (path.to_owned(), state))
+        .map(|(path, state)| (Arc::from(path), state))
         .collect();
         assert_eq!(changes, expected);
         // Known again, nothing changes.
         let mut now = known.clone();
-        now.extend(
-            changes
-                .into_iter()
-                .map(|(path, state)| (path.into(), state)),
-        );
+        now.extend(changes);
         let again = state_changes(
             &master,
             &worker,
             &sent,
             &now,
             &ClusterItems::wazuh_default(),
+            |path: &str| Arc::from(path),
         );
         assert_eq!(again, []);
     }

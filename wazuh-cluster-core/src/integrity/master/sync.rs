@@ -35,6 +35,9 @@ const MIB: f64 = 1024.0 * 1024.0;
 /// stays small beside its encryption.
 const CONTAINER_PIECE: usize = 1 << 20;
 
+/// File sync states handed to the store at once.
+const STORED_AT_ONCE: usize = 4096;
+
 /// When a task started, on both clocks.
 #[derive(Debug, Clone, Copy)]
 struct Start {
@@ -331,12 +334,14 @@ async fn sync(
         );
     }
     let counts = ComparisonCounts::of(&plan);
+    // The paths are the known states' copies: the plan's own are freed with it.
+    let names = &integrity.path_names;
     let sent_files: SentFiles = plan
         .missing
         .into_iter()
         .chain(plan.shared)
-        .map(|(p, m)| (p, Some(m.hash)))
-        .chain(plan.extra.into_keys().map(|p| (p, None)))
+        .map(|(p, m)| (names.get(&p), Some(m.hash)))
+        .chain(plan.extra.into_keys().map(|p| (names.get(&p), None)))
         .collect();
     let stats = start.stats(
         integrity,
@@ -421,31 +426,30 @@ async fn store(
     name: &str,
     tag: &str,
     mut known: KnownStates,
-    changes: Vec<(String, FileSyncState)>,
+    changes: Vec<(Arc<str>, FileSyncState)>,
 ) -> bool {
     let changed = integrity.clock.wall();
-    let records: Vec<SyncStateRecord> = changes
-        .iter()
-        .map(|(file, state)| SyncStateRecord {
-            node: name.to_owned(),
-            file: file.clone(),
-            state: *state,
-            changed,
-        })
-        .collect();
-    if !records.is_empty()
-        && let Err(error) = integrity.sync_states.set_states(&records).await
-    {
-        tracing::error!(tag, subtag = "Integrity check", "{error}");
-        return false;
+    // A fresh worker's first check changes every file's state: the records (node and path
+    // copied into each) are built a slice at a time, not all at once.
+    for slice in changes.chunks(STORED_AT_ONCE) {
+        let records: Vec<SyncStateRecord> = slice
+            .iter()
+            .map(|(file, state)| SyncStateRecord {
+                node: name.to_owned(),
+                file: file.to_string(),
+                state: *state,
+                changed,
+            })
+            .collect();
+        if let Err(error) = integrity.sync_states.set_states(&records).await {
+            tracing::error!(tag, subtag = "Integrity check", "{error}");
+            return false;
+        }
     }
     // Built apart and appended: `append` lays the whole map out again in full nodes, where
     // inserting paths in order leaves every node about half empty (25 workers' states of
     // 10,000 files took 7 MB in half-empty nodes).
-    let mut changed: KnownStates = changes
-        .into_iter()
-        .map(|(path, state)| (integrity.path_names.get(&path), state))
-        .collect();
+    let mut changed: KnownStates = changes.into_iter().collect();
     known.append(&mut changed);
     integrity.with_worker(name, |w| w.known = Some(known));
     true
@@ -463,7 +467,7 @@ pub(super) async fn mark(
     let changes = paths
         .into_iter()
         .filter(|path| known.get(path.as_str()) != Some(&state))
-        .map(|path| (path, state))
+        .map(|path| (integrity.path_names.get(&path), state))
         .collect();
     store(&integrity, &name, &tag, known, changes).await;
 }
