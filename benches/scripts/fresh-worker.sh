@@ -2,9 +2,10 @@
 # A master with FILES agent-group files (about 2.3 KB each, 100 per group folder) and one fresh
 # worker, real wazuh-clusterd processes on 127.0.0.1; prints the integrity lines of both logs,
 # the worker's time from start to hello and from hello to synced, the peak RSS of both nodes,
-# then the time a 1 % change on the master takes to reach the worker, and the CPU both nodes
-# use idle over IDLE seconds (default 60; IDLE=0 skips it). INTERVAL is the nodes'
-# <sync_integrity> (default 9s, Wazuh's; the first check follows hello whatever it is).
+# then the time a 1 % change on the master takes to reach the worker (and the peaks after it,
+# its check included), and the CPU both nodes use idle over IDLE seconds (default 60; IDLE=0
+# skips it). INTERVAL is the nodes' <sync_integrity> (default 9s, Wazuh's; the first check
+# follows hello whatever it is).
 # Usage: benches/scripts/fresh-worker.sh FILES [BINARY]
 set -euo pipefail
 files=${1:?number of files}
@@ -104,6 +105,8 @@ if waiting:
 else:
     print(f"1 % change ({len(paths)} files) on the worker after: {took:.2f} s")
 PY
+sleep 1
+echo "peak RSS after the change: master $(peak $mpid)   worker $(peak $wpid)"
 
 # Idle cost: CPU seconds (user + system) both nodes use over IDLE seconds, nothing changing.
 idle=${IDLE:-60}

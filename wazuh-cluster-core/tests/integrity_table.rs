@@ -209,3 +209,49 @@ async fn the_table_serializes_as_its_wire_copy_does() {
         String::from_utf8(copied).unwrap()
     );
 }
+
+#[tokio::test]
+async fn a_listing_in_any_order_and_with_repeats_makes_the_same_table() {
+    use wazuh_cluster_core::files::FileSource;
+    let source = source_with(&[
+        ("etc/client.keys", b"k"),
+        ("etc/shared/default/agent.conf", b"a"),
+        ("etc/shared/g1/agent.conf", b"g"),
+        ("etc/rules/a.xml", b"r"),
+    ]);
+    let mut ordered = MetadataTable::new();
+    ordered
+        .refresh(&source, RefreshMode::Incremental)
+        .await
+        .unwrap();
+    let shuffled = || async {
+        let mut listed = source.list().await.unwrap();
+        listed.reverse();
+        listed.push(listed[1].clone());
+        listed
+    };
+    let mut table = MetadataTable::new();
+    let first = table
+        .refresh_listed(&source, shuffled().await, RefreshMode::Incremental)
+        .await;
+    assert_eq!((first.files, first.hashed, first.removed), (4, 4, 0));
+    assert!(table.entries().eq(ordered.entries()));
+    // Updated where it is: the unchanged files are not hashed again, the new one is added
+    // and the removed one leaves.
+    source.plant("etc/shared/g2/agent.conf", b"new");
+    source.unplant("etc/rules/a.xml");
+    let generation = table.generation();
+    let next = table
+        .refresh_listed(&source, shuffled().await, RefreshMode::Incremental)
+        .await;
+    assert_eq!(
+        (next.files, next.hashed, next.removed, next.changed),
+        (4, 1, 1, 1)
+    );
+    assert!(table.get("etc/rules/a.xml").is_none());
+    assert_eq!(
+        table.get("etc/shared/g2/agent.conf").unwrap().hash,
+        Blake2bHex::of(b"new")
+    );
+    assert_eq!(table.generation(), generation + 1);
+}

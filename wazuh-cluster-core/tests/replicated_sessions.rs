@@ -3,17 +3,19 @@
 //! death; a node that answers Wazuh's "unknown command" (as a Python node does) is reported as
 //! not a Raft peer.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common::session_end;
 use futures_util::future::join_all;
 use openraft::async_runtime::WatchReceiver;
 use openraft::raft::VoteRequest;
 use openraft::{BasicNode, Config, Vote};
-use wazuh_cluster_core::SessionConfig;
 use wazuh_cluster_core::agents::{AgentIp, AgentKey};
 use wazuh_cluster_core::replicated::memory::{MemoryLogStore, MemoryStateMachine};
 use wazuh_cluster_core::replicated::runtime::seed_election_rng;
@@ -21,7 +23,7 @@ use wazuh_cluster_core::replicated::{
     Applied, MemberDirectory, PeerConnector, PeerError, PeerNetwork, RegistryCommand, RegistryRaft,
     SessionConnector, SessionSource, install_raft_routes,
 };
-use wazuh_cluster_core::session::{Router, SessionHandle, SessionParts, session};
+use wazuh_cluster_core::session::{Router, SessionHandle};
 use wazuh_cluster_core::testing::{VirtualClock, memory_pair};
 
 type Node = RegistryRaft<MemoryStateMachine>;
@@ -57,20 +59,7 @@ fn end(
     clock: &Arc<VirtualClock>,
     peer: u64,
 ) -> SessionHandle {
-    let (handle, driver) = session(
-        transport,
-        SessionParts {
-            router: Arc::new(router),
-            ctx: Arc::new(()),
-            clock: clock.clone(),
-            config: SessionConfig::default(),
-            counter_start: 0,
-            peer: addr(peer),
-            tag: "Raft".to_owned(),
-        },
-    );
-    tokio::spawn(driver.run());
-    handle
+    session_end(transport, router, clock.clone(), 0, addr(peer), "Raft")
 }
 
 fn raft_router(raft: &Node, id: u64) -> Router<()> {

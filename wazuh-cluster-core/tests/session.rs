@@ -1,17 +1,18 @@
 //! The request/response session over an in-memory pair: counters, timeouts, late replies,
 //! concurrency both ways, handler errors.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use common::session_end;
 use futures_util::{SinkExt, StreamExt};
-use wazuh_cluster_core::SessionConfig;
 use wazuh_cluster_core::clock::Clock;
 use wazuh_cluster_core::session::{
-    Handler, HandlerResult, Reply, Request, RequestError, Router, SessionHandle, SessionParts,
-    session,
+    Handler, HandlerResult, Reply, Request, RequestError, Router, SessionHandle,
 };
 use wazuh_cluster_core::testing::{VirtualClock, memory_pair};
 use wazuh_cluster_proto::payload::WazuhException;
@@ -70,20 +71,7 @@ fn start(
     router.route(SLOW, Slow(clock.clone())).unwrap();
     router.route(FAIL, Fail).unwrap();
     router.route(PING, PingBack).unwrap();
-    let (handle, driver) = session(
-        transport,
-        SessionParts {
-            router: Arc::new(router),
-            ctx: Arc::new(()),
-            clock,
-            config: SessionConfig::default(),
-            counter_start,
-            peer: addr(1),
-            tag: "Test".to_owned(),
-        },
-    );
-    tokio::spawn(driver.run());
-    handle
+    session_end(transport, router, clock, counter_start, addr(1), "Test")
 }
 
 #[tokio::test(start_paused = true)]

@@ -13,8 +13,8 @@ use std::future::Future;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use wazuh_cluster_proto::payload::{
-    AddOutcome, Blake2bHex, ContainerError, ContainerStream, FileTable, PlanJson, SkipReason,
-    SyncPlan, compress_body,
+    AddOutcome, Blake2bHex, BodyCompressor, ContainerError, ContainerStream, FileTable, PlanJson,
+    SkipReason, SyncPlan,
 };
 
 use super::body_cache::{BodyCache, CachedBody, Lookup};
@@ -214,6 +214,7 @@ async fn build_pieces<S: FileSource + ?Sized>(
     pieces: mpsc::Sender<Vec<u8>>,
 ) -> Result<Option<StreamedContainer>, SyncContainerError> {
     let mut encoder = ContainerStream::in_path_order(limit, piece_len);
+    let mut compressor = BodyCompressor::new();
     let mut deferred = Vec::new();
     let mut raw_bytes = 0;
     let mut from_cache = 0;
@@ -254,7 +255,7 @@ async fn build_pieces<S: FileSource + ?Sized>(
                 } => {
                     let cached = CachedBody {
                         raw_len: content.len() as u64,
-                        body: compress_body(&content).into(),
+                        body: compressor.compress(&content).into(),
                     };
                     // Kept only under the hash of what was read: the file may have changed
                     // since the master's table was computed.

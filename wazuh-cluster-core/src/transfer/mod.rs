@@ -16,7 +16,7 @@ pub use inbox::{FileInbox, InboxError, InboxLimits};
 pub use receive::{
     FileOutcome, HandOverError, TransferStep, WaitingTask, hand_over, wait_for_file,
 };
-pub use send::{FileUpload, SendFileError, send_file, sync_file_name};
+pub use send::{FileUpload, MAX_PIECE, SendFileError, send_file, sync_file_name};
 pub use spool::{MemorySpool, ReceivedFile, Spool, SpoolFile, SpoolReader};
 pub use task_id::new_task_id;
 pub use task_set::{PendingTasks, TaskSet, TaskSpawner};

@@ -41,6 +41,15 @@ pub fn sync_file_name(worker: &str, wall: SystemTime, rng: &mut impl Rng) -> Str
     format!("/queue/cluster/{worker}/{worker}-{wall_secs:.6}-{hex}.zip")
 }
 
+/// The longest `file_upd` piece sent: 1 MiB rather than the 5 MiB Wazuh fills, since each
+/// piece in flight is held about five times over on each side (the piece, the `file_upd`
+/// payload, its Fernet token, its frame, and on the receiver the frame read, the token decoded
+/// and the plaintext). A worker's integrity file of 50,000 files (about 4 MB) arrived in one
+/// piece and raised the master's RSS by 11 MB for its check. Any receiver appends the pieces
+/// whatever their length (Wazuh's included), and at 1 MiB the round trip per piece stays small
+/// beside its encryption.
+pub const MAX_PIECE: usize = 1 << 20;
+
 /// A file sent on a session while its bytes are produced: `new_file` when it starts, one
 /// `file_upd` per piece (each waiting for the peer's answer, as Wazuh does), and `file_end` with
 /// the SHA-256 of all pieces. Only the piece being sent is held.
@@ -61,10 +70,10 @@ impl<'a> FileUpload<'a> {
         Ok(upload)
     }
 
-    /// The length of a full `file_upd` piece for this path: pieces of this length give the
-    /// messages Wazuh sends for the same bytes.
+    /// The length of a full `file_upd` piece for this path: what Wazuh puts in one request
+    /// for it, at most [`MAX_PIECE`].
     pub fn piece_len(&self) -> usize {
-        self.sender.path().chunk_len()
+        self.sender.path().chunk_len().min(MAX_PIECE)
     }
 
     /// Bytes of the file sent so far.

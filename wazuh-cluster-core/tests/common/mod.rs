@@ -56,3 +56,29 @@ pub async fn closed_within(conn: &mut Connection, wait: Duration) -> bool {
         }
     }
 }
+
+/// One end of an in-memory session pair, answering with `router`, its driver spawned.
+pub fn session_end(
+    transport: wazuh_cluster_core::BoxTransport,
+    router: wazuh_cluster_core::session::Router<()>,
+    clock: std::sync::Arc<wazuh_cluster_core::testing::VirtualClock>,
+    counter_start: u32,
+    peer: std::net::SocketAddr,
+    tag: &str,
+) -> wazuh_cluster_core::session::SessionHandle {
+    use wazuh_cluster_core::session::{SessionParts, session};
+    let (handle, driver) = session(
+        transport,
+        SessionParts {
+            router: std::sync::Arc::new(router),
+            ctx: std::sync::Arc::new(()),
+            clock,
+            config: wazuh_cluster_core::SessionConfig::default(),
+            counter_start,
+            peer,
+            tag: tag.to_owned(),
+        },
+    );
+    tokio::spawn(driver.run());
+    handle
+}

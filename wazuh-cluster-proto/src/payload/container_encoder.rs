@@ -7,12 +7,13 @@
 //! whole container in memory. Both write the same bytes whatever the piece length.
 
 use std::collections::HashSet;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use serde::Serialize;
 
+use super::body_compressor::BodyCompressor;
 use super::container::{COMPRESS_LEVEL, ContainerError, FILE_SEP, METADATA_NAME, PATH_SEP};
 use super::piece_cutter::{PieceCutter, contains};
 use super::python_json::PythonFormatter;
@@ -126,20 +127,10 @@ pub struct StreamEnd {
 const JSON_BLOCK: usize = 64 * 1024;
 
 /// A file's body in a container: `content` compressed by zlib at Wazuh's level (what
-/// [`ContainerStream::add_file`] writes; give it to [`ContainerStream::add_compressed`]).
+/// [`ContainerStream::add_file`] writes; give it to [`ContainerStream::add_compressed`]). For
+/// many files, one [`BodyCompressor`] compresses them all.
 pub fn compress_body(content: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    zlib_into(&mut body, content);
-    body
-}
-
-/// Compresses `data` at Wazuh's level, appending to `out`.
-fn zlib_into(out: &mut Vec<u8>, data: &[u8]) {
-    let mut encoder = ZlibEncoder::new(out, Compression::new(COMPRESS_LEVEL));
-    encoder
-        .write_all(data)
-        .and_then(|()| encoder.finish().map(drop))
-        .expect("compressing into a Vec cannot fail");
+    BodyCompressor::new().compress(content)
 }
 
 impl ContainerStream {
@@ -173,7 +164,9 @@ impl ContainerStream {
 
     /// Adds one file, or leaves it out and says why. Invalid or repeated paths are errors.
     pub fn add_file(&mut self, path: &str, content: &[u8]) -> Result<AddOutcome, ContainerError> {
-        self.add_with(path, content.len() as u64, |out| zlib_into(out, content))
+        self.add_with(path, content.len() as u64, |out| {
+            BodyCompressor::new().compress_into(content, out);
+        })
     }
 
     /// Adds one file already compressed by [`compress_body`] (`raw_len` bytes before), or leaves

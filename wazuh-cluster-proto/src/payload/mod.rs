@@ -6,6 +6,7 @@
 pub mod agent_groups;
 pub mod agent_info;
 pub mod blake2b;
+pub mod body_compressor;
 pub mod container;
 pub mod container_encoder;
 pub mod container_index;
@@ -33,6 +34,7 @@ pub use agent_info::{
     AGENT_INFO_COMMAND, AgentInfoRow, AgentInfoSync, AgentLabel, DEFAULT_CHUNK_BYTES,
 };
 pub use blake2b::{Blake2bHex, Blake2bHexError, HexText, blake2b_hex};
+pub use body_compressor::BodyCompressor;
 pub use container::{
     COMPRESS_LEVEL, ContainerError, ContainerFile, ContainerLimits, DecodedContainer,
     MAX_ENTRY_PATH,

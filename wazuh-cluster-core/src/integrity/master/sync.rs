@@ -28,13 +28,6 @@ use crate::transfer::{
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// The container's `file_upd` pieces: 1 MiB rather than the 5 MiB Wazuh fills, since each piece
-/// in flight is held about five times over (the piece being cut, the one waiting, the `file_upd`
-/// payload, its Fernet token and its frame), per worker being sent to. Any receiver appends the
-/// pieces whatever their length (Wazuh's included), and at 1 MiB the round trip per piece
-/// stays small beside its encryption.
-const CONTAINER_PIECE: usize = 1 << 20;
-
 /// File sync states handed to the store at once.
 const STORED_AT_ONCE: usize = 4096;
 
@@ -257,7 +250,7 @@ async fn sync(
     let mut sent_bytes = 0;
     let sent = async {
         let mut upload = FileUpload::start(session, &path).await?;
-        let piece_len = upload.piece_len().min(CONTAINER_PIECE);
+        let piece_len = upload.piece_len();
         let streamed = stream_sync_container(
             &*integrity.files,
             &integrity.bodies,
