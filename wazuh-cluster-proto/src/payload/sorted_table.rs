@@ -6,7 +6,7 @@
 //! the master at each check (heaptrack). One vector takes what the entries weigh, but grown
 //! entry by entry it is copied at each doubling, the old and the new buffer held together
 //! (17 MB for 50,000 entries of 9 MB, then 20 MB to shrink it to its length). The table is
-//! filled in blocks of [`BLOCK`] entries instead: what it holds is the entries and at most one
+//! filled in blocks of 4,096 entries instead: what it holds is the entries and at most one
 //! block's spare room, and nothing is copied when the worker wrote its table in path order
 //! (our workers do). A table in any other order is sorted once, in one vector.
 
