@@ -10,7 +10,8 @@ use wazuh_cluster_proto::payload::{SortedTable, SyncPlan};
 
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
-use super::states::{KnownStates, SentFiles, state_changes};
+use super::sent_files::SentFiles;
+use super::states::{KnownStates, state_changes};
 use crate::integrity::{ReceivedContainer, compare};
 use crate::sync_state::FileSyncState;
 use crate::transfer::ReceivedFile;

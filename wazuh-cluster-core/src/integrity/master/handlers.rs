@@ -241,7 +241,7 @@ fn cancel(integrity: &Arc<MasterIntegrity>, name: &str, tag: &str, payload: &[u8
             "Decreasing sync size limit to {:.2} MB.",
             limit as f64 / (1024.0 * 1024.0)
         );
-        let paths: Vec<String> = sent.into_keys().map(|path| path.to_string()).collect();
+        let paths: Vec<String> = sent.into_paths().map(|path| path.to_string()).collect();
         integrity.spawner.spawn(sync::mark(
             integrity.clone(),
             name.to_owned(),

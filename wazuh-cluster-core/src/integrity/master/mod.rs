@@ -35,6 +35,7 @@ mod error;
 mod handlers;
 mod path_names;
 mod recalc;
+mod sent_files;
 mod states;
 mod sync;
 mod worker_state;

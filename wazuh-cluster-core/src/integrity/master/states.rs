@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::Blake2bHex;
-
+use super::sent_files::SentFiles;
 use crate::files::ClusterItems;
 use crate::integrity::sorted_join::{Joined, outer_join};
 use crate::integrity::{MasterFiles, WorkerFiles};
@@ -14,10 +13,6 @@ use crate::sync_state::FileSyncState;
 /// The last recorded state of each file of a worker, by path (shared by every worker's map:
 /// [`PathNames`](super::path_names::PathNames)).
 pub(crate) type KnownStates = BTreeMap<Arc<str>, FileSyncState>;
-
-/// What the master sent in its last container to a worker: the hash of each written file,
-/// `None` for a file the worker was told to delete (paths shared as in [`KnownStates`]).
-pub(crate) type SentFiles = BTreeMap<Arc<str>, Option<Blake2bHex>>;
 
 /// The files whose sync state a comparison of `master` with `worker` changes, with their new
 /// state, in path order, given the files of the last container sent (`sent`) and the states
@@ -76,7 +71,7 @@ pub(crate) fn state_changes<M: MasterFiles + ?Sized, W: WorkerFiles + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use wazuh_cluster_proto::payload::{FileMetadata, FileTable};
+    use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
     use super::*;
 
@@ -105,10 +100,12 @@ mod tests {
             ("etc/shared/kept".into(), meta(b"y")),
             ("var/db/cluster.db".into(), meta(b"outside every item")),
         ]);
-        let sent = SentFiles::from([
+        let sent: SentFiles = [
             ("sent".into(), Some(Blake2bHex::of(b"3"))),
             ("etc/shared/kept".into(), None),
-        ]);
+        ]
+        .into_iter()
+        .collect();
         let known = KnownStates::from([
             ("gone".into(), FileSyncState::Pending),
             ("same".into(), FileSyncState::Pending),

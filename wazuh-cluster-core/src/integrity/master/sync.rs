@@ -12,8 +12,8 @@ use wazuh_cluster_proto::payload::{
 
 use super::comparison::{Compared, compare_worker_file};
 use super::error::{SendContainerError, SyncTaskError};
+use super::sent_files::SentFiles;
 use super::states::KnownStates;
-use super::states::SentFiles;
 use super::worker_state::{InSync, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;

@@ -5,7 +5,8 @@
 
 use std::time::SystemTime;
 
-use super::states::{KnownStates, SentFiles};
+use super::sent_files::SentFiles;
+use super::states::KnownStates;
 use crate::clock::Instant;
 use crate::integrity::{IntegrityStats, ZipLimit};
 use crate::transfer::{FileInbox, WaitingTask};
