@@ -5,8 +5,8 @@ use std::sync::Arc;
 use wazuh_cluster_proto::payload::Blake2bHex;
 
 /// What the master sent in its last container to a worker: the hash of each written file,
-/// `None` for a file the worker was told to delete (paths shared as in
-/// [`KnownStates`](super::states::KnownStates)).
+/// `None` for a file the worker was told to delete (paths shared with the worker's known
+/// states).
 ///
 /// One vector sorted by path, built from the sync plan in one pass and sorted where it is: a
 /// map collected from the plan held its 50,000 entries twice while it was built (the entries
