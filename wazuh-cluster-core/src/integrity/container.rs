@@ -119,10 +119,10 @@ impl PieceSink for Vec<u8> {
 /// Files read together (through [`FileSource::read_batch`]) while building a container.
 const READ_BATCH: usize = 256;
 
-/// Reads `shared` and `missing` (in path order) from `source` in batches, packs them under `limit` bytes and
-/// hands the container to `sink` in pieces of `piece_len` bytes (the last one shorter) as soon
-/// as each is full: the next files are read and compressed while a piece is being sent (one
-/// piece waits between the two). A file whose body `bodies` holds for its hash is neither read
+/// Reads `shared` and `missing` (in path order) from `source` in batches, packs them under
+/// `limit` bytes and hands the container to `sink` in pieces of `piece_len` bytes (the last one
+/// shorter) as soon as each is full: the next files are read and compressed while a piece is
+/// being sent (one piece waits between the two). A file whose body `bodies` holds for its hash is neither read
 /// nor compressed, and the bodies compressed here are offered to `bodies` for the next
 /// containers. Once the limit is reached the remaining files are deferred without being read
 /// (beyond the batch being packed). The plan becomes the metadata without a copy: the deferred
