@@ -1,18 +1,21 @@
 //! Comparison, the master's sync container and the worker's apply, on in-memory sources.
 
+use std::sync::Arc;
+
 use serde_json::json;
 use wazuh_cluster_core::files::FileSource;
 use wazuh_cluster_core::files::conformance::Fixture;
 use wazuh_cluster_core::files::memory::{MemoryFileSource, OUTSIDE_VICTIM};
 use wazuh_cluster_core::files::{ClusterItem, ClusterItems, Exclusions, FileSelection};
 use wazuh_cluster_core::integrity::{
-    BodyCache, CompareError, ComparisonCounts, Deferral, MetadataTable, ReceivedContainer,
-    RefreshMode, apply_received, apply_sync, build_sync_container, compare, stream_sync_container,
+    BodyCache, CompareError, ComparisonCounts, ContainerPlan, Deferral, MetadataTable,
+    ReceivedContainer, RefreshMode, TableEntry, apply_received, apply_sync, build_sync_container,
+    compare, stream_sync_container,
 };
 use wazuh_cluster_core::transfer::{MemorySpool, ReceivedFile, Spool};
 use wazuh_cluster_proto::payload::{
     Blake2bHex, ContainerFile, ContainerLimits, DecodedContainer, FileMetadata, FileTable,
-    SkipReason, SyncPlan, SyncPlanPaths, decode_container, sha256,
+    SkipReason, SyncPlanPaths, decode_container, sha256,
 };
 
 /// `bytes` as the worker holds a received container: in a spool file, indexed, its plan parsed.
@@ -90,6 +93,8 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
         ),
     ]);
     let plan = compare(&master, &worker, &items).unwrap();
+    let counts = ComparisonCounts::of(&plan);
+    let plan = plan.to_sync_plan();
     assert_eq!(
         plan.missing.keys().collect::<Vec<_>>(),
         ["etc/shared/new/agent.conf"]
@@ -108,7 +113,7 @@ fn compare_splits_like_wazuh_with_the_right_metadata() {
         worker["etc/shared/old/agent.conf"]
     );
     assert_eq!(
-        ComparisonCounts::of(&plan),
+        counts,
         ComparisonCounts {
             missing: 1,
             shared: 1,
@@ -345,12 +350,12 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
         &Deferral::Skipped(SkipReason::LimitReached)
     )));
     assert_eq!(
-        built.plan.shared.keys().collect::<Vec<_>>(),
+        built.plan.to_sync_plan().shared.keys().collect::<Vec<_>>(),
         ["etc/shared/a/agent.conf"]
     );
     assert!(built.plan.missing.is_empty());
     assert_eq!(
-        built.plan.extra.keys().collect::<Vec<_>>(),
+        built.plan.to_sync_plan().extra.keys().collect::<Vec<_>>(),
         ["etc/shared/z/extra"]
     );
     assert_eq!(
@@ -375,7 +380,7 @@ async fn files_over_the_limit_wait_for_the_next_round_and_are_never_deleted() {
     )
     .unwrap();
     assert_eq!(
-        second.missing.keys().collect::<Vec<_>>(),
+        second.to_sync_plan().missing.keys().collect::<Vec<_>>(),
         ["etc/shared/0/huge", "etc/shared/b/agent.conf"]
     );
     assert!(second.shared.is_empty() && second.extra.is_empty());
@@ -388,7 +393,7 @@ async fn an_unreadable_master_file_is_deferred_not_listed() {
     master.unplant("etc/rules/a.xml");
     let built = build_sync_container(&master, &plan, 1 << 20).await.unwrap();
     assert_eq!(
-        built.plan.missing.keys().collect::<Vec<_>>(),
+        built.plan.to_sync_plan().missing.keys().collect::<Vec<_>>(),
         ["etc/rules/b.xml"]
     );
     assert!(
@@ -400,7 +405,7 @@ async fn an_unreadable_master_file_is_deferred_not_listed() {
 async fn streamed(
     source: &MemoryFileSource,
     bodies: &BodyCache,
-    plan: &SyncPlan,
+    plan: &ContainerPlan<Arc<TableEntry>>,
 ) -> (Vec<u8>, usize) {
     let mut plan = plan.clone();
     let mut bytes = Vec::new();

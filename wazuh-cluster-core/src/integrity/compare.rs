@@ -1,10 +1,11 @@
 //! The master's comparison of its table with a worker's, into missing / shared / extra.
 
 use thiserror::Error;
-use wazuh_cluster_proto::payload::{FileTable, SyncPlan};
+use wazuh_cluster_proto::payload::FileTable;
 
 use super::master_files::MasterFiles;
 use super::packed::Packed;
+use super::plan::ContainerPlan;
 use super::sorted_join::{Joined, outer_join};
 use super::worker_files::WorkerFiles;
 use crate::files::ClusterItems;
@@ -38,7 +39,7 @@ pub struct ComparisonCounts {
 
 impl ComparisonCounts {
     /// The counts of a plan.
-    pub fn of(plan: &SyncPlan) -> Self {
+    pub fn of<E>(plan: &ContainerPlan<E>) -> Self {
         ComparisonCounts {
             missing: plan.missing.len(),
             shared: plan.shared.len(),
@@ -55,18 +56,19 @@ impl ComparisonCounts {
 /// Compares as Wazuh's `compare_files`: `missing` = master − worker (master's metadata),
 /// `shared` = in both with a different hash (master's metadata), `extra` = worker − master
 /// (worker's metadata), left out when its item has `extra_valid`. Every worker entry must name
-/// a known item, or the whole table is refused. The master's files are read where they are:
-/// only the metadata of the files that differ is copied into the plan. Both tables are walked
-/// together in path order, each path compared once, not looked up.
+/// a known item, or the whole table is refused. The master's files are read where they are,
+/// and the plan holds [`MasterFiles::planned`] of those that differ (the table's own entry).
+/// Both tables are walked together in path order, each path compared once, not looked up.
 pub fn compare<M: MasterFiles + ?Sized, W: WorkerFiles + ?Sized>(
     master: &M,
     worker: &W,
     items: &ClusterItems,
-) -> Result<SyncPlan, CompareError> {
-    let [mut missing, mut shared, mut extra] = [(); 3].map(|()| Packed::<FileTable>::default());
+) -> Result<ContainerPlan<M::Planned>, CompareError> {
+    let mut plan = ContainerPlan::default();
+    let mut extra = Packed::<FileTable>::default();
     for (path, side) in outer_join(worker.files_by_path(), master.entries_by_path()) {
-        let (part, meta) = match side {
-            Joined::Right(entry) => (&mut missing, M::metadata(entry)),
+        match side {
+            Joined::Right(entry) => plan.missing.push(M::planned(path, entry)),
             Joined::Left(theirs) | Joined::Both(theirs, _) => {
                 let Some(item) = items.get(&theirs.cluster_item_key) else {
                     return Err(CompareError::UnknownItem {
@@ -75,19 +77,17 @@ pub fn compare<M: MasterFiles + ?Sized, W: WorkerFiles + ?Sized>(
                     });
                 };
                 match side {
-                    Joined::Left(_) if !item.extra_valid => (&mut extra, theirs.clone()),
-                    Joined::Both(_, entry) if theirs.hash != *M::hash(entry) => {
-                        (&mut shared, M::metadata(entry))
+                    Joined::Left(_) if !item.extra_valid => {
+                        extra.insert((path.to_owned(), theirs.clone()));
                     }
-                    _ => continue,
+                    Joined::Both(_, entry) if theirs.hash != *M::hash(entry) => {
+                        plan.shared.push(M::planned(path, entry));
+                    }
+                    _ => {}
                 }
             }
-        };
-        part.insert((path.to_owned(), meta));
+        }
     }
-    Ok(SyncPlan {
-        missing: missing.into_inner(),
-        shared: shared.into_inner(),
-        extra: extra.into_inner(),
-    })
+    plan.extra = extra.into_inner();
+    Ok(plan)
 }

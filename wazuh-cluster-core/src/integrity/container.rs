@@ -13,11 +13,11 @@ use std::future::Future;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use wazuh_cluster_proto::payload::{
-    AddOutcome, Blake2bHex, BodyCompressor, ContainerError, ContainerStream, FileTable, PlanJson,
-    SkipReason, SyncPlan,
+    AddOutcome, Blake2bHex, BodyCompressor, ContainerError, ContainerStream, SkipReason,
 };
 
 use super::body_cache::{BodyCache, CachedBody, Lookup};
+use super::plan::{ContainerPlan, PlannedFile};
 use super::sorted_join::{Joined, outer_join};
 use crate::files::{FileSource, FileSourceError};
 
@@ -79,18 +79,18 @@ impl StreamedContainer {
 
 /// A container built whole in memory and what it holds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SyncContainer {
+pub struct SyncContainer<E> {
     /// The bytes (`relpath|//@@//|zlib|@@//@@|...files_metadata.json|//@@//|zlib(json)`).
     pub bytes: Vec<u8>,
     /// The metadata inside: the plan minus the deferred files.
-    pub plan: SyncPlan,
+    pub plan: ContainerPlan<E>,
     /// Files of `missing`/`shared` that wait for a later round.
     pub deferred: Vec<DeferredFile>,
     /// Raw (uncompressed) bytes of the files inside.
     pub raw_bytes: u64,
 }
 
-impl SyncContainer {
+impl<E> SyncContainer<E> {
     /// Whether any file had to wait (Wazuh logs "Maximum zip size exceeded" for the limit case).
     pub fn is_partial(&self) -> bool {
         !self.deferred.is_empty()
@@ -127,10 +127,10 @@ const READ_BATCH: usize = 256;
 /// containers. Once the limit is reached the remaining files are deferred without being read
 /// (beyond the batch being packed). The plan becomes the metadata without a copy: the deferred
 /// files are removed from it.
-pub async fn stream_sync_container<S, K>(
+pub async fn stream_sync_container<S, K, E>(
     source: &S,
     bodies: &BodyCache,
-    plan: &mut SyncPlan,
+    plan: &mut ContainerPlan<E>,
     limit: u64,
     piece_len: usize,
     sink: &mut K,
@@ -138,6 +138,7 @@ pub async fn stream_sync_container<S, K>(
 where
     S: FileSource + ?Sized,
     K: PieceSink + Send,
+    E: PlannedFile + Sync,
 {
     let (pieces, mut ready) = mpsc::channel::<Vec<u8>>(1);
     let send = async move {
@@ -199,16 +200,16 @@ async fn pack_batch<S: FileSource + ?Sized>(
         .collect()
 }
 
-/// Each file of `table` with its hash, in path order.
-fn hashes(table: &FileTable) -> impl Iterator<Item = (&str, &Blake2bHex)> {
-    table.iter().map(|(path, meta)| (path.as_str(), &meta.hash))
+/// Each file of `files` with its hash, in path order.
+fn hashes<E: PlannedFile>(files: &[E]) -> impl Iterator<Item = (&str, &Blake2bHex)> {
+    files.iter().map(|file| (file.path(), file.hash()))
 }
 
 /// Builds the container into `pieces`; `None` when nobody takes them any more.
-async fn build_pieces<S: FileSource + ?Sized>(
+async fn build_pieces<S: FileSource + ?Sized, E: PlannedFile + Sync>(
     source: &S,
     bodies: &BodyCache,
-    plan: &mut SyncPlan,
+    plan: &mut ContainerPlan<E>,
     limit: u64,
     piece_len: usize,
     pieces: mpsc::Sender<Vec<u8>>,
@@ -294,11 +295,9 @@ async fn build_pieces<S: FileSource + ?Sized>(
         }
     }
     drop(wanted);
-    for file in &deferred {
-        plan.shared.remove(&file.path);
-        plan.missing.remove(&file.path);
-    }
-    let end = encoder.finish(&PlanJson(plan))?;
+    // Deferred in path order: `shared` and `missing` were walked in one.
+    plan.remove_sorted(&deferred.iter().map(|f| f.path.as_str()).collect::<Vec<_>>());
+    let end = encoder.finish(&*plan)?;
     for piece in end.pieces {
         if pieces.send(piece).await.is_err() {
             return Ok(None);
@@ -312,11 +311,15 @@ async fn build_pieces<S: FileSource + ?Sized>(
 }
 
 /// [`stream_sync_container`] into memory: the whole container at once.
-pub async fn build_sync_container<S: FileSource + ?Sized>(
+pub async fn build_sync_container<S, E>(
     source: &S,
-    plan: &SyncPlan,
+    plan: &ContainerPlan<E>,
     limit: u64,
-) -> Result<SyncContainer, SyncContainerError> {
+) -> Result<SyncContainer<E>, SyncContainerError>
+where
+    S: FileSource + ?Sized,
+    E: PlannedFile + Clone + Sync,
+{
     let mut bytes = Vec::new();
     let mut plan = plan.clone();
     let no_cache = BodyCache::new(0);

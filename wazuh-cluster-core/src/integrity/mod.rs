@@ -12,6 +12,7 @@ mod local_changes;
 pub mod master;
 mod master_files;
 mod packed;
+pub mod plan;
 pub mod received;
 mod routes;
 pub mod schedule;
@@ -33,6 +34,7 @@ pub use container::{
 };
 pub use master::{MasterIntegrity, WorkerIntegrityStatus};
 pub use master_files::MasterFiles;
+pub use plan::{ContainerPlan, PlannedFile};
 pub use received::ReceivedContainer;
 pub(crate) use routes::route_integrity;
 pub use schedule::FullRehashSchedule;

@@ -8,6 +8,7 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
 
@@ -67,9 +68,10 @@ impl RefreshReport {
 const HASH_BATCH: usize = 4096;
 
 /// A table entry ordered, compared and looked up by its path alone: the path is the entry's
-/// key without a second copy of it.
+/// key without a second copy of it. Shared: a sync plan holds the entries it sends, not a
+/// copy of them.
 #[derive(Debug, Clone)]
-struct ByPath(TableEntry);
+struct ByPath(Arc<TableEntry>);
 
 impl PartialEq for ByPath {
     fn eq(&self, other: &Self) -> bool {
@@ -174,9 +176,9 @@ impl MetadataTable {
                         }
                         entry_changed |= previous != Some(&entry);
                         if first {
-                            fresh.insert(ByPath(entry));
+                            fresh.insert(ByPath(Arc::new(entry)));
                         } else {
-                            self.entries.replace(ByPath(entry));
+                            self.entries.replace(ByPath(Arc::new(entry)));
                         }
                     }
                     Err(FileSourceError::NotFound { .. }) => {
@@ -247,7 +249,7 @@ impl MetadataTable {
                 hash: written.hash,
             };
             changed |= self.get(entry.path.as_str()) != Some(&entry);
-            self.entries.replace(ByPath(entry));
+            self.entries.replace(ByPath(Arc::new(entry)));
         }
         if changed {
             self.generation += 1;
@@ -272,7 +274,7 @@ impl MetadataTable {
 
     /// The entry of a relative path.
     pub fn get(&self, relpath: &str) -> Option<&TableEntry> {
-        self.entries.get(relpath).map(|entry| &entry.0)
+        self.entries.get(relpath).map(|entry| &*entry.0)
     }
 
     /// The table as the wire's `{path: metadata}` (the failover manifest and tests; a
@@ -297,6 +299,11 @@ impl MetadataTable {
 
     /// The entries, sorted by path.
     pub fn entries(&self) -> impl Iterator<Item = &TableEntry> {
+        self.entries.iter().map(|entry| &*entry.0)
+    }
+
+    /// The entries as shared handles (a clone is a reference count), sorted by path.
+    pub fn shared_entries(&self) -> impl Iterator<Item = &Arc<TableEntry>> {
         self.entries.iter().map(|entry| &entry.0)
     }
 }

@@ -4,10 +4,12 @@
 //! The layout is the one the container has always carried: every object's keys in sorted
 //! order (how a `serde_json::Value` map orders them; Wazuh's Python reads any order), an
 //! optional merge field left out when absent. Serialize [`PlanJson`] or [`TableJson`] with the
-//! container's encoder, which writes Python's `json.dumps` spacing and escapes.
+//! container's encoder, which writes Python's `json.dumps` spacing and escapes; a plan kept in
+//! another shape writes each file's metadata as a [`MetadataRef`].
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::blake2b::Blake2bHex;
 use super::metadata::{FileMetadata, FileTable, SyncPlan};
 
 /// A [`SyncPlan`] as the master's metadata: `{"extra": .., "missing": .., "shared": ..}`.
@@ -18,8 +20,36 @@ pub struct PlanJson<'a>(pub &'a SyncPlan);
 #[derive(Debug, Clone, Copy)]
 pub struct TableJson<'a>(pub &'a FileTable);
 
-/// One [`FileMetadata`], keys sorted.
-struct MetadataJson<'a>(&'a FileMetadata);
+/// One file's metadata borrowed from wherever it is kept, written as a [`FileMetadata`] is
+/// (keys sorted, an absent merge field left out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetadataRef<'a> {
+    /// Modification time (seconds since the epoch).
+    pub mod_time: f64,
+    /// The `cluster.json` item the file belongs to.
+    pub cluster_item_key: &'a str,
+    /// True for legacy merged files.
+    pub merged: bool,
+    /// Merge type of a legacy merged file.
+    pub merge_type: Option<&'a str>,
+    /// Merge name of a legacy merged file.
+    pub merge_name: Option<&'a str>,
+    /// BLAKE2b-512 of the content.
+    pub hash: &'a Blake2bHex,
+}
+
+impl<'a> From<&'a FileMetadata> for MetadataRef<'a> {
+    fn from(meta: &'a FileMetadata) -> Self {
+        MetadataRef {
+            mod_time: meta.mod_time,
+            cluster_item_key: &meta.cluster_item_key,
+            merged: meta.merged,
+            merge_type: meta.merge_type.as_deref(),
+            merge_name: meta.merge_name.as_deref(),
+            hash: &meta.hash,
+        }
+    }
+}
 
 impl Serialize for PlanJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -33,18 +63,22 @@ impl Serialize for PlanJson<'_> {
 
 impl Serialize for TableJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(path, meta)| (path, MetadataJson(meta))))
+        serializer.collect_map(
+            self.0
+                .iter()
+                .map(|(path, meta)| (path, MetadataRef::from(meta))),
+        )
     }
 }
 
-impl Serialize for MetadataJson<'_> {
+impl Serialize for MetadataRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let meta = self.0;
+        let meta = self;
         let optional =
             usize::from(meta.merge_name.is_some()) + usize::from(meta.merge_type.is_some());
         let mut map = serializer.serialize_map(Some(4 + optional))?;
         map.serialize_entry("cluster_item_key", &meta.cluster_item_key)?;
-        map.serialize_entry("hash", &meta.hash)?;
+        map.serialize_entry("hash", meta.hash)?;
         if let Some(name) = &meta.merge_name {
             map.serialize_entry("merge_name", name)?;
         }

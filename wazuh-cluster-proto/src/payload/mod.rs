@@ -58,7 +58,7 @@ pub use metadata::{
     FileMetadata, FileTable, MetadataError, SyncPlan, SyncPlanPaths, check_table_paths,
     decode_file_table,
 };
-pub use metadata_json::{PlanJson, TableJson};
+pub use metadata_json::{MetadataRef, PlanJson, TableJson};
 pub use not_master::{MasterLocation, not_master};
 pub use raft::{
     RAFT_APPEND, RAFT_PREVOTE, RAFT_SNAPSHOT, RAFT_TRANSFER, RAFT_VOTE, RaftPayloadError,

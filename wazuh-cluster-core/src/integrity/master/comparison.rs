@@ -6,20 +6,20 @@
 
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::{SortedTable, SyncPlan};
+use wazuh_cluster_proto::payload::SortedTable;
 
 use super::MasterIntegrity;
 use super::error::SyncTaskError;
 use super::sent_files::SentFiles;
 use super::states::{KnownStates, state_changes};
-use crate::integrity::{ReceivedContainer, compare};
+use crate::integrity::{ContainerPlan, ReceivedContainer, TableEntry, compare};
 use crate::sync_state::FileSyncState;
 use crate::transfer::ReceivedFile;
 
 /// What a check's comparison found.
 pub(super) struct Compared {
-    /// What the worker must write and delete.
-    pub(super) plan: SyncPlan,
+    /// What the worker must write (the table's entries) and delete.
+    pub(super) plan: ContainerPlan<Arc<TableEntry>>,
     /// The file states that change, in path order.
     pub(super) changes: Vec<(Arc<str>, FileSyncState)>,
     /// The generation of the master's table compared.

@@ -6,9 +6,7 @@ use std::time::SystemTime;
 
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
-use wazuh_cluster_proto::payload::{
-    SyncPlan, TaskError, TaskFile, TaskId, WazuhException, error_codes,
-};
+use wazuh_cluster_proto::payload::{TaskError, TaskFile, TaskId, WazuhException, error_codes};
 
 use super::comparison::{Compared, compare_worker_file};
 use super::error::{SendContainerError, SyncTaskError};
@@ -18,7 +16,8 @@ use super::worker_state::{InSync, LastSend};
 use super::{MasterIntegrity, lock};
 use crate::clock::Instant;
 use crate::integrity::{
-    ComparisonCounts, IntegrityStats, IntegrityTask, PieceSink, stream_sync_container,
+    ComparisonCounts, ContainerPlan, IntegrityStats, IntegrityTask, PieceSink, PlannedFile,
+    TableEntry, stream_sync_container,
 };
 use crate::session::SessionHandle;
 use crate::sync_state::{FileSyncState, SyncStateQuery, SyncStateRecord};
@@ -227,7 +226,7 @@ async fn sync(
     name: &str,
     tag: &str,
     session: &SessionHandle,
-    mut plan: SyncPlan,
+    mut plan: ContainerPlan<Arc<TableEntry>>,
 ) -> Result<(), SyncTaskError> {
     let _sending = integrity.sends.acquire().await;
     let start = Start::of(integrity);
@@ -288,12 +287,7 @@ async fn sync(
                 "Decreasing sync size limit to {:.2} MB.",
                 limit as f64 / MIB
             );
-            let planned = plan
-                .missing
-                .into_keys()
-                .chain(plan.shared.into_keys())
-                .chain(plan.extra.into_keys())
-                .collect();
+            let planned = plan.paths().map(str::to_owned).collect();
             mark(
                 integrity.clone(),
                 name.to_owned(),
@@ -327,15 +321,16 @@ async fn sync(
         );
     }
     let counts = ComparisonCounts::of(&plan);
-    // The paths are the known states' copies: the plan's own are freed with it.
+    // The paths are the known states' copies: the plan's entries are the table's.
     let names = &integrity.path_names;
     let sent_files: SentFiles = plan
         .missing
-        .into_iter()
-        .chain(plan.shared)
-        .map(|(p, m)| (names.get(&p), Some(m.hash)))
-        .chain(plan.extra.into_keys().map(|p| (names.get(&p), None)))
+        .iter()
+        .chain(&plan.shared)
+        .map(|file| (names.get(file.path()), Some(*file.hash())))
+        .chain(plan.extra.keys().map(|p| (names.get(p), None)))
         .collect();
+    drop(plan);
     let stats = start.stats(
         integrity,
         IntegrityTask::Sync,
