@@ -1,10 +1,13 @@
 //! A file sent on a session (`new_file`, `file_upd`..., `file_end`) goes in pieces of at most
-//! `MAX_PIECE` bytes, which the receiver puts back together.
+//! `MAX_PIECE` bytes, which the receiver puts back together in the order they were sent, even
+//! when the sender keeps more than one piece in flight and a piece's handler is slow.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use common::session_end;
@@ -22,12 +25,23 @@ struct Received {
     digest: Option<[u8; 32]>,
 }
 
-struct Recorder(Arc<Mutex<Received>>);
+/// Records what arrives; the handler of the first `file_upd` takes `first_piece_delay` first
+/// (a slow disk), so a later piece handled beside it would be recorded before it.
+struct Recorder {
+    seen: Arc<Mutex<Received>>,
+    first_piece_delay: Duration,
+    pieces_started: Arc<AtomicUsize>,
+}
 
 #[async_trait]
 impl Handler<()> for Recorder {
     async fn handle(&self, _: &(), request: Request) -> HandlerResult {
-        let mut seen = self.0.lock().unwrap();
+        let first_piece = request.command.as_bytes() == b"file_upd"
+            && self.pieces_started.fetch_add(1, Ordering::SeqCst) == 0;
+        if first_piece {
+            tokio::time::sleep(self.first_piece_delay).await;
+        }
+        let mut seen = self.seen.lock().unwrap();
         match request.command.as_bytes() {
             b"new_file" => seen.starts += 1,
             b"file_upd" => {
@@ -46,11 +60,26 @@ fn addr(port: u16) -> SocketAddr {
 
 #[tokio::test]
 async fn a_file_goes_in_pieces_of_at_most_max_piece_and_arrives_whole() {
+    sent_and_received(Duration::ZERO).await;
+}
+
+#[tokio::test]
+async fn pieces_in_flight_together_are_appended_in_the_order_sent() {
+    sent_and_received(Duration::from_millis(50)).await;
+}
+
+async fn sent_and_received(first_piece_delay: Duration) {
     let (a, b) = memory_pair(addr(1), addr(2));
     let received = Arc::new(Mutex::new(Received::default()));
     let mut router = Router::new();
+    let pieces_started = Arc::new(AtomicUsize::new(0));
     for command in [names::NEW_FILE, names::FILE_UPD, names::FILE_END] {
-        router.route(command, Recorder(received.clone())).unwrap();
+        let recorder = Recorder {
+            seen: received.clone(),
+            first_piece_delay,
+            pieces_started: pieces_started.clone(),
+        };
+        router.route(command, recorder).unwrap();
     }
     let clock = Arc::new(VirtualClock::default());
     let sender = session_end(a, Router::new(), clock.clone(), 1, addr(2), "Sender");

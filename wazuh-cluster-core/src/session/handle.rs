@@ -101,29 +101,37 @@ impl SessionHandle {
         payload: impl Into<Bytes>,
         timeout: Duration,
     ) -> Result<Reply, RequestError> {
+        self.send_request(command, payload, timeout).wait().await
+    }
+
+    /// Queues a request now (requests go out in the order they are queued) and returns its
+    /// reply to wait for later, at most `timeout` from then: several requests can be in
+    /// flight, as the pieces of a file upload are. On a closed session the reply is
+    /// [`RequestError::Closed`].
+    pub fn send_request(
+        &self,
+        command: Command,
+        payload: impl Into<Bytes>,
+        timeout: Duration,
+    ) -> PendingReply {
         let (reply, answer) = oneshot::channel();
-        self.outbound
-            .send(Outbound::Request {
-                command,
-                payload: payload.into(),
-                reply,
-            })
-            .map_err(|_| RequestError::Closed { command })?;
-        let message = tokio::select! {
-            biased;
-            answer = answer => answer.map_err(|_| RequestError::Closed { command })?,
-            () = self.clock.sleep(timeout) => return Err(RequestError::Timeout { command, timeout }),
-        };
-        if message.command == names::ERR {
-            return Err(RequestError::Peer {
-                command,
-                error: WazuhException::from_err_reply(&message.payload),
-            });
+        // A closed session drops the request and its reply's sender: `wait` answers `Closed`.
+        let _ = self.outbound.send(Outbound::Request {
+            command,
+            payload: payload.into(),
+            reply,
+        });
+        PendingReply {
+            command,
+            answer,
+            clock: self.clock.clone(),
+            timeout,
         }
-        Ok(Reply {
-            command: message.command,
-            payload: message.payload,
-        })
+    }
+
+    /// The timeout of [`request`](Self::request).
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
     }
 
     /// Asks the session to close the connection; pending requests fail with
@@ -166,4 +174,47 @@ pub(crate) fn detached_handle() -> (SessionHandle, mpsc::UnboundedReceiver<Outbo
         peer: SocketAddr::from(([127, 0, 0, 1], 1516)),
     };
     (handle, outbound_rx)
+}
+
+/// The reply to a request already sent ([`SessionHandle::send_request`]).
+#[must_use = "a request's reply is waited for, or its failure goes unseen"]
+pub struct PendingReply {
+    command: Command,
+    answer: oneshot::Receiver<Message>,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+}
+
+impl fmt::Debug for PendingReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingReply")
+            .field("command", &self.command)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingReply {
+    /// Waits for the reply at most the request's timeout. An `err` reply becomes
+    /// [`RequestError::Peer`]; any other reply command is returned as is.
+    pub async fn wait(self) -> Result<Reply, RequestError> {
+        let command = self.command;
+        let message = tokio::select! {
+            biased;
+            answer = self.answer => answer.map_err(|_| RequestError::Closed { command })?,
+            () = self.clock.sleep(self.timeout) => {
+                return Err(RequestError::Timeout { command, timeout: self.timeout });
+            }
+        };
+        if message.command == names::ERR {
+            return Err(RequestError::Peer {
+                command,
+                error: WazuhException::from_err_reply(&message.payload),
+            });
+        }
+        Ok(Reply {
+            command: message.command,
+            payload: message.payload,
+        })
+    }
 }

@@ -11,6 +11,9 @@
 //!   exception.
 //! - The router's [`Gate`] is asked first: a refused request is answered with its `err` and the
 //!   session closes (the master's gate admits nothing but `hello` before a successful `hello`).
+//! - The `file_upd` pieces of a file are handled in the order they arrived (each handler
+//!   starts once the previous one ended), as Wazuh handles them: a sender may keep more than
+//!   one piece in flight.
 //! - Unlike Wazuh, a reply command (`ok`, `err`, `ok-m`, `ok-c`) under a counter that is not
 //!   pending is dropped instead of being dispatched: answering it with `err` would start an
 //!   endless exchange of errors between two nodes.
@@ -33,7 +36,7 @@ use wazuh_cluster_proto::{Command, Message};
 
 #[cfg(test)]
 pub(crate) use handle::detached_handle;
-pub use handle::{RequestError, SessionHandle};
+pub use handle::{PendingReply, RequestError, SessionHandle};
 pub use router::{DuplicateRoute, Gate, Handler, HandlerResult, Reply, Request, Router};
 
 use crate::clock::Clock;
@@ -45,6 +48,12 @@ use handle::Outbound;
 const PENDING_PURGE_THRESHOLD: usize = 4096;
 /// How long closing the transport may take before it is dropped instead.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Whether the handler of `command` waits for the previous such handler to end: the pieces
+/// of a file are appended in the order they were sent.
+fn in_arrival_order(command: &Command) -> bool {
+    *command == names::FILE_UPD
+}
 
 /// Whether `command` is a reply rather than a request.
 fn is_reply_command(command: &Command) -> bool {
@@ -117,6 +126,7 @@ impl<Ctx: Send + Sync + 'static> SessionDriver<Ctx> {
         let mut counter = parts.counter_start;
         let mut pending: HashMap<u32, oneshot::Sender<Message>> = HashMap::new();
         let mut handlers = JoinSet::new();
+        let mut last_in_order = None;
         let max_handlers = parts.config.max_concurrent_requests.max(1);
         let tag = parts.tag.as_str();
         loop {
@@ -151,7 +161,7 @@ impl<Ctx: Send + Sync + 'static> SessionDriver<Ctx> {
                             tracing::debug!(tag, subtag = "Main", command = %message.command, counter = message.counter,
                                 "Dropped a reply to no pending request.");
                         } else {
-                            match dispatch(&parts, &handle, &mut handlers, message) {
+                            match dispatch(&parts, &handle, &mut handlers, &mut last_in_order, message) {
                                 Dispatched::Started => {}
                                 Dispatched::Unknown(reply) => {
                                     if sink.send(reply).await.is_err() {
@@ -194,11 +204,13 @@ enum Dispatched {
     Refused(Message),
 }
 
-/// Starts the handler of `message`, or says why not.
+/// Starts the handler of `message`, or says why not. `last_in_order` ends when the last
+/// handler of a command [`in_arrival_order`] ends.
 fn dispatch<Ctx: Send + Sync + 'static>(
     parts: &SessionParts<Ctx>,
     handle: &SessionHandle,
     handlers: &mut JoinSet<()>,
+    last_in_order: &mut Option<oneshot::Receiver<()>>,
     message: Message,
 ) -> Dispatched {
     if let Err(refusal) = parts.router.admit(&parts.ctx, &message.command) {
@@ -228,8 +240,22 @@ fn dispatch<Ctx: Send + Sync + 'static>(
         payload: message.payload,
         session: handle.clone(),
     };
+    let turn = in_arrival_order(&request.command).then(|| {
+        let (ended, next) = oneshot::channel::<()>();
+        (last_in_order.replace(next), ended)
+    });
     handlers.spawn(async move {
         let counter = request.counter;
+        // Dropped when this handler ends (or is aborted): the next one in order starts.
+        let _ended = match turn {
+            Some((previous, ended)) => {
+                if let Some(previous) = previous {
+                    let _ = previous.await;
+                }
+                Some(ended)
+            }
+            None => None,
+        };
         let reply = match handler.handle(&ctx, request).await {
             Ok(Some(reply)) => Message::new(counter, reply.command, reply.payload),
             Ok(None) => return,

@@ -7,7 +7,7 @@ use rand::Rng;
 use wazuh_cluster_proto::command::Command;
 use wazuh_cluster_proto::payload::{FileTransferError, PieceSender, TransferPath};
 
-use crate::session::{RequestError, SessionHandle};
+use crate::session::{PendingReply, RequestError, SessionHandle};
 
 /// A file could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -51,12 +51,16 @@ pub fn sync_file_name(worker: &str, wall: SystemTime, rng: &mut impl Rng) -> Str
 pub const MAX_PIECE: usize = 1 << 20;
 
 /// A file sent on a session while its bytes are produced: `new_file` when it starts, one
-/// `file_upd` per piece (each waiting for the peer's answer, as Wazuh does), and `file_end` with
-/// the SHA-256 of all pieces. Only the piece being sent is held.
+/// `file_upd` per piece, and `file_end` with the SHA-256 of all pieces. A piece goes out before
+/// the answer to the previous one is awaited (two in flight: Wazuh waits for each answer, and
+/// on a busy machine a container of ten pieces spent most of its time in those round trips);
+/// `file_end` waits for every piece's answer. The receiver appends pieces in arrival order.
 #[derive(Debug)]
 pub struct FileUpload<'a> {
     session: &'a SessionHandle,
     sender: PieceSender,
+    /// The answer to the last piece sent, not awaited yet.
+    in_flight: Option<PendingReply>,
 }
 
 impl<'a> FileUpload<'a> {
@@ -65,6 +69,7 @@ impl<'a> FileUpload<'a> {
         let upload = Self {
             session,
             sender: PieceSender::new(TransferPath::new(path)?),
+            in_flight: None,
         };
         upload.send(upload.sender.start()).await?;
         Ok(upload)
@@ -81,14 +86,23 @@ impl<'a> FileUpload<'a> {
         self.sender.sent()
     }
 
-    /// Sends one piece (at most [`piece_len`](Self::piece_len) bytes) as a `file_upd`.
+    /// Sends one piece (at most [`piece_len`](Self::piece_len) bytes) as a `file_upd`, then
+    /// waits for the answer to the piece before it.
     pub async fn piece(&mut self, piece: &[u8]) -> Result<(), SendFileError> {
-        let request = self.sender.update(piece);
-        self.send(request).await
+        let (command, payload) = self.sender.update(piece);
+        let timeout = self.session.request_timeout();
+        let sent = self.session.send_request(command, payload, timeout);
+        match self.in_flight.replace(sent) {
+            Some(previous) => self.answered(previous).await,
+            None => Ok(()),
+        }
     }
 
-    /// Sends `file_end`; returns the bytes sent.
-    pub async fn end(self) -> Result<u64, SendFileError> {
+    /// Sends `file_end` once every piece is answered; returns the bytes sent.
+    pub async fn end(mut self) -> Result<u64, SendFileError> {
+        if let Some(last) = self.in_flight.take() {
+            self.answered(last).await?;
+        }
         let sent = self.sent();
         let session = self.session;
         let path = self.sender.path().as_str().to_owned();
@@ -99,6 +113,17 @@ impl<'a> FileUpload<'a> {
 
     async fn send(&self, (command, payload): (Command, Vec<u8>)) -> Result<(), SendFileError> {
         request(self.session, self.sender.path().as_str(), command, payload).await
+    }
+
+    async fn answered(&self, piece: PendingReply) -> Result<(), SendFileError> {
+        piece.wait().await.map(drop).map_err(|e| self.failed(e))
+    }
+
+    fn failed(&self, source: RequestError) -> SendFileError {
+        SendFileError::Request {
+            path: self.sender.path().as_str().to_owned(),
+            source,
+        }
     }
 }
 
