@@ -27,6 +27,9 @@ pub enum SyncContainerError {
     /// The encoder refused a path or the metadata.
     #[error("cannot build the sync container: {0}")]
     Container(#[from] ContainerError),
+    /// The runtime shut down while the metadata was being written.
+    #[error("cannot build the sync container: the daemon is stopping")]
+    Stopping,
 }
 
 /// The container could not be built, or a piece could not be handed over.
@@ -126,7 +129,8 @@ const READ_BATCH: usize = 256;
 /// nor compressed, and the bodies compressed here are offered to `bodies` for the next
 /// containers. Once the limit is reached the remaining files are deferred without being read
 /// (beyond the batch being packed). The plan becomes the metadata without a copy: the deferred
-/// files are removed from it.
+/// files are removed from it. The metadata's JSON and its compression (0.12 s at 50,000
+/// files) run on a blocking thread, not on the runtime's.
 pub async fn stream_sync_container<S, K, E>(
     source: &S,
     bodies: &BodyCache,
@@ -138,7 +142,7 @@ pub async fn stream_sync_container<S, K, E>(
 where
     S: FileSource + ?Sized,
     K: PieceSink + Send,
-    E: PlannedFile + Sync,
+    E: PlannedFile + Send + Sync + 'static,
 {
     let (pieces, mut ready) = mpsc::channel::<Vec<u8>>(1);
     let send = async move {
@@ -206,7 +210,7 @@ fn hashes<E: PlannedFile>(files: &[E]) -> impl Iterator<Item = (&str, &Blake2bHe
 }
 
 /// Builds the container into `pieces`; `None` when nobody takes them any more.
-async fn build_pieces<S: FileSource + ?Sized, E: PlannedFile + Sync>(
+async fn build_pieces<S: FileSource + ?Sized, E: PlannedFile + Send + Sync + 'static>(
     source: &S,
     bodies: &BodyCache,
     plan: &mut ContainerPlan<E>,
@@ -297,7 +301,18 @@ async fn build_pieces<S: FileSource + ?Sized, E: PlannedFile + Sync>(
     drop(wanted);
     // Deferred in path order: `shared` and `missing` were walked in one.
     plan.remove_sorted(&deferred.iter().map(|f| f.path.as_str()).collect::<Vec<_>>());
-    let end = encoder.finish(&*plan)?;
+    let metadata = std::mem::take(plan);
+    let finishing = tokio::task::spawn_blocking(move || {
+        let end = encoder.finish(&metadata);
+        (metadata, end)
+    });
+    let (metadata, end) = match finishing.await {
+        Ok(finished) => finished,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => return Err(SyncContainerError::Stopping),
+    };
+    *plan = metadata;
+    let end = end?;
     for piece in end.pieces {
         if pieces.send(piece).await.is_err() {
             return Ok(None);
@@ -318,7 +333,7 @@ pub async fn build_sync_container<S, E>(
 ) -> Result<SyncContainer<E>, SyncContainerError>
 where
     S: FileSource + ?Sized,
-    E: PlannedFile + Clone + Sync,
+    E: PlannedFile + Clone + Send + Sync + 'static,
 {
     let mut bytes = Vec::new();
     let mut plan = plan.clone();
