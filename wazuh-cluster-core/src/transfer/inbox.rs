@@ -50,6 +50,9 @@ pub enum InboxError {
         /// What the spool reported.
         source: std::io::Error,
     },
+    /// The daemon stopped while the step was being written.
+    #[error("received file not stored: the daemon is stopping")]
+    Stopping,
     /// A chunk or end names a file that is not being received.
     #[error("no file {path:?} is being received; send new_file first")]
     Unknown {

@@ -14,7 +14,8 @@ mod task_set;
 pub use followed::{FollowedFile, FollowedFiles, FollowedSpool};
 pub use inbox::{FileInbox, InboxError, InboxLimits};
 pub use receive::{
-    FileOutcome, HandOverError, TransferStep, WaitingTask, hand_over, wait_for_file,
+    FileOutcome, HandOverError, SharedInbox, TransferStep, WaitingTask, hand_over,
+    receive_blocking, wait_for_file,
 };
 pub use send::{FileUpload, MAX_PIECE, SendFileError, send_file, sync_file_name};
 pub use spool::{MemorySpool, ReceivedFile, Spool, SpoolFile, SpoolReader};

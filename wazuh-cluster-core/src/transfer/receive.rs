@@ -2,8 +2,10 @@
 //! the inbox, the peer's `*_e` command (`syn_i_w_m_e`, `syn_m_c_e`) hands the complete file to
 //! the waiting task, and the task waits a bounded time for it.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::oneshot;
 use wazuh_cluster_proto::command::names;
 use wazuh_cluster_proto::payload::{
@@ -67,6 +69,31 @@ impl FileInbox {
             TransferStep::FileUpdate => self.update(payload),
             TransferStep::FileEnd => self.end(payload),
         }
+    }
+}
+
+/// An inbox shared by a peer's handlers, written through [`receive_blocking`].
+pub type SharedInbox = Arc<Mutex<FileInbox>>;
+
+/// [`FileInbox::receive`] on a blocking thread: a piece's write to the spool can wait on a busy
+/// disk (seconds, when 25 nodes write their trees on one disk), and must hold neither a
+/// runtime thread nor any other lock meanwhile.
+pub async fn receive_blocking(
+    inbox: &SharedInbox,
+    step: TransferStep,
+    payload: Bytes,
+) -> Result<(), InboxError> {
+    let inbox = inbox.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        inbox
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .receive(step, &payload)
+    });
+    match written.await {
+        Ok(received) => received,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => Err(InboxError::Stopping),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::integrity::route_integrity;
 use crate::master::MasterConn;
 use crate::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
 use crate::sync_state::FileSyncState;
-use crate::transfer::{TransferStep, hand_over, new_task_id};
+use crate::transfer::{TransferStep, hand_over, new_task_id, receive_blocking};
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
@@ -88,20 +88,28 @@ impl Handler<MasterConn> for IntegrityHandler {
                 .map_err(|e| refuse(&tag, "Integrity check", e)),
             Kind::WorkerError => Ok(Some(worker_error(integrity, &name, &tag, &request.payload))),
             Kind::Cancel => Ok(Some(cancel(integrity, &name, &tag, &request.payload))),
-            Kind::Transfer(step) => integrity
-                .with_worker(&name, |w| {
-                    if w.receiving.is_none() {
-                        // Files come only for a task started with syn_i_w_m.
-                        return Err(RequestRefused::NoTaskWaiting {
+            Kind::Transfer(step) => {
+                // The inbox is taken out of the workers' lock: its write to the spool runs on
+                // a blocking thread, holding neither that lock nor a runtime thread.
+                let inbox = integrity.with_worker(&name, |w| {
+                    // Files come only for a task started with syn_i_w_m.
+                    match w.receiving {
+                        Some(_) => Ok(w.inbox.clone()),
+                        None => Err(RequestRefused::NoTaskWaiting {
                             command: request.command.to_string(),
-                        });
+                        }),
                     }
-                    w.inbox
-                        .receive(step, &request.payload)
-                        .map_err(RequestRefused::from)
-                })
-                .map(|()| Some(Reply::ok(&b"File received"[..])))
-                .map_err(|e| refuse(&tag, "Integrity check", e)),
+                });
+                let received = match inbox {
+                    Ok(inbox) => receive_blocking(&inbox, step, request.payload)
+                        .await
+                        .map_err(RequestRefused::from),
+                    Err(refused) => Err(refused),
+                };
+                received
+                    .map(|()| Some(Reply::ok(&b"File received"[..])))
+                    .map_err(|e| refuse(&tag, "Integrity check", e))
+            }
         }
     }
 }
@@ -162,8 +170,11 @@ fn start(
             tid: tid.clone(),
             since: now,
         });
-        w.inbox.clear();
-        w.inbox.set_limits(integrity.worker_file_limits().0);
+        {
+            let mut inbox = lock(&w.inbox);
+            inbox.clear();
+            inbox.set_limits(integrity.worker_file_limits().0);
+        }
         let (tx, rx) = oneshot::channel();
         w.receiving = Some((tid.clone(), tx));
         Ok(rx)
@@ -184,7 +195,12 @@ fn start(
 fn end(integrity: &MasterIntegrity, name: &str, payload: &[u8]) -> Result<Reply, RequestRefused> {
     integrity
         .with_worker(name, |w| {
-            hand_over(&mut w.inbox, &mut w.receiving, payload, "syn_i_w_m_e")
+            hand_over(
+                &mut lock(&w.inbox),
+                &mut w.receiving,
+                payload,
+                "syn_i_w_m_e",
+            )
         })
         .map(|()| Reply::ok(&b"File correctly received"[..]))
         .map_err(RequestRefused::from)

@@ -202,7 +202,7 @@ impl MasterIntegrity {
             let mut workers = lock(&self.workers);
             for name in gone.iter().filter(|name| !connected.contains(name)) {
                 if let Some(worker) = workers.get_mut(name) {
-                    worker.inbox.clear();
+                    lock(&worker.inbox).clear();
                     worker.receiving = None;
                 }
             }
@@ -289,7 +289,7 @@ impl MasterIntegrity {
             last_check: w.last_check.clone(),
             last_sync: w.last_sync.clone(),
             zip_limit: w.zip_limit.current(),
-            inbox_bytes: w.inbox.held_bytes(),
+            inbox_bytes: lock(&w.inbox).held_bytes(),
             repeated_checks: w.repeated_checks,
         }
     }

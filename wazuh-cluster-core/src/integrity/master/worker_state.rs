@@ -9,7 +9,7 @@ use super::sent_files::SentFiles;
 use super::states::KnownStates;
 use crate::clock::Instant;
 use crate::integrity::{IntegrityStats, ZipLimit};
-use crate::transfer::{FileInbox, WaitingTask};
+use crate::transfer::{FileInbox, SharedInbox, WaitingTask};
 
 /// The integrity lock of one worker, held by task `tid` since `since`; it expires after
 /// `max_locked_integrity_time`.
@@ -43,7 +43,7 @@ pub(crate) struct WorkerState {
     pub executed_this_cycle: bool,
     pub lease: Option<Lease>,
     pub zip_limit: ZipLimit,
-    pub inbox: FileInbox,
+    pub inbox: SharedInbox,
     pub receiving: Option<WaitingTask>,
     pub last_send: Option<LastSend>,
     pub last_sent: SentFiles,
@@ -60,7 +60,7 @@ impl WorkerState {
             executed_this_cycle: false,
             lease: None,
             zip_limit,
-            inbox,
+            inbox: SharedInbox::new(inbox.into()),
             receiving: None,
             last_send: None,
             last_sent: SentFiles::new(),

@@ -11,7 +11,7 @@ use wazuh_cluster_proto::payload::{TaskError, WazuhException, error_codes};
 use super::{WorkerIntegrity, apply, lock};
 use crate::integrity::{ComparisonCounts, IntegrityStats, IntegrityTask, route_integrity};
 use crate::session::{DuplicateRoute, Handler, HandlerResult, Reply, Request, Router};
-use crate::transfer::{HandOverError, TransferStep, hand_over, new_task_id};
+use crate::transfer::{HandOverError, TransferStep, hand_over, new_task_id, receive_blocking};
 use crate::worker::WorkerConn;
 
 #[derive(Debug, Clone, Copy)]
@@ -111,8 +111,9 @@ impl Handler<WorkerConn> for IntegrityHandler {
                 integrity.check_now();
                 Ok(Some(Reply::ok(&b"ok"[..])))
             }
-            Kind::Transfer(step) => lock(&integrity.inbox)
-                .receive(step, &request.payload)
+            // Written on a blocking thread: a busy disk holds no runtime thread.
+            Kind::Transfer(step) => receive_blocking(&integrity.inbox, step, request.payload)
+                .await
                 .map(|()| Some(Reply::ok(&b"File received"[..])))
                 .map_err(|e| refuse(tag, e)),
         }

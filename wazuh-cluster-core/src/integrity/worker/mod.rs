@@ -40,7 +40,8 @@ use crate::module::{Module, ModuleContext};
 use crate::session::DuplicateRoute;
 use crate::session::Router;
 use crate::transfer::{
-    FileInbox, FollowedSpool, MemorySpool, PendingTasks, Spool, TaskSpawner, WaitingTask,
+    FileInbox, FollowedSpool, MemorySpool, PendingTasks, SharedInbox, Spool, TaskSpawner,
+    WaitingTask,
 };
 use crate::worker::{WorkerConn, WorkerHandle, WorkerRole};
 use futures_util::future::BoxFuture;
@@ -87,7 +88,7 @@ pub struct WorkerIntegrity {
     local: tokio::sync::Mutex<LocalMetadata>,
     changes: LocalChanges,
     schedule: Mutex<FullRehashSchedule>,
-    inbox: Mutex<FileInbox>,
+    inbox: SharedInbox,
     /// The inbox's spool: the task waiting for a container stages its files as they arrive.
     spool: Arc<FollowedSpool>,
     /// Whether a container is being received and applied (see [`WorkerIntegrity::applying`]).
@@ -139,11 +140,14 @@ impl WorkerIntegrity {
         Arc::new(Self {
             files,
             schedule: Mutex::new(FullRehashSchedule::new(config.full_rehash_period)),
-            inbox: Mutex::new(FileInbox::new(
-                format!("queue/cluster/{name}/"),
-                config.inbox,
-                spool.clone(),
-            )),
+            inbox: SharedInbox::new(
+                FileInbox::new(
+                    format!("queue/cluster/{name}/"),
+                    config.inbox,
+                    spool.clone(),
+                )
+                .into(),
+            ),
             spool,
             applying: tokio::sync::watch::channel(false).0,
             config,
