@@ -35,14 +35,7 @@ impl PlannedFile for Arc<TableEntry> {
     }
 
     fn metadata(&self) -> MetadataRef<'_> {
-        MetadataRef {
-            mod_time: self.mtime.as_f64(),
-            cluster_item_key: self.path.item_key(),
-            merged: false,
-            merge_type: None,
-            merge_name: None,
-            hash: &self.hash,
-        }
+        TableEntry::metadata(self)
     }
 }
 
@@ -96,7 +89,7 @@ impl<E: PlannedFile> ContainerPlan<E> {
         let table = |files: &[E]| {
             files
                 .iter()
-                .map(|file| (file.path().to_owned(), owned(file.metadata())))
+                .map(|file| (file.path().to_owned(), file.metadata().into()))
                 .collect()
         };
         SyncPlan {
@@ -123,17 +116,6 @@ impl<E: PlannedFile> ContainerPlan<E> {
             .chain(&self.shared)
             .map(PlannedFile::path)
             .chain(self.extra.keys().map(String::as_str))
-    }
-}
-
-fn owned(meta: MetadataRef<'_>) -> FileMetadata {
-    FileMetadata {
-        mod_time: meta.mod_time,
-        cluster_item_key: meta.cluster_item_key.to_owned(),
-        merged: meta.merged,
-        merge_type: meta.merge_type.map(str::to_owned),
-        merge_name: meta.merge_name.map(str::to_owned),
-        hash: *meta.hash,
     }
 }
 

@@ -10,7 +10,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable};
+use wazuh_cluster_proto::payload::{Blake2bHex, FileMetadata, FileTable, MetadataRef};
 
 use super::apply::AppliedFiles;
 use super::packed::Packed;
@@ -28,6 +28,20 @@ pub struct TableEntry {
     pub mtime: ModTime,
     /// BLAKE2b-512 of the content.
     pub hash: Blake2bHex,
+}
+
+impl TableEntry {
+    /// The entry's metadata as the wire carries it (a node's own files are never merged).
+    pub fn metadata(&self) -> MetadataRef<'_> {
+        MetadataRef {
+            mod_time: self.mtime.as_f64(),
+            cluster_item_key: self.path.item_key(),
+            merged: false,
+            merge_type: None,
+            merge_name: None,
+            hash: &self.hash,
+        }
+    }
 }
 
 /// Whether a refresh trusts unchanged stats.
@@ -287,14 +301,7 @@ impl MetadataTable {
 
     /// The wire metadata of one entry.
     pub fn metadata_of(entry: &TableEntry) -> FileMetadata {
-        FileMetadata {
-            mod_time: entry.mtime.as_f64(),
-            cluster_item_key: entry.path.item_key().to_owned(),
-            merged: false,
-            merge_type: None,
-            merge_name: None,
-            hash: entry.hash,
-        }
+        entry.metadata().into()
     }
 
     /// The entries, sorted by path.

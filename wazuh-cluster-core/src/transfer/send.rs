@@ -120,10 +120,14 @@ impl<'a> FileUpload<'a> {
     }
 
     fn failed(&self, source: RequestError) -> SendFileError {
-        SendFileError::Request {
-            path: self.sender.path().as_str().to_owned(),
-            source,
-        }
+        failed(self.sender.path().as_str(), source)
+    }
+}
+
+fn failed(path: &str, source: RequestError) -> SendFileError {
+    SendFileError::Request {
+        path: path.to_owned(),
+        source,
     }
 }
 
@@ -137,10 +141,7 @@ async fn request(
         .request(command, payload)
         .await
         .map(drop)
-        .map_err(|source| SendFileError::Request {
-            path: path.to_owned(),
-            source,
-        })
+        .map_err(|source| failed(path, source))
 }
 
 /// Sends `data` as the file `path` on `session`, one request at a time; returns the bytes sent.

@@ -61,6 +61,19 @@ impl Serialize for PlanJson<'_> {
     }
 }
 
+impl From<MetadataRef<'_>> for FileMetadata {
+    fn from(meta: MetadataRef<'_>) -> Self {
+        FileMetadata {
+            mod_time: meta.mod_time,
+            cluster_item_key: meta.cluster_item_key.to_owned(),
+            merged: meta.merged,
+            merge_type: meta.merge_type.map(str::to_owned),
+            merge_name: meta.merge_name.map(str::to_owned),
+            hash: *meta.hash,
+        }
+    }
+}
+
 impl Serialize for TableJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(
@@ -124,6 +137,9 @@ mod tests {
             )]),
             extra: FileTable::from([("etc/shared/z\u{7f}\"\\".into(), meta(b"", 1e21, None))]),
         };
+        for meta in plan.missing.values().chain(plan.shared.values()) {
+            assert_eq!(&FileMetadata::from(MetadataRef::from(meta)), meta);
+        }
         let through_value = to_python_json(&serde_json::to_value(&plan).unwrap());
         assert_eq!(to_python_json(&PlanJson(&plan)), through_value);
         let through_value = to_python_json(&serde_json::to_value(&plan.missing).unwrap());
