@@ -108,9 +108,11 @@ const COMPARISONS_AT_ONCE: usize = 2;
 /// forming: sent all together, each held about five copies of a 5 MiB piece in turn (the
 /// setup's memory peak, 279 MB of heap at 10 workers under heaptrack, benches/README.md) and
 /// all of them shared the cores, so each took as long as all of them. Sent a few at a time,
-/// each finishes in its own share of that time and the peak is a few workers' pieces. More than
-/// the two cores, since a send also waits for the worker's answer to each piece.
-const SENDS_AT_ONCE: usize = 4;
+/// each finishes in its own share of that time and the peak is a few workers' pieces. Two: a
+/// send keeps two pieces in flight, so it seldom waits for the worker's answers, and the first
+/// two sends of a tree are the ones that compress it (the body cache keeps a body from its
+/// second use), so more at once would compress the same files more often, on the same cores.
+const SENDS_AT_ONCE: usize = 2;
 
 impl std::fmt::Debug for MasterIntegrity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
