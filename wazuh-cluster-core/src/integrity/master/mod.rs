@@ -245,7 +245,9 @@ impl MasterIntegrity {
     /// `recalculate_integrity` period (a file watcher calls it when a synchronized file
     /// changed). The recalculation also opens a new permission cycle, so each worker sees the
     /// change at its next integrity check. Requests made while one recalculation runs, or
-    /// several before it starts, are merged into one; the periodic schedule restarts after it.
+    /// several before it starts, are merged into one, which starts at least half a second after
+    /// the previous one started (`recalc::CHANGE_SPACING`); the periodic schedule restarts after
+    /// it.
     pub fn recalculate_now(&self) {
         self.changes.changed();
         self.recalculate_soon.notify_one();

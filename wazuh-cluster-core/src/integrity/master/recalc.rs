@@ -3,23 +3,38 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::{MasterIntegrity, lock};
 use wazuh_cluster_proto::command::names;
 
 use crate::integrity::RefreshMode;
 
+/// Recalculations that changes ask for start at least this long after the one before: a change
+/// after a quiet moment is listed at once, a storm of them (a file every 100 ms in `loadtest`)
+/// is listed twice a second instead of after every debounce window. Each listing stats every
+/// file and tells every worker to check, which then compares its whole table again.
+pub(super) const CHANGE_SPACING: Duration = Duration::from_millis(500);
+
 /// Refreshes the table and opens a permission cycle, forever: every `recalculate_integrity`,
-/// or sooner when [`MasterIntegrity::recalculate_now`] asks. A whole period without a change
-/// also drops the sync containers' bodies that no container used in it.
+/// or sooner when [`MasterIntegrity::recalculate_now`] asks (but not within
+/// [`CHANGE_SPACING`] of the previous start). A whole period without a change also drops the
+/// sync containers' bodies that no container used in it.
 pub(super) async fn recalculate_forever(integrity: Arc<MasterIntegrity>) {
     loop {
+        let started = integrity.clock.now();
         recalculate_once(&integrity).await;
         tokio::select! {
             () = integrity.clock.sleep(integrity.config.recalculate_integrity) => {
                 integrity.bodies.sweep();
             }
-            () = integrity.recalculate_soon.notified() => {}
+            () = integrity.recalculate_soon.notified() => {
+                let due = started + CHANGE_SPACING;
+                let wait = due.saturating_duration_since(integrity.clock.now());
+                if !wait.is_zero() {
+                    integrity.clock.sleep(wait).await;
+                }
+            }
         }
     }
 }
