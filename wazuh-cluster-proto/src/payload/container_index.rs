@@ -21,6 +21,15 @@ use super::relpath::validate_relpath;
 const BLOCK: usize = 64 << 10;
 /// Bytes of input buffered while inflating one entry.
 const INFLATE_BUFFER: usize = 32 << 10;
+/// Metadata bodies of at most this many compressed bytes are parsed from memory when their
+/// text is under [`HELD_TEXT`]: serde_json parses a slice faster than a reader (a table of
+/// 10,000 files, 1.2 MB compressed: 5 ms to inflate and 5.5 ms to parse from memory, against
+/// 16.7 ms parsed while inflated). Larger ones (a table of 50,000 files is about 6 MB) are
+/// parsed while inflated, so the node never holds their text.
+const PARSE_IN_MEMORY: u64 = 2 << 20;
+/// Inflated text held at most to be parsed from memory (a legitimate table of 2 MB compressed
+/// is about 4-5 MB of text).
+const HELD_TEXT: u64 = 6 << 20;
 
 /// One entry of a container: its path and where its compressed body lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,8 +323,11 @@ impl Inflater {
         Ok(out)
     }
 
-    /// Parses the body of `entry` (the metadata), read from `body`, as JSON into `T` while it
-    /// is inflated: neither the inflated text nor a JSON tree is held.
+    /// Parses the body of `entry` (the metadata), read from `body`, as JSON into `T`. A body of
+    /// at most 2 MiB compressed whose text is under 6 MiB is inflated whole and parsed from
+    /// memory; any other is parsed while it is inflated (what was inflated first, at most 6 MiB,
+    /// read again before the rest), so a large table never has its text held. No JSON tree is
+    /// built either way.
     pub fn parse<T: DeserializeOwned>(
         &mut self,
         entry: &IndexedEntry,
@@ -327,19 +339,31 @@ impl Inflater {
             count: 0,
             limit: self.budget,
         };
-        let parsed = {
+        let mut held = Vec::new();
+        if entry.len <= PARSE_IN_MEMORY {
+            let read = (&mut counted).take(HELD_TEXT).read_to_end(&mut held);
+            if let Err(e) = read {
+                return Err(if counted.count > self.budget {
+                    self.too_large(entry)
+                } else {
+                    corrupt(entry, &e)
+                });
+            }
+        }
+        let whole = entry.len <= PARSE_IN_MEMORY && (held.len() as u64) < HELD_TEXT;
+        let parsed = if whole {
+            serde_json::from_slice::<T>(&held)
+        } else {
             let mut json = serde_json::Deserializer::from_reader(BufReader::with_capacity(
                 INFLATE_BUFFER,
-                &mut counted,
+                (&held[..]).chain(&mut counted),
             ));
             T::deserialize(&mut json).and_then(|value| json.end().map(|()| value))
         };
+        drop(held);
         let inflated = counted.count;
         if inflated > self.budget {
-            return Err(ContainerError::DecompressedTooLarge {
-                path: entry.path.clone(),
-                max: self.max,
-            });
+            return Err(self.too_large(entry));
         }
         let value = parsed.map_err(|e| match e.io_error_kind() {
             Some(_) => corrupt(entry, &e),
@@ -350,12 +374,17 @@ impl Inflater {
         Ok(value)
     }
 
+    /// `entry` inflates beyond the budget.
+    fn too_large(&self, entry: &IndexedEntry) -> ContainerError {
+        ContainerError::DecompressedTooLarge {
+            path: entry.path.clone(),
+            max: self.max,
+        }
+    }
+
     fn spend(&mut self, entry: &IndexedEntry, inflated: u64) -> Result<(), ContainerError> {
         if inflated > self.budget {
-            return Err(ContainerError::DecompressedTooLarge {
-                path: entry.path.clone(),
-                max: self.max,
-            });
+            return Err(self.too_large(entry));
         }
         self.budget -= inflated;
         Ok(())
@@ -507,6 +536,58 @@ mod tests {
             parsed,
             Err(ContainerError::DecompressedTooLarge { max: 10, .. })
         ));
+    }
+
+    /// A container whose metadata is `{"k": text}`, and that metadata parsed back from it.
+    fn metadata_round_trip(text: String) -> (serde_json::Value, serde_json::Value) {
+        let metadata = serde_json::json!({ "k": text });
+        let mut encoder = ContainerEncoder::new(64 << 20);
+        encoder.add_file("etc/shared/a", b"first file").unwrap();
+        let bytes = encoder.finish(&metadata).unwrap().bytes;
+        let index = ContainerIndex::scan(&bytes[..], &ContainerLimits::default()).unwrap();
+        let meta = index.metadata();
+        let parsed = Inflater::new(&ContainerLimits::default())
+            .parse(meta, ContainerIndex::body(&bytes, meta))
+            .unwrap();
+        (metadata, parsed)
+    }
+
+    #[test]
+    fn metadata_parses_the_same_from_memory_or_while_inflated() {
+        // Small compressed, small text: parsed from memory.
+        let (sent, parsed) = metadata_round_trip("a".repeat(1000));
+        assert_eq!(parsed, sent);
+        // Small compressed, text over what is held: the held part is read again, then the rest.
+        let (sent, parsed) = metadata_round_trip("a".repeat(HELD_TEXT as usize + 1000));
+        assert_eq!(parsed, sent);
+        // Over the compressed size parsed from memory (hex digits compress about 2:1).
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let noise: String = (0..PARSE_IN_MEMORY * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from_digit((state % 16) as u32, 16).unwrap()
+            })
+            .collect();
+        let (sent, parsed) = metadata_round_trip(noise);
+        assert_eq!(parsed, sent);
+    }
+
+    #[test]
+    fn a_corrupt_metadata_stream_is_refused_from_memory() {
+        let bytes = container();
+        let index = ContainerIndex::scan(&bytes[..], &ContainerLimits::default()).unwrap();
+        let meta = index.metadata();
+        let mut body = ContainerIndex::body(&bytes, meta).to_vec();
+        let last = body.len() - 1;
+        body[last] ^= 0xff; // the Adler-32 checksum
+        let parsed: Result<serde_json::Value, _> =
+            Inflater::new(&ContainerLimits::default()).parse(meta, &body[..]);
+        assert!(
+            matches!(parsed, Err(ContainerError::Corrupt { .. })),
+            "{parsed:?}"
+        );
     }
 
     #[test]
