@@ -1,7 +1,8 @@
 //! The core's [`AgentStore`] on SQLite: tables `agent`, `agent_group_assignment`, `agent_group`
-//! and `agent_info` (migration `0003_agents.sql`; `0005` dropped the index on keepalives). Every method is one transaction or one
-//! statement; lookups by id go through the primary keys, with the ids passed as one JSON array
-//! (`json_each`) so that a batch of 10k ids is one statement.
+//! and `agent_info` (migration `0003_agents.sql`; `0005` dropped the index on keepalives).
+//! Every method is one transaction or one statement; lookups by id go through the primary keys,
+//! with the ids passed as one JSON array (`json_each`) so that a batch of 10k ids is one
+//! statement.
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
